@@ -1,0 +1,146 @@
+"""What every hospmon exporter implements, and the deadline and failure types its probes use.
+
+An exporter is a class with a typed config and one method per probe module. The core (`server.py`) serves
+it: it parses the request, derives the deadline from Prometheus' scrape timeout, runs each requested module
+in its own worker with that deadline, and adds the probe's own series::
+
+    hospmon_probe_success{module="if_mib"} 1
+    hospmon_probe_duration_seconds{module="if_mib"} 0.042
+    hospmon_probe_failure{module="ups",reason="timeout"} 1     # only for a failed module
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
+
+from prometheus_client.metrics_core import Metric
+
+C = TypeVar("C")
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+TIMEOUT_OFFSET_SECONDS = 0.5
+
+# The reasons a probe may fail with. Exporters pick from these so rules and dashboards can rely on them.
+REASONS = frozenset(
+    {
+        "timeout",  # the target did not answer before the deadline
+        "unreachable",  # no route, DNS failure, connection refused or reset
+        "auth",  # wrong community, user, password or certificate
+        "bad_response",  # the target answered something we cannot use
+        "rejected",  # the target answered and refused (negative ACK, association rejected, HTTP 5xx)
+        "check_failed",  # the answer was understood but a configured check did not hold
+        "config",  # the module or auth named in the request cannot run (for example a missing secret)
+        "error",  # anything else; the exporter log has the detail
+    }
+)
+
+
+def deadline_seconds(header: str | None) -> float:
+    """Return the probe budget for an ``X-Prometheus-Scrape-Timeout-Seconds`` value.
+
+    The header minus a 0.5 s offset leaves Prometheus time to receive the answer; when the header is too
+    small for the offset, the header itself is used; absent, unparsable or non-positive values give 10 s.
+    """
+    if header is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(header)
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+    if not math.isfinite(value) or value <= 0:
+        return DEFAULT_TIMEOUT_SECONDS
+    reduced = value - TIMEOUT_OFFSET_SECONDS
+    return reduced if reduced > 0 else value
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in monotonic time by which a probe must have answered."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """Return the deadline `seconds` from now."""
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        """Return the seconds left, never below zero."""
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """Tell whether the deadline has passed."""
+        return time.monotonic() >= self.at
+
+    def cap(self, seconds: float) -> float:
+        """Return `seconds` or the time left, whichever is smaller: a timeout for one network call."""
+        return max(0.0, min(seconds, self.remaining()))
+
+
+class ProbeFailed(Exception):
+    """Raised by a probe module to fail with one of `REASONS` and a short, secret-free detail."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown probe failure reason {reason!r}")
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class BadRequest(Exception):
+    """Raised while checking a request: the client gets 400 with this message."""
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """One ``/probe`` call: the target, the modules asked for, and every query parameter."""
+
+    target: str
+    modules: tuple[str, ...]
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+class Exporter(ABC, Generic[C]):
+    """One hospmon exporter: a config type, its probe modules and optional target-independent metrics."""
+
+    name: ClassVar[str]
+    """Short name, as in ``hospmon-<name>-exporter``."""
+    default_port: ClassVar[int]
+    description: ClassVar[str] = ""
+    default_module: ClassVar[str | None] = None
+    """Module used when a request names none; None makes ``module`` required."""
+
+    @abstractmethod
+    def load_config(self, path: Path | None) -> C:
+        """Read and validate the config file, raising `hospmon.config.ConfigError` with every fault."""
+
+    @abstractmethod
+    def module_names(self, config: C) -> Collection[str]:
+        """Return the module names this config offers."""
+
+    def check_request(self, config: C, request: ProbeRequest) -> None:
+        """Raise `BadRequest` when the request cannot be served (unknown module, bad parameter)."""
+        known = self.module_names(config)
+        unknown = [m for m in request.modules if m not in known]
+        if unknown:
+            raise BadRequest(f"unknown module {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+    @abstractmethod
+    def probe_module(
+        self, config: C, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
+        """Probe one module of one target; raise `ProbeFailed` to fail it with a reason."""
+
+    def collect(self, config: C) -> Iterable[Metric]:
+        """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
+        return ()
+
+    def close(self, config: C) -> None:  # noqa: B027 - optional hook
+        """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""
