@@ -169,3 +169,8 @@ class PysnmpSession:
                 self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         finally:
             self._loop.close()
+
+
+def community_data(community: bytes, version: int) -> Any:
+    """Build pysnmp's community data for SNMPv1 (version 0) or v2c (version 1)."""
+    return hl.CommunityData(community.decode(), mpModel=version)
