@@ -53,8 +53,9 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _config(address: str, port: int, workdir: Path) -> str:
+def _config(address: str, port: int, workdir: Path, extra: list[str]) -> str:
     lines = [
+        *extra,
         f"agentAddress udp:{address}:{port}",
         "rocommunity public default",
         "sysLocation 机房 A-3 (machine room A-3)",
@@ -122,14 +123,16 @@ def netns_with_interfaces(pairs: int) -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def snmpd(host: str = "127.0.0.1", netns: str | None = None, ready_timeout: float = 15.0) -> Iterator[Agent]:
+def snmpd(
+    host: str = "127.0.0.1", netns: str | None = None, extra: list[str] | None = None, ready_timeout: float = 15.0
+) -> Iterator[Agent]:
     """Run snmpd bound to `host` (inside `netns` when given) until the context ends."""
     if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
         raise RuntimeError("net-snmp snmpd and snmp tools are required: apt-get install snmpd snmp")
     workdir = Path(tempfile.mkdtemp(prefix="hm-snmpd-"))
     port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
     conf = workdir / "snmpd.conf"
-    conf.write_text(_config(host, port, workdir), encoding="utf-8")
+    conf.write_text(_config(host, port, workdir, extra or []), encoding="utf-8")
     cmd = [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(workdir / "snmpd.log"), "-p", str(workdir / "pid")]
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
