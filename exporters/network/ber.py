@@ -91,15 +91,15 @@ def encode_oid(oid: Oid) -> bytes:
             out.append(sub)
             continue
         chunk = bytearray((sub & 0x7F,))
-        sub >>= 7
-        while sub:
-            chunk.append(0x80 | (sub & 0x7F))
-            sub >>= 7
+        rest = sub >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
         out += chunk[::-1]
     return bytes(out)
 
 
-def encode_request(
+def encode_request(  # noqa: PLR0917 - mirrors the PDU's fields in order
     version: int, community: bytes, pdu_type: int, request_id: int, oids: list[Oid], a: int = 0, b: int = 0
 ) -> bytes:
     """Encode a request message; `a` and `b` are non-repeaters and max-repetitions for GETBULK."""
@@ -176,7 +176,12 @@ def decode_message(data: bytes) -> tuple[int, bytes, int, Response]:
     error_status, pos = _read_int(data, pos)
     error_index, pos = _read_int(data, pos)
     pos, vb_end = _expect(data, pos, 0x30)
-    return version, community, pdu_type, Response(request_id, error_status, error_index, _varbinds(data, pos, vb_end))
+    return (
+        version,
+        community,
+        pdu_type,
+        Response(request_id, error_status, error_index, _varbinds(data, pos, vb_end)),
+    )
 
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
@@ -199,7 +204,7 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
             value = from_bytes(data[vstart:vend], "big", signed=True)
         elif tag in UNSIGNED:
             value = from_bytes(data[vstart:vend], "big", signed=False)
-        elif tag == OCTET_STRING or tag == IP_ADDRESS or tag == OPAQUE:  # noqa: PLR1714 - faster than a set here
+        elif tag in (OCTET_STRING, IP_ADDRESS, OPAQUE):
             value = data[vstart:vend]
         elif tag == OBJECT_IDENTIFIER:
             value = decode_oid(data, vstart, vend)

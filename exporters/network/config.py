@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
-from hospmon.config import ConfigError, ConfigFault, StrictModel, load, load_yaml, validate
 from exporters.network.ber import parse_oid
+from hospmon.config import ConfigError, ConfigFault, StrictModel, load, load_yaml, validate
 
 MODULES_DIR = Path(__file__).parent / "modules"
 DEFAULT_CONFIG = Path(__file__).parent / "network.yml"

@@ -16,6 +16,7 @@ from exporters.network.config import Auth, NetworkConfig, load_config
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk
 from exporters.network.udp import UdpSession
+from exporters.network.v3 import PysnmpSession, community_data, usm_user
 from hospmon.config import ConfigError, read_secret
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
         if community is None:
             raise ConfigError.single(path, "give community_env or community_file", entry=f"auths.{name}")
         return Credentials(auth, community.encode(), None)
-    from exporters.network.v3 import usm_user  # pysnmp is loaded only when an auth needs it
-
     level = auth.security_level
     password = _secret(auth, name, "password", path) if level != "noAuthNoPriv" else None
     priv = _secret(auth, name, "priv_password", path) if level == "authPriv" else None
@@ -153,18 +152,29 @@ class NetworkExporter(Exporter[Runtime]):
         version = {1: V1, 2: V2C, 3: 3}[auth.version]
         if auth.version != 3 and auth.backend != "pysnmp":
             return UdpSession(
-                host, port, version=version, community=creds.community, timeout=timeout, retries=retries,
+                host,
+                port,
+                version=version,
+                community=creds.community,
+                timeout=timeout,
+                retries=retries,
                 limiter=config.limiter,
             )
-        from exporters.network.v3 import PysnmpSession, community_data
-
         user = creds.v3_user if auth.version == 3 else community_data(creds.community, version)
         return PysnmpSession(
-            host, port, version=version, auth_data=user, context_name=auth.context_name, timeout=timeout,
-            retries=retries, limiter=config.limiter,
+            host,
+            port,
+            version=version,
+            auth_data=user,
+            context_name=auth.context_name,
+            timeout=timeout,
+            retries=retries,
+            limiter=config.limiter,
         )
 
-    def fetch(self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline) -> list[VarBind]:
+    def fetch(
+        self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline
+    ) -> list[VarBind]:
         """Walk and get everything a module needs from the target."""
         reps = module.module.max_repetitions or config.config.defaults.max_repetitions
         session = self.open_session(config, request, module)
@@ -178,7 +188,9 @@ class NetworkExporter(Exporter[Runtime]):
         finally:
             session.close()
 
-    def probe_module(self, config: Runtime, request: ProbeRequest, module: str, deadline: Deadline) -> Iterable[Metric]:
+    def probe_module(
+        self, config: Runtime, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
         """Probe one module of one target and return its metric families."""
         compiled = config.modules[module]
         varbinds = self.fetch(config, request, compiled, deadline)

@@ -14,14 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.metrics_core import Metric as Family
 
 from exporters.network.ber import (
     EXCEPTIONS,
     INTEGER,
     IP_ADDRESS,
     NULL,
-    OBJECT_IDENTIFIER,
     OCTET_STRING,
     UNSIGNED,
     Oid,
@@ -35,6 +33,7 @@ from exporters.network.config import Index, Metric, Module
 PREFIX = "hospmon_snmp_"
 Cell = tuple[int, Value]
 Column = dict[Oid, Cell]
+Family = GaugeMetricFamily | CounterMetricFamily
 
 
 def display_string(raw: bytes) -> str:
@@ -53,7 +52,9 @@ def label_value(tag: int, value: Value, vtype: str, enum: dict[int | str, str]) 
     if value is None or tag in EXCEPTIONS or tag == NULL:
         return ""
     if enum:
-        key: int | str = format_oid(value) if isinstance(value, tuple) else value if isinstance(value, int) else ""
+        key: int | str = (
+            format_oid(value) if isinstance(value, tuple) else value if isinstance(value, int) else ""
+        )
         if key in enum:
             return enum[key]
     if isinstance(value, tuple):
@@ -89,7 +90,7 @@ def number(tag: int, value: Value) -> float | int | None:
 
 def scaled(value: float, exponent: int) -> float:
     """Multiply by ``10**exponent``, dividing for negative exponents so that 235 / 10 gives exactly 23.5."""
-    return value * 10**exponent if exponent >= 0 else value / 10 ** (-exponent)
+    return float(value * 10**exponent if exponent >= 0 else value / 10 ** (-exponent))
 
 
 def apply_scale(value: float, scale: float) -> float | int:
@@ -167,7 +168,7 @@ class CompiledModule:
         families: dict[str, Family] = {}
         for metric in self.module.metrics:
             _render_metric(metric, table, families)
-        return list(families.values())
+        return list(families.values())  # every family is a prometheus_client Metric
 
 
 def _render_metric(metric: Metric, table: dict[str, Column], families: dict[str, Family]) -> None:
@@ -204,7 +205,8 @@ def _render_metric(metric: Metric, table: dict[str, Column], families: dict[str,
         if metric.split_by:
             kind = table[metric.split_by.oid].get(index)
             key = kind[1] if kind and isinstance(kind[1], int) else None
-            name = f"{name}_{metric.split_by.names.get(key, metric.split_by.default) if key is not None else metric.split_by.default}"
+            suffix = metric.split_by.names.get(key, metric.split_by.default) if key is not None else None
+            name = f"{name}_{suffix or metric.split_by.default}"
         result = _value(metric, table, index, num)
         if result is not None:
             _family(families, metric, name, names).add_metric(labels, result)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from exporters.core.probe import Deadline, ProbeFailed
-from exporters.network.ber import END_OF_MIB_VIEW, EXCEPTIONS, Oid, VarBind, format_oid
+from exporters.network.ber import END_OF_MIB_VIEW, EXCEPTIONS, GET, GETBULK, GETNEXT, Oid, VarBind, format_oid
 
 # RFC 3416 error-status values we treat specially.
 TOO_BIG = 1
@@ -23,8 +23,10 @@ class Session(Protocol):
     version: int
     """0 for SNMPv1, 1 for v2c, 3 for v3."""
 
-    def request(self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline) -> list[VarBind]:
-        """Send one GET, GETNEXT or GETBULK and return its bindings; raise `SnmpErrorStatus` or `ProbeFailed`."""
+    def request(
+        self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
+    ) -> list[VarBind]:
+        """Send one GET, GETNEXT or GETBULK and return its bindings, or raise `SnmpErrorStatus`."""
         ...
 
     def close(self) -> None:
@@ -79,8 +81,6 @@ class Limiter:
 
 def walk(session: Session, root: Oid, max_repetitions: int, deadline: Deadline) -> list[VarBind]:
     """Return every binding below `root`, with GETBULK (v2c, v3) or GETNEXT (v1)."""
-    from exporters.network.ber import GETBULK, GETNEXT
-
     out: list[VarBind] = []
     n = len(root)
     current = root
@@ -111,8 +111,6 @@ def walk(session: Session, root: Oid, max_repetitions: int, deadline: Deadline) 
 
 def get(session: Session, oids: Sequence[Oid], deadline: Deadline) -> list[VarBind]:
     """Return the bindings of `oids` that exist, leaving out noSuchObject and noSuchInstance."""
-    from exporters.network.ber import GET
-
     out: list[VarBind] = []
     pending = list(oids)
     while pending:

@@ -16,14 +16,14 @@ UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.EN
 RECV_BUFFER = 65535
 
 
-def resolve(host: str, port: int) -> tuple[int, tuple[str, int] | tuple[str, int, int, int]]:
+def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
     """Resolve a target to a UDP socket family and address, failing as unreachable."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ProbeFailed("unreachable", f"cannot resolve {host}") from exc
     family, _, _, _, addr = infos[0]
-    return family, addr
+    return family, (str(addr[0]), int(addr[1]))
 
 
 class UdpSession:
@@ -54,14 +54,18 @@ class UdpSession:
             self._sock.close()
             raise ProbeFailed("unreachable", f"cannot reach {self._target}: {exc.strerror}") from exc
 
-    def request(self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline) -> list[VarBind]:
+    def request(
+        self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
+    ) -> list[VarBind]:
         """Send one request and wait for its response, retrying on silence."""
         for _ in range(self._retries + 1):
             timeout = deadline.cap(self._timeout)
             if timeout <= 0:
                 break
             request_id = secrets.randbits(31)
-            message = encode_request(self.version, self._community, pdu_type, request_id, list(oids), 0, max_repetitions)
+            message = encode_request(
+                self.version, self._community, pdu_type, request_id, list(oids), 0, max_repetitions
+            )
             with self._limiter.slot(self._target, deadline):
                 answer = self._exchange(message, request_id, time.monotonic() + deadline.cap(self._timeout))
             if answer is not None:
@@ -85,7 +89,9 @@ class UdpSession:
                 try:
                     version, _, pdu_type, pdu = decode_message(data)
                 except DecodeError as exc:
-                    raise ProbeFailed("bad_response", f"undecodable answer from {self._target}: {exc}") from None
+                    raise ProbeFailed(
+                        "bad_response", f"undecodable answer from {self._target}: {exc}"
+                    ) from None
                 if pdu.request_id != request_id or version != self.version or pdu_type != RESPONSE:
                     continue  # a late answer to an earlier try
                 if pdu.error_status:

@@ -111,12 +111,16 @@ class PysnmpSession:
         self._loop = asyncio.new_event_loop()
         self._engine = hl.SnmpEngine()
 
-    def request(self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline) -> list[VarBind]:
+    def request(
+        self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
+    ) -> list[VarBind]:
         """Send one request through pysnmp, which retries on silence."""
         with self._limiter.slot(self._target, deadline):
             try:
                 return self._loop.run_until_complete(
-                    asyncio.wait_for(self._request(pdu_type, oids, max_repetitions, deadline), deadline.remaining())
+                    asyncio.wait_for(
+                        self._request(pdu_type, oids, max_repetitions, deadline), deadline.remaining()
+                    )
                 )
             except TimeoutError:
                 raise ProbeFailed("timeout", f"no answer from {self._target} within the deadline") from None
@@ -126,7 +130,9 @@ class PysnmpSession:
     ) -> list[VarBind]:
         try:
             transport = await hl.UdpTransportTarget.create(
-                (self._host, self._port), timeout=max(0.01, deadline.cap(self._timeout)), retries=self._retries
+                (self._host, self._port),
+                timeout=max(0.01, deadline.cap(self._timeout)),
+                retries=self._retries,
             )
         except Exception as exc:  # pysnmp wraps resolver errors in its own types
             raise ProbeFailed("unreachable", f"cannot resolve {self._host}") from exc

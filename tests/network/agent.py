@@ -41,7 +41,16 @@ class Agent:
 
     def cli(self, tool: str, *args: str, community: str = "public") -> str:
         """Run a net-snmp command-line tool against the agent (numeric output) and return its stdout."""
-        cmd = [tool, "-v2c", "-c", community, "-On", "-Oe", "-Ot", "-Cr25" if tool == "snmpbulkwalk" else "-r1"]
+        cmd = [
+            tool,
+            "-v2c",
+            "-c",
+            community,
+            "-On",
+            "-Oe",
+            "-Ot",
+            "-Cr25" if tool == "snmpbulkwalk" else "-r1",
+        ]
         cmd += [self.target, *args]
         return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
 
@@ -75,7 +84,9 @@ def _config(address: str, port: int, workdir: Path, extra: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _wait_ready(host: str, port: int, proc: subprocess.Popen[bytes], netns: str | None, timeout: float) -> None:
+def _wait_ready(
+    host: str, port: int, proc: subprocess.Popen[bytes], netns: str | None, timeout: float
+) -> None:
     """Poll the agent with snmpget until it answers (a readiness check, not a sleep)."""
     cmd = ["snmpget", "-v2c", "-c", "public", "-t", "0.2", "-r", "0", f"{host}:{port}", "1.3.6.1.2.1.1.3.0"]
     until = time.monotonic() + timeout
@@ -124,7 +135,10 @@ def netns_with_interfaces(pairs: int) -> Iterator[tuple[str, str]]:
 
 @contextmanager
 def snmpd(
-    host: str = "127.0.0.1", netns: str | None = None, extra: list[str] | None = None, ready_timeout: float = 15.0
+    host: str = "127.0.0.1",
+    netns: str | None = None,
+    extra: list[str] | None = None,
+    ready_timeout: float = 15.0,
 ) -> Iterator[Agent]:
     """Run snmpd bound to `host` (inside `netns` when given) until the context ends."""
     if not Path(SNMPD).exists() or shutil.which("snmpget") is None:

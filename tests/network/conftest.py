@@ -43,11 +43,19 @@ def write_config(folder: Path, **overrides: object) -> Path:
     for user, (level, auth, apass, priv, ppass) in V3_USERS.items():
         entry: dict[str, object] = {"version": 3, "username": user, "security_level": levels[level]}
         if auth:
-            entry |= {"auth_protocol": protocols[auth], "password_file": str(_secret(folder, user, str(apass)))}
+            entry |= {
+                "auth_protocol": protocols[auth],
+                "password_file": str(_secret(folder, user, str(apass))),
+            }
         if priv:
-            entry |= {"priv_protocol": priv, "priv_password_file": str(_secret(folder, user + "_priv", str(ppass)))}
+            entry |= {
+                "priv_protocol": priv,
+                "priv_password_file": str(_secret(folder, user + "_priv", str(ppass))),
+            }
         auths[user] = entry
-    auths["v3_wrong_password"] = dict(auths["hm_sha_aes"], password_file=str(_secret(folder, "bad", "wrong-pass")))
+    auths["v3_wrong_password"] = dict(
+        auths["hm_sha_aes"], password_file=str(_secret(folder, "bad", "wrong-pass"))
+    )
     auths["v3_unknown_user"] = dict(auths["hm_sha_aes"], username="nobody_here")
     data: dict[str, object] = {"auths": auths, "defaults": {"timeout": 0.5, "retries": 1}} | overrides
     path = folder / "network.yml"

@@ -16,7 +16,12 @@ def samples(families: Iterable[Metric]) -> dict[tuple[str, frozenset[tuple[str, 
 
 
 def probe(
-    exporter: NetworkExporter, runtime: Runtime, target: str, module: str, auth: str = "public_v2", seconds: float = 10
+    exporter: NetworkExporter,
+    runtime: Runtime,
+    target: str,
+    module: str,
+    auth: str = "public_v2",
+    seconds: float = 10,
 ) -> list[Metric]:
     """Check and probe one module of `target` with `auth`, as the server would."""
     request = ProbeRequest(target, (module,), {"auth": auth})

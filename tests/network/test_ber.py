@@ -75,5 +75,11 @@ def test_malformed_messages_raise_decode_error(data: bytes) -> None:
 def test_request_encoding_is_understood_by_the_decoder() -> None:
     msg = ber.encode_request(1, b"public", ber.GETBULK, 2**31 - 1, [(1, 3, 6, 1, 2, 1, 2)], 0, 25)
     version, community, pdu_type, pdu = ber.decode_message(msg)
-    assert (version, community, pdu_type, pdu.request_id, pdu.error_index) == (1, b"public", ber.GETBULK, 2**31 - 1, 25)
+    assert (version, community, pdu_type, pdu.request_id, pdu.error_index) == (
+        1,
+        b"public",
+        ber.GETBULK,
+        2**31 - 1,
+        25,
+    )
     assert pdu.varbinds == [((1, 3, 6, 1, 2, 1, 2), ber.NULL, None)]

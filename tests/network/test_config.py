@@ -1,4 +1,4 @@
-"""Config loading: every fault reported with file, entry and key; user modules; secrets only from env/files."""
+"""Config loading: faults name file, entry and key; user modules; secrets from env variables or files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from exporters.network.config import Index
 from exporters.network.exporter import NetworkExporter
 from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
@@ -16,11 +17,20 @@ def test_default_config_ships_the_lab_auth_and_all_modules() -> None:
     assert set(runtime.credentials) == {"public_v2"}
     assert runtime.credentials["public_v2"].community == b"public"
     assert set(runtime.modules) == {
-        "system", "if_mib", "host_resources", "ucd", "ups", "entity_sensor", "huawei", "h3c"
+        "system",
+        "if_mib",
+        "host_resources",
+        "ucd",
+        "ups",
+        "entity_sensor",
+        "huawei",
+        "h3c",
     }
 
 
-def test_module_reading_an_oid_it_never_fetches_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_reading_an_oid_it_never_fetches_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("HM_NO_SUCH_VAR", raising=False)
     path = tmp_path / "network.yml"
     path.write_text(
@@ -48,7 +58,8 @@ def test_secret_faults_name_the_auth(tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "network.yml"
     path.write_text(
         "auths:\n"
-        "  core: {version: 3, username: noc, password_env: HM_NO_SUCH_VAR, priv_password_env: HM_NO_SUCH_VAR}\n"
+        "  core: {version: 3, username: noc, password_env: HM_NO_SUCH_VAR,\n"
+        "         priv_password_env: HM_NO_SUCH_VAR}\n"
         "  lab: {version: 2}\n",
         encoding="utf-8",
     )
@@ -77,7 +88,9 @@ modules:
     runtime = NetworkExporter().load_config(path)
     assert runtime.credentials["ward"].community == b"s3cret"
     fams = runtime.modules["tcp"].render([((1, 3, 6, 1, 2, 1, 6, 9, 0), 0x42, 12)])
-    assert [(s.name, s.value) for f in fams for s in f.samples] == [("hospmon_snmp_tcp_established_connections", 12)]
+    assert [(s.name, s.value) for f in fams for s in f.samples] == [
+        ("hospmon_snmp_tcp_established_connections", 12)
+    ]
 
 
 def test_label_values_decode_strings_addresses_and_indexes() -> None:
@@ -87,8 +100,6 @@ def test_label_values_decode_strings_addresses_and_indexes() -> None:
     assert label_value(0x04, bytes(15) + b"\x01", "InetAddress", {}) == "::1"
     assert label_value(0x40, bytes([192, 168, 0, 1]), "DisplayString", {}) == "192.168.0.1"
     assert label_value(0x02, 6, "Integer", {6: "ethernetCsmacd"}) == "ethernetCsmacd"
-    from exporters.network.config import Index
-
     specs = [Index(label="a", type="string"), Index(label="b", type="ipv4"), Index(label="c")]
     assert index_labels((3, 97, 98, 99, 10, 0, 0, 1, 7), specs) == ["abc", "10.0.0.1", "7"]
     assert index_labels((3, 97, 98), specs) is None

@@ -23,7 +23,9 @@ def _stable(varbinds: list[VarBind]) -> list[VarBind]:
 
 
 @pytest.mark.parametrize("module", sorted(shipped_modules()))
-def test_fast_path_equals_pysnmp(exporter: NetworkExporter, runtime: Runtime, agent: Agent, module: str) -> None:
+def test_fast_path_equals_pysnmp(
+    exporter: NetworkExporter, runtime: Runtime, agent: Agent, module: str
+) -> None:
     fast = _fetch(exporter, runtime, agent.target, module, "public_v2")
     slow = _fetch(exporter, runtime, agent.target, module, "public_v2_pysnmp")
     assert fast

@@ -1,4 +1,4 @@
-"""SNMPv3 security levels, and every failure answering within its deadline with its reason, no secret shown."""
+"""SNMPv3 security levels; every failure answers within its deadline with its reason and no secret."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ SECRETS = ["not-public", "wrong-pass"] + [str(s) for u in V3_USERS.values() for 
 # "public" is left out: it is also part of auth names such as public_v2.
 
 
-@pytest.mark.parametrize("auth", ["hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth", "public_v1", "public_v2_pysnmp"])
+@pytest.mark.parametrize(
+    "auth", ["hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth", "public_v1", "public_v2_pysnmp"]
+)
 def test_every_version_and_security_level_reads_the_agent(
     exporter: NetworkExporter, runtime: Runtime, agent: Agent, auth: str
 ) -> None:
@@ -33,7 +35,12 @@ def test_v3_authpriv_walks_a_table(exporter: NetworkExporter, runtime: Runtime, 
 
 
 def _fail(
-    exporter: NetworkExporter, runtime: Runtime, target: str, auth: str, deadline: float, module: str = "system"
+    exporter: NetworkExporter,
+    runtime: Runtime,
+    target: str,
+    auth: str,
+    deadline: float,
+    module: str = "system",
 ) -> tuple[ProbeFailed, float]:
     request = ProbeRequest(target, (module,), {"auth": auth})
     exporter.check_request(runtime, request)

@@ -36,18 +36,27 @@ def test_system_identity_and_uptime(exporter: NetworkExporter, runtime: Runtime,
     assert abs(value(fams, P + "system_uptime_seconds") - ticks / 100) < 5
 
 
-def test_host_resources_memory_matches_proc(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
+def test_host_resources_memory_matches_proc(
+    exporter: NetworkExporter, runtime: Runtime, agent: Agent
+) -> None:
     fams = probe(exporter, runtime, agent.target, "host_resources")
     meminfo = Path("/proc/meminfo").read_text()
     total_kib = int(re.search(r"MemTotal:\s+(\d+) kB", meminfo).group(1))  # type: ignore[union-attr]
     assert value(fams, P + "host_memory_size_bytes") == total_kib * 1024
     assert value(fams, P + "host_storage_size_bytes", hrStorageDescr="Physical memory") == total_kib * 1024
     root = next(
-        s for f in fams for s in f.samples if s.name == P + "host_storage_size_bytes" and s.labels["hrStorageDescr"] == "/"
+        s
+        for f in fams
+        for s in f.samples
+        if s.name == P + "host_storage_size_bytes" and s.labels["hrStorageDescr"] == "/"
     )
     assert root.labels["hrStorageType"] == "fixedDisk"
-    units = int(agent.cli("snmpget", "-Oqv", f"1.3.6.1.2.1.25.2.3.1.4.{root.labels['hrStorageIndex']}").split()[0])
-    size = int(agent.cli("snmpget", "-Oqv", f"1.3.6.1.2.1.25.2.3.1.5.{root.labels['hrStorageIndex']}").strip())
+    units = int(
+        agent.cli("snmpget", "-Oqv", f"1.3.6.1.2.1.25.2.3.1.4.{root.labels['hrStorageIndex']}").split()[0]
+    )
+    size = int(
+        agent.cli("snmpget", "-Oqv", f"1.3.6.1.2.1.25.2.3.1.5.{root.labels['hrStorageIndex']}").strip()
+    )
     assert root.value == units * size
     assert value(fams, P + "host_processes") > 0
 
@@ -128,14 +137,20 @@ def test_if_mib_on_many_interfaces_matches_snmpwalk(
     assert value(fams, P + "if_oper_status", ifName="port0a", state="down") == 1  # every third pair is down
     assert value(fams, P + "if_oper_status", ifName="port1a", state="up") == 1
     assert value(fams, P + "if_admin_status", ifName="port1a", state="up") == 1
-    info = next(s for f in fams for s in f.samples if s.name == P + "if_info" and s.labels["ifName"] == "port5a")
+    info = next(
+        s for f in fams for s in f.samples if s.name == P + "if_info" and s.labels["ifName"] == "port5a"
+    )
     # net-snmp keeps ifAlias itself (empty until set over SNMP), so compare with what snmpwalk sees
-    assert info.labels["ifAlias"] == cli_values(switch_agent, "1.3.6.1.2.1.31.1.1.1.18").get(port["port5a"], "")
+    assert info.labels["ifAlias"] == cli_values(switch_agent, "1.3.6.1.2.1.31.1.1.1.18").get(
+        port["port5a"], ""
+    )
     assert info.labels["ifType"] == "ethernetCsmacd"
     assert switch_agent.netns
     mac = subprocess.run(
         ["ip", "netns", "exec", switch_agent.netns, "cat", "/sys/class/net/port5a/address"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     assert info.labels["ifPhysAddress"] == mac
     speed_mbit = int(cli_values(switch_agent, "1.3.6.1.2.1.31.1.1.1.15")[port["port1a"]])
