@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from exporters.core.cli import serve
 from exporters.network.exporter import NetworkExporter
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the network exporter's HTTP server until it is stopped."""
-    from exporters.core.server import serve  # noqa: PLC0415 - lands on main with the lead's server
-
     return serve(NetworkExporter(), argv)
 
 
