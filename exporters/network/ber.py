@@ -185,18 +185,42 @@ def decode_message(data: bytes) -> tuple[int, bytes, int, Response]:
 
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
+    try:
+        return _decode_varbinds(data, pos, end)
+    except IndexError as exc:
+        raise DecodeError("truncated variable binding") from exc
+
+
+def _decode_varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
     out: list[VarBind] = []
     append = out.append
     from_bytes = int.from_bytes
+    if end > len(data):
+        raise DecodeError("truncated message")
     while pos < end:
-        tag, pos, vb_end = _header(data, pos)
-        if tag != 0x30:
+        # Short definite lengths (< 128) are the rule inside a binding; `_header` handles the rest.
+        if data[pos] != 0x30:
             raise DecodeError("variable binding is not a SEQUENCE")
-        tag, ostart, oend = _header(data, pos)
-        if tag != OBJECT_IDENTIFIER:
-            raise DecodeError("variable binding name is not an OID")
-        oid = decode_oid(data, ostart, oend)
-        tag, vstart, vend = _header(data, oend)
+        if data[pos + 1] < 0x80:
+            vb_end = pos + 2 + data[pos + 1]
+            pos += 2
+        else:
+            _, pos, vb_end = _header(data, pos)
+        if vb_end > end:
+            raise DecodeError("truncated variable binding")
+        if data[pos] != OBJECT_IDENTIFIER or data[pos + 1] >= 0x80:
+            raise DecodeError("variable binding name is not a short OID")
+        ostart, oend = pos + 2, pos + 2 + data[pos + 1]
+        raw = data[ostart:oend]
+        if raw and raw[0] == 0x2B and max(raw) < 0x80:  # 1.3.x with every sub-identifier below 128
+            oid: Oid = (1, 3, *raw[1:])
+        else:
+            oid = decode_oid(data, ostart, oend)
+        tag = data[oend]
+        if data[oend + 1] < 0x80:
+            vstart, vend = oend + 2, oend + 2 + data[oend + 1]
+        else:
+            tag, vstart, vend = _header(data, oend)
         if vend != vb_end:
             raise DecodeError("malformed variable binding")
         value: Value

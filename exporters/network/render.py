@@ -166,29 +166,49 @@ class CompiledModule:
         """Return the metric families of this module for one probe's bindings."""
         table = self.tabulate(varbinds)
         families: dict[str, Family] = {}
+        cache: dict[tuple[str, Oid], list[str] | None] = {}  # many columns share index labels and lookups
         for metric in self.module.metrics:
-            _render_metric(metric, table, families)
+            _render_metric(metric, table, families, cache)
         return list(families.values())  # every family is a prometheus_client Metric
 
 
-def _render_metric(metric: Metric, table: dict[str, Column], families: dict[str, Family]) -> None:
+def _row_labels(metric: Metric, index: Oid, table: dict[str, Column]) -> list[str] | None:
+    """Return the index and lookup label values of one row, or None to skip the row."""
+    if metric.indexes:
+        labels = index_labels(index, metric.indexes)
+        if labels is None:
+            return None
+    else:
+        labels = [] if index == (0,) else [format_oid(index)]
+    for lk in metric.lookups:
+        cell = table[lk.oid].get(index)
+        labels.append(label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else "")
+    return labels
+
+
+def _render_metric(
+    metric: Metric,
+    table: dict[str, Column],
+    families: dict[str, Family],
+    cache: dict[tuple[str, Oid], list[str] | None],
+) -> None:
     names = [i.label for i in metric.indexes] + [lk.label for lk in metric.lookups] + list(metric.labels)
     const = list(metric.labels.values())
     rows = table[metric.oid]
     if not metric.indexes and any(idx != (0,) for idx in rows):
         names.insert(0, "index")
+    signature = repr((metric.indexes, metric.lookups))
     for index, (tag, value) in rows.items():
         if tag in EXCEPTIONS:
             continue
-        labels = index_labels(index, metric.indexes) if metric.indexes else [] if index == (0,) else None
-        if labels is None:
-            labels = [format_oid(index)] if not metric.indexes else None
-        if labels is None:
+        key = (signature, index)
+        if key in cache:
+            row = cache[key]
+        else:
+            row = cache[key] = _row_labels(metric, index, table)
+        if row is None:
             continue
-        for lk in metric.lookups:
-            cell = table[lk.oid].get(index)
-            labels.append(label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else "")
-        labels += const
+        labels = row + const
         if metric.type == "info":
             info = label_value(tag, value, metric.value_type, metric.enum_values)
             _family(families, metric, metric.name, [*names, metric.value_label or "value"]).add_metric(
