@@ -126,39 +126,60 @@ def main() -> int:
         print(f"{SNMP_EXPORTER} is not installed: apt-get install prometheus-snmp-exporter", file=sys.stderr)
         return 1
     theirs_port, ours_port = free_tcp_port(), free_tcp_port()
-    theirs_cmd = [SNMP_EXPORTER, f"--config.file={REPO / 'bench' / 'snmp_exporter_if_mib.yml'}",
-                  f"--web.listen-address=127.0.0.1:{theirs_port}", "--log.level=error"]
-    ours_cmd = [sys.executable, "-m", "exporters.network.main", f"--web.listen-address=127.0.0.1:{ours_port}",
-                f"--config.file={REPO / 'exporters' / 'network' / 'network.yml'}",
-                "--log.level=error"]
+    theirs_cmd = [
+        SNMP_EXPORTER,
+        f"--config.file={REPO / 'bench' / 'snmp_exporter_if_mib.yml'}",
+        f"--web.listen-address=127.0.0.1:{theirs_port}",
+        "--log.level=error",
+    ]
+    ours_cmd = [
+        sys.executable,
+        "-m",
+        "exporters.network.main",
+        f"--web.listen-address=127.0.0.1:{ours_port}",
+        f"--config.file={REPO / 'exporters' / 'network' / 'network.yml'}",
+        "--log.level=error",
+    ]
     with netns_with_interfaces(args.pairs) as (ns, address), snmpd(address, netns=ns) as agent:
         target = agent.target
         theirs_url = f"http://127.0.0.1:{theirs_port}/snmp?target={target}&module=if_mib"
         ours_url = f"http://127.0.0.1:{ours_port}/probe?target={target}&module=if_mib"
         env_path = os.environ.get("PYTHONPATH", "")
         os.environ["PYTHONPATH"] = f"{REPO}:{env_path}" if env_path else str(REPO)
-        with server(theirs_cmd, f"http://127.0.0.1:{theirs_port}/") as theirs_proc, server(
-            ours_cmd, f"http://127.0.0.1:{ours_port}/-/healthy"
-        ) as ours_proc:
+        with (
+            server(theirs_cmd, f"http://127.0.0.1:{theirs_port}/") as theirs_proc,
+            server(ours_cmd, f"http://127.0.0.1:{ours_port}/-/healthy") as ours_proc,
+        ):
             t_wall, t_cpu, t_body = measure(theirs_proc.pid, theirs_url, args.scrapes)
             o_wall, o_cpu, o_body = measure(ours_proc.pid, ours_url, args.scrapes)
             # compare counters from two back-to-back scrapes; the uplink carries the SNMP traffic itself
             theirs_now = counters(fetch(theirs_url), {k: k for k in COUNTERS}, {"uplink0"})
             ours_now = counters(fetch(ours_url), {v: k for k, v in COUNTERS.items()}, {"uplink0"})
-    interfaces = sum(1 for line in o_body.decode().splitlines() if line.startswith("hospmon_snmp_if_in_bytes_total"))
-    series = [sum(1 for line in b.decode().splitlines() if line and not line.startswith("#")) for b in (t_body, o_body)]
+    interfaces = sum(
+        1 for line in o_body.decode().splitlines() if line.startswith("hospmon_snmp_if_in_bytes_total")
+    )
+    series = [
+        sum(1 for line in b.decode().splitlines() if line and not line.startswith("#"))
+        for b in (t_body, o_body)
+    ]
     same = theirs_now == ours_now and len(ours_now) > 0
     tw, tc, ow, oc = (statistics.median(x) for x in (t_wall, t_cpu, o_wall, o_cpu))
     tcm, ocm = statistics.fmean(t_cpu), statistics.fmean(o_cpu)
-    print(f"snmpd with {interfaces} interfaces; {args.scrapes} scrapes each; series: snmp_exporter {series[0]}, "
-          f"hospmon {series[1]}")
+    print(
+        f"snmpd with {interfaces} interfaces; {args.scrapes} scrapes each; "
+        f"series: snmp_exporter {series[0]}, hospmon {series[1]}"
+    )
     print(f"{'':24}{'wall median':>14}{'CPU median':>14}{'CPU mean':>14}")
     print(f"{'snmp_exporter 0.21':24}{tw * 1000:>11.1f} ms{tc * 1000:>11.1f} ms{tcm * 1000:>11.1f} ms")
     print(f"{'hospmon-network':24}{ow * 1000:>11.1f} ms{oc * 1000:>11.1f} ms{ocm * 1000:>11.1f} ms")
-    print(f"ratio hospmon / snmp_exporter: wall {ow / tw:.2f} (goal <= 1.0), CPU median "
-          f"{oc / tc if tc else float('inf'):.2f}, CPU mean {ocm / tcm:.2f} (goal <= 1.5)")
-    print(f"same counter values: {'yes' if same else 'NO'} ({len(ours_now)} values compared, "
-          f"{len(set(theirs_now.items()) ^ set(ours_now.items()))} differing)")
+    print(
+        f"ratio hospmon / snmp_exporter: wall {ow / tw:.2f} (goal <= 1.0), CPU median "
+        f"{oc / tc if tc else float('inf'):.2f}, CPU mean {ocm / tcm:.2f} (goal <= 1.5)"
+    )
+    print(
+        f"same counter values: {'yes' if same else 'NO'} ({len(ours_now)} values compared, "
+        f"{len(set(theirs_now.items()) ^ set(ours_now.items()))} differing)"
+    )
     return 0 if same else 1
 
 

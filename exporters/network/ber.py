@@ -184,6 +184,12 @@ def decode_message(data: bytes) -> tuple[int, bytes, int, Response]:
     )
 
 
+# Agents answer the same OIDs scrape after scrape (and switches of one model the same ones), so decoded
+# names are kept: a dict lookup is several times cheaper than decoding. Bounded; filled until full.
+OID_CACHE_SIZE = 500_000
+_OID_CACHE: dict[bytes, Oid] = {}
+
+
 def _varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
     try:
         return _decode_varbinds(data, pos, end)
@@ -195,6 +201,7 @@ def _decode_varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
     out: list[VarBind] = []
     append = out.append
     from_bytes = int.from_bytes
+    known = _OID_CACHE.get
     if end > len(data):
         raise DecodeError("truncated message")
     while pos < end:
@@ -212,10 +219,11 @@ def _decode_varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
             raise DecodeError("variable binding name is not a short OID")
         ostart, oend = pos + 2, pos + 2 + data[pos + 1]
         raw = data[ostart:oend]
-        if raw and raw[0] == 0x2B and max(raw) < 0x80:  # 1.3.x with every sub-identifier below 128
-            oid: Oid = (1, 3, *raw[1:])
-        else:
+        oid = known(raw)
+        if oid is None:
             oid = decode_oid(data, ostart, oend)
+            if len(_OID_CACHE) < OID_CACHE_SIZE:
+                _OID_CACHE[raw] = oid
         tag = data[oend]
         if data[oend + 1] < 0x80:
             vstart, vend = oend + 2, oend + 2 + data[oend + 1]

@@ -6,8 +6,8 @@ import ipaddress
 import logging
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from prometheus_client.metrics_core import Metric

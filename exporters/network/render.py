@@ -224,8 +224,8 @@ def _render_metric(
         name = metric.name
         if metric.split_by:
             kind = table[metric.split_by.oid].get(index)
-            key = kind[1] if kind and isinstance(kind[1], int) else None
-            suffix = metric.split_by.names.get(key, metric.split_by.default) if key is not None else None
+            code = kind[1] if kind and isinstance(kind[1], int) else None
+            suffix = metric.split_by.names.get(code, metric.split_by.default) if code is not None else None
             name = f"{name}_{suffix or metric.split_by.default}"
         result = _value(metric, table, index, num)
         if result is not None:

@@ -114,7 +114,9 @@ def netns_with_interfaces(pairs: int) -> Iterator[tuple[str, str]]:
     try:
         # No IPv6 in the namespace: router solicitations and MLD reports would move the counters we compare.
         for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
-            subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", f"{key}=1"], check=True, capture_output=True)
+            subprocess.run(
+                ["ip", "netns", "exec", name, "sysctl", "-qw", f"{key}=1"], check=True, capture_output=True
+            )
         _ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if, "netns", name)
         _ip("addr", "add", f"{host_addr}/30", "dev", host_if)
         _ip("link", "set", host_if, "up")
