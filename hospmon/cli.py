@@ -29,8 +29,10 @@ def _check(args: argparse.Namespace) -> int:
         for fault in exc.faults:
             print(f"  {fault}", file=sys.stderr)
         return 1
-    print(f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
-          f"{len(inv.services)} services, {len(inv.cis)} configuration items")
+    print(
+        f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
+        f"{len(inv.services)} services, {len(inv.cis)} configuration items"
+    )
     return 0
 
 
@@ -59,10 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = sub.add_parser("inventory", help="check the inventory, write Prometheus targets")
     inv_sub = inventory.add_subparsers(dest="action", required=True)
-    for name, handler, helptext in (("check", _check, "report every fault of the inventory"),
-                                    ("targets", _targets, "write file_sd target files per exporter and module")):
+    for name, handler, helptext in (
+        ("check", _check, "report every fault of the inventory"),
+        ("targets", _targets, "write file_sd target files per exporter and module"),
+    ):
         cmd = inv_sub.add_parser(name, help=helptext)
-        cmd.add_argument("inventory", nargs="?", help="file or folder (default $HOSPMON_INVENTORY or inventory.yml)")
+        cmd.add_argument(
+            "inventory", nargs="?", help="file or folder (default $HOSPMON_INVENTORY or inventory.yml)"
+        )
         cmd.set_defaults(handler=handler)
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")
