@@ -48,7 +48,8 @@ def test_images_are_pinned_and_parts_listen_on_loopback() -> None:
 
 
 def test_compose_and_demo_share_config_files() -> None:
-    mounts = {_expand(v).split(":", 1)[0] for s in _compose()["services"].values() for v in s.get("volumes", [])}
+    services = _compose()["services"].values()
+    mounts = {_expand(v).split(":", 1)[0] for s in services for v in s.get("volumes", [])}
     demo = (REPO / "hospmon" / "demo.py").read_text()
     for shared in ("deploy/prometheus/prometheus.yml", "deploy/alertmanager/alertmanager.yml"):
         assert f"./{shared}" in mounts
