@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hospmon.config import ConfigError
-from hospmon.inventory import load_inventory
+from hospmon.inventory import Inventory, load_inventory
 from hospmon.inventory.targets import write_targets
 
 Handler = Callable[[argparse.Namespace], int]
@@ -20,14 +20,21 @@ def _inventory_path(args: argparse.Namespace) -> Path:
     return Path(args.inventory or os.environ.get("HOSPMON_INVENTORY", "inventory.yml"))
 
 
-def _check(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> tuple[Path, Inventory | None]:
+    """Load the inventory named on the command line, printing every fault when it is invalid."""
     path = _inventory_path(args)
     try:
-        inv = load_inventory(path)
+        return path, load_inventory(path)
     except ConfigError as exc:
         print(f"{path}: {len(exc.faults)} fault(s)", file=sys.stderr)
         for fault in exc.faults:
             print(f"  {fault}", file=sys.stderr)
+        return path, None
+
+
+def _check(args: argparse.Namespace) -> int:
+    path, inv = _load(args)
+    if inv is None:
         return 1
     print(
         f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
@@ -37,11 +44,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    path = _inventory_path(args)
-    try:
-        inv = load_inventory(path)
-    except ConfigError as exc:
-        print(f"{path}: not writing targets:\n{exc}", file=sys.stderr)
+    _, inv = _load(args)
+    if inv is None:
         return 1
     for written in write_targets(inv, args.out):
         print(written)

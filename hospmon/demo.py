@@ -180,18 +180,23 @@ def start(parts: list[Part], run: Path) -> None:
         print(f"  {part.name:<22} ready  {part.shown_url}", flush=True)
 
 
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process we started: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def stop(parts: list[Part]) -> None:
-    """Stop the parts we started, newest first: SIGTERM, then SIGKILL after 10 s."""
+    """Stop the parts we started, newest first."""
     for part in reversed(parts):
-        proc = part.process
-        if proc is None or proc.poll() is not None:
-            continue
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        if part.process is not None:
+            terminate(part.process)
 
 
 def _json(url: str) -> Any:

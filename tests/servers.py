@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from hospmon.demo import terminate
+
 PACKAGES = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
@@ -95,12 +97,7 @@ def process(
         wait_for(ready, timeout, f"{Path(argv[0]).name} at {ready_url}")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc)
 
 
 @contextmanager

@@ -50,24 +50,23 @@ class LineServer(socketserver.ThreadingTCPServer):
         return f"127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture
-def line_server() -> Iterator[LineServer]:
-    server = LineServer(delay=0.0)
+def _serve(delay: float) -> Iterator[LineServer]:
+    server = LineServer(delay)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.stopped.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def line_server() -> Iterator[LineServer]:
+    yield from _serve(delay=0.0)
 
 
 @pytest.fixture
 def silent_server() -> Iterator[LineServer]:
-    server = LineServer(delay=-1)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.stopped.set()
-    server.shutdown()
-    server.server_close()
+    yield from _serve(delay=-1)
 
 
 @pytest.fixture
