@@ -33,7 +33,7 @@ test: lint ## Lint, then run every test against real servers
 	@$(BIN)/python -m pytest -q
 
 bench: deps ## Run the benchmarks in bench/ and print their figures
-	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@set -e; shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean: ## Remove the run folder and caches (keeps the virtualenv)
 	rm -rf run .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hospmon.config import ConfigError
-from hospmon.inventory import load_inventory
+from hospmon.inventory import Inventory, load_inventory
 from hospmon.inventory.targets import write_targets
 
 Handler = Callable[[argparse.Namespace], int]
@@ -20,26 +20,32 @@ def _inventory_path(args: argparse.Namespace) -> Path:
     return Path(args.inventory or os.environ.get("HOSPMON_INVENTORY", "inventory.yml"))
 
 
-def _check(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> tuple[Path, Inventory | None]:
+    """Load the inventory named on the command line, printing every fault when it is invalid."""
     path = _inventory_path(args)
     try:
-        inv = load_inventory(path)
+        return path, load_inventory(path)
     except ConfigError as exc:
         print(f"{path}: {len(exc.faults)} fault(s)", file=sys.stderr)
         for fault in exc.faults:
             print(f"  {fault}", file=sys.stderr)
+        return path, None
+
+
+def _check(args: argparse.Namespace) -> int:
+    path, inv = _load(args)
+    if inv is None:
         return 1
-    print(f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
-          f"{len(inv.services)} services, {len(inv.cis)} configuration items")
+    print(
+        f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
+        f"{len(inv.services)} services, {len(inv.cis)} configuration items"
+    )
     return 0
 
 
 def _targets(args: argparse.Namespace) -> int:
-    path = _inventory_path(args)
-    try:
-        inv = load_inventory(path)
-    except ConfigError as exc:
-        print(f"{path}: not writing targets:\n{exc}", file=sys.stderr)
+    _, inv = _load(args)
+    if inv is None:
         return 1
     for written in write_targets(inv, args.out):
         print(written)
@@ -59,10 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = sub.add_parser("inventory", help="check the inventory, write Prometheus targets")
     inv_sub = inventory.add_subparsers(dest="action", required=True)
-    for name, handler, helptext in (("check", _check, "report every fault of the inventory"),
-                                    ("targets", _targets, "write file_sd target files per exporter and module")):
+    for name, handler, helptext in (
+        ("check", _check, "report every fault of the inventory"),
+        ("targets", _targets, "write file_sd target files per exporter and module"),
+    ):
         cmd = inv_sub.add_parser(name, help=helptext)
-        cmd.add_argument("inventory", nargs="?", help="file or folder (default $HOSPMON_INVENTORY or inventory.yml)")
+        cmd.add_argument(
+            "inventory", nargs="?", help="file or folder (default $HOSPMON_INVENTORY or inventory.yml)"
+        )
         cmd.set_defaults(handler=handler)
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")

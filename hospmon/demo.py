@@ -73,25 +73,51 @@ def prepare(run: Path) -> list[Part]:
     if rules.is_symlink() or rules.exists():
         rules.unlink()
     rules.symlink_to(REPO / "rules", target_is_directory=True)
-    shutil.copy(REPO / "deploy" / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "alertmanager.yml")
+    shutil.copy(
+        REPO / "deploy" / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "alertmanager.yml"
+    )
     token = run / "alertmanager" / "secrets" / "router-webhook-token"
     if not token.exists():
         token.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
         token.chmod(0o600)
 
     return [
-        Part("alertmanager", [
-            "prometheus-alertmanager", "--config.file=alertmanager.yml", "--storage.path=data",
-            "--web.listen-address=127.0.0.1:19093", "--cluster.listen-address=",
-        ], f"{ALERTMANAGER}/-/ready", ALERTMANAGER, cwd=run / "alertmanager"),
-        Part("inventory-exporter", [
-            _bin("hospmon-inventory-exporter"), f"--config.file={inventory}",
-            "--web.listen-address=127.0.0.1:19101",
-        ], "http://127.0.0.1:19101/-/healthy", "http://127.0.0.1:19101"),
-        Part("prometheus", [
-            "prometheus", "--config.file=prometheus.yml", "--storage.tsdb.path=data",
-            "--web.listen-address=127.0.0.1:19090", "--web.enable-lifecycle",
-        ], f"{PROMETHEUS}/-/ready", PROMETHEUS, cwd=run / "prometheus"),
+        Part(
+            "alertmanager",
+            [
+                "prometheus-alertmanager",
+                "--config.file=alertmanager.yml",
+                "--storage.path=data",
+                "--web.listen-address=127.0.0.1:19093",
+                "--cluster.listen-address=",
+            ],
+            f"{ALERTMANAGER}/-/ready",
+            ALERTMANAGER,
+            cwd=run / "alertmanager",
+        ),
+        Part(
+            "inventory-exporter",
+            [
+                _bin("hospmon-inventory-exporter"),
+                f"--config.file={inventory}",
+                "--web.listen-address=127.0.0.1:19101",
+            ],
+            "http://127.0.0.1:19101/-/healthy",
+            "http://127.0.0.1:19101",
+        ),
+        Part(
+            "prometheus",
+            [
+                "prometheus",
+                "--config.file=prometheus.yml",
+                "--storage.tsdb.path=data",
+                "--web.listen-address=127.0.0.1:19090",
+                "--web.enable-lifecycle",
+            ],
+            f"{PROMETHEUS}/-/ready",
+            PROMETHEUS,
+            cwd=run / "prometheus",
+        ),
     ]
 
 
@@ -102,7 +128,9 @@ def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
             if ci.get("id") == ci_id:
                 ci["warranty_end"] = day
                 header = f"# Written by hospmon demo: warranty_end of {ci_id} moved to {day}.\n"
-                path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+                path.write_text(
+                    header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+                )
                 return
     raise LookupError(f"{ci_id} is not in the demo inventory")
 
@@ -132,8 +160,14 @@ def start(parts: list[Part], run: Path) -> None:
     for part in parts:
         part.log = run / "logs" / f"{part.name}.log"
         with part.log.open("ab") as log:
-            part.process = subprocess.Popen(part.argv, cwd=part.cwd, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            part.process = subprocess.Popen(
+                part.argv,
+                cwd=part.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         proc = part.process
 
         def ready(p: Part = part, pr: subprocess.Popen[bytes] = proc) -> bool:
@@ -146,18 +180,23 @@ def start(parts: list[Part], run: Path) -> None:
         print(f"  {part.name:<22} ready  {part.shown_url}", flush=True)
 
 
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process we started: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def stop(parts: list[Part]) -> None:
-    """Stop the parts we started, newest first: SIGTERM, then SIGKILL after 10 s."""
+    """Stop the parts we started, newest first."""
     for part in reversed(parts):
-        proc = part.process
-        if proc is None or proc.poll() is not None:
-            continue
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        if part.process is not None:
+            terminate(part.process)
 
 
 def _json(url: str) -> Any:
@@ -176,21 +215,29 @@ def check_stack(timeout: float = 150.0) -> list[str]:
 
     def warranty_alert() -> bool:
         alerts = _json(f"{ALERTMANAGER}/api/v2/alerts") or []
-        return any(a["labels"].get("alertname") == "CIWarrantyExpiringSoon"
-                   and a["labels"].get("ci") == WARRANTY_DEMO_CI for a in alerts)
+        return any(
+            a["labels"].get("alertname") == "CIWarrantyExpiringSoon"
+            and a["labels"].get("ci") == WARRANTY_DEMO_CI
+            for a in alerts
+        )
 
     started = time.monotonic()
     if not wait_until(targets_up, timeout, 2):
         data = _json(f"{PROMETHEUS}/api/v1/targets?state=active")
-        down = [f"{t['labels'].get('job')}/{t['labels'].get('ci')}: {t['lastError']}"
-                for t in (data["data"]["activeTargets"] if data else []) if t["health"] != "up"]
+        down = [
+            f"{t['labels'].get('job')}/{t['labels'].get('ci')}: {t['lastError']}"
+            for t in (data["data"]["activeTargets"] if data else [])
+            if t["health"] != "up"
+        ]
         problems.append("targets not up: " + "; ".join(down or ["no active targets"]))
     else:
         print(f"  every Prometheus target is up ({time.monotonic() - started:.0f} s)")
     if not wait_until(warranty_alert, max(0.0, timeout - (time.monotonic() - started)), 2):
         problems.append(f"CIWarrantyExpiringSoon for {WARRANTY_DEMO_CI} did not reach Alertmanager")
     else:
-        print(f"  warranty alert for {WARRANTY_DEMO_CI} is in Alertmanager ({time.monotonic() - started:.0f} s)")
+        print(
+            f"  warranty alert for {WARRANTY_DEMO_CI} is in Alertmanager ({time.monotonic() - started:.0f} s)"
+        )
     return problems
 
 
@@ -227,7 +274,9 @@ def run_demo(run: Path, hold: bool = True) -> int:
         while True:
             for part in parts:
                 if part.process is not None and part.process.poll() is not None:
-                    print(f"{part.name} exited with {part.process.returncode}; see {part.log}", file=sys.stderr)
+                    print(
+                        f"{part.name} exited with {part.process.returncode}; see {part.log}", file=sys.stderr
+                    )
                     return 1
             time.sleep(1)
     except KeyboardInterrupt:

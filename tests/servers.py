@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from hospmon.demo import terminate
+
 PACKAGES = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
@@ -31,8 +33,11 @@ def require(program: str) -> str:
     """Return the path of a program, failing the test when it is not installed."""
     path = shutil.which(program)
     if path is None:
-        pytest.fail(f"{program} is not installed: apt-get install {PACKAGES.get(program, program)} "
-                    "(make deps installs it)", pytrace=False)
+        pytest.fail(
+            f"{program} is not installed: apt-get install {PACKAGES.get(program, program)} "
+            "(make deps installs it)",
+            pytrace=False,
+        )
     return path
 
 
@@ -74,13 +79,16 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 
 
 @contextmanager
-def process(argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = None,
-            timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = None, timeout: float = 60.0
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the block ends, after it answers 200 on `ready_url`."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     try:
+
         def ready() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"{argv[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -89,12 +97,7 @@ def process(argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = N
         wait_for(ready, timeout, f"{Path(argv[0]).name} at {ready_url}")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc)
 
 
 @contextmanager
@@ -107,8 +110,13 @@ def prometheus(config: str, workdir: Path, *, extra_files: dict[str, str] | None
         (workdir / name).write_text(text)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [binary, "--config.file=prometheus.yml", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"]
+    argv = [
+        binary,
+        "--config.file=prometheus.yml",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+    ]
     with process(argv, f"{url}/-/ready", workdir / "prometheus.log", cwd=workdir):
         yield url
 
@@ -121,8 +129,13 @@ def alertmanager(config: str, workdir: Path) -> Iterator[str]:
     (workdir / "alertmanager.yml").write_text(config)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [binary, "--config.file=alertmanager.yml", f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    argv = [
+        binary,
+        "--config.file=alertmanager.yml",
+        f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
     with process(argv, f"{url}/-/ready", workdir / "alertmanager.log", cwd=workdir):
         yield url
 

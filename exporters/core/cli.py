@@ -20,14 +20,28 @@ def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argpa
     parser = argparse.ArgumentParser(
         prog=f"hospmon-{exporter.name}-exporter", description=exporter.description or None
     )
-    parser.add_argument("--config.file", dest="config_file", type=Path, required=config_required,
-                        help="the exporter's YAML configuration")
-    parser.add_argument("--web.listen-address", dest="listen", default=f":{exporter.default_port}",
-                        help="address to listen on (default :%(default)s; use 127.0.0.1:PORT for loopback only)")
-    parser.add_argument("--web.config.file", dest="web_config", type=Path,
-                        help="exporter-toolkit web config: TLS and basic auth")
-    parser.add_argument("--log.level", dest="log_level", default="info",
-                        choices=["debug", "info", "warn", "error"])
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        type=Path,
+        required=config_required,
+        help="the exporter's YAML configuration",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=f":{exporter.default_port}",
+        help="address to listen on (default :%(default)s; use 127.0.0.1:PORT for loopback only)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        type=Path,
+        help="exporter-toolkit web config: TLS and basic auth",
+    )
+    parser.add_argument(
+        "--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"]
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--check-config", action="store_true", help="check the config files and exit")
     return parser
@@ -37,8 +51,11 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
     """Parse flags, load and check every config, then serve until SIGTERM; return the exit status."""
     args = build_parser(exporter).parse_args(argv)
     level = {"warn": "WARNING"}.get(args.log_level, args.log_level.upper())
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
+    )
     log = logging.getLogger("hospmon.exporter")
     try:
         host, port = parse_listen_address(args.listen)

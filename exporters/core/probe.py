@@ -142,5 +142,5 @@ class Exporter(ABC, Generic[C]):
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
         return ()
 
-    def close(self, config: C) -> None:  # noqa: B027 - optional hook
+    def close(self, config: C) -> None:
         """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""

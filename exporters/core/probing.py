@@ -31,8 +31,9 @@ class ModuleResult:
 class _Worker(threading.Thread):
     """Run one module in a daemon thread, so a stuck protocol call can never hold the answer back."""
 
-    def __init__(self, exporter: Exporter[Any], config: Any, request: ProbeRequest, module: str,
-                 deadline: Deadline) -> None:
+    def __init__(
+        self, exporter: Exporter[Any], config: Any, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> None:
         super().__init__(name=f"probe-{module}-{request.target}", daemon=True)
         self.result = ModuleResult(module)
         self._args = (exporter, config, request, module, deadline)
@@ -45,13 +46,20 @@ class _Worker(threading.Thread):
         except ProbeFailed as exc:
             self.result.failure = exc
         except Exception as exc:
-            log.warning("probe of %s module %s failed: %s", request.target, module, type(exc).__name__,
-                        exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "probe of %s module %s failed: %s",
+                request.target,
+                module,
+                type(exc).__name__,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             self.result.failure = ProbeFailed("error", type(exc).__name__)
         self.result.duration = time.perf_counter() - start
 
 
-def run_probe(exporter: Exporter[Any], config: Any, request: ProbeRequest, deadline: Deadline) -> list[ModuleResult]:
+def run_probe(
+    exporter: Exporter[Any], config: Any, request: ProbeRequest, deadline: Deadline
+) -> list[ModuleResult]:
     """Probe every requested module at once; a module still running at the deadline fails with timeout."""
     start = time.perf_counter()
     workers = [_Worker(exporter, config, request, m, deadline) for m in request.modules]
@@ -63,8 +71,11 @@ def run_probe(exporter: Exporter[Any], config: Any, request: ProbeRequest, deadl
         if worker.is_alive():
             # The worker keeps its partial result to itself; nothing it adds later is read.
             results.append(
-                ModuleResult(worker.result.module, failure=ProbeFailed("timeout", "deadline reached"),
-                             duration=time.perf_counter() - start)
+                ModuleResult(
+                    worker.result.module,
+                    failure=ProbeFailed("timeout", "deadline reached"),
+                    duration=time.perf_counter() - start,
+                )
             )
         else:
             results.append(worker.result)
@@ -100,12 +111,17 @@ def probe_registry(results: list[ModuleResult]) -> CollectorRegistry:
         hospmon_probe_duration_seconds{module="system"} 0.0123
         hospmon_probe_failure{module="ups",reason="timeout"} 1.0
     """
-    success = GaugeMetricFamily("hospmon_probe_success", "Whether the module's probe succeeded.",
-                                labels=["module"])
-    duration = GaugeMetricFamily("hospmon_probe_duration_seconds", "How long the module's probe took.",
-                                 labels=["module"])
-    failure = GaugeMetricFamily("hospmon_probe_failure", "Why the module's probe failed: 1 for the reason.",
-                                labels=["module", "reason"])
+    success = GaugeMetricFamily(
+        "hospmon_probe_success", "Whether the module's probe succeeded.", labels=["module"]
+    )
+    duration = GaugeMetricFamily(
+        "hospmon_probe_duration_seconds", "How long the module's probe took.", labels=["module"]
+    )
+    failure = GaugeMetricFamily(
+        "hospmon_probe_failure",
+        "Why the module's probe failed: 1 for the reason.",
+        labels=["module", "reason"],
+    )
     families: list[Metric] = []
     for result in results:
         success.add_metric([result.module], 0.0 if result.failure else 1.0)

@@ -53,7 +53,9 @@ class _ExtraCollector(Collector):
 class ExporterApp:
     """The WSGI application of one exporter, holding its current config."""
 
-    def __init__(self, exporter: Exporter[Any], config_path: Path | None, web: WebConfig | None = None) -> None:
+    def __init__(
+        self, exporter: Exporter[Any], config_path: Path | None, web: WebConfig | None = None
+    ) -> None:
         self.exporter = exporter
         self.config_path = config_path
         self.config = exporter.load_config(config_path)
@@ -67,13 +69,25 @@ class ExporterApp:
         Info(f"{prefix}_build", "hospmon exporter build.", registry=self.registry).info(
             {"exporter": exporter.name, "version": __version__}
         )
-        self.reload_ok = Gauge(f"{prefix}_config_last_reload_successful",
-                               "Whether the last config load succeeded.", registry=self.registry)
-        self.reload_time = Gauge(f"{prefix}_config_last_reload_success_timestamp_seconds",
-                                 "When the config was last loaded successfully.", registry=self.registry)
-        self.probes = Counter(f"{prefix}_probes", "Probes answered, by module and result.",
-                              ["module", "result"], registry=self.registry)
-        self.bad_requests = Counter(f"{prefix}_bad_requests", "Requests refused with 4xx.", registry=self.registry)
+        self.reload_ok = Gauge(
+            f"{prefix}_config_last_reload_successful",
+            "Whether the last config load succeeded.",
+            registry=self.registry,
+        )
+        self.reload_time = Gauge(
+            f"{prefix}_config_last_reload_success_timestamp_seconds",
+            "When the config was last loaded successfully.",
+            registry=self.registry,
+        )
+        self.probes = Counter(
+            f"{prefix}_probes",
+            "Probes answered, by module and result.",
+            ["module", "result"],
+            registry=self.registry,
+        )
+        self.bad_requests = Counter(
+            f"{prefix}_bad_requests", "Requests refused with 4xx.", registry=self.registry
+        )
         for module in exporter.module_names(self.config):
             for result in ("success", "failure"):
                 self.probes.labels(module, result)
@@ -99,8 +113,12 @@ class ExporterApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if not self.auth.check(environ.get("HTTP_AUTHORIZATION")):
-            return _reply(start_response, HTTPStatus.UNAUTHORIZED, "Unauthorized\n",
-                          [("WWW-Authenticate", 'Basic realm="hospmon"')])
+            return _reply(
+                start_response,
+                HTTPStatus.UNAUTHORIZED,
+                "Unauthorized\n",
+                [("WWW-Authenticate", 'Basic realm="hospmon"')],
+            )
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         routes: dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
@@ -115,18 +133,27 @@ class ExporterApp:
             return _reply(start_response, HTTPStatus.NOT_FOUND, "Not found\n")
         if path == "/-/reload":
             if method not in ("POST", "PUT"):
-                return _reply(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "Use POST or PUT\n",
-                              [("Allow", "POST, PUT")])
+                return _reply(
+                    start_response,
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    "Use POST or PUT\n",
+                    [("Allow", "POST, PUT")],
+                )
         elif method not in ("GET", "HEAD"):
-            return _reply(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "Use GET\n", [("Allow", "GET, HEAD")])
+            return _reply(
+                start_response, HTTPStatus.METHOD_NOT_ALLOWED, "Use GET\n", [("Allow", "GET, HEAD")]
+            )
         headers = list(self.web.http_server_config.headers.items())
         return handler(environ, lambda status, hdrs, *a: start_response(status, [*hdrs, *headers], *a))
 
     def _reload(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         error = self.reload()
         if error is not None:
-            return _reply(start_response, HTTPStatus.INTERNAL_SERVER_ERROR,
-                          f"failed to reload config, keeping the running one:\n{error}\n")
+            return _reply(
+                start_response,
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"failed to reload config, keeping the running one:\n{error}\n",
+            )
         return _reply(start_response, HTTPStatus.OK, "Reloaded\n")
 
     def _metrics(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -147,8 +174,13 @@ class ExporterApp:
         for result in results:
             self.probes.labels(result.module, "failure" if result.failure else "success").inc()
             if result.failure is not None:
-                log.info("probe failed target=%s module=%s reason=%s detail=%s", request.target, result.module,
-                         result.failure.reason, result.failure.detail)
+                log.info(
+                    "probe failed target=%s module=%s reason=%s detail=%s",
+                    request.target,
+                    result.module,
+                    result.failure.reason,
+                    result.failure.detail,
+                )
         encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
         body = encoder(probe_registry(results))
         start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
@@ -169,8 +201,10 @@ class ExporterApp:
         modules = tuple(m.strip() for value in raw.pop("module", []) for m in value.split(",") if m.strip())
         if not modules:
             if self.exporter.default_module is None:
-                raise BadRequest("give a module parameter, e.g. module=" + ",".join(
-                    sorted(self.exporter.module_names(config))[:2]))
+                raise BadRequest(
+                    "give a module parameter, e.g. module="
+                    + ",".join(sorted(self.exporter.module_names(config))[:2])
+                )
             modules = (self.exporter.default_module,)
         if len(set(modules)) != len(modules):
             raise BadRequest("a module is named twice")
@@ -185,8 +219,9 @@ class ExporterApp:
 
     def _landing(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         name = html.escape(f"hospmon {self.exporter.name} exporter")
-        modules = "".join(f"<li><code>{html.escape(m)}</code></li>"
-                          for m in sorted(self.exporter.module_names(self.config)))
+        modules = "".join(
+            f"<li><code>{html.escape(m)}</code></li>" for m in sorted(self.exporter.module_names(self.config))
+        )
         body = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title></head><body>"
             f"<h1>{name}</h1><p>{html.escape(self.exporter.description)}</p>"
@@ -198,17 +233,23 @@ class ExporterApp:
         return _reply(start_response, HTTPStatus.OK, body, content_type="text/html; charset=utf-8")
 
 
-def _reply(start_response: StartResponse, status: HTTPStatus, text: str,
-           headers: list[tuple[str, str]] | None = None, content_type: str = "text/plain; charset=utf-8",
-           ) -> list[bytes]:
+def _reply(
+    start_response: StartResponse,
+    status: HTTPStatus,
+    text: str,
+    headers: list[tuple[str, str]] | None = None,
+    content_type: str = "text/plain; charset=utf-8",
+) -> list[bytes]:
     body = text.encode()
-    start_response(f"{status.value} {status.phrase}",
-                   [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or [])])
+    start_response(
+        f"{status.value} {status.phrase}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or [])],
+    )
     return [body]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
 
@@ -234,7 +275,7 @@ class _Server(ThreadingMixIn, WSGIServer):
                 log.debug("TLS handshake with %s failed: %s", client_address, exc)
                 self.shutdown_request(request)
                 return
-        super().process_request_thread(request, client_address)  # type: ignore[misc]
+        super().process_request_thread(request, client_address)
 
 
 class RunningServer:
@@ -245,13 +286,14 @@ class RunningServer:
         self.server = _Server((host, port), _QuietHandler)
         self.server.set_app(app)
         self.server.tls = ssl_context(app.web)
-        bound_host, bound_port = self.server.server_address[:2]
+        bound_host, bound_port = (str(part) for part in self.server.server_address[:2])
         scheme = "https" if self.server.tls else "http"
-        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.url = f"{scheme}://{shown}:{bound_port}"
         self.port = int(bound_port)
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="exporter-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="exporter-http", daemon=True
+        )
 
     def start(self) -> RunningServer:
         """Start serving in the background."""
@@ -281,7 +323,7 @@ def parse_listen_address(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def wait_forever(server: RunningServer, on_hup: Callable[[], None]) -> None:
+def wait_forever(server: RunningServer, on_hup: Callable[[], object]) -> None:
     """Serve until SIGINT or SIGTERM; reload on SIGHUP."""
     import signal
 

@@ -1,13 +1,13 @@
 """The exporter-toolkit web config: TLS and bcrypt basic auth, in the file format Prometheus users know.
 
-    tls_server_config:
-      cert_file: server.crt
-      key_file: server.key
-      min_version: TLS12          # TLS10 and TLS11 are refused: hospital networks get TLS 1.2 or newer
-      client_auth_type: RequireAndVerifyClientCert
-      client_ca_file: ca.crt
-    basic_auth_users:
-      prometheus: $2y$10$...      # bcrypt hash, e.g. from `htpasswd -nBC 10 "" | tr -d ':\\n'`
+tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  min_version: TLS12          # TLS10 and TLS11 are refused: hospital networks get TLS 1.2 or newer
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: ca.crt
+basic_auth_users:
+  prometheus: $2y$10$...      # bcrypt hash, e.g. from `htpasswd -nBC 10 "" | tr -d ':\\n'`
 """
 
 from __future__ import annotations
@@ -111,20 +111,28 @@ def ssl_context(config: WebConfig, source: str | Path = "web config") -> ssl.SSL
     try:
         ctx.load_cert_chain(tls.cert_file, tls.key_file)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError.single(source, f"cannot load certificate or key: {exc}", key="tls_server_config") from exc
+        raise ConfigError.single(
+            source, f"cannot load certificate or key: {exc}", key="tls_server_config"
+        ) from exc
     if tls.cipher_suites:
         try:
             ctx.set_ciphers(":".join(tls.cipher_suites))
         except ssl.SSLError as exc:
-            raise ConfigError.single(source, f"no usable cipher: {exc}", key="tls_server_config.cipher_suites") from exc
+            raise ConfigError.single(
+                source, f"no usable cipher: {exc}", key="tls_server_config.cipher_suites"
+            ) from exc
     ctx.verify_mode = _CLIENT_AUTH[tls.client_auth_type]
     if tls.client_ca_file:
         try:
             ctx.load_verify_locations(tls.client_ca_file)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError.single(source, f"cannot load client CA: {exc}", key="tls_server_config.client_ca_file") from exc
+            raise ConfigError.single(
+                source, f"cannot load client CA: {exc}", key="tls_server_config.client_ca_file"
+            ) from exc
     elif tls.client_auth_type == "RequireAndVerifyClientCert":
-        raise ConfigError.single(source, "RequireAndVerifyClientCert needs client_ca_file", key="tls_server_config")
+        raise ConfigError.single(
+            source, "RequireAndVerifyClientCert needs client_ca_file", key="tls_server_config"
+        )
     return ctx
 
 

@@ -31,8 +31,9 @@ class InventoryExporter(Exporter[Inventory]):
         """Offer no probe modules: everything is on /metrics."""
         return ()
 
-    def probe_module(self, config: Inventory, request: ProbeRequest, module: str,
-                     deadline: Deadline) -> Iterable[Metric]:
+    def probe_module(
+        self, config: Inventory, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
         """Never called: there are no modules."""
         return ()
 

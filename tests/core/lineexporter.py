@@ -40,8 +40,9 @@ class LineExporter(Exporter[LineConfig]):
     def module_names(self, config: LineConfig) -> Collection[str]:
         return config.modules.keys()
 
-    def probe_module(self, config: LineConfig, request: ProbeRequest, module: str,
-                     deadline: Deadline) -> Iterable[Metric]:
+    def probe_module(
+        self, config: LineConfig, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
         spec = config.modules[module]
         host, _, port = request.target.rpartition(":")
         try:
@@ -55,6 +56,8 @@ class LineExporter(Exporter[LineConfig]):
             raise ProbeFailed("unreachable", exc.strerror or "") from exc
         if not answer.startswith(spec.expect):
             raise ProbeFailed("check_failed", "unexpected answer")
-        gauge = GaugeMetricFamily("hospmon_line_answer_length_bytes", "Length of the answer.", labels=["command"])
+        gauge = GaugeMetricFamily(
+            "hospmon_line_answer_length_bytes", "Length of the answer.", labels=["command"]
+        )
         gauge.add_metric([spec.send], len(answer))
         yield gauge

@@ -50,24 +50,23 @@ class LineServer(socketserver.ThreadingTCPServer):
         return f"127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture
-def line_server() -> Iterator[LineServer]:
-    server = LineServer(delay=0.0)
+def _serve(delay: float) -> Iterator[LineServer]:
+    server = LineServer(delay)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.stopped.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def line_server() -> Iterator[LineServer]:
+    yield from _serve(delay=0.0)
 
 
 @pytest.fixture
 def silent_server() -> Iterator[LineServer]:
-    server = LineServer(delay=-1)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.stopped.set()
-    server.shutdown()
-    server.server_close()
+    yield from _serve(delay=-1)
 
 
 @pytest.fixture
@@ -83,8 +82,12 @@ def exporter(config_file: Path) -> Iterator[RunningServer]:
         yield server
 
 
-def get(url: str, headers: dict[str, str] | None = None, method: str = "GET",
-        context: ssl.SSLContext | None = None) -> tuple[int, str]:
+def get(
+    url: str,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30, context=context) as resp:
@@ -117,8 +120,10 @@ def test_unreachable_target_fails_with_reason(exporter: RunningServer) -> None:
 
 def test_silent_target_returns_by_the_deadline(exporter: RunningServer, silent_server: LineServer) -> None:
     start = time.monotonic()
-    status, body = get(f"{exporter.url}/probe?target={silent_server.target}&module=ping",
-                       headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"})
+    status, body = get(
+        f"{exporter.url}/probe?target={silent_server.target}&module=ping",
+        headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"},
+    )
     elapsed = time.monotonic() - start
     assert status == 200
     assert 'hospmon_probe_success{module="ping"} 0.0' in body
@@ -126,13 +131,16 @@ def test_silent_target_returns_by_the_deadline(exporter: RunningServer, silent_s
     assert 0.9 <= elapsed < 1.5, f"answered after {elapsed:.2f} s, deadline was 1.0 s"
 
 
-def test_slow_target_does_not_delay_another(exporter: RunningServer, silent_server: LineServer,
-                                            line_server: LineServer) -> None:
+def test_slow_target_does_not_delay_another(
+    exporter: RunningServer, silent_server: LineServer, line_server: LineServer
+) -> None:
     results: dict[str, float] = {}
 
     def slow() -> None:
-        get(f"{exporter.url}/probe?target={silent_server.target}&module=ping",
-            headers={"X-Prometheus-Scrape-Timeout-Seconds": "3.5"})
+        get(
+            f"{exporter.url}/probe?target={silent_server.target}&module=ping",
+            headers={"X-Prometheus-Scrape-Timeout-Seconds": "3.5"},
+        )
         results["slow"] = time.monotonic()
 
     start = time.monotonic()
@@ -178,7 +186,8 @@ def test_landing_health_metrics_and_404(exporter: RunningServer) -> None:
 
 
 def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
-        exporter: RunningServer, config_file: Path, line_server: LineServer) -> None:
+    exporter: RunningServer, config_file: Path, line_server: LineServer
+) -> None:
     assert get(f"{exporter.url}/-/reload")[0] == 405
     config_file.write_text("modules:\n  ping: {send: PING, expect: PONG, colour: blue}\n")
     status, body = get(f"{exporter.url}/-/reload", method="POST")
@@ -186,8 +195,10 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     assert f"{config_file}: modules.ping: colour: unknown key" in body
     assert "hospmon_exporter_config_last_reload_successful 0.0" in get(f"{exporter.url}/metrics")[1]
     # The old config, with both modules, still serves.
-    assert 'hospmon_probe_success{module="hello"} 1.0' in get(
-        f"{exporter.url}/probe?target={line_server.target}&module=hello")[1]
+    assert (
+        'hospmon_probe_success{module="hello"} 1.0'
+        in get(f"{exporter.url}/probe?target={line_server.target}&module=hello")[1]
+    )
     config_file.write_text("modules:\n  only: {send: PING, expect: PONG}\n")
     assert get(f"{exporter.url}/-/reload", method="POST")[0] == 200
     assert get(f"{exporter.url}/probe?target={line_server.target}&module=hello")[0] == 400
@@ -218,6 +229,7 @@ def test_basic_auth(tmp_path: Path, config_file: Path, line_server: LineServer) 
     hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode().replace("$2b$", "$2y$", 1)
     web = load_web_config(_web_config(tmp_path, f"basic_auth_users:\n  prometheus: '{hashed}'\n"))
     with RunningServer(ExporterApp(LineExporter(), config_file, web), "127.0.0.1", 0) as server:
+
         def auth(user: str, password: str) -> dict[str, str]:
             return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
@@ -232,15 +244,21 @@ def test_basic_auth(tmp_path: Path, config_file: Path, line_server: LineServer) 
 
 
 def test_plain_passwords_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="basic_auth_users: Value error, password of 'prometheus' is not a bcrypt"):
+    with pytest.raises(
+        ConfigError, match="basic_auth_users: Value error, password of 'prometheus' is not a bcrypt"
+    ):
         load_web_config(_web_config(tmp_path, "basic_auth_users:\n  prometheus: s3cret\n"))
 
 
-def test_tls_refuses_tls_1_1_and_serves_tls_1_2(tmp_path: Path, config_file: Path,
-                                                tls_cert: tuple[Path, Path]) -> None:
+def test_tls_refuses_tls_1_1_and_serves_tls_1_2(
+    tmp_path: Path, config_file: Path, tls_cert: tuple[Path, Path]
+) -> None:
     cert, key = tls_cert
-    web = load_web_config(_web_config(
-        tmp_path, f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n  min_version: TLS12\n"))
+    web = load_web_config(
+        _web_config(
+            tmp_path, f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n  min_version: TLS12\n"
+        )
+    )
     with RunningServer(ExporterApp(LineExporter(), config_file, web), "127.0.0.1", 0) as server:
         assert server.url.startswith("https://")
         old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -251,9 +269,11 @@ def test_tls_refuses_tls_1_1_and_serves_tls_1_2(tmp_path: Path, config_file: Pat
             warnings.simplefilter("ignore", DeprecationWarning)
             old.minimum_version = ssl.TLSVersion.TLSv1_1
             old.maximum_version = ssl.TLSVersion.TLSv1_1
-        with pytest.raises((ssl.SSLError, ConnectionResetError)), \
-                socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw, \
-                old.wrap_socket(raw):
+        with (
+            pytest.raises((ssl.SSLError, ConnectionResetError)),
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+            old.wrap_socket(raw),
+        ):
             pass
         good = ssl.create_default_context(cafile=str(cert))
         good.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -261,12 +281,15 @@ def test_tls_refuses_tls_1_1_and_serves_tls_1_2(tmp_path: Path, config_file: Pat
         assert get(f"{server.url}/-/healthy", context=good) == (200, "Healthy\n")
         # A client that connects and never handshakes does not block the others.
         with socket.create_connection(("127.0.0.1", server.port), timeout=5):
-            assert get(f"{server.url}/-/healthy", context=ssl.create_default_context(cafile=str(cert)))[0] == 200
+            assert (
+                get(f"{server.url}/-/healthy", context=ssl.create_default_context(cafile=str(cert)))[0] == 200
+            )
 
 
 def test_tls_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="min_version"):
-        load_web_config(_web_config(tmp_path, "tls_server_config:\n  cert_file: a\n  key_file: b\n"
-                                              "  min_version: TLS11\n"))
+        load_web_config(
+            _web_config(tmp_path, "tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS11\n")
+        )
     with pytest.raises(ConfigError, match="cannot load certificate or key"):
         load_web_config(_web_config(tmp_path, "tls_server_config:\n  cert_file: a\n  key_file: b\n"))
