@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from exporters.network.config import Index
 from exporters.network.exporter import NetworkExporter
 from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
+from tests.conftest import REPO
+from tests.network.agent import Agent
+from tests.network.helpers import probe, value
+from tests.network.test_values import cli_values
 
 
 def test_default_config_ships_the_lab_auth_and_all_modules() -> None:
@@ -112,3 +118,34 @@ def test_counter_values_stay_exact_in_python() -> None:
     fams = module.render([(oid, 0x46, 2**63 + 1)])
     sample = next(s for f in fams for s in f.samples if s.name == "hospmon_snmp_if_in_bytes_total")
     assert sample.value == 2**63 + 1
+
+
+def test_the_documented_example_module_reads_a_real_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agent: Agent
+) -> None:
+    doc = (REPO / "docs" / "snmp.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "disk_io:" in b)
+    monkeypatch.setenv("HM_TEST_COMMUNITY", "public")
+    config = yaml.safe_load(block) | {"auths": {"lab": {"version": 2, "community_env": "HM_TEST_COMMUNITY"}}}
+    path = tmp_path / "network.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    exporter = NetworkExporter()
+    runtime = exporter.load_config(path)
+    before = _sectors_read()
+    fams = probe(exporter, runtime, agent.target, "disk_io", auth="lab")
+    after = _sectors_read()
+    devices = {
+        s.labels["diskIODevice"] for f in fams for s in f.samples if s.name.endswith("read_bytes_total")
+    }
+    assert devices == set(cli_values(agent, "1.3.6.1.4.1.2021.13.15.1.1.2").values())
+    busiest = max(devices & after.keys(), key=lambda d: after[d])
+    read = value(fams, "hospmon_snmp_disk_read_bytes_total", diskIODevice=busiest)
+    # diskIONReadX = sectors read x 512; snmpd caches it for a few seconds, so allow for reads since then
+    assert before[busiest] * 512 - 256 * 2**20 <= read <= after[busiest] * 512
+    assert value(fams, "hospmon_snmp_tcp_established_connections") >= 0
+
+
+def _sectors_read() -> dict[str, int]:
+    return {
+        f[2]: int(f[5]) for f in (line.split() for line in Path("/proc/diskstats").read_text().splitlines())
+    }
