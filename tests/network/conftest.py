@@ -11,6 +11,7 @@ import yaml
 
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
+from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
 VETH_PAIRS = 110  # 220 veth interfaces, plus lo and the uplink
@@ -37,6 +38,10 @@ def write_config(folder: Path, **overrides: object) -> Path:
         "public_v1": {"version": 1, "community_file": str(_secret(folder, "community", "public"))},
         "public_v2_pysnmp": {"version": 2, "community": "public", "backend": "pysnmp"},
         "wrong_community": {"version": 2, "community_file": str(_secret(folder, "wrong", "not-public"))},
+        # snmpsimd serves each recording under its name as community
+        "cisco_16_switch": {"version": 2, "community": "cisco_16_switch"},
+        "cisco_16_switch_pysnmp": {"version": 2, "community": "cisco_16_switch", "backend": "pysnmp"},
+        "linux_recording": {"version": 2, "community": "linux-full-walk"},
     }
     protocols = {"SHA": "SHA", "SHA-256": "SHA256"}
     levels = {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}
@@ -79,3 +84,10 @@ def exporter() -> NetworkExporter:
 def runtime(exporter: NetworkExporter, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     """Load the test config with every lab auth."""
     return exporter.load_config(write_config(tmp_path_factory.mktemp("network-config")))
+
+
+@pytest.fixture(scope="session")
+def recorded() -> Iterator[str]:
+    """Serve recordings of real devices with snmpsimd; yield its ``host:port``."""
+    with snmpsimd() as target:
+        yield target
