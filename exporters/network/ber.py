@@ -99,7 +99,7 @@ def encode_oid(oid: Oid) -> bytes:
     return bytes(out)
 
 
-def encode_request(  # noqa: PLR0917 - mirrors the PDU's fields in order
+def encode_request(
     version: int, community: bytes, pdu_type: int, request_id: int, oids: list[Oid], a: int = 0, b: int = 0
 ) -> bytes:
     """Encode a request message; `a` and `b` are non-repeaters and max-repetitions for GETBULK."""

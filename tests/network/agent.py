@@ -62,17 +62,16 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _config(address: str, port: int, workdir: Path, extra: list[str]) -> str:
+def _config(extra: list[str]) -> str:
     lines = [
         *extra,
-        f"agentAddress udp:{address}:{port}",
         "rocommunity public default",
         "sysLocation 机房 A-3 (machine room A-3)",
         "sysContact noc@hospital.example",
         "sysName hm-lab-agent",
         "includeAllDisks 5%",
         "load 64 64 64",
-        f"persistentDir {workdir}",
+        "dontLogTCPWrappersConnects yes",
     ]
     for user, (level, auth, apass, priv, ppass) in V3_USERS.items():
         create = f"createUser {user}"
@@ -144,15 +143,18 @@ def snmpd(
     netns: str | None = None,
     extra: list[str] | None = None,
     ready_timeout: float = 15.0,
+    more_ports: list[int] | None = None,
 ) -> Iterator[Agent]:
-    """Run snmpd bound to `host` (inside `netns` when given) until the context ends."""
+    """Run snmpd bound to `host` (inside `netns` when given, also on `more_ports`) until the context ends."""
     if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
         raise RuntimeError("net-snmp snmpd and snmp tools are required: apt-get install snmpd snmp")
     workdir = Path(tempfile.mkdtemp(prefix="hm-snmpd-"))
     port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
     conf = workdir / "snmpd.conf"
-    conf.write_text(_config(host, port, workdir, extra or []), encoding="utf-8")
+    conf.write_text(_config(extra or []), encoding="utf-8")
     cmd = [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(workdir / "snmpd.log"), "-p", str(workdir / "pid")]
+    # Listening addresses go on the command line: snmpd truncates long agentAddress lines in its config.
+    cmd += [f"udp:{host}:{p}" for p in [port, *(more_ports or [])]]
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
     env = dict(os.environ, SNMP_PERSISTENT_DIR=str(workdir), MIBS="")
