@@ -342,19 +342,18 @@ def json_check_holds(document: Any, check: JsonCheck) -> bool:
     if not found:
         return False
     value = found[0]
-    number = isinstance(value, int | float) and not isinstance(value, bool)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
     if check.op in {"eq", "ne"}:
-        if number and isinstance(check.value, float):
+        if numeric and isinstance(check.value, float):
             equal = float(value) == check.value
         else:
             equal = type(value) is type(check.value) and value == check.value
         return equal if check.op == "eq" else not equal
-    if not number or not isinstance(check.value, float):
+    if not numeric or not isinstance(check.value, float):
         return False
-    number, limit = float(value), check.value
-    return {"lt": number < limit, "le": number <= limit, "gt": number > limit, "ge": number >= limit}[
-        check.op
-    ]
+    actual, limit = float(value), check.value
+    comparisons = {"lt": actual < limit, "le": actual <= limit, "gt": actual > limit, "ge": actual >= limit}
+    return comparisons[check.op]
 
 
 def run_checks(spec: HttpSpec, result: HttpResult) -> None:
