@@ -48,6 +48,9 @@ modules:
   portal:
     kind: http
     http: {{path: old-portal, body_regex: ["Sign in"], body_not_regex: ["Maintenance"]}}
+  portal_guard:
+    kind: http
+    http: {{path: portal, body_not_regex: ["Last patient"]}}
   portal_no_follow:
     kind: http
     http: {{path: old-portal, follow_redirects: false, valid_status_codes: [302]}}
@@ -175,6 +178,8 @@ def test_web_modules_and_redirects(exporter: RunningServer, emr: FakeEmr) -> Non
     assert value(body, 'hospmon_http_status_code{module="portal_no_follow"}') == 302
     assert value(body, 'hospmon_http_phase_duration_seconds{module="portal",phase="tls"}') == 0
     assert "hospmon_http_tls_cert_expiry_timestamp_seconds" not in body
+    guarded = probe(exporter, emr.url(), "portal_guard")
+    assert 'hospmon_probe_failure{module="portal_guard",reason="check_failed"} 1.0' in guarded
 
 
 def test_wrong_content_fails_checks(exporter: RunningServer, emr: FakeEmr) -> None:
@@ -234,7 +239,7 @@ def test_no_patient_data_in_any_output(
 ) -> None:
     """Canary: patient-like values the EMR sends never reach metrics, failure details or logs."""
     caplog.set_level(logging.DEBUG)
-    modules = "meta,search,read,read_bearer,meta_basic,meta_oauth,portal,health"
+    modules = "meta,search,read,read_bearer,meta_basic,meta_oauth,portal,portal_guard,health"
     for mode in ("fhir", "broken", "locked", "wrong"):
         probe(exporter, emr.url(mode), modules)
     probe(exporter, emr_tls.url(), "meta,search,read")
