@@ -163,6 +163,9 @@ def _exchange(
         sock.settimeout(_budget(deadline, spec.timeout_seconds))
         connection.request(method, path, body=body, headers={"User-Agent": USER_AGENT, **headers})
         response = connection.getresponse()
+    except ProbeFailed:
+        connection.close()
+        raise
     except TimeoutError as exc:
         connection.close()
         raise ProbeFailed("timeout", "no response") from exc
@@ -199,7 +202,9 @@ def _read_body(
     except (http.client.HTTPException, OSError) as exc:
         raise ProbeFailed("bad_response", type(exc).__name__) from exc
     finally:
+        # Close our socket too: with a keep-alive server the response alone leaves it open.
         response.close()
+        sock.close()
     result.phases["transfer"] += time.perf_counter() - start
     return b"".join(chunks)
 

@@ -54,6 +54,7 @@ PORTAL = f"<html><body><h1>EMR</h1><p>Last patient: {CANARY_NAME} {CANARY_MRN}</
 
 class _Handler(BaseHTTPRequestHandler):
     server: FakeEmr
+    protocol_version = "HTTP/1.1"  # keep-alive, as real EMRs: the probe must close its sockets itself
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
