@@ -250,3 +250,17 @@ def test_no_patient_data_in_any_output(
     assert "probe failed" in caplog.text  # failures were logged, with their details
     for canary in fakeemr.CANARIES:
         assert canary not in everything
+
+
+def test_example_config_checks(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from exporters.emr.main import main
+
+    example = repo / "exporters" / "emr" / "emr.example.yml"
+    monkeypatch.delenv("HOSPMON_EMR_CLIENT_SECRET", raising=False)
+    assert main(["--config.file", str(example), "--check-config"]) == 1
+    assert "HOSPMON_EMR_CLIENT_SECRET is not set" in capsys.readouterr().err
+    monkeypatch.setenv("HOSPMON_EMR_CLIENT_SECRET", "s")
+    assert main(["--config.file", str(example), "--check-config"]) == 0
+    assert EmrExporter.default_port == 9106
