@@ -415,7 +415,12 @@ def http_metrics(module: str, result: HttpResult) -> list[Metric]:
         "hospmon_http_content_length_bytes", "Size of the final response body.", labels=["module"]
     )
     length.add_metric([module], len(result.body))
-    families: list[Metric] = [status, phases, redirects, length, *tls_metrics(module, result)]
+    return [status, phases, redirects, length, *session_metrics(module, result)]
+
+
+def session_metrics(module: str, result: HttpResult) -> list[Metric]:
+    """Return the certificate expiry (verified TLS only), the TLS version and the OAuth2 token latency."""
+    families: list[Metric] = []
     if result.oauth2_seconds is not None:
         oauth = GaugeMetricFamily(
             "hospmon_http_oauth2_token_duration_seconds",
@@ -424,12 +429,6 @@ def http_metrics(module: str, result: HttpResult) -> list[Metric]:
         )
         oauth.add_metric([module], result.oauth2_seconds)
         families.append(oauth)
-    return families
-
-
-def tls_metrics(module: str, result: HttpResult) -> list[Metric]:
-    """Return the peer certificate's expiry and the TLS version, when the probe used verified TLS."""
-    families: list[Metric] = []
     if result.cert_not_after is not None:
         expiry = GaugeMetricFamily(
             "hospmon_http_tls_cert_expiry_timestamp_seconds",

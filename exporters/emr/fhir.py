@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from exporters.core.http import HttpResult, auth_headers, fetch, http_metrics, run_checks, tls_metrics
+from exporters.core.http import HttpResult, auth_headers, fetch, http_metrics, run_checks, session_metrics
 from exporters.core.httpconfig import AuthSpec, target_url
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.emr.config import EmrModule
@@ -101,9 +101,7 @@ def search(
         count.add_metric([module, resource_type], total)
     yield duration
     yield count
-    yield from tls_metrics(module, first)
-    if first.oauth2_seconds is not None:
-        yield from (m for m in http_metrics(module, first) if m.name.startswith("hospmon_http_oauth2"))
+    yield from session_metrics(module, first)
 
 
 def read(
