@@ -28,7 +28,7 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from exporters.core.httpconfig import AuthSpec, HttpSpec, JsonCheck, TlsSpec
+from exporters.core.httpchecks import run_checks
+from exporters.core.httpconfig import AuthSpec, HttpSpec, TlsSpec
 from exporters.core.probe import Deadline, ProbeFailed
 from hospmon.config import ConfigError, read_secret
 
@@ -105,9 +106,10 @@ def _open(
     last: OSError | None = None
     start = time.perf_counter()
     for family, kind, proto, _, address in infos:
+        budget = _budget(deadline, timeout)
         candidate = socket.socket(family, kind, proto)
         try:
-            candidate.settimeout(_budget(deadline, timeout))
+            candidate.settimeout(budget)
             candidate.connect(address)
         except OSError as exc:
             candidate.close()
@@ -122,9 +124,12 @@ def _open(
     result.phases["connect"] += time.perf_counter() - start
     if parts.scheme == "https":
         start = time.perf_counter()
-        sock.settimeout(_budget(deadline, timeout))
         try:
+            sock.settimeout(_budget(deadline, timeout))
             sock = _context(tls).wrap_socket(sock, server_hostname=tls.server_name or host)
+        except ProbeFailed:
+            sock.close()
+            raise
         except ssl.SSLCertVerificationError as exc:
             sock.close()
             raise ProbeFailed("auth", "TLS certificate not trusted") from exc
@@ -324,59 +329,6 @@ def fetch(
     return result
 
 
-def _walk(document: Any, path: str) -> Iterator[Any]:
-    """Yield the value at a dotted path such as ``entry.0.resource.total`` or ``entry[0].total``."""
-    node = document
-    for part in path.replace("[", ".").replace("]", "").split("."):
-        if part == "":
-            continue
-        if isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return
-    yield node
-
-
-def json_check_holds(document: Any, check: JsonCheck) -> bool:
-    """Tell whether the value at the check's path compares with its value as the check says."""
-    found = list(_walk(document, check.path))
-    if check.op == "exists":
-        return bool(found)
-    if not found:
-        return False
-    value = found[0]
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if check.op in {"eq", "ne"}:
-        if numeric and isinstance(check.value, float):
-            equal = float(value) == check.value
-        else:
-            equal = type(value) is type(check.value) and value == check.value
-        return equal if check.op == "eq" else not equal
-    if not numeric or not isinstance(check.value, float):
-        return False
-    actual, limit = float(value), check.value
-    comparisons = {"lt": actual < limit, "le": actual <= limit, "gt": actual > limit, "ge": actual >= limit}
-    return comparisons[check.op]
-
-
-def run_checks(spec: HttpSpec, result: HttpResult) -> None:
-    """Run the module's regex and JSON checks on the body; fail with check_failed naming the check."""
-    text = result.body.decode("utf-8", errors="replace")
-    for pattern in spec.body_regex:
-        if not pattern.search(text):
-            raise ProbeFailed("check_failed", f"body_regex {pattern.pattern!r} did not match")
-    for pattern in spec.body_not_regex:
-        if pattern.search(text):
-            raise ProbeFailed("check_failed", f"body_not_regex {pattern.pattern!r} matched")
-    if spec.json_checks:
-        document = result.json()
-        for check in spec.json_checks:
-            if not json_check_holds(document, check):
-                raise ProbeFailed("check_failed", f"json check {check.name} did not hold")
-
-
 def http_probe(
     url: str,
     spec: HttpSpec,
@@ -390,7 +342,7 @@ def http_probe(
     result = HttpResult()
     sent_auth = auth_headers(spec, auths, config_file, deadline, result)
     fetch(url, spec, deadline, headers=headers, auth=sent_auth, result=result)
-    run_checks(spec, result)
+    run_checks(spec, result.body)
     return result
 
 

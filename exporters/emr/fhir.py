@@ -18,7 +18,8 @@ from typing import Any
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from exporters.core.http import HttpResult, auth_headers, fetch, http_metrics, run_checks, session_metrics
+from exporters.core.http import HttpResult, auth_headers, fetch, http_metrics, session_metrics
+from exporters.core.httpchecks import run_checks
 from exporters.core.httpconfig import AuthSpec, target_url
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.emr.config import EmrModule
@@ -51,7 +52,7 @@ def metadata(
     auth = auth_headers(spec.http, auths, file, deadline, result)
     fetch(target_url(target, "metadata"), spec.http, deadline, headers=ACCEPT, auth=auth, result=result)
     statement = _resource(result, "CapabilityStatement")
-    run_checks(spec.http, result)
+    run_checks(spec.http, result.body)
     software = statement.get("software")
     software = software if isinstance(software, dict) else {}
     info = GaugeMetricFamily(
@@ -96,7 +97,7 @@ def search(
         total = bundle.get("total")
         if not isinstance(total, int) or isinstance(total, bool):
             raise ProbeFailed("bad_response", f"{resource_type} search bundle has no total")
-        run_checks(spec.http, result)
+        run_checks(spec.http, result.body)
         duration.add_metric([module, resource_type], result.total)
         count.add_metric([module, resource_type], total)
     yield duration
@@ -115,7 +116,7 @@ def read(
     fetch(target_url(target, spec.resource), spec.http, deadline, headers=ACCEPT, auth=auth, result=result)
     if _resource(result, resource_type).get("id") != resource_id:
         raise ProbeFailed("check_failed", "server returned another resource than the one read")
-    run_checks(spec.http, result)
+    run_checks(spec.http, result.body)
     duration = GaugeMetricFamily(
         "hospmon_fhir_read_duration_seconds",
         "How long the read of the synthetic test resource took.",
