@@ -24,6 +24,9 @@ PACKAGES = {
     "promtool": "prometheus",
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
+    "dcmqrscp": "dcmtk",
+    "storescp": "dcmtk",
+    "echoscu": "dcmtk",
 }
 
 

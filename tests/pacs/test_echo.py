@@ -1,0 +1,72 @@
+"""C-ECHO against dcmtk's dcmqrscp, a peer that never answers and a closed port."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+from exporters.core.server import RunningServer
+from tests.pacs.conftest import Scp
+from tests.peers import refused_port, silent_server
+
+
+def probe(exporter: RunningServer, query: str, timeout_header: str | None = None) -> tuple[int, str]:
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": timeout_header} if timeout_header else {}
+    request = urllib.request.Request(f"{exporter.url}/probe?{query}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_echo_succeeds_with_latencies(exporter: RunningServer, dcmqrscp: Scp) -> None:
+    status, body = probe(exporter, f"target={dcmqrscp.target}&module=echo")
+    assert status == 200
+    assert 'hospmon_probe_success{module="echo"} 1.0' in body
+    for family in ("hospmon_dicom_association_seconds", "hospmon_dicom_echo_seconds"):
+        line = next(x for x in body.splitlines() if x.startswith(f'{family}{{called_ae="HOSPMON_ARC"}}'))
+        assert 0 < float(line.split()[-1]) < 5
+
+
+def test_wrong_called_ae_is_rejected_with_its_reason(exporter: RunningServer, dcmqrscp: Scp) -> None:
+    status, body = probe(exporter, f"target={dcmqrscp.target}&module=echo&called_ae=NOT_HERE")
+    assert status == 200
+    assert 'hospmon_probe_success{module="echo"} 0.0' in body
+    assert 'hospmon_probe_failure{module="echo",reason="rejected"} 1.0' in body
+    assert (
+        'hospmon_dicom_association_rejected{called_ae="NOT_HERE",reason="called_ae_not_recognised",'
+        'result="permanent",source="service_user"} 1.0'
+    ) in body
+
+
+def test_silent_peer_times_out_within_the_deadline(exporter: RunningServer) -> None:
+    with silent_server() as silent:
+        start = time.monotonic()
+        status, body = probe(exporter, f"target=127.0.0.1:{silent.port}&module=echo", "2.5")
+        elapsed = time.monotonic() - start
+    assert status == 200
+    assert 'hospmon_probe_failure{module="echo",reason="timeout"} 1.0' in body
+    assert elapsed < 2.5, f"answered after {elapsed:.2f} s; the deadline was 2.0 s"
+
+
+def test_module_timeout_caps_the_wait_below_the_deadline(exporter: RunningServer) -> None:
+    with silent_server() as silent:
+        start = time.monotonic()
+        status, body = probe(exporter, f"target=127.0.0.1:{silent.port}&module=echo_short", "10")
+        elapsed = time.monotonic() - start
+    assert status == 200
+    assert 'hospmon_probe_failure{module="echo_short",reason="timeout"} 1.0' in body
+    assert 0.9 < elapsed < 3, f"answered after {elapsed:.2f} s; the module caps waits at 1 s"
+
+
+def test_closed_port_is_unreachable(exporter: RunningServer) -> None:
+    status, body = probe(exporter, f"target=127.0.0.1:{refused_port()}&module=echo")
+    assert status == 200
+    assert 'hospmon_probe_failure{module="echo",reason="unreachable"} 1.0' in body
+
+
+def test_bad_called_ae_and_target_get_400(exporter: RunningServer) -> None:
+    assert probe(exporter, "target=127.0.0.1:104&called_ae=" + "A" * 17)[0] == 400
+    assert probe(exporter, "target=127.0.0.1&module=echo")[0] == 400
