@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from hospmon.config import StrictModel, load
+from hospmon.config import ConfigError, StrictModel, load
 
 SEPARATORS = "|^~\\&\r\n"
 
@@ -51,9 +51,8 @@ class LisConfig(StrictModel):
     modules: dict[str, MllpModule] = Field(min_length=1)
 
 
-DEFAULT = LisConfig(modules={"mllp": MllpModule()})
-
-
 def load_config(path: Path | None) -> LisConfig:
-    """Load the config file; without one, offer the module ``mllp`` with its defaults."""
-    return DEFAULT if path is None else load(LisConfig, path)
+    """Load and check the config file."""
+    if path is None:
+        raise ConfigError.single("--config.file", "give the exporter's config file")
+    return load(LisConfig, path)

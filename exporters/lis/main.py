@@ -65,7 +65,7 @@ class LisExporter(Exporter[LisConfig]):
     default_module = "mllp"
 
     def load_config(self, path: Path | None) -> LisConfig:
-        """Load the config file, or the built-in ``mllp`` module without one."""
+        """Load and check the config file."""
         return load_config(path)
 
     def module_names(self, config: LisConfig) -> Collection[str]:

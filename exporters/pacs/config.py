@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from hospmon.config import StrictModel, load
+from hospmon.config import ConfigError, StrictModel, load
 
 
 def check_ae_title(value: str) -> str:
@@ -39,9 +39,8 @@ class PacsConfig(StrictModel):
     modules: dict[str, EchoModule] = Field(min_length=1)
 
 
-DEFAULT = PacsConfig(modules={"echo": EchoModule()})
-
-
 def load_config(path: Path | None) -> PacsConfig:
-    """Load the config file; without one, offer the module ``echo`` with its defaults."""
-    return DEFAULT if path is None else load(PacsConfig, path)
+    """Load and check the config file."""
+    if path is None:
+        raise ConfigError.single("--config.file", "give the exporter's config file")
+    return load(PacsConfig, path)

@@ -23,7 +23,7 @@ class PacsExporter(Exporter[PacsConfig]):
     default_module = "echo"
 
     def load_config(self, path: Path | None) -> PacsConfig:
-        """Load the config file, or the built-in ``echo`` module without one."""
+        """Load and check the config file."""
         return load_config(path)
 
     def module_names(self, config: PacsConfig) -> Collection[str]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from exporters.lis.config import MllpModule
+from exporters.lis.main import main
 from exporters.lis.message import AckError, control_id, parse_ack, synthetic_message
 from exporters.lis.mllp import frame
 
@@ -46,3 +48,11 @@ def test_not_an_ack(ack: str) -> None:
 def test_config_refuses_separators() -> None:
     with pytest.raises(ValidationError):
         MllpModule(sending_application="A|B")
+
+
+def test_command_line_checks_the_config(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yml", tmp_path / "bad.yml"
+    good.write_text("modules:\n  mllp: {message_type: ORM^O01, receiving_application: LIS}\n")
+    bad.write_text("modules:\n  mllp: {message_type: ORU^R01, processing_id: X}\n")
+    assert main(["--config.file", str(good), "--check-config"]) == 0
+    assert main(["--config.file", str(bad), "--check-config"]) == 1

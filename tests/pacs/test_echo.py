@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from exporters.core.server import RunningServer
+from exporters.pacs.main import main
 from tests.pacs.conftest import Scp
 from tests.peers import refused_port, silent_server
 
@@ -70,3 +72,11 @@ def test_closed_port_is_unreachable(exporter: RunningServer) -> None:
 def test_bad_called_ae_and_target_get_400(exporter: RunningServer) -> None:
     assert probe(exporter, "target=127.0.0.1:104&called_ae=" + "A" * 17)[0] == 400
     assert probe(exporter, "target=127.0.0.1&module=echo")[0] == 400
+
+
+def test_command_line_checks_the_config(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yml", tmp_path / "bad.yml"
+    good.write_text("modules:\n  echo: {calling_ae: HOSPMON, called_ae: ARCHIVE}\n")
+    bad.write_text("modules:\n  echo: {calling_ae: 'BACK\\\\SLASH', called_ae: " + "A" * 17 + "}\n")
+    assert main(["--config.file", str(good), "--check-config"]) == 0
+    assert main(["--config.file", str(bad), "--check-config"]) == 1
