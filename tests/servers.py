@@ -27,6 +27,7 @@ PACKAGES = {
     "dcmqrscp": "dcmtk",
     "storescp": "dcmtk",
     "echoscu": "dcmtk",
+    "Orthanc": "orthanc",
 }
 
 

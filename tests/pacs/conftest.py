@@ -1,7 +1,12 @@
-"""DICOM peers: dcmtk's dcmqrscp as an archive that knows one AE title, and the PACS exporter in-process."""
+"""DICOM peers that check the called AE title: dcmtk's dcmqrscp and Orthanc; the PACS exporter in-process.
+
+Neither can bind one address (dcmtk 3.6.7, Orthanc 1.10): both listen for DICOM on every interface, on a free
+port. Orthanc's HTTP API, used only as its readiness check, refuses clients other than loopback.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +16,10 @@ import pytest
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.pacs.main import PacsExporter
 from tests.peers import tcp_process
-from tests.servers import free_port, require
+from tests.servers import free_port, process, require
 
 ARCHIVE_AE = "HOSPMON_ARC"
+ORTHANC_AE = "HOSPMON_ORTHANC"
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,37 @@ def dcmqrscp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scp]:
     argv = [binary, "-c", str(config), str(port)]
     with tcp_process(argv, port, folder / "dcmqrscp.log"):
         yield Scp(port, ARCHIVE_AE)
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scp]:
+    """Run Orthanc with the AE title ``HOSPMON_ORTHANC``, checking the called AE title, without plugins."""
+    binary = require("Orthanc")
+    folder = tmp_path_factory.mktemp("orthanc")
+    dicom_port, http_port = free_port(), free_port()
+    config = {
+        "Name": "hospmon-test",
+        "StorageDirectory": str(folder / "db"),
+        "IndexDirectory": str(folder / "db"),
+        "Plugins": [],
+        "HttpPort": http_port,
+        "DicomPort": dicom_port,
+        "DicomAet": ORTHANC_AE,
+        "DicomCheckCalledAet": True,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    argv = [binary, str(folder / "orthanc.json")]
+    with process(argv, f"http://127.0.0.1:{http_port}/system", folder / "orthanc.log"):
+        yield Scp(dicom_port, ORTHANC_AE)
+
+
+@pytest.fixture(params=["dcmqrscp", "orthanc"])
+def scp(request: pytest.FixtureRequest) -> Scp:
+    """Each DICOM peer in turn."""
+    peer: Scp = request.getfixturevalue(request.param)
+    return peer
 
 
 @pytest.fixture

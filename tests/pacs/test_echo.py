@@ -1,4 +1,4 @@
-"""C-ECHO against dcmtk's dcmqrscp, a peer that never answers and a closed port."""
+"""C-ECHO against dcmtk's dcmqrscp and Orthanc, a peer that never answers and a closed port."""
 
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ def probe(exporter: RunningServer, query: str, timeout_header: str | None = None
         return exc.code, exc.read().decode()
 
 
-def test_echo_succeeds_with_latencies(exporter: RunningServer, dcmqrscp: Scp) -> None:
-    status, body = probe(exporter, f"target={dcmqrscp.target}&module=echo")
+def test_echo_succeeds_with_latencies(exporter: RunningServer, scp: Scp) -> None:
+    status, body = probe(exporter, f"target={scp.target}&module=echo&called_ae={scp.ae_title}")
     assert status == 200
     assert 'hospmon_probe_success{module="echo"} 1.0' in body
     for family in ("hospmon_dicom_association_seconds", "hospmon_dicom_echo_seconds"):
-        line = next(x for x in body.splitlines() if x.startswith(f'{family}{{called_ae="HOSPMON_ARC"}}'))
+        line = next(x for x in body.splitlines() if x.startswith(f'{family}{{called_ae="{scp.ae_title}"}}'))
         assert 0 < float(line.split()[-1]) < 5
 
 
-def test_wrong_called_ae_is_rejected_with_its_reason(exporter: RunningServer, dcmqrscp: Scp) -> None:
-    status, body = probe(exporter, f"target={dcmqrscp.target}&module=echo&called_ae=NOT_HERE")
+def test_wrong_called_ae_is_rejected_with_its_reason(exporter: RunningServer, scp: Scp) -> None:
+    status, body = probe(exporter, f"target={scp.target}&module=echo&called_ae=NOT_HERE")
     assert status == 200
     assert 'hospmon_probe_success{module="echo"} 0.0' in body
     assert 'hospmon_probe_failure{module="echo",reason="rejected"} 1.0' in body
@@ -80,3 +80,9 @@ def test_command_line_checks_the_config(tmp_path: Path) -> None:
     bad.write_text("modules:\n  echo: {calling_ae: 'BACK\\\\SLASH', called_ae: " + "A" * 17 + "}\n")
     assert main(["--config.file", str(good), "--check-config"]) == 0
     assert main(["--config.file", str(bad), "--check-config"]) == 1
+
+
+def test_called_ae_defaults_to_the_config(exporter: RunningServer, dcmqrscp: Scp) -> None:
+    _, body = probe(exporter, f"target={dcmqrscp.target}")
+    assert 'hospmon_probe_success{module="echo"} 1.0' in body
+    assert 'hospmon_dicom_echo_seconds{called_ae="HOSPMON_ARC"}' in body
