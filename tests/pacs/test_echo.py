@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
 from exporters.core.server import RunningServer
 from exporters.pacs.main import main
-from tests.pacs.conftest import Scp
+from tests.pacs.conftest import ARCHIVE_AE, Scp
 from tests.peers import refused_port, silent_server
 
 
@@ -86,3 +90,26 @@ def test_called_ae_defaults_to_the_config(exporter: RunningServer, dcmqrscp: Scp
     _, body = probe(exporter, f"target={dcmqrscp.target}")
     assert 'hospmon_probe_success{module="echo"} 1.0' in body
     assert 'hospmon_dicom_echo_seconds{called_ae="HOSPMON_ARC"}' in body
+
+
+def test_peer_that_accepts_but_never_answers_the_echo_times_out(exporter: RunningServer) -> None:
+    release = threading.Event()
+
+    def hold(_event: evt.Event) -> int:
+        release.wait(10)
+        return 0x0000
+
+    scp = AE(ae_title=ARCHIVE_AE)
+    scp.add_supported_context(Verification)
+    server = scp.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_ECHO, hold)])
+    assert server is not None
+    port = server.server_address[1]
+    try:
+        start = time.monotonic()
+        _, body = probe(exporter, f"target=127.0.0.1:{port}&module=echo", "2.5")
+        elapsed = time.monotonic() - start
+    finally:
+        release.set()
+        server.shutdown()
+    assert 'hospmon_probe_failure{module="echo",reason="timeout"} 1.0' in body
+    assert elapsed < 2.5, f"answered after {elapsed:.2f} s; the deadline was 2.0 s"
