@@ -26,6 +26,10 @@ PACKAGES = {
     "promtool": "prometheus",
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
+    "dcmqrscp": "dcmtk",
+    "storescp": "dcmtk",
+    "echoscu": "dcmtk",
+    "Orthanc": "orthanc",
 }
 
 

@@ -128,6 +128,7 @@ def probe_registry(results: list[ModuleResult]) -> CollectorRegistry:
         duration.add_metric([result.module], result.duration)
         if result.failure is not None:
             failure.add_metric([result.module, result.failure.reason], 1.0)
+            families.extend(result.failure.metrics)
         else:
             families.extend(result.metrics)
     registry = CollectorRegistry(auto_describe=False)
