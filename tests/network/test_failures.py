@@ -34,6 +34,12 @@ def test_v3_authpriv_walks_a_table(exporter: NetworkExporter, runtime: Runtime, 
     assert [f.samples for f in v2] == [f.samples for f in v3]
 
 
+def test_snmpv1_walks_tables_with_getnext(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
+    v1 = probe(exporter, runtime, agent.target, "ups", auth="public_v1")
+    v2 = probe(exporter, runtime, agent.target, "ups")
+    assert [f.samples for f in v1] == [f.samples for f in v2]
+
+
 def _fail(
     exporter: NetworkExporter,
     runtime: Runtime,
