@@ -139,17 +139,27 @@ class Auth(StrictModel):
     priv_password_env: str | None = None
     priv_password_file: str | None = None
     context_name: str = ""
-    backend: Literal["fast", "pysnmp"] | None = Field(default=None, description="default: fast for v1/v2c")
+    backend: Literal["fast", "pysnmp"] | None = Field(
+        default=None, description="default: fast, or pysnmp for privacy protocols other than AES (128)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Auth:
         if self.version == 3 and not self.username:
             raise ValueError("SNMPv3 needs a username")
-        if self.version == 3 and self.backend == "fast":
-            raise ValueError("the fast backend speaks SNMP v1 and v2c only; leave backend out for v3")
+        if self.backend == "fast" and self.version == 3 and not self.fast_path_ok():
+            raise ValueError(f"the fast backend speaks AES (128) privacy only, not {self.priv_protocol}")
         if self.version != 3 and self.username:
             raise ValueError("username is for SNMPv3; set version: 3")
         return self
+
+    def fast_path_ok(self) -> bool:
+        """Tell whether our own codec speaks this auth (everything but DES and AES-192/256 privacy)."""
+        return self.version != 3 or self.security_level != "authPriv" or self.priv_protocol == "AES"
+
+    def effective_backend(self) -> str:
+        """Return the backend used: the one asked for, else fast where it can serve."""
+        return self.backend or ("fast" if self.fast_path_ok() else "pysnmp")
 
 
 class Defaults(StrictModel):

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TypedDict
 
 from prometheus_client.metrics_core import Metric
 
@@ -18,6 +19,7 @@ from exporters.network.config import Auth, NetworkConfig, load_config
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk
 from exporters.network.udp import UdpSession
+from exporters.network.usm import UsmSession
 from exporters.network.v3 import PysnmpSession, community_data, usm_user
 from hospmon.config import ConfigError, read_secret
 
@@ -33,10 +35,20 @@ class Credentials:
 
     auth: Auth
     community: bytes
-    v3_user: object | None
+    password: str | None = None
+    priv_password: str | None = None
+    pysnmp_user: object | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(version={self.auth.version}, backend={self.auth.backend})"
+        return f"Credentials(version={self.auth.version}, backend={self.auth.effective_backend()})"
+
+
+class Timing(TypedDict):
+    """Request settings every session takes."""
+
+    timeout: float
+    retries: int
+    limiter: Limiter
 
 
 @dataclass
@@ -72,8 +84,10 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
         raise ConfigError.single(path, f"{level} needs password_env or password_file", entry=f"auths.{name}")
     if level == "authPriv" and not priv:
         raise ConfigError.single(path, "authPriv needs priv_password_env or _file", entry=f"auths.{name}")
-    user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
-    return Credentials(auth, b"", user)
+    user = None
+    if auth.effective_backend() == "pysnmp":
+        user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
+    return Credentials(auth, b"", password, priv, user)
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -153,26 +167,22 @@ class NetworkExporter(Exporter[Runtime]):
         timeout = mod.timeout or defaults.timeout
         retries = defaults.retries if mod.retries is None else mod.retries
         version = {1: V1, 2: V2C, 3: 3}[auth.version]
-        if auth.version != 3 and auth.backend != "pysnmp":
-            return UdpSession(
+        common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
+        if auth.effective_backend() == "fast" and auth.version == 3:
+            return UsmSession(
                 host,
                 port,
-                version=version,
-                community=creds.community,
-                timeout=timeout,
-                retries=retries,
-                limiter=config.limiter,
+                username=str(auth.username),
+                auth=(auth.auth_protocol, creds.password) if creds.password else None,
+                priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
+                context_name=auth.context_name,
+                **common,
             )
-        user = creds.v3_user if auth.version == 3 else community_data(creds.community, version)
+        if auth.effective_backend() == "fast":
+            return UdpSession(host, port, version=version, community=creds.community, **common)
+        user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
         return PysnmpSession(
-            host,
-            port,
-            version=version,
-            auth_data=user,
-            context_name=auth.context_name,
-            timeout=timeout,
-            retries=retries,
-            limiter=config.limiter,
+            host, port, version=version, auth_data=user, context_name=auth.context_name, **common
         )
 
     def fetch(

@@ -58,6 +58,8 @@ def write_config(folder: Path, **overrides: object) -> Path:
                 "priv_password_file": str(_secret(folder, user + "_priv", str(ppass))),
             }
         auths[user] = entry
+    for user in ("hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth"):
+        auths[f"{user}_pysnmp"] = dict(auths[user], backend="pysnmp")
     auths["v3_wrong_password"] = dict(
         auths["hm_sha_aes"], password_file=str(_secret(folder, "bad", "wrong-pass"))
     )

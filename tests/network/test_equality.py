@@ -1,4 +1,4 @@
-"""The fast v1/v2c path and pysnmp fetch identical bindings for every shipped module."""
+"""Our codec (v2c and SNMPv3 USM) and pysnmp fetch identical bindings for every shipped module."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ def _stable(varbinds: list[VarBind]) -> list[VarBind]:
     return [(oid, tag, None if tag in CHANGING else value) for oid, tag, value in varbinds]
 
 
+@pytest.mark.parametrize("auth", ["public_v2", "hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth"])
 @pytest.mark.parametrize("module", sorted(shipped_modules()))
 def test_fast_path_equals_pysnmp(
-    exporter: NetworkExporter, runtime: Runtime, agent: Agent, module: str
+    exporter: NetworkExporter, runtime: Runtime, agent: Agent, module: str, auth: str
 ) -> None:
-    fast = _fetch(exporter, runtime, agent.target, module, "public_v2")
-    slow = _fetch(exporter, runtime, agent.target, module, "public_v2_pysnmp")
+    fast = _fetch(exporter, runtime, agent.target, module, auth)
+    slow = _fetch(exporter, runtime, agent.target, module, f"{auth}_pysnmp")
     assert fast
     if module == "host_resources":  # processes come and go between the two fetches
         fast = [vb for vb in fast if vb[0][:9] != (1, 3, 6, 1, 2, 1, 25, 1, 6)]
@@ -45,4 +46,7 @@ def test_fast_path_equals_pysnmp_on_many_interfaces(
     fast = _fetch(exporter, runtime, switch_agent.target, "if_mib", "public_v2")
     slow = _fetch(exporter, runtime, switch_agent.target, "if_mib", "public_v2_pysnmp")
     assert len(fast) > 8000
+    assert [vb for vb in fast if vb[0][-1] != uplink] == [vb for vb in slow if vb[0][-1] != uplink]
+    fast = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes")
+    slow = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes_pysnmp")
     assert [vb for vb in fast if vb[0][-1] != uplink] == [vb for vb in slow if vb[0][-1] != uplink]
