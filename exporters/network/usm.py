@@ -124,6 +124,7 @@ class UsmSession(UdpSession):
         self._context = context_name.encode()
         self._engine: _Engine | None = None
         self._salt = secrets.randbits(64)
+        self._answered = False
 
     def request(
         self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
@@ -134,9 +135,20 @@ class UsmSession(UdpSession):
                 if self._engine is None:
                     super().request(GET, [], 0, deadline)  # discovery: answered by an unknownEngineIDs report
                     continue
-                return super().request(pdu_type, list(oids), max_repetitions, deadline)
+                answer = super().request(pdu_type, list(oids), max_repetitions, deadline)
             except _Resync:
                 continue
+            except ProbeFailed as exc:
+                if exc.reason == "timeout" and self._engine is not None and not self._answered:
+                    # The agent answered discovery but none of our protected requests: it drops what it
+                    # cannot decrypt, so this is a privacy password (or key) it does not share.
+                    raise ProbeFailed(
+                        "auth",
+                        f"{self._target} answers discovery but not our requests (wrong privacy password?)",
+                    ) from None
+                raise
+            self._answered = True
+            return answer
         raise ProbeFailed("auth", f"{self._target}: cannot agree on engine ID and time with the agent")
 
     def encode(self, pdu_type: int, request_id: int, oids: list[Oid], max_repetitions: int) -> bytes:

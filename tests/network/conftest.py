@@ -63,6 +63,10 @@ def write_config(folder: Path, **overrides: object) -> Path:
     auths["v3_wrong_password"] = dict(
         auths["hm_sha_aes"], password_file=str(_secret(folder, "bad", "wrong-pass"))
     )
+    auths["v3_wrong_priv_password"] = dict(
+        auths["hm_sha_aes"], priv_password_file=str(_secret(folder, "badpriv", "wrong-priv"))
+    )
+    auths["v3_wrong_password_pysnmp"] = dict(auths["v3_wrong_password"], backend="pysnmp")
     auths["v3_unknown_user"] = dict(auths["hm_sha_aes"], username="nobody_here")
     data: dict[str, object] = {"auths": auths, "defaults": {"timeout": 0.5, "retries": 1}} | overrides
     path = folder / "network.yml"

@@ -12,7 +12,9 @@ from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, free_udp_port
 from tests.network.helpers import probe, value
 
-SECRETS = ["not-public", "wrong-pass"] + [str(s) for u in V3_USERS.values() for s in (u[2], u[4]) if s]
+SECRETS = ["not-public", "wrong-priv", "wrong-pass"] + [
+    str(s) for u in V3_USERS.values() for s in (u[2], u[4]) if s
+]
 # "public" is left out: it is also part of auth names such as public_v2.
 
 
@@ -58,7 +60,13 @@ def _fail(
 
 @pytest.mark.parametrize(
     ("auth", "reason"),
-    [("wrong_community", "timeout"), ("v3_wrong_password", "auth"), ("v3_unknown_user", "auth")],
+    [
+        ("wrong_community", "timeout"),
+        ("v3_wrong_password", "auth"),
+        ("v3_wrong_password_pysnmp", "auth"),
+        ("v3_wrong_priv_password", "auth"),
+        ("v3_unknown_user", "auth"),
+    ],
 )
 def test_wrong_credentials_fail_within_the_deadline(
     exporter: NetworkExporter,
