@@ -166,8 +166,7 @@ class QuerySpec(StrictModel):
         """Return the SQL text to run on `engine`, or None when the query has none for it."""
         if isinstance(self.sql, str):
             return self.sql
-        texts: dict[str, str] = dict(self.sql)
-        return texts.get(engine)
+        return next((text for key, text in self.sql.items() if key == engine), None)
 
 
 class ModuleSpec(StrictModel):

@@ -52,6 +52,7 @@ class Session:
         self._conn: DbConnection | None = None
         self._base = 0
         self._checked_out_used = False
+        self._connect_error: QueryError | None = None
 
     @property
     def flavor(self) -> str:
@@ -67,7 +68,13 @@ class Session:
         if self._conn is not None and self._conn.broken:
             self._drop()
         if self._conn is None:
-            conn = self.pool.acquire(self.deadline)
+            if self._connect_error is not None:
+                raise self._connect_error  # one failed connect per probe, not one per query
+            try:
+                conn = self.pool.acquire(self.deadline)
+            except QueryError as exc:
+                self._connect_error = exc
+                raise
             self._base = conn.round_trips if conn.statements else 0  # a new one: count its connect too
             self._conn = conn
             try:
@@ -151,6 +158,11 @@ class SqlEngine:
                 pool = self._pools[target.key] = Pool(target, self._connector)
             return pool
 
+    def pools(self) -> list[Pool]:
+        """Return every pool, for the exporter's own metrics."""
+        with self._lock:
+            return list(self._pools.values())
+
     @contextmanager
     def session(self, target: Target, deadline: Deadline) -> Iterator[Session]:
         """Lend a session on `target` for one probe; the connection returns to the pool on exit."""
@@ -175,11 +187,11 @@ class SqlEngine:
 
     def run_queries(
         self, target: Target, queries: Sequence[QuerySpec], deadline: Deadline, *, prefix: str = "hospmon_db"
-    ) -> tuple[list[Metric], int]:
-        """Run custom queries on one session; return their metrics and the number that failed."""
+    ) -> tuple[list[Metric], list[QueryError]]:
+        """Run custom queries on one session; return their metrics and the failures."""
         stats = QueryStats(prefix)
         out: list[Metric] = []
-        failed = 0
+        failed: list[QueryError] = []
         with self.session(target, deadline) as session:
             for query in queries:
                 key = (target.key, "query", query.name, query.sql_for(target.engine))
@@ -191,7 +203,7 @@ class SqlEngine:
                 try:
                     entry = self._run_one(session, query)
                 except QueryError as exc:
-                    failed += 1
+                    failed.append(exc)
                     log.warning("target %s query %s failed: %s", target.name, query.name, exc)
                     stats.fail(query.name, exc.reason)
                     continue
@@ -227,13 +239,14 @@ class SqlEngine:
 class QueryStats:
     """The per-query success, duration, rows, result age and failure series of one probe."""
 
-    def __init__(self, prefix: str, kind: str = "query") -> None:
+    def __init__(self, prefix: str, kind: str = "query", *, with_rows: bool = True) -> None:
         name = f"{prefix}_{kind}"
         label = [kind]
         self.success = GaugeMetricFamily(f"{name}_success", f"Whether the {kind} succeeded.", labels=label)
         self.duration = GaugeMetricFamily(
             f"{name}_duration_seconds", f"Time the {kind} took when it last ran.", labels=label
         )
+        self.with_rows = with_rows
         self.rows = GaugeMetricFamily(f"{name}_rows", f"Rows the {kind} returned.", labels=label)
         self.age = GaugeMetricFamily(
             f"{name}_result_age_seconds", f"Age of the {kind} result served (0: run now).", labels=label
@@ -256,4 +269,5 @@ class QueryStats:
 
     def families(self) -> list[Metric]:
         """Return the families."""
-        return [self.success, self.duration, self.rows, self.age, self.failure]
+        rows = [self.rows] if self.with_rows else []
+        return [self.success, self.duration, *rows, self.age, self.failure]

@@ -24,7 +24,7 @@ class MySQLConnection(DbConnection):
     def __init__(self, target: Target, raw: Any) -> None:
         super().__init__(target)
         self.raw = raw
-        self.server_version = str(raw.get_server_info())
+        self.server_version = str(raw.get_server_info()).removeprefix("5.5.5-")  # MariaDB's old-client prefix
         self.flavor = "mariadb" if "mariadb" in self.server_version.lower() else "mysql"
         self.thread_id = int(raw.thread_id())
         self._timeout_ms: int | None = None
