@@ -36,7 +36,9 @@ def wait_until(check: object, what: str, proc: subprocess.Popen[bytes], log: Pat
     last: Exception | None = None
     while time.monotonic() < stop:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             check()  # type: ignore[operator]
             return
@@ -94,7 +96,8 @@ def mariadb_server() -> Iterator[MariaDB]:
                 "CREATE DATABASE his",
                 "CREATE TABLE his.patients (id INT PRIMARY KEY, name VARCHAR(50), id_number VARCHAR(18),"
                 " phone VARCHAR(11), clinic VARCHAR(20)) ENGINE=InnoDB",
-                "INSERT INTO his.patients VALUES (1,'Zhang San','110101199003074514','13800138000','general'),"
+                "INSERT INTO his.patients VALUES"
+                " (1,'Zhang San','110101199003074514','13800138000','general'),"
                 " (2,'Li Si','110101198512120021','13912345678','general'),"
                 " (3,'Wang Wu','11010119700101003X','13700000001','specialist')",
                 f"CREATE USER '{MONITOR_USER}'@'127.0.0.1' IDENTIFIED BY '{MONITOR_PASSWORD}'",
@@ -123,7 +126,9 @@ class Postgres:
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         """Connect as the superuser over the socket."""
-        return psycopg.connect(host=self.sockdir, port=self.port, user="postgres", dbname=dbname, autocommit=True)
+        return psycopg.connect(
+            host=self.sockdir, port=self.port, user="postgres", dbname=dbname, autocommit=True
+        )
 
 
 def _run_as_postgres(cmd: list[str]) -> list[str]:
@@ -162,7 +167,8 @@ def postgres_server() -> Iterator[Postgres]:
             conn.execute("CREATE DATABASE his")
         with server.admin("his") as conn:
             conn.execute(
-                "CREATE TABLE patients (id int PRIMARY KEY, name text, id_number text, phone text, clinic text)"
+                "CREATE TABLE patients"
+                " (id int PRIMARY KEY, name text, id_number text, phone text, clinic text)"
             )
             conn.execute(
                 "INSERT INTO patients VALUES (1,'Zhang San','110101199003074514','13800138000','general'),"

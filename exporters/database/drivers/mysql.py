@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from typing import Any
 
 import pymysql
 
 from exporters.database.drivers.base import DbConnection, QueryError, Result, Target, short, shutdown_socket
 
+READ_TIMEOUT_SECONDS = 600.0  # a backstop only: the watchdog interrupts long before
+KILL_TIMEOUT_SECONDS = 2.0
 _TIMEOUT_CODES = {1969, 3024, 1317, 1205, 1028}  # statement time, execution time, interrupted, lock waits
 _LOST_CODES = {2006, 2013, 2055}
 _AUTH_CODES = {1044, 1045, 1698, 1862, 3118}
@@ -60,20 +63,29 @@ class MySQLConnection(DbConnection):
         return self._run(sql)
 
     def interrupt(self) -> None:
-        """Kill the running statement from a spare pooled connection, else cut the socket."""
-        spare = self.spare() if self.spare else None
-        if spare is not None and isinstance(spare, MySQLConnection):
-            try:
-                spare._run(f"KILL QUERY {self.thread_id}")
-                spare.round_trips += 1
-            except Exception:
-                spare.broken = True
-            finally:
-                if self.give_back:
-                    self.give_back(spare)
-            return
+        """Cut the socket so the caller returns now, then KILL QUERY from a spare pooled connection."""
         sock = getattr(self.raw, "_sock", None)
         shutdown_socket(sock.fileno() if sock is not None else -1)
+        threading.Thread(target=self._kill, name="hospmon-db-kill", daemon=True).start()
+
+    def _kill(self) -> None:
+        """Stop the statement on the server: the socket cut alone does not end a running SLEEP or scan."""
+        spare = self.spare() if self.spare else None
+        if spare is None:
+            return
+        try:
+            if isinstance(spare, MySQLConnection):
+                spare.raw._read_timeout = KILL_TIMEOUT_SECONDS
+                spare._run(f"KILL QUERY {self.thread_id}")
+                spare.raw._read_timeout = READ_TIMEOUT_SECONDS
+                spare.round_trips += 1
+        except pymysql.err.OperationalError as exc:
+            spare.broken = exc.args[:1] != (1094,)  # 1094: the session had already ended
+        except Exception:
+            spare.broken = True
+        finally:
+            if self.give_back:
+                self.give_back(spare)
 
     def classify(self, exc: Exception, *, first: bool) -> QueryError:
         """Map PyMySQL errors to probe reasons."""
@@ -109,7 +121,7 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
             password=target.password,
             database=target.database,
             connect_timeout=max(0.1, timeout),
-            read_timeout=600,
+            read_timeout=READ_TIMEOUT_SECONDS,
             write_timeout=max(1.0, timeout),
             autocommit=True,
             charset="utf8mb4",

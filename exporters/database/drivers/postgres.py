@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
+from collections.abc import Callable
 
 import psycopg
 from psycopg import errors as pgerr
@@ -13,6 +15,14 @@ from exporters.database.drivers.base import DbConnection, QueryError, Result, Ta
 APPLICATION_NAME = "hospmon-database-exporter"
 # Syntax or access rule, read-only transaction, no such database, unsupported feature.
 _CONFIG_STATES = ("42", "25006", "3D000", "0A000")
+
+
+def _quiet(fn: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            fn()
+
+    return run
 
 
 class PostgresConnection(DbConnection):
@@ -43,11 +53,16 @@ class PostgresConnection(DbConnection):
         return Result(columns, rows)
 
     def interrupt(self) -> None:
-        """Send a cancel request (it opens no session), then cut the socket if the call still hangs."""
-        with contextlib.suppress(Exception):
-            self.raw.cancel_safe(timeout=1.0)
+        """Cut the socket so the caller returns now, and send a cancel request (it opens no session)."""
+        try:
+            cancel = self.raw.pgconn.get_cancel()
+        except Exception:
+            cancel = None
         with contextlib.suppress(Exception):
             shutdown_socket(self.raw.pgconn.socket)
+        if cancel is not None:
+            # Without the cancel the backend would run on: it does not watch its socket while it works.
+            threading.Thread(target=_quiet(cancel.cancel), name="hospmon-db-cancel", daemon=True).start()
 
     def classify(self, exc: Exception, *, first: bool) -> QueryError:
         """Map psycopg errors to probe reasons by SQLSTATE."""
