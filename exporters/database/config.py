@@ -39,6 +39,8 @@ HEALTH_MODULE = "health"
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _QUERY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Custom queries read; the read-only session and the account's grants stop writes, this stops mistakes early.
+_READ_VERBS = frozenset({"select", "with", "show", "values"})
 
 
 class Auth(StrictModel):
@@ -149,6 +151,15 @@ class QuerySpec(StrictModel):
     def _query_name(cls, v: str) -> str:
         if not _QUERY_NAME.fullmatch(v):
             raise ValueError("use lower-case letters, digits and underscores, starting with a letter")
+        return v
+
+    @field_validator("sql")
+    @classmethod
+    def _read_statement(cls, v: str | dict[str, str]) -> str | dict[str, str]:
+        for text in [v] if isinstance(v, str) else v.values():
+            words = text.split(None, 1)
+            if not words or words[0].lower() not in _READ_VERBS:
+                raise ValueError(f"a query must start with one of {', '.join(sorted(_READ_VERBS))}")
         return v
 
     @model_validator(mode="after")

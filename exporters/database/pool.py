@@ -16,6 +16,7 @@ from exporters.database.drivers import DbConnection, QueryError, Target, connect
 
 Connector = Callable[[Target, float], DbConnection]
 SPARE_CONNECT_SECONDS = 1.0
+CONNECT_MARGIN_SECONDS = 0.1
 
 
 class Pool:
@@ -66,7 +67,8 @@ class Pool:
         finally:
             for conn in stale:
                 conn.close()
-        return self._open_new(deadline.cap(self.target.connect_timeout))
+        # Leave a little of the deadline for answering: a connect that times out still fails the probe.
+        return self._open_new(deadline.cap(self.target.connect_timeout) - CONNECT_MARGIN_SECONDS)
 
     def _open_new(self, timeout: float) -> DbConnection:
         if timeout <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +41,16 @@ def wait_until(check: object, what: str, proc: subprocess.Popen[bytes], log: Pat
             raise RuntimeError(
                 f"{what} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
             )
-        try:
-            check()  # type: ignore[operator]
-            return
-        except Exception as exc:
-            last = exc
-            time.sleep(0.05)
+        with warnings.catch_warnings():
+            # A refused connect may leave its socket to the garbage collector; collect it here, quietly.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                check()  # type: ignore[operator]
+                return
+            except Exception as exc:
+                last = exc
+            gc.collect()
+        time.sleep(0.05)
     raise RuntimeError(f"{what} not ready after {START_SECONDS} s: {last}")
 
 
@@ -103,6 +109,9 @@ def mariadb_server() -> Iterator[MariaDB]:
                 f"CREATE USER '{MONITOR_USER}'@'127.0.0.1' IDENTIFIED BY '{MONITOR_PASSWORD}'",
                 f"GRANT PROCESS, REPLICA MONITOR ON *.* TO '{MONITOR_USER}'@'127.0.0.1'",
                 f"GRANT SELECT ON his.* TO '{MONITOR_USER}'@'127.0.0.1'",
+                # A table the account may write by its grants: the read-only session must still refuse.
+                "CREATE TABLE his.scratch (x INT)",
+                f"GRANT INSERT ON his.scratch TO '{MONITOR_USER}'@'127.0.0.1'",
             ):
                 cur.execute(stmt)
         yield server
@@ -176,6 +185,8 @@ def postgres_server() -> Iterator[Postgres]:
                 " (3,'Wang Wu','11010119700101003X','13700000001','specialist')"
             )
             conn.execute(f"GRANT SELECT ON patients TO {MONITOR_USER}")
+            conn.execute("CREATE TABLE scratch (x int)")
+            conn.execute(f"GRANT INSERT ON scratch TO {MONITOR_USER}")
         yield server
     finally:
         pidfile = data / "postmaster.pid"
