@@ -1,0 +1,18 @@
+"""Console entry point: ``hospmon-database-exporter``."""
+
+from __future__ import annotations
+
+import sys
+
+from exporters.database.exporter import DatabaseExporter
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the database exporter."""
+    from exporters.core.server import serve  # noqa: PLC0415 - the core server lands separately
+
+    return serve(DatabaseExporter(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
