@@ -1,0 +1,53 @@
+"""``POST /webhook/alertmanager``: authenticate, parse, store, commit, then answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from alertrouter.auth import authorized
+from alertrouter.errors import ApiError
+from alertrouter.intake.parser import PayloadError, parse_webhook
+from alertrouter.intake.service import ingest
+from alertrouter.state import current_state
+
+bp = Blueprint("webhook", __name__)
+
+
+@bp.post("/webhook/alertmanager")
+def alertmanager() -> Response:
+    """Take one Alertmanager delivery; 200 only after the alerts are committed."""
+    state = current_state()
+    code = "500"
+    try:
+        if not authorized(request.headers.get("Authorization"), state.router.settings):
+            code = "401"
+            raise ApiError(401, "missing or wrong credentials")
+        limit = state.router.settings.file.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            code = "413"
+            raise ApiError(413, f"body larger than {limit} bytes")
+        try:
+            message = parse_webhook(json.loads(request.get_data(cache=False)))
+        except HTTPException as exc:
+            code = str(exc.code)
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            code = "400"
+            reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
+            raise ApiError(400, reason) from None
+        # One order for every replica, so two transactions never wait on each other's rows crosswise.
+        message.alerts.sort(key=lambda a: (a.fingerprint, a.starts_at))
+        now = dt.datetime.now(dt.UTC)
+        code = "503"
+        with state.sessions() as session, session.begin():
+            result = ingest(message, session=session, router=state.router, now=now)
+        code = "200"
+    finally:
+        state.counters.requests.labels(code).inc()
+    for outcome, n in result.outcomes.items():
+        state.counters.alerts.labels(outcome).inc(n)
+    return jsonify({"status": "ok", "alerts": dict(result.outcomes), "incidents": sorted(result.incidents)})
