@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
+from alertrouter.notify.templates import check_template
 from hospmon.config import ConfigError, StrictModel, load, read_secret
 
 Priority = Literal["P1", "P2", "P3", "P4"]
@@ -77,6 +78,10 @@ class ChannelConfig(StrictModel):
     """dingtalk: the signing secret, if the bot uses one."""
     url: str | None = None
     """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
+    subject: str | None = None
+    """Template for the subject; fields as in `alertrouter.notify.templates.FIELDS`."""
+    body: str | None = None
+    """Template for the body."""
 
     @model_validator(mode="after")
     def _needs(self) -> ChannelConfig:
@@ -84,6 +89,10 @@ class ChannelConfig(StrictModel):
         key = need[self.kind]
         if getattr(self, key) is None:
             raise ValueError(f"a {self.kind} channel needs {key}")
+        for name in ("subject", "body"):
+            template = getattr(self, name)
+            if template is not None:
+                check_template(template, name)
         return self
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import current_app
 from prometheus_client import CollectorRegistry, Counter
@@ -49,6 +51,8 @@ class AppState:
     sessions: sessionmaker[Session]
     registry: CollectorRegistry
     counters: Counters
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    """The clock; tests set their own."""
 
 
 def current_state() -> AppState:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from collections.abc import Callable
 from typing import Any
@@ -104,7 +103,7 @@ def get_incident(incident_id: int) -> Response:
 
 
 def _act(incident_id: int, action: Callable[..., Any], **kwargs: Any) -> Response:
-    now = dt.datetime.now(dt.UTC)
+    now = current_state().now()
     with current_state().sessions() as session, session.begin():
         action(incident_id, session=session, now=now, **kwargs)
         inc = svc.get_incident_or_raise(incident_id, session=session)
@@ -147,7 +146,7 @@ def add_note(incident_id: int) -> tuple[Response, int]:
     """Add a note to the timeline."""
     by = _actor()
     text = _text(_body(), "text", required=True)
-    now = dt.datetime.now(dt.UTC)
+    now = current_state().now()
     with current_state().sessions() as session, session.begin():
         event = svc.add_note(incident_id, session=session, by=by, text=text, now=now)
         return jsonify(event_json(event)), 201
@@ -158,7 +157,7 @@ def oncall() -> Response:
     """Say who is on call now for every team, and why."""
     _actor()
     router = current_state().router
-    now = dt.datetime.now(dt.UTC)
+    now = current_state().now()
     teams = {}
     for team_id in router.inventory.teams:
         duty = on_call(router.inventory, router.policy, team_id, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from flask import Blueprint, Response, jsonify, request
@@ -41,7 +40,7 @@ def alertmanager() -> Response:
             raise ApiError(400, reason) from None
         # One order for every replica, so two transactions never wait on each other's rows crosswise.
         message.alerts.sort(key=lambda a: (a.fingerprint, a.starts_at))
-        now = dt.datetime.now(dt.UTC)
+        now = state.now()
         code = "503"
         with state.sessions() as session, session.begin():
             result = ingest(message, session=session, router=state.router, now=now)
