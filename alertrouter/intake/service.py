@@ -40,7 +40,11 @@ def open_key(alert: ParsedAlert) -> str:
 def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
     """Store every alert of a delivery in the session's transaction; the caller commits."""
     result = IngestResult()
-    for alert in message.alerts:
+    # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;
+    # and one total order for every replica, so two transactions never wait on each other crosswise.
+    depth = router.assessor.depth
+    ordered = sorted(message.alerts, key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
+    for alert in ordered:
         ingest_alert(alert, session=session, router=router, now=now, result=result)
     if message.truncated_alerts:
         fetch = "pending" if router.settings.file.alertmanager.url else None

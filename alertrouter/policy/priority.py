@@ -91,6 +91,11 @@ class Assessor:
         self.policy = policy
         self.calendar = calendar
         self.footprint = cache(self._footprint)
+        self.depth = cache(self._depth)
+
+    def _depth(self, ci: str | None) -> int:
+        """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
+        return len(self.inventory.depends_on_transitively(ci)) if ci in self.inventory.cis else 0
 
     def _footprint(self, ci: str) -> Footprint:
         inv = self.inventory

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from alertrouter.app import create_app
 from alertrouter.context import Router, load_router
 from alertrouter.models import Event, Incident, Notification
+from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
 from tests.router.conftest import API_TOKEN, auth
 from tests.router.payloads import alert, webhook
@@ -119,11 +120,7 @@ def test_failed_delivery_is_recorded_and_retried(
     def flaky(*args: Any) -> None:
         calls.append(args[2])
         if len(calls) == 1:
-            from alertrouter.notify.channels import DeliveryError
-
             raise DeliveryError("SMTP relay said 451 try later")
-        from alertrouter.notify.channels import send
-
         send(*args)
 
     worker = Worker(mail_router, state.sessions, now=clock, sender=flaky)
