@@ -1,4 +1,4 @@
-"""The JSON API: list and filter, one incident with its timeline, acknowledge, assign, resolve, close, notes."""
+"""The JSON API: list and filter, one incident with its timeline, the actions on it."""
 
 from __future__ import annotations
 

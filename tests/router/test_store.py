@@ -87,6 +87,12 @@ def test_outage_answers_503_then_nothing_is_lost(
         app.extensions["hospmon_router"].engine.dispose()
 
 
+def _send(app: Flask, body: dict[str, Any], barrier: threading.Barrier, codes: list[int]) -> None:
+    client = app.test_client()
+    barrier.wait()
+    codes.append(client.post("/webhook/alertmanager", json=body, headers=auth()).status_code)
+
+
 def test_two_routers_same_payload_same_moment_one_incident(
     database_url: str, write_config: Callable[..., Path]
 ) -> None:
@@ -104,12 +110,9 @@ def test_two_routers_same_payload_same_moment_one_incident(
             barrier = threading.Barrier(4)
             codes: list[int] = []
 
-            def send(app: Flask, body: dict[str, Any] = payload) -> None:
-                client = app.test_client()
-                barrier.wait()
-                codes.append(client.post("/webhook/alertmanager", json=body, headers=auth()).status_code)
-
-            threads = [threading.Thread(target=send, args=(apps[i % 2],)) for i in range(4)]
+            threads = [
+                threading.Thread(target=_send, args=(apps[i % 2], payload, barrier, codes)) for i in range(4)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
