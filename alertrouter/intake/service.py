@@ -181,7 +181,7 @@ def _open(
     alert: ParsedAlert, decision: Decision, key: str, *, session: Session, router: Router, now: dt.datetime
 ) -> int | None:
     """Open an incident for a root CI; return None if another transaction holds the key."""
-    owner = owner_of(router, alert.ci, alert.starts_at)
+    owner = owner_of(router.inventory, router.policy, alert.ci, alert.starts_at)
     firing = alert.status == "firing"
     summary = alert.annotations.get("summary", "")
     title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
