@@ -27,7 +27,8 @@ class RouterServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         """Hand our options to gunicorn."""
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 27 on
+                self.cfg.set(key, value)
         if self.router.settings.file.worker.enabled:
             self.cfg.set("post_worker_init", _start_worker)
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
-        "proc_name": "hospmon-router",
+        "proc_name": "hospmon-router", "control_socket_disable": True,
     }
     RouterServer(router, options).run()
     return 0
