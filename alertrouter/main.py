@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
-        "proc_name": "hospmon-router", "control_socket_disable": True,
+        "proc_name": "hospmon-router",
+        "control_socket_disable": True,
     }
     RouterServer(router, options).run()
     return 0

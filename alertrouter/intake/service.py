@@ -1,4 +1,9 @@
-"""Store webhook alerts: idempotent on fingerprint and start, grouped under their root CI's incident."""
+"""Store webhook alerts: idempotent on fingerprint and start, grouped under their root CI's incident.
+
+One delivery costs a handful of statements whatever its size: look up the alerts already stored, look up the
+open incidents their CIs (and the CIs upstream) could join, open the missing incidents, insert the new alerts
+in one statement, then write the timeline in one statement.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.intake.grouping import Planner, insert_for
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
-from alertrouter.models import OPEN, Alert, Delivery, Incident, IncidentDepartment, Status
-from alertrouter.owner import owner_of
-from alertrouter.policy.priority import Decision
-from alertrouter.settings import PRIORITIES
-from alertrouter.timeline import record
+from alertrouter.models import OPEN, Alert, Delivery, Event, Incident, Status
+
+Key = tuple[str, dt.datetime]
+# Core statements on the tables: the ORM's per-row bookkeeping costs more than the database here.
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -28,26 +34,30 @@ class IngestResult:
     incidents: set[int] = field(default_factory=set)
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def open_key(alert: ParsedAlert) -> str:
-    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint."""
-    return f"ci:{alert.ci}" if alert.ci else f"fp:{alert.fingerprint}"
+def key_of(alert: ParsedAlert) -> Key:
+    """Return the identity of an alert: fingerprint and start."""
+    return alert.fingerprint, alert.starts_at
 
 
 def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
     """Store every alert of a delivery in the session's transaction; the caller commits."""
     result = IngestResult()
+    unique = list({key_of(a): a for a in message.alerts}.values())
     # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;
     # and one total order for every replica, so two transactions never wait on each other crosswise.
     depth = router.assessor.depth
-    ordered = sorted(message.alerts, key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
-    for alert in ordered:
-        ingest_alert(alert, session=session, router=router, now=now, result=result)
+    unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
+    stored = _stored(unique, session)
+    fresh = [a for a in unique if key_of(a) not in stored]
+    if fresh:
+        inserted = _insert_new(fresh, session=session, router=router, now=now, result=result)
+        raced = [a for a in fresh if key_of(a) not in inserted]
+        if raced:  # another replica stored them a moment ago: they are repeats here
+            stored.update(_stored(raced, session))
+    _update_stored(
+        [a for a in unique if key_of(a) in stored], stored, session=session, now=now, result=result
+    )
     if message.truncated_alerts:
-        fetch = "pending" if router.settings.file.alertmanager.url else None
         session.add(
             Delivery(
                 received_at=now,
@@ -57,216 +67,157 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
                 alerts=len(message.alerts),
                 truncated=message.truncated_alerts,
                 group_labels=message.group_labels,
-                fetch_status=fetch,
+                fetch_status="pending" if router.settings.file.alertmanager.url else None,
             )
         )
     return result
 
 
-def ingest_alert(
-    alert: ParsedAlert, *, session: Session, router: Router, now: dt.datetime, result: IngestResult
-) -> None:
-    """Insert a new alert or update the one already stored."""
-    severity = router.assessor.severity_of(alert.severity)
-    values = dict(
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-        status=alert.status,
-        alertname=alert.alertname,
-        severity=severity,
-        ci=alert.ci,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        generator_url=alert.generator_url,
-        first_received_at=now,
-        last_received_at=now,
-        receive_count=1,
+def _stored(alerts: list[ParsedAlert], session: Session) -> dict[Key, Any]:
+    fingerprints = sorted({a.fingerprint for a in alerts})
+    wanted = {key_of(a) for a in alerts}
+    rows = session.execute(
+        select(
+            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
+        ).where(ALERTS.c.fingerprint.in_(fingerprints))
     )
-    stmt = _insert(session)(Alert).values(**values).on_conflict_do_nothing().returning(Alert.id)
-    new_id = session.execute(stmt).scalar()
-    if new_id is not None:
-        incident_id = _route_new(alert, new_id, session=session, router=router, now=now)
+    found = {}
+    for row in rows:
+        if (row.fingerprint, row.starts_at) in wanted:
+            found[(row.fingerprint, row.starts_at)] = row
+    return found
+
+
+def _insert_new(
+    fresh: list[ParsedAlert], *, session: Session, router: Router, now: dt.datetime, result: IngestResult
+) -> set[Key]:
+    """Route and insert alerts not stored yet; return the keys this transaction inserted."""
+    planner = Planner(router, session=session, now=now)
+    planner.prefetch(fresh)
+    plans = [planner.route(a) for a in fresh]
+    rows = [
+        {
+            "fingerprint": a.fingerprint,
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "status": a.status,
+            "alertname": a.alertname,
+            "severity": router.assessor.severity_of(a.severity),
+            "ci": a.ci,
+            "labels": a.labels,
+            "annotations": a.annotations,
+            "generator_url": a.generator_url,
+            "incident_id": p.incident_id,
+            "first_received_at": now,
+            "last_received_at": now,
+            "receive_count": 1,
+        }
+        for a, p in zip(fresh, plans, strict=True)
+    ]
+    stmt = (
+        insert_for(session)(ALERTS)
+        .on_conflict_do_nothing()
+        .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True)
+    )
+    returned = session.execute(stmt, rows).all()
+    inserted = {(r.fingerprint, r.starts_at): r.id for r in returned}
+    per_alert: list[dict[str, Any]] = []
+    touched: set[int] = set()
+    resolved: set[int] = set()
+    for alert, plan in zip(fresh, plans, strict=True):
+        alert_id = inserted.get(key_of(alert))
+        if alert_id is None:
+            continue
         result.outcomes["new"] += 1
-        result.incidents.add(incident_id)
+        result.incidents.add(plan.incident_id)
+        touched.add(plan.incident_id)
+        for event in plan.events:
+            per_alert.append({**event, "data": {**event["data"], "alert_id": alert_id}})
+        if alert.status == "resolved":
+            resolved.add(plan.incident_id)
+    orphans = planner.opened - touched
+    if orphans:  # opened for alerts another replica stored first; nothing points at them
+        session.execute(delete(Incident).where(Incident.id.in_(orphans)))
+    events = [e for e in planner.events if e["incident_id"] not in orphans] + per_alert
+    if events:
+        session.execute(EVENTS.insert(), events)
+    joined = touched - planner.opened
+    if joined:
+        session.execute(update(Incident).where(Incident.id.in_(joined)).values(last_alert_at=now))
+    for incident_id in sorted(resolved):
+        maybe_resolve(incident_id, session=session, now=now)
+    return set(inserted)
+
+
+def _update_stored(
+    alerts: list[ParsedAlert],
+    stored: dict[Key, Any],
+    *,
+    session: Session,
+    now: dt.datetime,
+    result: IngestResult,
+) -> None:
+    """Count repeats; move firing alerts to resolved; ignore a stale firing after its resolve."""
+    if not alerts:
         return
-    query = select(Alert.id, Alert.status, Alert.incident_id).where(
-        Alert.fingerprint == alert.fingerprint, Alert.starts_at == alert.starts_at
+    ids = [stored[key_of(a)].id for a in alerts]
+    session.execute(
+        update(ALERTS)
+        .where(ALERTS.c.id.in_(ids))
+        .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.execute(query).one()
-    changes: dict[str, Any] = {"last_received_at": now, "receive_count": Alert.receive_count + 1}
-    if row.status == "firing" and alert.status == "resolved":
-        changes.update(status="resolved", ends_at=alert.ends_at)
-        outcome = "resolved"
-    elif row.status == "resolved" and alert.status == "firing":
-        outcome = "stale"  # a late re-send of a firing that already ended; the resolve stands
-    else:
-        outcome = "repeat"
-    session.execute(update(Alert).where(Alert.id == row.id).values(**changes))
-    result.outcomes[outcome] += 1
-    if row.incident_id is not None:
-        result.incidents.add(row.incident_id)
-        if outcome == "resolved":
-            record(
-                session,
-                row.incident_id,
-                "alert_resolved",
-                f"{alert.alertname} on {alert.ci} resolved",
-                at=now,
-                data={"alert_id": row.id},
-            )
-            _maybe_resolve(row.incident_id, session=session, now=now)
-
-
-def _route_new(
-    alert: ParsedAlert, alert_id: int, *, session: Session, router: Router, now: dt.datetime
-) -> int:
-    """Attach a newly seen alert to its incident, opening one when needed; return the incident id."""
-    decision = router.assessor.assess(ci=alert.ci, severity=alert.severity, at=alert.starts_at)
-    key = open_key(alert)
-    inv = router.inventory
-    upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
-    keys = [key, *(f"ci:{c}" for c in upstream)]
-    found = {
-        r.open_key: r
-        for r in session.execute(
-            select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key.in_(keys))
-        )
-    }
-    target = next((found[k] for k in keys if k in found), None)
-    what = f"{alert.alertname} on {alert.ci or 'no CI'}"
-    incident_id: int | None = None
-    if target is None:
-        incident_id = _open(alert, decision, key, session=session, router=router, now=now)
-        if incident_id is None:  # another replica opened it a moment ago
-            target = session.execute(
-                select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key == key)
-            ).one()
-    if target is not None:
-        incident_id = target.id
-        cause = target.open_key.removeprefix("ci:") if target.open_key != key else None
-        text = f"{what} {alert.status}" + (f", caused by {cause}" if cause else "")
-        record(
-            session,
-            incident_id,
-            "alert_" + alert.status,
-            text,
-            at=now,
-            data={"alert_id": alert_id, "caused_by": cause},
-        )
-        if PRIORITIES.index(decision.priority) < PRIORITIES.index(target.priority):
+    to_resolve = []
+    for alert in alerts:
+        row = stored[key_of(alert)]
+        if row.incident_id is not None:
+            result.incidents.add(row.incident_id)
+        if alert.status == "resolved" and row.status == "firing":
+            to_resolve.append({"aid": row.id, "ends": alert.ends_at})
+        elif alert.status == "firing" and row.status == "resolved":
+            result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
+        else:
+            result.outcomes["repeat"] += 1
+    if not to_resolve:
+        return
+    # Compare and set, so two replicas resolving the same alert record it once.
+    stmt = (
+        update(ALERTS)
+        .where(ALERTS.c.id == bindparam("aid"), ALERTS.c.status == "firing")
+        .values(status="resolved", ends_at=bindparam("ends"))
+        .returning(ALERTS.c.id, ALERTS.c.incident_id, ALERTS.c.alertname, ALERTS.c.ci)
+    )
+    changed = [session.execute(stmt, params).one_or_none() for params in to_resolve]
+    for row in changed:
+        if row is None:
+            result.outcomes["repeat"] += 1
+            continue
+        result.outcomes["resolved"] += 1
+        if row.incident_id is not None:
             session.execute(
-                update(Incident)
-                .where(Incident.id == incident_id)
-                .values(priority=decision.priority, explanation=decision.explanation)
+                EVENTS.insert().values(
+                    incident_id=row.incident_id,
+                    at=now,
+                    kind="alert_resolved",
+                    actor="router",
+                    text=f"{row.alertname} on {row.ci} resolved",
+                    data={"alert_id": row.id},
+                )
             )
-            record(
-                session,
-                incident_id,
-                "priority_changed",
-                f"priority raised {target.priority} -> {decision.priority} by {what}: {decision.explanation}",
-                at=now,
-            )
-        session.execute(update(Incident).where(Incident.id == incident_id).values(last_alert_at=now))
-    assert incident_id is not None
-    session.execute(update(Alert).where(Alert.id == alert_id).values(incident_id=incident_id))
-    if alert.status == "resolved":
-        _maybe_resolve(incident_id, session=session, now=now)
-    return incident_id
+    for incident_id in sorted(
+        {r.incident_id for r in changed if r is not None and r.incident_id is not None}
+    ):
+        maybe_resolve(incident_id, session=session, now=now)
 
 
-def _open(
-    alert: ParsedAlert, decision: Decision, key: str, *, session: Session, router: Router, now: dt.datetime
-) -> int | None:
-    """Open an incident for a root CI; return None if another transaction holds the key."""
-    owner = owner_of(router.inventory, router.policy, alert.ci, alert.starts_at)
-    firing = alert.status == "firing"
-    summary = alert.annotations.get("summary", "")
-    title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
-    values = dict(
-        title=title[:300],
-        status=Status.triggered if firing else Status.resolved,
-        priority=decision.priority,
-        explanation=decision.explanation,
-        owner_explanation=owner.explanation,
-        severity=alert.severity or "",
-        alertname=alert.alertname,
-        ci=alert.ci,
-        service=decision.service,
-        team=owner.team,
-        assignee=owner.person,
-        open_key=key if firing else None,
-        created_at=now,
-        last_alert_at=now,
-        escalation_step=0,
-        next_escalation_at=now if firing else None,
-        resolved_at=None if firing else now,
-    )
-    stmt = _insert(session)(Incident).values(**values).on_conflict_do_nothing().returning(Incident.id)
-    incident_id: int | None = session.execute(stmt).scalar()
-    if incident_id is None:
-        return None
-    if decision.departments:
-        session.execute(
-            _insert(session)(IncidentDepartment),
-            [
-                {"incident_id": incident_id, "department": d, "position": i}
-                for i, d in enumerate(decision.departments)
-            ],
-        )
-    record(
-        session,
-        incident_id,
-        "opened",
-        f"opened {decision.explanation}; {owner.explanation}",
-        at=now,
-        data={"priority": decision.priority, "team": owner.team, "assignee": owner.person},
-    )
-    if firing and alert.ci in router.inventory.cis:
-        _adopt(incident_id, alert.ci, session=session, router=router, now=now)
-    return incident_id
-
-
-def _adopt(root_id: int, ci: str, *, session: Session, router: Router, now: dt.datetime) -> None:
-    """Make open incidents of CIs depending on `ci` children of the root's incident; stop paging them."""
-    keys = [f"ci:{c}" for c in router.inventory.dependents(ci)]
-    if not keys:
-        return
-    children = session.execute(
-        select(Incident.id, Incident.ci).where(
-            Incident.open_key.in_(keys), Incident.parent_id.is_(None), Incident.id != root_id
-        )
-    ).all()
-    for child in children:
-        session.execute(
-            update(Incident).where(Incident.id == child.id).values(parent_id=root_id, next_escalation_at=None)
-        )
-        record(
-            session,
-            child.id,
-            "grouped",
-            f"caused by {ci}: joined incident #{root_id}",
-            at=now,
-            data={"parent_id": root_id},
-        )
-        record(
-            session,
-            root_id,
-            "grouped",
-            f"incident #{child.id} on {child.ci} is caused by {ci}",
-            at=now,
-            data={"child_id": child.id},
-        )
-
-
-def _maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
+def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
     """Resolve an open incident once none of its alerts is firing."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise with other replicas resolving this incident's other alerts, or both could miss it.
+        session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
     firing = session.execute(
         select(func.count())
-        .select_from(Alert)
-        .where(Alert.incident_id == incident_id, Alert.status == "firing")
+        .select_from(ALERTS)
+        .where(ALERTS.c.incident_id == incident_id, ALERTS.c.status == "firing")
     ).scalar_one()
     if firing:
         return
@@ -276,4 +227,13 @@ def _maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> N
         .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
     ).rowcount  # type: ignore[attr-defined]
     if done:
-        record(session, incident_id, "resolved", "resolved: all alerts resolved", at=now)
+        session.execute(
+            EVENTS.insert().values(
+                incident_id=incident_id,
+                at=now,
+                kind="resolved",
+                actor="router",
+                text="resolved: all alerts resolved",
+                data={},
+            )
+        )
