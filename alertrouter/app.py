@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from flask import Flask
@@ -35,6 +36,8 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
     )
     registry = CollectorRegistry(auto_describe=True)
     state = AppState(router, engine, make_sessionmaker(engine), registry, Counters.create(registry))
+    if engine.dialect.name == "sqlite":
+        state.write_lock = threading.Lock()
 
     app = Flask("alertrouter")
     app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes

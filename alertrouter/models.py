@@ -56,7 +56,6 @@ class Incident(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
-    last_alert_at: Mapped[dt.datetime]
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     lease_until: Mapped[dt.datetime | None]

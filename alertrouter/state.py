@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from prometheus_client import CollectorRegistry, Counter
@@ -53,6 +55,8 @@ class AppState:
     counters: Counters
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     """The clock; tests set their own."""
+    write_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    """On SQLite, queues this process's writers fairly instead of leaving them to SQLite's busy polling."""
 
 
 def current_state() -> AppState:

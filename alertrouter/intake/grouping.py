@@ -55,6 +55,7 @@ class Planner:
         self.known: dict[str, Open | None] = {}
         self.opened: set[int] = set()
         self.events: list[dict[str, Any]] = []
+        self.raises: dict[int, Decision] = {}
 
     def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
         return {
@@ -107,11 +108,7 @@ class Planner:
             )
         )
         if PRIORITIES.index(decision.priority) < PRIORITIES.index(target.priority):
-            self.session.execute(
-                update(Incident)
-                .where(Incident.id == target.id)
-                .values(priority=decision.priority, explanation=decision.explanation)
-            )
+            self.raises[target.id] = decision
             plan.events.append(
                 self._event(
                     target.id,
@@ -122,6 +119,16 @@ class Planner:
             )
             self.known[target.key] = Open(target.id, target.key, decision.priority)
         return plan
+
+    def apply_raises(self) -> None:
+        """Write raised priorities, in incident order so two transactions never lock crosswise."""
+        for incident_id in sorted(self.raises):
+            decision = self.raises[incident_id]
+            self.session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id)
+                .values(priority=decision.priority, explanation=decision.explanation)
+            )
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
         """Open an incident; return its id, or the incident another replica opened a moment ago."""
@@ -144,7 +151,6 @@ class Planner:
             assignee=owner.person,
             open_key=key if firing else None,
             created_at=now,
-            last_alert_at=now,
             escalation_step=0,
             next_escalation_at=now if firing else None,
             resolved_at=None if firing else now,

@@ -141,9 +141,8 @@ def _insert_new(
     events = [e for e in planner.events if e["incident_id"] not in orphans] + per_alert
     if events:
         session.execute(EVENTS.insert(), events)
-    joined = touched - planner.opened
-    if joined:
-        session.execute(update(Incident).where(Incident.id.in_(joined)).values(last_alert_at=now))
+    # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
+    planner.apply_raises()
     for incident_id in sorted(resolved):
         maybe_resolve(incident_id, session=session, now=now)
     return set(inserted)

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from alertrouter.auth import authorized
 from alertrouter.errors import ApiError
-from alertrouter.intake.parser import PayloadError, parse_webhook
-from alertrouter.intake.service import ingest
-from alertrouter.state import current_state
+from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_webhook
+from alertrouter.intake.service import IngestResult, ingest
+from alertrouter.state import AppState, current_state
+
+log = logging.getLogger("alertrouter.intake")
 
 bp = Blueprint("webhook", __name__)
+
+
+RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: PostgreSQL says retry
+ATTEMPTS = 3
+
+
+def _store(message: WebhookMessage, state: AppState) -> IngestResult:
+    """Ingest in one transaction, retrying the ones PostgreSQL chose to abort."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with state.write_lock, state.sessions() as session, session.begin():
+                return ingest(message, session=session, router=state.router, now=state.now())
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == ATTEMPTS:
+                raise
+            log.info("retrying a delivery PostgreSQL aborted (%s)", exc.orig)
+    raise AssertionError("unreachable")
 
 
 @bp.post("/webhook/alertmanager")
@@ -38,10 +59,8 @@ def alertmanager() -> Response:
             code = "400"
             reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
             raise ApiError(400, reason) from None
-        now = state.now()
         code = "503"
-        with state.sessions() as session, session.begin():
-            result = ingest(message, session=session, router=state.router, now=now)
+        result = _store(message, state)
         code = "200"
     finally:
         state.counters.requests.labels(code).inc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from alertrouter.policy.calendar import Calendar, DayType
 from alertrouter.policy.schema import LEVELS, Level, Policy
@@ -92,6 +92,7 @@ class Assessor:
         self.calendar = calendar
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
+        self._decide = lru_cache(maxsize=8192)(self._assess)
 
     def _depth(self, ci: str | None) -> int:
         """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
@@ -120,9 +121,11 @@ class Assessor:
         return severity if severity in self.policy.matrix else self.policy.default_severity
 
     def assess(self, *, ci: str | None, severity: str, at: dt.datetime) -> Decision:
-        """Decide the priority of an alert on a CI at a moment."""
-        severity = self.severity_of(severity)
-        local = at.astimezone(self.inventory.tz)
+        """Decide the priority of an alert on a CI at a moment (to the minute: hours are kept in minutes)."""
+        local = at.astimezone(self.inventory.tz).replace(second=0, microsecond=0)
+        return self._decide(ci, self.severity_of(severity), local)
+
+    def _assess(self, ci: str | None, severity: str, local: dt.datetime) -> Decision:
         moment = describe_moment(local, self.calendar)
         if ci is None or ci not in self.inventory.cis:
             prio = self.policy.unknown_ci_priority

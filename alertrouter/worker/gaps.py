@@ -41,7 +41,6 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
                 assignee=team.lead,
                 open_key=PREFIX + team_id,
                 created_at=now,
-                last_alert_at=now,
                 escalation_step=0,
                 next_escalation_at=now,
             )

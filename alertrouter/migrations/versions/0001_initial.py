@@ -58,7 +58,6 @@ def upgrade() -> None:
         sa.Column("acknowledged_by", sa.String(length=64), nullable=True),
         sa.Column("resolved_at", sa.DateTime(), nullable=True),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
-        sa.Column("last_alert_at", sa.DateTime(), nullable=False),
         sa.Column("escalation_step", sa.Integer(), nullable=False),
         sa.Column("next_escalation_at", sa.DateTime(), nullable=True),
         sa.Column("lease_until", sa.DateTime(), nullable=True),
