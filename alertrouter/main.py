@@ -50,8 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hospmon-router", description=__doc__)
     parser.add_argument("--config.file", dest="config", required=True, help="router config YAML")
     parser.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9095")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: 1 on SQLite, whose writers queue best in one "
+        "process; 2 on PostgreSQL)",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
     parser.add_argument("--db.upgrade", dest="upgrade", action="store_true", help="apply migrations first")
     parser.add_argument("--check", action="store_true", help="check the config and exit")
     args = parser.parse_args(argv)

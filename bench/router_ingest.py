@@ -42,17 +42,34 @@ def payload(n: int, rng: random.Random) -> bytes:
     alerts = []
     for _ in range(n):
         ci = rng.choice(CIS)
-        alerts.append({
-            "status": "firing",
-            "labels": {"alertname": rng.choice(["TargetDown", "HighLatency", "ProbeFailed"]), "ci": ci,
-                       "severity": rng.choice(["critical", "warning", "info"]), "instance": ci},
-            "annotations": {"summary": f"bench alert on {ci}"},
-            "startsAt": now, "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus:9090/graph",
-            "fingerprint": uuid.uuid4().hex[:16],
-        })
-    body = {"receiver": "hospmon-router", "status": "firing", "alerts": alerts, "groupLabels": {},
-            "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://alertmanager:9093",
-            "version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0}
+        alerts.append(
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": rng.choice(["TargetDown", "HighLatency", "ProbeFailed"]),
+                    "ci": ci,
+                    "severity": rng.choice(["critical", "warning", "info"]),
+                    "instance": ci,
+                },
+                "annotations": {"summary": f"bench alert on {ci}"},
+                "startsAt": now,
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": uuid.uuid4().hex[:16],
+            }
+        )
+    body = {
+        "receiver": "hospmon-router",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+    }
     return json.dumps(body).encode()
 
 
@@ -63,17 +80,33 @@ class Router:
         self.port = free_port()
         (workdir / "token").write_text(TOKEN)
         config = {
-            "inventory": str(REPO / "demo" / "inventory"), "policy": str(REPO / "rules" / "routing" / "policy.yml"),
-            "database": {"url": url, "pool_size": threads + 2}, "webhook_auth": {"bearer_token_file": "token"},
-            "max_body_bytes": 16 * 1024 * 1024, "worker": {"enabled": True, "interval_seconds": 2},
+            "inventory": str(REPO / "demo" / "inventory"),
+            "policy": str(REPO / "rules" / "routing" / "policy.yml"),
+            "database": {"url": url, "pool_size": threads + 2},
+            "webhook_auth": {"bearer_token_file": "token"},
+            "max_body_bytes": 16 * 1024 * 1024,
+            "worker": {"enabled": True, "interval_seconds": 2},
         }
         (workdir / "router.yml").write_text(json.dumps(config))
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alertrouter.main", "--config.file", str(workdir / "router.yml"), "--db.upgrade",
-             "--web.listen-address", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads",
-             str(threads)],
-            env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "router.log").open("wb"),
+            [
+                sys.executable,
+                "-m",
+                "alertrouter.main",
+                "--config.file",
+                str(workdir / "router.yml"),
+                "--db.upgrade",
+                "--web.listen-address",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "router.log").open("wb"),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -109,8 +142,12 @@ def run_cell(port: int, batch: int, concurrency: int, seconds: float) -> dict[st
         while time.monotonic() < stop_at:
             body = payload(batch, rng)
             start = time.perf_counter()
-            conn.request("POST", "/webhook/alertmanager", body=body,
-                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                "/webhook/alertmanager",
+                body=body,
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
             resp = conn.getresponse()
             resp.read()
             mine.append(time.perf_counter() - start)
@@ -130,8 +167,13 @@ def run_cell(port: int, batch: int, concurrency: int, seconds: float) -> dict[st
     elapsed = time.perf_counter() - started
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return {"requests": len(latencies), "alerts_per_s": len(latencies) * batch / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": p99 * 1000, "errors": errors[0]}
+    return {
+        "requests": len(latencies),
+        "alerts_per_s": len(latencies) * batch / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": p99 * 1000,
+        "errors": errors[0],
+    }
 
 
 def main() -> int:
@@ -144,8 +186,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     args = ap.parse_args()
-    print(f"{'store':<11}{'alerts/req':>11}{'clients':>8}{'requests':>9}{'alerts/s':>10}{'p50 ms':>9}"
-          f"{'p99 ms':>9}{'errors':>7}")
+    print(
+        f"{'store':<11}{'alerts/req':>11}{'clients':>8}{'requests':>9}{'alerts/s':>10}{'p50 ms':>9}"
+        f"{'p99 ms':>9}{'errors':>7}"
+    )
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
             server = None
@@ -160,8 +204,11 @@ def main() -> int:
                 for batch in map(int, args.batches.split(",")):
                     for conc in map(int, args.concurrency.split(",")):
                         r = run_cell(router.port, batch, conc, args.seconds)
-                        print(f"{store:<11}{batch:>11}{conc:>8}{r['requests']:>9}{r['alerts_per_s']:>10.0f}"
-                              f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>7}", flush=True)
+                        print(
+                            f"{store:<11}{batch:>11}{conc:>8}{r['requests']:>9}{r['alerts_per_s']:>10.0f}"
+                            f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>7}",
+                            flush=True,
+                        )
             finally:
                 router.stop()
                 if server is not None:
