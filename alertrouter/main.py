@@ -71,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.upgrade:
         upgrade(router.settings.database_url)
+    workers = args.workers or (1 if router.settings.database_url.startswith("sqlite") else 2)
     options = {
         "bind": args.listen,
-        "workers": args.workers,
+        "workers": workers,
         "threads": args.threads,
         "worker_class": "gthread",
         "timeout": 60,

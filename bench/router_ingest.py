@@ -183,8 +183,8 @@ def main() -> int:
     ap.add_argument("--stores", default="sqlite,postgresql")
     ap.add_argument("--batches", default="1,50,500")
     ap.add_argument("--concurrency", default="1,2,4,8")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=0, help="router processes (default: the router's own)")
+    ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()
     print(
         f"{'store':<11}{'alerts/req':>11}{'clients':>8}{'requests':>9}{'alerts/s':>10}{'p50 ms':>9}"
