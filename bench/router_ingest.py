@@ -1,7 +1,7 @@
 """Measure the router's webhook intake: alerts/s and p50/p99 latency, on SQLite and PostgreSQL.
 
     python bench/router_ingest.py [--seconds 5] [--stores sqlite,postgresql] [--batches 1,50,500]
-                                  [--concurrency 1,2,4,8] [--workers 2] [--threads 4]
+                                  [--concurrency 1,2,4,8] [--workers N] [--threads 8]
 
 The router runs as it does in production (``hospmon-router``: gunicorn, gthread workers, background worker
 on) against a fresh store; PostgreSQL is a private server on this machine. Every request carries new
@@ -99,10 +99,9 @@ class Router:
                 "--db.upgrade",
                 "--web.listen-address",
                 f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
                 "--threads",
                 str(threads),
+                *(["--workers", str(workers)] if workers else []),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
