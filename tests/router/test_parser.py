@@ -93,3 +93,14 @@ def test_api_v2_alert_is_shaped_like_a_webhook_alert() -> None:
     }
     parsed = parse_api_alert(raw, "alerts[0]")
     assert parsed.status == "firing" and parsed.ci == "his-db"
+
+
+def test_payloads_recorded_from_alertmanager_0_25() -> None:
+    firing = parse_webhook(real("am-0.25-firing.json"))
+    resolved = parse_webhook(real("am-0.25-resolved.json"))
+    [up] = firing.alerts
+    [down] = resolved.alerts
+    assert up.status == "firing" and up.ends_at is None and up.ci in ("his-db", "lis-db")
+    assert firing.group_labels == {"alertname": "TargetDown", "ci": up.ci}
+    assert down.status == "resolved" and down.ends_at is not None and down.ends_at > down.starts_at
+    assert resolved.group_key.startswith('{}:{alertname="TargetDown"')
