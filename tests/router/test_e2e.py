@@ -88,6 +88,7 @@ def test_rule_to_incident_to_email_and_back(
         assert inc["assignee"] == expected
         assert f"on call {expected}" in inc["owner_explanation"]
         msg = wait_for(lambda: smtp.mailbox.messages, "the email", log=router.log)[0]
+        assert expected is not None
         address = {m.id: m.contacts.email for m in loaded.inventory.teams["apps"].members}[expected]
         assert msg["To"] == address and msg["Subject"].startswith(f"[P1] #{inc['id']} TargetDown on his-db")
         target.values["his-db"] = 1

@@ -90,10 +90,7 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     [msg] = smtp.mailbox.messages
     assert msg["To"] == "huang.li@hospital.example"
     assert msg["Subject"].startswith("[P1] #")
-    assert (
-        "Why this priority: P1: Emergency Department depends on his-db"
-        in msg.get_body(("plain",)).get_content()
-    )  # type: ignore[union-attr]
+    assert "Why this priority: P1: Emergency Department depends on his-db" in _plain(msg)
     assert events(mail_app, "paged") and events(mail_app, "notification_sent")
     clock.at = T0 + dt.timedelta(minutes=11)  # apps escalate to the lead after 10 minutes
     worker.run_once()
@@ -107,6 +104,13 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     clock.at = T0 + dt.timedelta(minutes=31)
     worker.run_once()
     assert len(smtp.mailbox.messages) == 2
+
+
+def _plain(msg: Any) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    text: str = part.get_content()
+    return text
 
 
 def test_failed_delivery_is_recorded_and_retried(
