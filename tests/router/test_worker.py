@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from alertrouter.context import Router, load_router
 from alertrouter.models import Event, Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import API_TOKEN, auth
+from tests.router.conftest import API_TOKEN, REPO, auth
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
 
@@ -180,3 +181,39 @@ def test_two_workers_on_one_store_page_once(mail_app: Flask, mail_router: Router
     with state.sessions() as session:
         steps = session.execute(select(Incident.escalation_step)).scalars().all()
     assert steps == [1] * 5
+
+
+def test_gap_in_on_call_is_raised_ahead_and_cleared(
+    database_url: str, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
+    policy["calendar"] = {"country": "CN", "files": []}
+    policy["overrides"] = [
+        {
+            "team": "dba",
+            "person": None,
+            "start": (now + dt.timedelta(days=2)).isoformat(),
+            "end": (now + dt.timedelta(days=3)).isoformat(),
+        }
+    ]
+    (tmp_path / "policy.yml").write_text(yaml.safe_dump(policy))
+    router = load_router(write_config(database_url, policy=str(tmp_path / "policy.yml")))
+    app = create_app(router)
+    try:
+        state = app.extensions["hospmon_router"]
+        Worker(router, state.sessions).run_once()
+        Worker(router, state.sessions).run_once()
+        with state.sessions() as session:
+            [inc] = session.execute(select(Incident)).scalars().all()
+        assert inc.team == "dba" and inc.alertname == "OnCallGap" and inc.status == "triggered"
+        assert inc.title.startswith("Nobody on call for Database Team from ")
+        gap = app.test_client().get("/metrics").text
+        assert 'hospmon_router_oncall_gap_timestamp_seconds{team="dba"} 0.0' not in gap
+        assert 'hospmon_router_oncall_gap_timestamp_seconds{team="apps"} 0.0' in gap
+        fixed = load_router(write_config(database_url))  # the override is removed from the policy
+        Worker(fixed, state.sessions).run_once()
+        with state.sessions() as session:
+            assert session.execute(select(Incident.status)).scalar_one() == "resolved"
+    finally:
+        app.extensions["hospmon_router"].engine.dispose()
