@@ -1,4 +1,5 @@
-"""The fast SNMP v1/v2c session: a connected UDP socket and our own BER codec, no event loop."""
+"""The fast SNMP session: a connected UDP socket and our own BER codec, no event loop (v1/v2c here; SNMPv3
+in `usm.py` builds on it)."""
 
 from __future__ import annotations
 
