@@ -92,7 +92,19 @@ class Metric(StrictModel):
             raise ValueError("an info metric needs a name ending in _info and a value_label")
         if self.type == "enum" and not self.enum_values:
             raise ValueError("an enum metric needs enum_values")
+        names = self.label_names()
+        if len(set(names)) != len(names):
+            raise ValueError(f"metric {self.name}: a label name is used twice in {names}")
         return self
+
+    def label_names(self) -> list[str]:
+        """Return the label names of this metric's series, in order."""
+        names = [i.label for i in self.indexes] + [lk.label for lk in self.lookups] + list(self.labels)
+        if self.type == "enum":
+            names.append("state")
+        elif self.type == "info":
+            names.append(str(self.value_label))
+        return names
 
     def columns(self) -> list[str]:
         """Return every OID this metric reads."""
@@ -120,6 +132,11 @@ class Module(StrictModel):
                 col = parse_oid(text)
                 if not any(col[: len(w)] == w for w in walks) and not any(g[: len(col)] == col for g in gets):
                     raise ValueError(f"metric {metric.name}: {text} is neither walked nor fetched by a get")
+        shapes: dict[str, tuple[str, list[str]]] = {}
+        for metric in self.metrics:
+            shape = shapes.setdefault(metric.name, (metric.type, metric.label_names()))
+            if shape != (metric.type, metric.label_names()):
+                raise ValueError(f"metrics named {metric.name} differ in type or label names")
         return self
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,14 +15,13 @@ from prometheus_client.metrics_core import Metric
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
+from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk
 from exporters.network.udp import UdpSession
 from exporters.network.usm import UsmSession
-from exporters.network.v3 import PysnmpSession, community_data, usm_user
 from hospmon.config import ConfigError, read_secret
 
-log = logging.getLogger(__name__)
 DEFAULT_AUTH = "public_v2"
 SNMP_PORT = 161
 Job = Callable[[Session], list[VarBind]]

@@ -14,8 +14,7 @@ from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
 from tests.conftest import REPO
 from tests.network.agent import Agent
-from tests.network.helpers import probe, value
-from tests.network.test_values import cli_values
+from tests.network.helpers import cli_values, probe, value
 
 
 def test_default_config_ships_the_lab_auth_and_all_modules() -> None:
@@ -149,3 +148,30 @@ def _sectors_read() -> dict[str, int]:
     return {
         f[2]: int(f[5]) for f in (line.split() for line in Path("/proc/diskstats").read_text().splitlines())
     }
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        (
+            "[{name: a, oid: 1.3.6.1.2.1.2.2.1.8, type: enum, help: h, enum_values: {1: up},"
+            " indexes: [{label: state}]}]",
+            "a label name is used twice",
+        ),
+        (
+            "[{name: b, oid: 1.3.6.1.2.1.2.2.1.5, type: gauge, help: h, labels: {x: '1'}},"
+            " {name: b, oid: 1.3.6.1.2.1.2.2.1.4, type: gauge, help: h}]",
+            "metrics named b differ",
+        ),
+        ("[{name: c_total, oid: 1.3.6.1.2.1.2.2.1.10, type: counter, help: h}]", "get _total added"),
+    ],
+)
+def test_module_mistakes_are_refused(tmp_path: Path, metrics: str, message: str) -> None:
+    path = tmp_path / "network.yml"
+    path.write_text(
+        f"auths: {{lab: {{version: 2, community: public}}}}\n"
+        f"modules:\n  m:\n    walk: [1.3.6.1.2.1.2]\n    metrics: {metrics}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=message):
+        NetworkExporter().load_config(path)

@@ -11,18 +11,9 @@ import pytest
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import Agent
 from tests.network.conftest import VETH_PAIRS
-from tests.network.helpers import probe, value
+from tests.network.helpers import cli_values, probe, value
 
 P = "hospmon_snmp_"
-
-
-def cli_values(agent: Agent, oid: str) -> dict[str, str]:
-    """Return ``{index: value}`` of one column from ``snmpbulkwalk -On -Oe -Ot -Oq``."""
-    out: dict[str, str] = {}
-    for line in agent.cli("snmpbulkwalk", "-Oq", "-OU", oid).splitlines():
-        name, _, rest = line.partition(" ")
-        out[name.removeprefix("." + oid + ".")] = rest.strip().strip('"')
-    return out
 
 
 def test_system_identity_and_uptime(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
