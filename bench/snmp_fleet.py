@@ -109,8 +109,9 @@ def main() -> int:
         cpu = cpu_seconds(proc.pid) - cpu0
         rss, peak = memory_kib(proc.pid)
     print(
-        f"{args.switches} simulated 48-port switches (50 interfaces, {series} series each), if_mib every "
-        f"{args.interval:.0f} s, {args.rounds} rounds, {len(durations)} scrapes, {len(failures)} failed"
+        f"{args.switches} simulated 48-port switches (50 interfaces, {series} series each) over SNMP "
+        f"{args.snmp}, if_mib every {args.interval:.0f} s, {args.rounds} rounds, {len(durations)} scrapes, "
+        f"{len(failures)} failed"
     )
     print(
         f"exporter CPU: {cpu:.1f} s in {elapsed:.0f} s = {100 * cpu / elapsed:.1f}% of one core "

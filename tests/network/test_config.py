@@ -175,3 +175,23 @@ def test_module_mistakes_are_refused(tmp_path: Path, metrics: str, message: str)
     )
     with pytest.raises(ConfigError, match=message):
         NetworkExporter().load_config(path)
+
+
+def test_the_documented_configuration_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (REPO / "docs" / "snmp.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "core_v3:" in b)
+    secret = tmp_path / "snmp-auth"
+    secret.write_text("auth-secret\n", encoding="utf-8")
+    monkeypatch.setenv("HOSPMON_SNMP_PRIV", "priv-secret")
+    monkeypatch.setenv("HOSPMON_WARD_COMMUNITY", "ward-secret")
+    path = tmp_path / "network.yml"
+    path.write_text(block.replace("/etc/hospmon/secrets/snmp-auth", str(secret)), encoding="utf-8")
+    runtime = NetworkExporter().load_config(path)
+    core = runtime.credentials["core_v3"]
+    assert (core.password, core.priv_password, core.auth.effective_backend()) == (
+        "auth-secret",
+        "priv-secret",
+        "fast",
+    )
+    assert runtime.credentials["legacy_ward_switches"].community == b"ward-secret"
+    assert runtime.config.limits.per_target == 2
