@@ -53,6 +53,8 @@ class Part:
     """Extra environment variables for the process."""
     ready: Callable[[], bool] | None = None
     """A readiness check for processes without an HTTP endpoint; `ready_url` is used when None."""
+    cleanup: Callable[[], None] | None = None
+    """Run after the process has stopped, e.g. to remove a temporary data folder."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log: Path | None = None
 
@@ -192,6 +194,9 @@ def start(parts: list[Part], run: Path) -> None:
     """Start each part and wait until it answers ready, failing with its log when it does not."""
     for part in parts:
         part.log = run / "logs" / f"{part.name}.log"
+        check = part.ready or _http_ready(part.ready_url)
+        if check():
+            raise RuntimeError(f"{part.name}: {part.shown_url} already answers: is another demo running?")
         env = {**os.environ, **part.env} if part.env else None
         with part.log.open("ab") as log:
             part.process = subprocess.Popen(
@@ -204,7 +209,6 @@ def start(parts: list[Part], run: Path) -> None:
                 start_new_session=True,
             )
         proc = part.process
-        check = part.ready or _http_ready(part.ready_url)
         wait_until(_started_or_exited(proc, check), 60)
         if proc.poll() is not None or not check():
             tail = part.log.read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -229,6 +233,8 @@ def stop(parts: list[Part]) -> None:
     for part in reversed(parts):
         if part.process is not None:
             terminate(part.process)
+        if part.cleanup is not None:
+            part.cleanup()
 
 
 def _json(url: str) -> Any:
