@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from exporters.network.config import Index
-from exporters.network.exporter import NetworkExporter
+from exporters.network.exporter import NetworkExporter, parse_target
 from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
 from tests.conftest import REPO
@@ -195,3 +195,17 @@ def test_the_documented_configuration_loads(tmp_path: Path, monkeypatch: pytest.
     )
     assert runtime.credentials["legacy_ward_switches"].community == b"ward-secret"
     assert runtime.config.limits.per_target == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("10.1.0.1", ("10.1.0.1", 161)),
+        ("core-sw-1.hospital.example:1161", ("core-sw-1.hospital.example", 1161)),
+        ("[2001:db8::1]:1161", ("2001:db8::1", 1161)),
+        ("[2001:db8::1]", ("2001:db8::1", 161)),
+        ("2001:db8::1", ("2001:db8::1", 161)),
+    ],
+)
+def test_targets_are_parsed(target: str, expected: tuple[str, int]) -> None:
+    assert parse_target(target) == expected
