@@ -61,6 +61,7 @@ class SplitBy(StrictModel):
     oid: OidText
     names: dict[int, str]
     default: str = "value"
+    scales: dict[int, float] = Field(default_factory=dict, description="a factor per value, e.g. % -> ratio")
 
 
 class Metric(StrictModel):

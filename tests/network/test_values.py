@@ -84,6 +84,7 @@ def test_entity_sensors_scaled_by_type_scale_and_precision(
     assert value(fams, P + "entity_sensor_temperature_celsius", entPhysicalName="CPU temp") == 23.5
     assert value(fams, P + "entity_sensor_dc_volts", entPhysicalName="PSU 12V") == 12.05
     assert value(fams, P + "entity_sensor_fan_speed_rpm", entPhysicalName="Fan 1") == 5400
+    assert value(fams, P + "entity_sensor_humidity_ratio", entPhysicalName="Room humidity") == 0.455
     assert value(fams, P + "entity_sensor_status", entPhysicalName="Fan 1", state="nonoperational") == 1
 
 
