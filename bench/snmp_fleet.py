@@ -25,8 +25,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.snmp_vs_snmp_exporter import V3_USER, cpu_seconds, fetch, free_tcp_port, server  # noqa: E402
+from bench.snmp_vs_snmp_exporter import V3_USER, cpu_seconds, fetch, server  # noqa: E402
 from tests.network.agent import V3_USERS, netns_with_interfaces, snmpd  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 BASE_PORT = 20000
 
@@ -62,7 +63,7 @@ def main() -> int:
         "--snmp", choices=["v2c", "v3"], default="v2c", help="v3: authPriv with SHA and AES-128"
     )
     args = parser.parse_args()
-    port = free_tcp_port()
+    port = free_port()
     _, auth_proto, auth_pass, priv_proto, priv_pass = V3_USERS[V3_USER]
     os.environ["HM_BENCH_AUTH"], os.environ["HM_BENCH_PRIV"] = str(auth_pass), str(priv_pass)
     config = Path(tempfile.mkdtemp(prefix="hm-fleet-")) / "network.yml"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 V3_USER = "hm_sha_aes"
 
@@ -51,13 +51,6 @@ COUNTERS = {
     "ifInDiscards": "hospmon_snmp_if_in_discards",
     "ifOutDiscards": "hospmon_snmp_if_out_discards",
 }
-
-
-def free_tcp_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -124,7 +117,7 @@ def compare(
     agent: Agent, label: str, theirs_config: Path, ours_config: Path, auth: str, scrapes: int
 ) -> bool:
     """Scrape both exporters against `agent`, print the figures and tell whether the counters agree."""
-    theirs_port, ours_port = free_tcp_port(), free_tcp_port()
+    theirs_port, ours_port = free_port(), free_port()
     theirs_cmd = [
         SNMP_EXPORTER,
         f"--config.file={theirs_config}",
