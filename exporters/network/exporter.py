@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
@@ -17,14 +15,13 @@ from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
 from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
-from exporters.network.session import Limiter, Session, get, walk
+from exporters.network.session import Limiter, Session, get, walk_many
 from exporters.network.udp import UdpSession
 from exporters.network.usm import UsmSession
 from hospmon.config import ConfigError, read_secret
 
 DEFAULT_AUTH = "public_v2"
 SNMP_PORT = 161
-Job = Callable[[Session], list[VarBind]]
 
 
 @dataclass(frozen=True)
@@ -186,32 +183,14 @@ class NetworkExporter(Exporter[Runtime]):
     def fetch(
         self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline
     ) -> list[VarBind]:
-        """Walk and get everything a module needs, up to ``limits.per_target`` sessions at a time."""
+        """Walk and get everything a module needs from the target, over one session."""
         reps = module.module.max_repetitions or config.config.defaults.max_repetitions
-        jobs: list[Job] = [
-            partial(walk, root=root, max_repetitions=reps, deadline=deadline) for root in module.walk
-        ]
-        if module.get:
-            jobs.append(partial(get, oids=module.get, deadline=deadline))
-        workers = min(len(jobs), config.config.limits.per_target)
-        if workers <= 1:
-            return [vb for part in self._run(config, request, module, jobs) for vb in part]
-        # One session (socket or engine) per worker: while the agent answers one walk, the other's answer
-        # is decoded, so our CPU time overlaps the agent's instead of adding to it.
-        shares = [jobs[i::workers] for i in range(workers)]
-        with ThreadPoolExecutor(workers, thread_name_prefix="snmp-fetch") as pool:
-            parts = list(pool.map(lambda share: self._run(config, request, module, share), shares))
-        ordered: list[list[VarBind]] = [[] for _ in jobs]
-        for i, part in enumerate(parts):
-            ordered[i::workers] = part
-        return [vb for part in ordered for vb in part]
-
-    def _run(
-        self, config: Runtime, request: ProbeRequest, module: CompiledModule, jobs: list[Job]
-    ) -> list[list[VarBind]]:
         session = self.open_session(config, request, module)
         try:
-            return [job(session) for job in jobs]
+            varbinds = [vb for part in walk_many(session, module.walk, reps, deadline) for vb in part]
+            if module.get:
+                varbinds += get(session, module.get, deadline)
+            return varbinds
         finally:
             session.close()
 
