@@ -262,6 +262,8 @@ class UsmSession(UdpSession):
             )
         if pdu_type != RESPONSE or pdu.request_id != request_id:
             return None
+        if (self._auth and not flags & AUTH_FLAG) or (self._priv_password and not flags & PRIV_FLAG):
+            return None  # a response below our security level is not one we can trust
         if pdu.error_status:
             raise SnmpErrorStatus(pdu.error_status, pdu.error_index)
         return pdu.varbinds
