@@ -122,6 +122,7 @@ class Module(StrictModel):
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
     retries: int | None = Field(default=None, ge=0, le=10)
     timeout: float | None = Field(default=None, gt=0, le=60)
+    walk_together: bool = Field(default=True, description="false: one subtree per request, for buggy agents")
     metrics: list[Metric]
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
 from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
-from exporters.network.session import Limiter, Session, get, walk_many
+from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
 from exporters.network.usm import UsmSession
 from hospmon.config import ConfigError, read_secret
@@ -187,7 +187,11 @@ class NetworkExporter(Exporter[Runtime]):
         reps = module.module.max_repetitions or config.config.defaults.max_repetitions
         session = self.open_session(config, request, module)
         try:
-            varbinds = [vb for part in walk_many(session, module.walk, reps, deadline) for vb in part]
+            if module.module.walk_together:
+                parts = walk_many(session, module.walk, reps, deadline)
+            else:
+                parts = [walk(session, root, reps, deadline) for root in module.walk]
+            varbinds = [vb for part in parts for vb in part]
             if module.get:
                 varbinds += get(session, module.get, deadline)
             return varbinds

@@ -8,6 +8,7 @@ from exporters.core.probe import Deadline, ProbeRequest
 from exporters.network.ber import COUNTER32, COUNTER64, TIMETICKS, VarBind
 from exporters.network.config import shipped_modules
 from exporters.network.exporter import NetworkExporter, Runtime
+from exporters.network.render import CompiledModule
 from tests.network.agent import Agent
 
 CHANGING = {TIMETICKS, COUNTER32, COUNTER64}  # uptime and traffic counters move between two fetches
@@ -63,3 +64,15 @@ def test_fast_path_equals_pysnmp_on_many_interfaces(
     fast = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes")
     slow = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes_pysnmp")
     assert [vb for vb in fast if vb[0][-1] != uplink] == [vb for vb in slow if vb[0][-1] != uplink]
+
+
+def test_walking_subtrees_one_by_one_gives_the_same_bindings(
+    exporter: NetworkExporter, runtime: Runtime, switch_agent: Agent
+) -> None:
+    module = runtime.modules["if_mib"]
+    apart = CompiledModule("if_mib_apart", module.module.model_copy(update={"walk_together": False}))
+    request = ProbeRequest(switch_agent.target, ("if_mib",), {})
+    together = exporter.fetch(runtime, request, module, Deadline.after(20))
+    one_by_one = exporter.fetch(runtime, request, apart, Deadline.after(20))
+    uplink = 2
+    assert [vb for vb in together if vb[0][-1] != uplink] == [vb for vb in one_by_one if vb[0][-1] != uplink]
