@@ -98,6 +98,9 @@ def test_rule_to_incident_to_email_and_back(
         assert kinds[:2] == ["opened", "paged"] and "notification_sent" in kinds and kinds[-1] == "resolved"
         assert full["alerts"][0]["labels"]["job"] == "demo"
         assert TOKEN not in (tmp_path / "router.log").read_text()
+        metrics = requests.get(f"http://127.0.0.1:{rport}/metrics", timeout=5).text
+        assert 'hospmon_router_alerts_received_total{outcome="new"} 1.0' in metrics
+        assert 'hospmon_router_mttr_seconds_count{priority="P1",team="apps"} 1.0' in metrics
     finally:
         for proc in reversed(procs):
             proc.stop()
