@@ -132,7 +132,7 @@ class Planner:
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
         """Open an incident; return its id, or the incident another replica opened a moment ago."""
-        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, alert.starts_at)
+        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
         title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")

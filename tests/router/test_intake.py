@@ -34,6 +34,7 @@ def incidents(app: Flask) -> list[Incident]:
 def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     client: FlaskClient, app: Flask
 ) -> None:
+    app.extensions["hospmon_router"].now = lambda: T0 + dt.timedelta(minutes=1)  # whoever is on call then
     resp = post(client, real("firing-core-sw-1.json"))
     assert resp.status_code == 200, resp.json
     assert resp.json["alerts"] == {"new": 2}
