@@ -217,3 +217,22 @@ def test_gap_in_on_call_is_raised_ahead_and_cleared(
             assert session.execute(select(Incident.status)).scalar_one() == "resolved"
     finally:
         app.extensions["hospmon_router"].engine.dispose()
+
+
+def test_priority_rises_when_clinics_open(mail_app: Flask, mail_router: Router) -> None:
+    state = mail_app.extensions["hospmon_router"]
+    evening = dt.datetime(2026, 11, 30, 13, 0, tzinfo=dt.UTC)  # Monday 21:00 in Shanghai: billing closed
+    clock = Clock(evening)
+    state.now = clock
+    body = webhook(alert("ins-fep", evening))
+    assert mail_app.test_client().post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
+    worker = Worker(mail_router, state.sessions, now=clock)
+    worker.run_once()
+    with state.sessions() as session:
+        assert session.execute(select(Incident.priority)).scalar_one() == "P3"
+    clock.at = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # Tuesday 09:00: clinics and billing open
+    worker.run_once()
+    with state.sessions() as session:
+        inc = session.execute(select(Incident)).scalar_one()
+    assert inc.priority == "P2" and "09:00 on a working day" in inc.explanation
+    assert "as time moved" in events(mail_app, "priority_changed")[0]
