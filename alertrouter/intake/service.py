@@ -136,9 +136,14 @@ def _insert_new(
         if alert.status == "resolved":
             resolved.add(plan.incident_id)
     orphans = planner.opened - touched
-    if orphans:  # opened for alerts another replica stored first; nothing points at them
+    if orphans:  # opened for alerts another replica stored first: undo them and any adoption they made
+        session.execute(update(Incident).where(Incident.parent_id.in_(orphans)).values(parent_id=None))
         session.execute(delete(Incident).where(Incident.id.in_(orphans)))
-    events = [e for e in planner.events if e["incident_id"] not in orphans] + per_alert
+    events = [
+        e
+        for e in planner.events
+        if e["incident_id"] not in orphans and e["data"].get("parent_id") not in orphans
+    ] + per_alert
     if events:
         session.execute(EVENTS.insert(), events)
     # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
