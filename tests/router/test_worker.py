@@ -236,3 +236,17 @@ def test_priority_rises_when_clinics_open(mail_app: Flask, mail_router: Router) 
         inc = session.execute(select(Incident)).scalar_one()
     assert inc.priority == "P2" and "09:00 on a working day" in inc.explanation
     assert "as time moved" in events(mail_app, "priority_changed")[0]
+
+
+def test_assignee_is_told(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
+    client = mail_app.test_client()
+    state = mail_app.extensions["hospmon_router"]
+    client.post("/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth())
+    [inc] = client.get("/api/v1/incidents", headers=auth(API_TOKEN)).json["incidents"]  # type: ignore[index]
+    resp = client.post(
+        f"/api/v1/incidents/{inc['id']}/assign", json={"to": "zhou.jing"}, headers=auth(API_TOKEN)
+    )
+    assert resp.status_code == 200
+    with state.sessions() as session:
+        recipients = session.execute(select(Notification.recipient)).scalars().all()
+    assert "zhou.jing@hospital.example" in recipients
