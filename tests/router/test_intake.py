@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from alertrouter.models import Alert, Delivery, Event, Incident
-from tests.router.conftest import API_TOKEN, auth
+from tests.router.conftest import API_TOKEN, auth, js
 from tests.router.payloads import alert, real, webhook
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)  # 03:10 on National Day in Shanghai
@@ -37,7 +37,7 @@ def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     app.extensions["hospmon_router"].now = lambda: T0 + dt.timedelta(minutes=1)  # whoever is on call then
     resp = post(client, real("firing-core-sw-1.json"))
     assert resp.status_code == 200, resp.json
-    assert resp.json["alerts"] == {"new": 2}
+    assert js(resp)["alerts"] == {"new": 2}
     [inc] = incidents(app)
     assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
     assert inc.explanation.startswith("P1: Emergency Department depends on core-sw-1; severity critical")
@@ -62,8 +62,8 @@ def test_same_payload_five_times_is_one_incident(client: FlaskClient, app: Flask
 def test_ha_pair_duplicates_and_repeat_intervals_update(client: FlaskClient, app: Flask) -> None:
     a = alert("his-db", T0)
     twin = {**a, "endsAt": "2026-10-01T19:20:00Z"}  # the other Alertmanager's copy, another endsAt
-    assert post(client, webhook(a)).json["alerts"] == {"new": 1}
-    assert post(client, webhook(twin)).json["alerts"] == {"repeat": 1}
+    assert js(post(client, webhook(a)))["alerts"] == {"new": 1}
+    assert js(post(client, webhook(twin)))["alerts"] == {"repeat": 1}
     assert count(app, Incident) == 1
 
 
@@ -73,16 +73,16 @@ def test_resolve_closes_the_incident_and_stale_firing_does_not_reopen(
     a = alert("his-db", T0)
     post(client, webhook(a))
     done = alert("his-db", T0, status="resolved")
-    assert post(client, webhook(done)).json["alerts"] == {"resolved": 1}
-    assert post(client, webhook(a)).json["alerts"] == {"stale": 1}
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    assert js(post(client, webhook(a)))["alerts"] == {"stale": 1}
     [inc] = incidents(app)
     assert inc.status == "resolved" and inc.open_key is None and inc.resolved_at is not None
 
 
 def test_resolve_before_firing_ends_resolved(client: FlaskClient, app: Flask) -> None:
     done = alert("lis-db", T0, status="resolved")
-    assert post(client, webhook(done)).json["alerts"] == {"new": 1}
-    assert post(client, webhook(alert("lis-db", T0))).json["alerts"] == {"stale": 1}
+    assert js(post(client, webhook(done)))["alerts"] == {"new": 1}
+    assert js(post(client, webhook(alert("lis-db", T0))))["alerts"] == {"stale": 1}
     [inc] = incidents(app)
     assert inc.status == "resolved" and inc.next_escalation_at is None
 
@@ -128,7 +128,7 @@ def test_auth_is_required(client: FlaskClient, app: Flask) -> None:
     payload = real("firing-core-sw-1.json")
     assert client.post(URL, json=payload).status_code == 401
     resp = client.post(URL, json=payload, headers=auth("wrong"))
-    assert resp.status_code == 401 and resp.json["error"]["reason"] == "missing or wrong credentials"
+    assert resp.status_code == 401 and js(resp)["error"]["reason"] == "missing or wrong credentials"
     assert client.post(URL, json=payload, headers=auth(API_TOKEN)).status_code == 401
     assert count(app, Alert) == 0
 
@@ -138,7 +138,7 @@ def test_invalid_payload_is_400_and_writes_nothing(client: FlaskClient, app: Fla
     payload["alerts"][1]["startsAt"] = "soon"
     resp = post(client, payload, **{"X-Request-Id": "abc-123"})
     assert resp.status_code == 400
-    assert resp.json == {
+    assert js(resp) == {
         "error": {
             "status": 400,
             "reason": "alerts[1].startsAt: 'soon' is not an RFC 3339 time",
@@ -147,14 +147,14 @@ def test_invalid_payload_is_400_and_writes_nothing(client: FlaskClient, app: Fla
     }
     assert resp.headers["X-Request-Id"] == "abc-123"
     resp = client.post(URL, data=b"{not json", headers={**auth(), "Content-Type": "application/json"})
-    assert resp.status_code == 400 and "not JSON" in resp.json["error"]["reason"]
+    assert resp.status_code == 400 and "not JSON" in js(resp)["error"]["reason"]
     assert count(app, Alert) == 0 and count(app, Incident) == 0
 
 
 def test_body_limit_is_413(client: FlaskClient, app: Flask) -> None:
     big = webhook(*[alert(f"x-{i}", T0, extra={"pad": "x" * 5000}) for i in range(1000)])
     resp = post(client, big)
-    assert resp.status_code == 413 and resp.json["error"]["status"] == 413
+    assert resp.status_code == 413 and js(resp)["error"]["status"] == 413
     assert count(app, Alert) == 0
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from alertrouter.app import create_app
 from alertrouter.context import load_router
 from alertrouter.models import Alert, Incident
-from tests.router.conftest import auth
+from tests.router.conftest import auth, js
 from tests.router.payloads import alert, real, webhook
 from tests.router.pgserver import PostgresServer
 
@@ -75,7 +75,7 @@ def test_outage_answers_503_then_nothing_is_lost(
             resp = client.post("/webhook/alertmanager", json=payload, headers=auth())
             assert resp.status_code == 503, resp.json
             assert resp.headers["Retry-After"] == "5"
-            assert resp.json["error"]["reason"] == "the store is unavailable; retry later"
+            assert js(resp)["error"]["reason"] == "the store is unavailable; retry later"
             assert client.get("/-/ready").status_code == 503
             assert client.get("/-/healthy").status_code == 200
             assert "hospmon_router_store_up 0.0" in client.get("/metrics").text

@@ -18,7 +18,7 @@ from alertrouter.context import Router, load_router
 from alertrouter.models import Event, Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import API_TOKEN, REPO, auth
+from tests.router.conftest import API_TOKEN, REPO, auth, js
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
 
@@ -98,7 +98,7 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     assert len(smtp.mailbox.messages) == 2
     assert smtp.mailbox.messages[1]["To"] == "huang.li@hospital.example"
     assert "escalated huang.li" in events(mail_app, "escalated")[0]
-    [inc] = client.get("/api/v1/incidents", headers=auth(API_TOKEN)).json["incidents"]
+    [inc] = js(client.get("/api/v1/incidents", headers=auth(API_TOKEN)))["incidents"]
     assert (
         client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=auth(API_TOKEN)).status_code == 200
     )
@@ -242,7 +242,7 @@ def test_assignee_is_told(mail_app: Flask, mail_router: Router, smtp: SmtpServer
     client = mail_app.test_client()
     state = mail_app.extensions["hospmon_router"]
     client.post("/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth())
-    [inc] = client.get("/api/v1/incidents", headers=auth(API_TOKEN)).json["incidents"]  # type: ignore[index]
+    [inc] = js(client.get("/api/v1/incidents", headers=auth(API_TOKEN)))["incidents"]
     resp = client.post(
         f"/api/v1/incidents/{inc['id']}/assign", json={"to": "zhou.jing"}, headers=auth(API_TOKEN)
     )
