@@ -163,3 +163,20 @@ def test_truncated_alerts_are_recorded_for_fetching(client: FlaskClient, app: Fl
     with app.extensions["hospmon_router"].sessions() as session:
         [d] = session.execute(select(Delivery)).scalars().all()
     assert d.truncated == 3 and d.alerts == 1
+
+
+def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-db", T0)))
+    later = T0 + dt.timedelta(hours=2)
+    post(client, webhook(alert("his-db", later)))  # Alertmanager restarted; the first resolve never came
+    post(client, webhook(alert("his-db", T0 - dt.timedelta(hours=1))))  # an older start, arriving late
+    with app.extensions["hospmon_router"].sessions() as session:
+        rows = session.execute(
+            select(Alert.starts_at, Alert.status, Alert.ends_at).order_by(Alert.starts_at)
+        ).all()
+    assert [r.status for r in rows] == ["resolved", "resolved", "firing"]
+    assert rows[1].ends_at == later and rows[0].ends_at == T0
+    [inc] = incidents(app)
+    assert inc.status == "triggered"
+    post(client, webhook(alert("his-db", later, status="resolved")))
+    assert incidents(app)[0].status == "resolved"
