@@ -1,13 +1,14 @@
 """Load the inventory from YAML, check it across entries, and answer questions about it.
 
-    inv = load_inventory("demo/inventory")      # a file or a folder of *.yml / *.yaml
-    inv.cis["core-sw-1"].owner_team              # who owns it
-    inv.dependents("core-sw-1")                  # every CI that stops when it stops
-    inv.departments_affected("core-sw-1")        # the departments behind those CIs' services
+inv = load_inventory("demo/inventory")      # a file or a folder of *.yml / *.yaml
+inv.cis["core-sw-1"].owner_team              # who owns it
+inv.dependents("core-sw-1")                  # every CI that stops when it stops
+inv.departments_affected("core-sw-1")        # the departments behind those CIs' services
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hospmon.config import ConfigError, ConfigFault, load_yaml, validate
+from pydantic import ValidationError
+
+from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, validate
 from hospmon.inventory.schema import (
     ConfigurationItem,
     Department,
@@ -149,19 +152,62 @@ def load_inventory(path: str | Path) -> Inventory:
     """Load and check an inventory file or folder, raising one `ConfigError` with every fault."""
     faults: list[ConfigFault] = []
     parts: list[tuple[str, InventoryFile]] = []
+    broken: set[tuple[str, str]] = set()
     for file in _files_of(Path(path)):
         try:
-            parts.append((str(file), validate(InventoryFile, load_yaml(file), file)))
+            data = load_yaml(file)
         except ConfigError as exc:
             faults.extend(exc.faults)
+            continue
+        try:
+            parts.append((str(file), validate(InventoryFile, data, file)))
+        except ConfigError as exc:
+            faults.extend(exc.faults)
+            part = _salvage(data, broken)
+            if part is not None:
+                parts.append((str(file), part))
     inventory = _merge(parts, faults)
     if inventory is not None:
-        faults.extend(_check(inventory, _sources(parts)))
+        inventory.files = [f for f, _ in parts]
+        faults.extend(_check(inventory, _sources(parts), broken))
     if faults:
         raise ConfigError(faults)
     assert inventory is not None
-    inventory.files = [f for f, _ in parts]
     return inventory
+
+
+_SECTIONS: dict[str, type[StrictModel]] = {
+    "departments": Department,
+    "teams": Team,
+    "services": Service,
+    "cis": ConfigurationItem,
+}
+
+
+def _salvage(data: object, broken: set[tuple[str, str]]) -> InventoryFile | None:
+    """Keep the valid entries of a file with faults, so checks across entries still see them.
+
+    The ids of invalid entries are remembered: references to them are not reported a second time.
+    """
+    if not isinstance(data, dict):
+        return None
+    kept: dict[str, object] = {}
+    if "hospital" in data:
+        with contextlib.suppress(ValidationError):
+            kept["hospital"] = Hospital.model_validate(data["hospital"])
+    for section, model in _SECTIONS.items():
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            continue
+        good = []
+        for entry in entries:
+            try:
+                good.append(model.model_validate(entry))
+            except ValidationError:
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    broken.add((section, entry["id"]))
+        kept[section] = good
+    return InventoryFile.model_construct(**kept)  # type: ignore[arg-type]
 
 
 def _sources(parts: list[tuple[str, InventoryFile]]) -> dict[tuple[str, str], str]:
@@ -175,12 +221,16 @@ def _sources(parts: list[tuple[str, InventoryFile]]) -> dict[tuple[str, str], st
 
 def _merge(parts: list[tuple[str, InventoryFile]], faults: list[ConfigFault]) -> Inventory | None:
     hospital: Sourced[Hospital] | None = None
-    tables: dict[str, dict[str, Sourced[object]]] = {s: {} for s in ("departments", "teams", "services", "cis")}
+    tables: dict[str, dict[str, Sourced[object]]] = {
+        s: {} for s in ("departments", "teams", "services", "cis")
+    }
     for file, part in parts:
         if part.hospital is not None:
             if hospital is not None:
                 faults.append(
-                    ConfigFault(file, "hospital", "", f"hospital is also defined in {hospital.file}; keep one")
+                    ConfigFault(
+                        file, "hospital", "", f"hospital is also defined in {hospital.file}; keep one"
+                    )
                 )
             else:
                 hospital = Sourced(part.hospital, file)
@@ -206,7 +256,9 @@ def _merge(parts: list[tuple[str, InventoryFile]], faults: list[ConfigFault]) ->
         ZoneInfo(hospital.item.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         faults.append(
-            ConfigFault(hospital.file, "hospital", "timezone", f"unknown time zone {hospital.item.timezone!r}")
+            ConfigFault(
+                hospital.file, "hospital", "timezone", f"unknown time zone {hospital.item.timezone!r}"
+            )
         )
         return None
 
@@ -222,14 +274,22 @@ def _merge(parts: list[tuple[str, InventoryFile]], faults: list[ConfigFault]) ->
     )
 
 
-def _check(inv: Inventory, where: dict[tuple[str, str], str]) -> Iterator[ConfigFault]:
+def _check(
+    inv: Inventory, where: dict[tuple[str, str], str], broken: set[tuple[str, str]]
+) -> Iterator[ConfigFault]:
     def fault(section: str, ident: str, key: str, message: str) -> ConfigFault:
-        return ConfigFault(where.get((section, ident), inv.files[0] if inv.files else ""), f"{section}[{ident}]",
-                           key, message)
+        return ConfigFault(
+            where.get((section, ident), inv.files[0] if inv.files else ""),
+            f"{section}[{ident}]",
+            key,
+            message,
+        )
 
     def ref(section: str, ident: str, key: str, value: str, table: dict[str, object], kind: str) -> None:
-        if value not in table:
-            out.append(fault(section, ident, key, f"unknown {kind} {value!r}; define it under {kind}s or fix it"))
+        if value not in table and (f"{kind}s", value) not in broken:
+            out.append(
+                fault(section, ident, key, f"unknown {kind} {value!r}; define it under {kind}s or fix it")
+            )
 
     out: list[ConfigFault] = []
     for team in inv.teams.values():
@@ -244,8 +304,12 @@ def _check(inv: Inventory, where: dict[tuple[str, str], str]) -> Iterator[Config
             for j, who in enumerate(step.notify):
                 if who not in ("on_call", "team", "lead") and who not in members:
                     out.append(
-                        fault("teams", team.id, f"escalation[{i}].notify[{j}]",
-                              f"{who!r} is not a member; use on_call, team, lead or a member id")
+                        fault(
+                            "teams",
+                            team.id,
+                            f"escalation[{i}].notify[{j}]",
+                            f"{who!r} is not a member; use on_call, team, lead or a member id",
+                        )
                     )
     for svc in inv.services.values():
         ref("services", svc.id, "team", svc.team, inv.teams, "team")  # type: ignore[arg-type]
@@ -265,7 +329,9 @@ def _check(inv: Inventory, where: dict[tuple[str, str], str]) -> Iterator[Config
         if ci.purchased and ci.warranty_end and ci.warranty_end < ci.purchased:
             out.append(fault("cis", ci.id, "warranty_end", "warranty ends before the purchase date"))
         if ci.monitor and not ci.address and any(m.target is None for m in ci.monitor):
-            out.append(fault("cis", ci.id, "address", "monitored CI needs an address or a target per monitor"))
+            out.append(
+                fault("cis", ci.id, "address", "monitored CI needs an address or a target per monitor")
+            )
     out.extend(fault("cis", c[0], "depends_on", "dependency cycle: " + " -> ".join(c)) for c in _cycles(inv))
     yield from out
 
@@ -294,7 +360,7 @@ def _cycles(inv: Inventory) -> list[list[str]]:
             if child not in inv.cis or child == node:
                 continue
             if colour[child] == grey:
-                cycle = [*path[path.index(child):], child]
+                cycle = [*path[path.index(child) :], child]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)

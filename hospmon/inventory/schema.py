@@ -177,7 +177,9 @@ class ConfigurationItem(StrictModel):
     """One piece of equipment or software: what it is, whom it serves, who owns it, how to watch it."""
 
     # Serial numbers and models are often all digits; YAML reads those as numbers.
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
 
     id: Id
     name: Name | None = None

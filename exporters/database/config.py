@@ -1,0 +1,232 @@
+"""Typed configuration of the database exporter and of every user of the SQL engine.
+
+A config file names database accounts (``auths``), connections (``connections``) and probe modules
+(``modules``), each module a list of custom queries::
+
+    auths:
+      monitor: {user: hospmon, password_env: HOSPMON_DB_PASSWORD}
+    connections:
+      his-db: {engine: mysql, host: 10.1.2.3, port: 3306, auth: monitor}
+    modules:
+      his_business:
+        queries:
+          - name: waiting_patients
+            sql: SELECT clinic_type, COUNT(*) AS n FROM queue GROUP BY clinic_type
+            label_rules: {clinic_type: {allow: [general, specialist, emergency]}}
+            metrics:
+              - name: hospmon_his_waiting_patients
+                help: Patients waiting.
+                labels: [clinic_type]
+                values: [n]
+
+The built-in ``health`` module needs no entry. Passwords come from files or environment variables only.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hospmon.config import ConfigError, ConfigFault, StrictModel
+
+Engine = Literal["mysql", "postgres", "oracle"]
+DEFAULT_PORTS: dict[str, int] = {"mysql": 3306, "postgres": 5432, "oracle": 1521}
+HEALTH_MODULE = "health"
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_QUERY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Custom queries read; the read-only session and the account's grants stop writes, this stops mistakes early.
+_READ_VERBS = frozenset({"select", "with", "show", "values"})
+
+
+class Auth(StrictModel):
+    """A database account: user name and where its password is kept."""
+
+    user: str = Field(min_length=1)
+    password_file: str | None = None
+    password_env: str | None = None
+    engine: Engine | None = None
+    """Engine assumed for ``target=HOST:PORT&auth=NAME`` requests that give no ``engine`` parameter."""
+    database: str | None = None
+    """Database (MySQL schema, PostgreSQL database, Oracle service name) for ``HOST:PORT`` targets."""
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> Auth:
+        if bool(self.password_file) == bool(self.password_env):
+            raise ValueError("give exactly one of password_file or password_env")
+        return self
+
+
+class Limits(StrictModel):
+    """Pool size and timeouts of one connection; shared defaults apply to ``HOST:PORT`` targets."""
+
+    pool_size: int = Field(2, ge=1, le=16)
+    """Connections this exporter may hold to the server at once, killer connections included."""
+    connect_timeout: float = Field(3.0, gt=0, le=60)
+    query_timeout: float = Field(5.0, gt=0, le=600)
+    idle_timeout: float = Field(120.0, ge=0)
+    """Seconds an idle pooled connection is kept for the next scrape; 0 closes it after every probe."""
+
+
+class Connection(Limits):
+    """One named database the exporter may probe: ``/probe?target=NAME``."""
+
+    engine: Engine
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, ge=1, le=65535)
+    database: str | None = None
+    """MySQL default schema, PostgreSQL database (default ``postgres``) or Oracle service name."""
+    auth: str
+
+
+class LabelRule(StrictModel):
+    """What values one label column may take: an allow-list or a full-match regular expression."""
+
+    allow: list[str] | None = None
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> LabelRule:
+        if (self.allow is None) == (self.pattern is None):
+            raise ValueError("give exactly one of allow or pattern")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        return self
+
+
+class MetricSpec(StrictModel):
+    """One metric family built from a query's rows."""
+
+    name: str
+    type: Literal["gauge", "counter"] = "gauge"
+    help: str = Field(min_length=1)
+    labels: list[str] = Field(default_factory=list)
+    """Columns whose values become labels; each needs a rule in the query's ``label_rules``."""
+    values: list[str] = Field(min_length=1)
+    """Numeric columns; with more than one, ``value_label`` names the label holding the column name."""
+    value_label: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _metric_name(cls, v: str) -> str:
+        if not _METRIC_NAME.fullmatch(v):
+            raise ValueError("not a valid Prometheus metric name")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> MetricSpec:
+        for label in [*self.labels, *([self.value_label] if self.value_label else [])]:
+            if not _LABEL_NAME.fullmatch(label) or label.startswith("__"):
+                raise ValueError(f"{label!r} is not a valid label name")
+        if len(self.values) > 1 and not self.value_label:
+            raise ValueError("several values need a value_label to tell them apart")
+        if self.type == "counter" and not self.name.endswith("_total"):
+            raise ValueError("a counter's name ends in _total")
+        return self
+
+
+class QuerySpec(StrictModel):
+    """One custom query: SQL (one text or one per engine), its limits and the metrics it yields."""
+
+    name: str
+    sql: str | dict[Engine, str]
+    timeout: float | None = Field(None, gt=0, le=600)
+    """Seconds the server may spend on the query; defaults to the connection's ``query_timeout``."""
+    min_interval: float = Field(0.0, ge=0)
+    """Seconds a result is reused before the query runs again; its age is exposed."""
+    max_series: int = Field(100, ge=1, le=10000)
+    """Cardinality cap: more label sets than this and the query is refused."""
+    label_rules: dict[str, LabelRule] = Field(default_factory=dict)
+    metrics: list[MetricSpec] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _query_name(cls, v: str) -> str:
+        if not _QUERY_NAME.fullmatch(v):
+            raise ValueError("use lower-case letters, digits and underscores, starting with a letter")
+        return v
+
+    @field_validator("sql")
+    @classmethod
+    def _read_statement(cls, v: str | dict[str, str]) -> str | dict[str, str]:
+        for text in [v] if isinstance(v, str) else v.values():
+            words = text.split(None, 1)
+            if not words or words[0].lower() not in _READ_VERBS:
+                raise ValueError(f"a query must start with one of {', '.join(sorted(_READ_VERBS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _every_label_guarded(self) -> QuerySpec:
+        for metric in self.metrics:
+            unguarded = [c for c in metric.labels if c not in self.label_rules]
+            if unguarded:
+                raise ValueError(
+                    f"metric {metric.name}: label column(s) {', '.join(unguarded)} have no entry in "
+                    "label_rules; give an allow-list or a pattern so no patient identifier can become a label"
+                )
+        return self
+
+    def sql_for(self, engine: str) -> str | None:
+        """Return the SQL text to run on `engine`, or None when the query has none for it."""
+        if isinstance(self.sql, str):
+            return self.sql
+        return next((text for key, text in self.sql.items() if key == engine), None)
+
+
+class ModuleSpec(StrictModel):
+    """A probe module: custom queries run on one pooled connection."""
+
+    queries: list[QuerySpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ModuleSpec:
+        names = [q.name for q in self.queries]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"query names repeat: {', '.join(dup)}")
+        return self
+
+
+class HealthSpec(StrictModel):
+    """Settings of the built-in health module."""
+
+    disabled: list[str] = Field(default_factory=list)
+    """Collectors to skip (for example ``sizes`` on a server with very many tables)."""
+    long_query_seconds: list[float] = Field(default_factory=lambda: [10.0, 60.0, 300.0, 1800.0])
+    sizes_min_interval: float = Field(300.0, ge=0)
+    """Database and tablespace sizes are costly to compute; they are refreshed at most this often."""
+
+
+class DatabaseConfig(StrictModel):
+    """The whole config file of the database exporter."""
+
+    auths: dict[str, Auth] = Field(default_factory=dict)
+    connections: dict[str, Connection] = Field(default_factory=dict)
+    modules: dict[str, ModuleSpec] = Field(default_factory=dict)
+    health: HealthSpec = Field(default_factory=HealthSpec)
+    adhoc: Limits = Field(default_factory=Limits)
+    """Limits used for ``target=HOST:PORT&auth=NAME`` requests."""
+    allow_adhoc_targets: bool = True
+
+
+def check_references(config: DatabaseConfig, file: str | Path) -> None:
+    """Raise a `ConfigError` listing every connection naming an unknown auth and every reserved module."""
+    faults = [
+        ConfigFault(str(file), f"connections.{name}", "auth", f"no auth named {conn.auth!r} in auths")
+        for name, conn in config.connections.items()
+        if conn.auth not in config.auths
+    ]
+    if HEALTH_MODULE in config.modules:
+        faults.append(ConfigFault(str(file), "modules", HEALTH_MODULE, "the health module is built in"))
+    for name in config.connections:
+        if ":" in name:
+            faults.append(ConfigFault(str(file), f"connections.{name}", "", "a name cannot contain ':'"))
+    if faults:
+        raise ConfigError(faults)

@@ -1,0 +1,119 @@
+"""`DatabaseExporter`: the built-in ``health`` module and custom query modules, for many targets.
+
+``/probe?target=his-db&module=health,his_business`` probes a named connection;
+``/probe?target=10.1.2.3:3306&auth=monitor&engine=mysql`` probes any server with a named account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
+from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
+from exporters.database.drivers import QueryError, Target
+from exporters.database.engine import SqlEngine
+from exporters.database.health import COLLECTORS, run_health
+from exporters.database.targets import adhoc_target, named_targets, read_passwords
+from hospmon.config import load
+
+
+@dataclass
+class LoadedConfig:
+    """A validated config with its passwords, targets and the engine holding their pools."""
+
+    config: DatabaseConfig
+    passwords: dict[str, str]
+    targets: dict[str, Target]
+    engine: SqlEngine = field(default_factory=SqlEngine)
+
+    def target(self, request: ProbeRequest) -> Target:
+        """Resolve the request's target, raising `BadRequest` when it names nothing usable."""
+        named = self.targets.get(request.target)
+        if named is not None:
+            return named
+        return adhoc_target(self.config, self.passwords, request.target, request.params)
+
+
+def load_database_config(path: Path | None) -> LoadedConfig:
+    """Read, validate and resolve a database exporter config (an empty one when no file is given)."""
+    if path is None:
+        return LoadedConfig(DatabaseConfig(), {}, {})
+    config = load(DatabaseConfig, path)
+    check_references(config, path)
+    passwords = read_passwords(config, path)
+    return LoadedConfig(config, passwords, named_targets(config, passwords))
+
+
+def _fail(failures: list[QueryError]) -> ProbeFailed:
+    first = failures[0]
+    return ProbeFailed(first.reason, first.detail)
+
+
+class DatabaseExporter(Exporter[LoadedConfig]):
+    """Health and custom SQL probes of MySQL/MariaDB, PostgreSQL and Oracle databases."""
+
+    name = "database"
+    default_port = 9641
+    description = "Database health and custom SQL probes: MySQL/MariaDB, PostgreSQL and compatibles, Oracle."
+    default_module = HEALTH_MODULE
+
+    def load_config(self, path: Path | None) -> LoadedConfig:
+        """Read and validate the config file and every password it refers to."""
+        return load_database_config(path)
+
+    def module_names(self, config: LoadedConfig) -> Collection[str]:
+        """Return ``health`` and the configured custom modules."""
+        return [HEALTH_MODULE, *config.config.modules]
+
+    def check_request(self, config: LoadedConfig, request: ProbeRequest) -> None:
+        """Refuse unknown modules and targets that name no connection and no usable auth."""
+        super().check_request(config, request)
+        config.target(request)
+
+    def probe_module(
+        self, config: LoadedConfig, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
+        """Run one module against the request's target."""
+        try:
+            target = config.target(request)
+        except BadRequest as exc:
+            raise ProbeFailed("config", str(exc)) from None
+        if module == HEALTH_MODULE:
+            try:
+                metrics, failures = run_health(config.engine, target, config.config.health, deadline)
+            except QueryError as exc:
+                raise ProbeFailed(exc.reason, exc.detail) from None
+            if failures and len(failures) == _collector_count(config, target):
+                raise _fail(failures)
+            return metrics
+        spec = config.config.modules[module]
+        metrics, failures = config.engine.run_queries(target, spec.queries, deadline)
+        if failures and len(failures) == len(spec.queries):
+            raise _fail(failures)
+        return metrics
+
+    def collect(self, config: LoadedConfig) -> Iterable[Metric]:
+        """Yield the size of each connection pool."""
+        open_ = GaugeMetricFamily(
+            "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
+        )
+        peak = GaugeMetricFamily(
+            "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
+        )
+        for pool in config.engine.pools():
+            open_.add_metric([pool.target.name], pool.open_count)
+            peak.add_metric([pool.target.name], pool.peak_open)
+        return [open_, peak]
+
+    def close(self, config: LoadedConfig) -> None:
+        """Close every pooled connection of the config."""
+        config.engine.close()
+
+
+def _collector_count(config: LoadedConfig, target: Target) -> int:
+    return sum(1 for c in COLLECTORS[target.engine] if c.name not in config.config.health.disabled)

@@ -1,0 +1,163 @@
+"""Config validation, the label guard and target resolution: no server needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporters.core.probe import BadRequest, ProbeRequest
+from exporters.database.config import LabelRule, QuerySpec
+from exporters.database.drivers import Result
+from exporters.database.exporter import load_database_config
+from exporters.database.guard import GuardError, LabelGuard
+from exporters.database.queries import RowsError, build_metrics
+from hospmon.config import ConfigError
+from tests.database.conftest import samples
+
+BASE = """
+auths:
+  monitor: {user: hospmon, password_env: HOSPMON_UNIT_PW}
+connections:
+  his-db: {engine: mysql, host: 10.0.0.5, auth: monitor}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "db.yml"
+    path.write_text(text)
+    return path
+
+
+def test_label_without_rule_is_refused_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
+    path = write(
+        tmp_path,
+        BASE
+        + """
+modules:
+  his:
+    queries:
+      - name: by_patient
+        sql: SELECT name, COUNT(*) AS n FROM visits GROUP BY name
+        metrics: [{name: hospmon_his_visits, help: Visits., labels: [name], values: [n]}]
+""",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_database_config(path)
+    text = str(err.value)
+    assert "db.yml" in text and "label_rules" in text and "patient identifier" in text
+
+
+def test_password_in_config_and_unknown_auth_are_faults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+auths:
+  monitor: {user: hospmon, password: secret}
+connections:
+  his-db: {engine: mysql, host: 10.0.0.5, auth: nobody}
+""",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_database_config(path)
+    assert "password" in str(err.value)
+    path = write(
+        tmp_path,
+        "auths:\n  monitor: {user: hospmon, password_env: HOSPMON_UNIT_PW}\n"
+        "connections:\n  his-db: {engine: mysql, host: 10.0.0.5, auth: nobody}\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_database_config(path)
+    assert "connections.his-db: auth: no auth named 'nobody'" in str(err.value)
+
+
+def test_secrets_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOSPMON_UNIT_PW", raising=False)
+    with pytest.raises(ConfigError, match="HOSPMON_UNIT_PW is not set"):
+        load_database_config(write(tmp_path, BASE))
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    loaded = load_database_config(
+        write(tmp_path, BASE.replace("password_env: HOSPMON_UNIT_PW", f"password_file: {secret}"))
+    )
+    target = loaded.targets["his-db"]
+    assert target.password == "from-file" and target.port == 3306 and target.pool_size == 2
+    assert "from-file" not in repr(target)
+
+
+def test_target_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
+    loaded = load_database_config(write(tmp_path, BASE))
+    assert loaded.target(ProbeRequest("his-db", ("health",))).host == "10.0.0.5"
+    adhoc = loaded.target(ProbeRequest("[::1]:5433", ("health",), {"auth": "monitor", "engine": "postgres"}))
+    assert (adhoc.host, adhoc.port, adhoc.engine, adhoc.user) == ("::1", 5433, "postgres", "hospmon")
+    with pytest.raises(BadRequest, match="needs an auth"):
+        loaded.target(ProbeRequest("10.0.0.9:3306", ("health",)))
+    with pytest.raises(BadRequest, match="engine"):
+        loaded.target(ProbeRequest("10.0.0.9:3306", ("health",), {"auth": "monitor"}))
+    with pytest.raises(BadRequest, match="neither a connection name"):
+        loaded.target(ProbeRequest("his-dbx", ("health",)))
+
+
+def query(**kw: object) -> QuerySpec:
+    base: dict[str, object] = {
+        "name": "q",
+        "sql": "SELECT 1",
+        "label_rules": {
+            "clinic": {"allow": ["general", "specialist"]},
+            "code": {"pattern": "[A-Z]{2}\\d{2}"},
+        },
+        "metrics": [
+            {"name": "hospmon_test_waiting", "help": "Waiting.", "labels": ["clinic"], "values": ["n"]}
+        ],
+    }
+    base.update(kw)
+    return QuerySpec.model_validate(base)
+
+
+def test_guard_refuses_identifier_shapes_whatever_the_pattern() -> None:
+    guard = LabelGuard("q", {"x": LabelRule(pattern=".*")}, 10)
+    guard.check("x", "general")
+    for planted in ("110101199003074514", "11010119700101003X", "13800138000", "a.patient@example.com"):
+        with pytest.raises(GuardError) as err:
+            guard.check("x", planted)
+        assert planted not in str(err.value) and "label column x" in str(err.value)
+
+
+def test_guard_allow_list_pattern_and_cap() -> None:
+    rows = [("general", "AB12", 3), ("specialist", "CD34", 4)]
+    metrics = build_metrics(query(), Result(("CLINIC", "CODE", "N"), rows))
+    assert samples(metrics)[("hospmon_test_waiting", (("clinic", "general"),))] == 3
+    with pytest.raises(GuardError, match="outside its allow-list") as err:
+        build_metrics(query(), Result(("clinic", "code", "n"), [("Zhang San", "AB12", 1)]))
+    assert "Zhang" not in str(err.value)
+    by_code = query(
+        metrics=[{"name": "hospmon_test_by_code", "help": "h", "labels": ["code"], "values": ["n"]}]
+    )
+    with pytest.raises(GuardError, match="not matching its pattern"):
+        build_metrics(by_code, Result(("clinic", "code", "n"), [("general", "MR2023001", 1)]))
+    capped = query(max_series=1)
+    with pytest.raises(GuardError, match="more than max_series 1"):
+        build_metrics(capped, Result(("clinic", "code", "n"), rows))
+
+
+def test_build_metrics_counter_multi_value_nulls_and_errors() -> None:
+    spec = query(
+        metrics=[
+            {"name": "hospmon_test_events_total", "type": "counter", "help": "h", "labels": ["clinic"],
+             "values": ["ok", "failed"], "value_label": "result"},
+        ]
+    )  # fmt: skip
+    metrics = build_metrics(spec, Result(("clinic", "ok", "failed"), [("general", 5, None)]))
+    flat = samples(metrics)
+    assert flat[("hospmon_test_events_total", (("clinic", "general"), ("result", "ok")))] == 5
+    assert len(flat) == 1  # NULL gives no sample
+    with pytest.raises(RowsError, match="column\\(s\\) n not in the result"):
+        build_metrics(query(), Result(("clinic",), [("general",)]))
+    with pytest.raises(RowsError, match="not numeric"):
+        build_metrics(query(), Result(("clinic", "n"), [("general", "many")]))
+    with pytest.raises(RowsError, match="same labels"):
+        build_metrics(query(), Result(("clinic", "n"), [("general", 1), ("general", 2)]))
+    with pytest.raises(ValueError, match="counter's name ends in _total"):
+        query(metrics=[{"name": "hospmon_x", "type": "counter", "help": "h", "values": ["n"]}])
