@@ -28,7 +28,7 @@ def test_list_and_filter(client: FlaskClient) -> None:
     assert [
         i["ci"] for i in js(client.get("/api/v1/incidents?priority=P3,P4", headers=API))["incidents"]
     ] == ["fw-insurance-1"]
-    by_dept = js(client.get("/api/v1/incidents?department=billing&team=apps", headers=API))["incidents"]
+    by_dept = js(client.get("/api/v1/incidents?department=billing&priority=P3", headers=API))["incidents"]
     assert [i["ci"] for i in by_dept] == ["fw-insurance-1"]
     assert (
         js(client.get("/api/v1/incidents?status=triggered&service=network", headers=API))["incidents"][0][
@@ -68,7 +68,7 @@ def test_lifecycle_with_timeline(client: FlaskClient, app: Flask) -> None:
     assert client.get("/api/v1/incidents/99999", headers=API).status_code == 404
     metrics = client.get("/metrics").text
     assert 'hospmon_router_mttr_seconds_count{priority="P1",team="network"} 1.0' in metrics
-    assert 'hospmon_router_incidents_open{priority="P3",team="apps"} 1.0' in metrics
+    assert 'hospmon_router_incidents_open{priority="P3",team="network"} 1.0' in metrics
     assert 'hospmon_router_alerts_received_total{outcome="new"} 3.0' in metrics
     assert 'hospmon_router_oncall_gap_timestamp_seconds{team="network"} 0.0' in metrics
 
