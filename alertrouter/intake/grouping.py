@@ -23,9 +23,15 @@ def insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def open_key(alert: ParsedAlert) -> str:
-    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint."""
-    return f"ci:{alert.ci}" if alert.ci else f"fp:{alert.fingerprint}"
+def open_key(alert: ParsedAlert, *, outage: bool = True) -> str:
+    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint.
+
+    An alert that is not an outage (a warranty running out) keeps its own incident per CI and alert name, so
+    a real failure of the CI never lands in it.
+    """
+    if not alert.ci:
+        return f"fp:{alert.fingerprint}"
+    return f"ci:{alert.ci}" if outage else f"ci:{alert.ci}:{alert.alertname}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class Planner:
         }
 
     def _keys(self, alert: ParsedAlert) -> list[str]:
+        if not self.router.assessor.is_outage(alert.alertname):
+            return [open_key(alert, outage=False)]
         inv = self.router.inventory
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
         return [open_key(alert), *(f"ci:{c}" for c in upstream)]
@@ -86,7 +94,9 @@ class Planner:
 
     def route(self, alert: ParsedAlert) -> Plan:
         """Decide the incident of a new alert, opening it if needed."""
-        decision = self.router.assessor.assess(ci=alert.ci, severity=alert.severity, at=alert.starts_at)
+        decision = self.router.assessor.assess(
+            ci=alert.ci, severity=alert.severity, at=alert.starts_at, alertname=alert.alertname
+        )
         keys = self._keys(alert)
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
@@ -189,7 +199,7 @@ class Planner:
             self.events.append(
                 self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
             )
-        elif alert.ci in self.router.inventory.cis:
+        elif alert.ci in self.router.inventory.cis and self.router.assessor.is_outage(alert.alertname):
             self._adopt(incident_id, alert.ci)
         return incident_id
 

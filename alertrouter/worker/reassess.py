@@ -16,13 +16,13 @@ from alertrouter.timeline import record
 def reassess_open(router: Router, *, session: Session, now: dt.datetime) -> int:
     """Re-decide every open root incident's priority now; raise it when higher, never lower it."""
     rows = session.execute(
-        select(Incident.id, Incident.ci, Incident.severity, Incident.priority).where(
+        select(Incident.id, Incident.ci, Incident.severity, Incident.priority, Incident.alertname).where(
             Incident.status.in_(OPEN), Incident.ci.is_not(None), Incident.parent_id.is_(None)
         )
     ).all()
     raised = 0
     for row in rows:
-        decision = router.assessor.assess(ci=row.ci, severity=row.severity, at=now)
+        decision = router.assessor.assess(ci=row.ci, severity=row.severity, at=now, alertname=row.alertname)
         if PRIORITIES.index(decision.priority) >= PRIORITIES.index(row.priority):
             continue
         # Compare and set: another replica may be doing the same right now.

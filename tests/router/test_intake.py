@@ -180,3 +180,14 @@ def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskCli
     assert inc.status == "triggered"
     post(client, webhook(alert("his-db", later, status="resolved")))
     assert incidents(app)[0].status == "resolved"
+
+
+def test_a_warranty_incident_never_swallows_an_outage(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("core-sw-1", T0, name="CIWarrantyExpired")))
+    post(client, webhook(alert("core-sw-1", T0, name="SwitchDown"), alert("his-web", T0, name="HttpDown")))
+    warranty, outage = incidents(app)
+    assert warranty.alertname == "CIWarrantyExpired" and warranty.priority == "P4"
+    assert outage.alertname == "SwitchDown" and outage.priority == "P1"
+    with app.extensions["hospmon_router"].sessions() as session:
+        joined = session.execute(select(Alert.incident_id).where(Alert.ci == "his-web")).scalar_one()
+    assert joined == outage.id
