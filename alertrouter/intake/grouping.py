@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
 from alertrouter.settings import PRIORITIES
@@ -138,6 +139,13 @@ class Planner:
                 update(Incident)
                 .where(Incident.id == incident_id)
                 .values(priority=decision.priority, explanation=decision.explanation)
+            )
+            tell_assignee(
+                self.router,
+                incident_id,
+                f"priority raised to {decision.priority}",
+                session=self.session,
+                now=self.now,
             )
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:

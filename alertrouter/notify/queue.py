@@ -78,3 +78,11 @@ def page(
             )
             queued += 1
     return queued
+
+
+def tell_assignee(router: Router, incident_id: int, why: str, *, session: Session, now: dt.datetime) -> int:
+    """Page an open incident's assignee, e.g. because its priority rose onto channels it was not on."""
+    inc = session.get(Incident, incident_id)
+    if inc is None or inc.status not in ("triggered", "acknowledged") or not inc.assignee:
+        return 0
+    return page(router, inc, [inc.assignee], why, session=session, now=now)

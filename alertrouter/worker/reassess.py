@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import OPEN, Incident
+from alertrouter.notify.queue import tell_assignee
 from alertrouter.settings import PRIORITIES
 from alertrouter.timeline import record
 
@@ -40,5 +41,6 @@ def reassess_open(router: Router, *, session: Session, now: dt.datetime) -> int:
                 + decision.explanation,
                 at=now,
             )
+            tell_assignee(router, row.id, f"priority raised to {decision.priority}", session=session, now=now)
             raised += 1
     return raised

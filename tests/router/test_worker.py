@@ -236,6 +236,9 @@ def test_priority_rises_when_clinics_open(mail_app: Flask, mail_router: Router) 
         inc = session.execute(select(Incident)).scalar_one()
     assert inc.priority == "P2" and "09:00 on a working day" in inc.explanation
     assert "as time moved" in events(mail_app, "priority_changed")[0]
+    with state.sessions() as session:
+        subjects = session.execute(select(Notification.subject)).scalars().all()
+    assert any(s.startswith("[P2]") for s in subjects)  # the assignee hears of the raise
 
 
 def test_assignee_is_told(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
