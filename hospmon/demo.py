@@ -105,6 +105,7 @@ def prepare(run: Path) -> list[Part]:
             "http://127.0.0.1:19101/-/healthy",
             "http://127.0.0.1:19101",
         ),
+        *area_parts(run, inventory),
         Part(
             "prometheus",
             [
@@ -119,6 +120,20 @@ def prepare(run: Path) -> list[Part]:
             cwd=run / "prometheus",
         ),
     ]
+
+
+def area_parts(run: Path, inventory: Path) -> list[Part]:
+    """Return the simulated systems and exporters each `hospmon.demoparts` module adds, by module name."""
+    import importlib
+    import pkgutil
+
+    import hospmon.demoparts
+
+    found: list[Part] = []
+    for info in sorted(pkgutil.iter_modules(hospmon.demoparts.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"hospmon.demoparts.{info.name}")
+        found.extend(module.parts(run, inventory))
+    return found
 
 
 def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
