@@ -11,7 +11,6 @@ few minutes when the insurance front-end processor fails most requests slowly.
 The web front end on ``--listen`` serves ``/his/login`` (the registration and billing page),
 ``/his/api/health`` (503 while the database does not answer) and ``/-/ready``. ``POST /-/demo/database/stop``
 and ``/start`` stop and restart the database, to watch the business probes fail and the alert fire.
-With ``--db-socket`` it writes to an existing server instead (the tests do).
 
 Every patient here is made up; the generator writes names, record numbers, ID and phone numbers on purpose,
 so the demo shows that none of them reaches Prometheus.
@@ -446,7 +445,7 @@ class Front(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         database = self.server.database
-        if database is None or self.path not in {"/-/demo/database/stop", "/-/demo/database/start"}:
+        if self.path not in {"/-/demo/database/stop", "/-/demo/database/start"}:
             self._send(404, "not found\n", "text/plain")
             return
         if self.path.endswith("stop"):
@@ -465,7 +464,7 @@ class FrontServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         generator: Generator,
-        database: Database | None,
+        database: Database,
         probe: Callable[[], Any],
     ) -> None:
         super().__init__(address, Front)
@@ -487,23 +486,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the simulated HIS until SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--listen", default="127.0.0.1:18081")
-    parser.add_argument("--mariadb-dir", type=Path, help="run a private MariaDB server with its data here")
+    parser.add_argument("--mariadb-dir", type=Path, required=True, help="the private MariaDB's folder")
     parser.add_argument("--mariadb-port", type=int, default=13306)
-    parser.add_argument("--monitor-password-file", type=Path, help="password of the hospmon account created")
-    parser.add_argument("--db-socket", help="write to an existing server's socket as root instead")
+    parser.add_argument(
+        "--monitor-password-file", type=Path, required=True, help="password of the hospmon account created"
+    )
     parser.add_argument("--seed", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    database: Database | None = None
-    if args.db_socket:
-        socket_path = args.db_socket
-    else:
-        if args.mariadb_dir is None or args.monitor_password_file is None:
-            parser.error("give --mariadb-dir and --monitor-password-file, or --db-socket")
-        password = args.monitor_password_file.read_text(encoding="utf-8").strip()
-        database = Database(args.mariadb_dir, args.mariadb_port, password)
-        database.start()
-        socket_path = database.socket
+    password = args.monitor_password_file.read_text(encoding="utf-8").strip()
+    database = Database(args.mariadb_dir, args.mariadb_port, password)
+    database.start()
+    socket_path = database.socket
 
     def connect() -> Any:
         return pymysql.connect(unix_socket=socket_path, user="root", autocommit=True, connect_timeout=1)
@@ -520,8 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     generator.stop_event.set()
     server.shutdown()
-    if database is not None:
-        database.stop()
+    database.stop()
     return 0
 
 

@@ -54,7 +54,7 @@ class HisModule(StrictModel):
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
                 raise ValueError(f"query names repeat: {', '.join(repeated)}")
-        elif self.queries:
+        elif "queries" in self.model_fields_set:
             raise ValueError("queries are only for sql modules")
         return self
 
