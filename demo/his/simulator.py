@@ -138,7 +138,7 @@ class Database:
                 install = shutil.which("mariadb-install-db") or "mariadb-install-db"
                 subprocess.run(
                     [install, "--no-defaults", f"--datadir={data}", "--skip-test-db",
-                     "--auth-root-authentication-method=socket", *self._as_root()],
+                     "--auth-root-authentication-method=normal", *self._as_root()],
                     check=True, capture_output=True,
                 )  # fmt: skip
             mariadbd = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin") or "mariadbd"
