@@ -48,9 +48,11 @@ log = logging.getLogger("his-simulator")
 # Relative outpatient load by Shanghai local hour on a working day (linear between points).
 WORKDAY_CURVE = [
     (0.0, 0.0), (6.5, 0.0), (7.0, 0.35), (7.5, 0.8), (8.0, 1.0), (10.0, 0.9), (11.5, 0.45), (12.0, 0.1),
-    (13.0, 0.05), (13.5, 0.55), (14.5, 0.7), (16.5, 0.4), (17.5, 0.05), (18.0, 0.0), (24.0, 0.0),
+    (13.0, 0.05), (13.5, 0.55), (14.5, 0.7), (16.5, 0.4), (17.5, 0.15), (18.0, 0.0), (24.0, 0.0),
 ]  # fmt: skip
-SATURDAY_CURVE = [(0.0, 0.0), (7.0, 0.2), (8.0, 0.6), (11.0, 0.4), (12.0, 0.0), (24.0, 0.0)]
+# Clinics close at 12:00 on Saturdays and 17:30 on working days; the last patients still register until then,
+# so the demo does not raise HISRegistrationsStopped just before closing.
+SATURDAY_CURVE = [(0.0, 0.0), (7.0, 0.2), (8.0, 0.6), (11.0, 0.4), (12.0, 0.2), (12.5, 0.0), (24.0, 0.0)]
 EMERGENCY_CURVE = [(0.0, 0.3), (7.0, 0.4), (10.0, 1.0), (20.0, 0.8), (24.0, 0.3)]
 PEAK_PER_HOUR = {"general": 60.0, "specialist": 30.0, "expert": 12.0, "emergency": 12.0}
 CLINIC_HOURS = ((8.0, 12.0), (13.5, 17.5))
