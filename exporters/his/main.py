@@ -106,6 +106,10 @@ class HisExporter(Exporter[LoadedHis]):
             raise ProbeFailed(failures[0].reason, failures[0].detail, metrics=metrics)
         return metrics
 
+    def collect(self, config: LoadedHis) -> Iterable[Metric]:
+        """Yield the size of each database connection pool."""
+        return config.engine.pool_metrics()
+
     def close(self, config: LoadedHis) -> None:
         """Close every pooled database connection of the config."""
         config.engine.close()

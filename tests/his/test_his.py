@@ -86,6 +86,10 @@ def test_business_queries_count_the_planted_rows(exporter: RunningServer) -> Non
     for query in ("registrations", "waiting", "dispensing", "billing"):
         assert value(body, f'hospmon_his_query_success{{query="{query}"}}') == 1
         assert value(body, f'hospmon_his_query_result_age_seconds{{query="{query}"}}') == 0
+    # One pooled session served the five queries, and stays for the next scrape.
+    with urllib.request.urlopen(exporter.url + "/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    assert value(metrics, 'hospmon_db_pool_connections{target="his-db"}') == 1
 
 
 def test_insurance_and_interfaces_by_host_port_and_account(exporter: RunningServer, his_db: MariaDB) -> None:
