@@ -33,6 +33,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         shutil.copy(REPO / "deploy" / "exporters" / name, folder / name)
 
     def exporter(name: str, port: int) -> Part:
+        # `python -m` rather than the console script: it also runs before `pip install -e` adds new scripts.
         return Part(
             f"{name}-exporter",
             [sys.executable, "-m", f"exporters.{name}.main", f"--config.file={name}.yml",
