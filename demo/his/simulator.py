@@ -216,6 +216,8 @@ class Generator:
         self.clinics: list[tuple[str, str]] = []
         self.patients = 0
         self.outage_until = 0.0
+        self.stalled = ""
+        self.stalled_until = 0.0
         self.stop_event = threading.Event()
         self.ticks = 0
 
@@ -318,9 +320,31 @@ class Generator:
         if self.outage_until < time.monotonic() and self.rng.random() < seconds / 10800:
             self.outage_until = time.monotonic() + self.rng.uniform(120, 420)
             log.info("insurance front-end processor trouble for a few minutes")
+        if self.stalled_until < time.monotonic() and self.rng.random() < seconds / 14400:
+            self.stalled = self.rng.choice(["lis-orders", "pacs-orders", "emr-sync", "insurance-upload"])
+            self.stalled_until = time.monotonic() + self.rng.uniform(600, 1200)
+            log.info("interface channel %s stalls for a while", self.stalled)
+        stalled = self.stalled if self.stalled_until > time.monotonic() else ""
+        # The integration platform delivers what waits, except on a stalled channel.
+        cur.execute(
+            "UPDATE interface_message SET status = 'sent', sent_at = NOW(3) WHERE status = 'pending' "
+            "AND created_at < NOW(3) - INTERVAL 2 SECOND AND channel <> %s",
+            (stalled,),
+        )
         while self.events and self.events[0][0] <= time.monotonic():
             _, _, action = heapq.heappop(self.events)
             action(cur)
+        # Events lost while the database was down end as they would: unanswered settlements time out,
+        # the pharmacy catches up.
+        cur.execute(
+            "UPDATE insurance_settlement SET status = 'failed', responded_at = NOW(3), "
+            "error_code = 'FEP-TIMEOUT' "
+            "WHERE status = 'pending' AND requested_at < NOW(3) - INTERVAL 60 SECOND"
+        )
+        cur.execute(
+            "UPDATE prescription SET status = 'dispensed', dispensed_at = NOW(3) "
+            "WHERE status = 'paid' AND paid_at < NOW(3) - INTERVAL 15 MINUTE"
+        )
 
     def _prescribe(self, cur: Any, reg_id: int, clinic: str) -> None:
         pharmacy = "emergency" if clinic == "emergency" else self.rng.choice(["op-western"] * 4 + ["op-tcm"])
@@ -395,15 +419,6 @@ class Generator:
             "VALUES (%s, NOW(3) - INTERVAL %s MICROSECOND, %s, %s)",
             (channel, int(ago * 1e6), "sent" if ago > 5 else "pending", "MSH|^~\\&|HIS|DEMO|..."),
         )
-        if ago <= 5:
-            msg_id = int(cur.lastrowid)
-            self.later(
-                self.rng.uniform(0.5, 3),
-                lambda c: c.execute(
-                    "UPDATE interface_message SET status = 'sent', sent_at = NOW(3) WHERE msg_id = %s",
-                    (msg_id,),
-                ),
-            )
 
 
 LOGIN_PAGE = (
