@@ -112,3 +112,11 @@ def test_database_stop_fails_business_probes_and_raises_the_alert(tmp_path: Path
             "ClinicalWebDown pending for his-db",
         )
         assert alert[0]["metric"]["severity"] == "critical"
+
+        # Back up: the pool drops its dead sessions and the next scrapes succeed again.
+        request = urllib.request.Request(f"{web}/-/demo/database/start", method="POST")
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            assert resp.read() == b"database running\n"
+        wait_for(
+            lambda: promql(base, 'hospmon_probe_success{module="business"} == 1'), 15, "the probe recovering"
+        )
