@@ -1,4 +1,4 @@
-"""The console's tables: users, sessions, login failures, audit log, resolutions, articles, problems, changes."""
+"""The console's tables: users, sessions, login failures, audit, resolutions, articles, problems, changes."""
 
 from __future__ import annotations
 

@@ -1,0 +1,51 @@
+"""The knowledge base: search, read, write."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, render_template, request, url_for
+
+from alertrouter.console import kb
+from alertrouter.console.models import Role
+from alertrouter.console.web import _, audit, bp, error_page, needs, viewer
+from alertrouter.state import current_state
+
+
+@bp.get("/kb")
+def kb_search() -> str:
+    """Search articles, or list the newest."""
+    query = request.args.get("q", "")[:200]
+    with current_state().sessions() as session:
+        found = kb.search(query, session=session) if query.strip() else kb.recent(session=session)
+        return render_template("console/kb.html", q=query, articles=found)
+
+
+@bp.get("/kb/<int:article_id>")
+def kb_article(article_id: int) -> str:
+    """Show an article."""
+    with current_state().sessions() as session:
+        return render_template("console/article.html", a=kb.get_article_or_raise(article_id, session=session))
+
+
+@bp.route("/kb/new", methods=["GET", "POST"])
+@needs(Role.engineer)
+def kb_new() -> Response | str:
+    """Write an article."""
+    if request.method == "GET":
+        return render_template("console/article_new.html")
+    title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
+    if not title or not body:
+        return error_page(400, f"{_('Title')}, {_('Text')}")
+    state = current_state()
+    with state.sessions() as session, session.begin():
+        article = kb.create_article(
+            title,
+            body[:100_000],
+            session=session,
+            author=viewer().username,
+            now=state.now(),
+            ci=request.form.get("ci", "").strip() or None,
+            alertname=request.form.get("alertname", "").strip() or None,
+        )
+        audit(session, "article_created", f"article {article.id}")
+        article_id = article.id
+    return redirect(url_for(".kb_article", article_id=article_id), code=303)  # type: ignore[return-value]

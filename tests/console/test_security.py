@@ -1,0 +1,127 @@
+"""Login, sessions, CSRF, roles, rate limiting, injection: the console's guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from alertrouter.console.models import AuditEntry, LoginFailure, Resolution, Role
+from tests.console.conftest import csrf_of, incident_id, login, seed
+
+
+def test_pages_need_login(client: FlaskClient) -> None:
+    resp = client.get("/console/")
+    assert resp.status_code == 302 and "/console/login" in resp.headers["Location"]
+    assert client.post("/console/incidents/1/acknowledge").status_code == 401
+
+
+def test_login_rotates_session_and_sets_safe_cookies(client: FlaskClient, users: dict[str, Role]) -> None:
+    assert login(client, "wang.lei") == 303
+    first = client.get_cookie("hospmon_console", path="/console")
+    assert first is not None and first.http_only and first.same_site == "Lax"
+    assert login(client, "wang.lei") == 303
+    second = client.get_cookie("hospmon_console", path="/console")
+    assert second is not None and second.value != first.value
+    # The old session is gone: its cookie no longer logs anyone in.
+    client.set_cookie("hospmon_console", first.value, path="/console")
+    assert client.get("/console/").status_code == 302
+
+
+def test_cookies_are_secure_over_https(app: Flask, users: dict[str, Role]) -> None:
+    https = app.test_client()
+    https.application.config["PREFERRED_URL_SCHEME"] = "https"
+    page = https.get("/console/login", base_url="https://router.example")
+    resp = https.post(
+        "/console/login",
+        base_url="https://router.example",
+        data={"username": "guest", "password": "correct horse battery", "csrf": csrf_of(page.text)},
+    )
+    assert resp.status_code == 303
+    cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("hospmon_console="))
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_form_without_csrf_token_is_refused(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    seed(client)
+    token = as_user("wang.lei")
+    inc = incident_id(client, "core-sw-1")
+    assert client.post(f"/console/incidents/{inc}/acknowledge").status_code == 403
+    assert client.post(f"/console/incidents/{inc}/acknowledge", data={"csrf": "x" * 43}).status_code == 403
+    assert client.post(f"/console/incidents/{inc}/acknowledge", data={"csrf": token}).status_code == 303
+    # The login form has its own token (a double-submit cookie).
+    assert client.post("/console/login", data={"username": "wang.lei", "password": "x"}).status_code == 403
+
+
+def test_twenty_wrong_logins_get_429(client: FlaskClient, app: Flask, users: dict[str, Role]) -> None:
+    codes = [login(client, "wang.lei", "wrong password") for _ in range(20)]
+    assert codes[0] == 401 and codes[-1] == 429
+    assert login(client, "wang.lei") == 429  # even the right password, until the window passes
+    # Another name from the same address is stopped once the address has failed 20 times.
+    codes = [login(client, f"nobody{n}", "wrong password") for n in range(12)]
+    assert codes[-1] == 429
+    with app.extensions["hospmon_router"].sessions() as session:
+        failures = session.execute(select(func.count()).select_from(LoginFailure)).scalar_one()
+        limited = session.execute(
+            select(func.count()).where(AuditEntry.action == "login_limited")
+        ).scalar_one()
+    assert failures >= 20 and limited >= 2
+
+
+def test_viewer_cannot_resolve(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> None:
+    seed(client)
+    token = as_user("guest")
+    inc = incident_id(client, "core-sw-1")
+    page = client.get(f"/console/incidents/{inc}")
+    assert page.status_code == 200 and 'id="resolve"' not in page.text
+    resp = client.post(
+        f"/console/incidents/{inc}/resolve",
+        data={"csrf": token, "cause": "hardware", "fix": "replaced", "minutes": "5"},
+    )
+    assert resp.status_code == 403
+    with app.extensions["hospmon_router"].sessions() as session:
+        assert session.get(Resolution, inc) is None
+    assert client.get("/console/users").status_code == 403
+
+
+def test_injection_strings_in_search(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    token = as_user("wang.lei")
+    for title in ("Core switch line card failure", "医保前置机网络中断处理"):
+        resp = client.post(
+            "/console/kb/new", data={"csrf": token, "title": title, "body": title + " details"}
+        )
+        assert resp.status_code == 303
+    evil = [
+        "' OR 1=1 --",
+        '" OR "1"="1',
+        "x' UNION SELECT password_hash FROM console_users --",
+        "*",
+        "NEAR(a b)",
+        '"',
+        "%",
+        "_",
+        "a OR b",
+        "); DROP TABLE kb_articles; --",
+        "title:*",
+        "\\",
+    ]
+    for q in evil:
+        resp = client.get("/console/kb", query_string={"q": q})
+        assert resp.status_code == 200, q
+        assert "Core switch" not in resp.text and "医保" not in resp.text, q
+        assert "$2b$" not in resp.text
+    assert "Core switch" in client.get("/console/kb", query_string={"q": "line card"}).text
+
+
+def test_audit_log_records_changes(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    seed(client)
+    token = as_user("admin")
+    inc = incident_id(client, "core-sw-1")
+    client.post(f"/console/incidents/{inc}/acknowledge", data={"csrf": token})
+    client.post(f"/console/incidents/{inc}/note", data={"csrf": token, "text": "on site"})
+    page = client.get("/console/audit").text
+    for action in ("login", "acknowledge", "note"):
+        assert f"<td>{action}</td>" in page
+    assert f"incident {inc}" in page
