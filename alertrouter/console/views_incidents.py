@@ -42,7 +42,13 @@ def board() -> str:
     """Show the incident board with its filters; the rows refresh themselves."""
     with current_state().sessions() as session:
         rows = svc.list_incidents(_filter(), session=session)
-        return render_template("console/board.html", incidents=rows, priorities=PRIORITIES, args=request.args)
+        return render_template(
+            "console/board.html",
+            incidents=rows,
+            priorities=PRIORITIES,
+            args=request.args,
+            refresh_seconds=float(current_app.config.get("CONSOLE_REFRESH_SECONDS", 15)),
+        )
 
 
 @bp.get("/board/rows")

@@ -80,6 +80,7 @@ def server(app: Flask) -> Iterator[str]:
 def test_walk(browser: Browser, server: str, app: Flask, lang: str, tmp_path: Path) -> None:
     words = WORDS[lang]
     state = app.extensions["hospmon_router"]
+    app.config["CONSOLE_REFRESH_SECONDS"] = 1
     with state.sessions() as session, session.begin():
         create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now())
     now = dt.datetime.now(dt.UTC)
@@ -103,6 +104,15 @@ def test_walk(browser: Browser, server: str, app: Flask, lang: str, tmp_path: Pa
         page.fill("input[name=password]", PASSWORD)
         page.click("#login")
         expect(page.locator("h1")).to_contain_text(words["board"])
+        # The board refreshes itself: an incident that opens now shows up without a reload.
+        late = webhook(alert("fw-insurance-1", now, name="FirewallSessionsHigh", severity="warning"))
+        requests.post(
+            f"{server}/webhook/alertmanager",
+            json=late,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        ).raise_for_status()
+        expect(page.locator("#rows")).to_contain_text("fw-insurance-1")
         page.click(f"a.title[href='/console/incidents/{inc}']")
         page.click("#acknowledge")
         expect(page.locator("#status")).to_contain_text(words["acknowledged"])
@@ -124,11 +134,11 @@ def test_walk(browser: Browser, server: str, app: Flask, lang: str, tmp_path: Pa
         expect(page.locator(".article-body")).to_contain_text(words["fix"])
 
         page.click("nav a[href='/console/stats']")
-        expect(page.locator("#total")).to_have_text("1")
+        expect(page.locator("#total")).to_have_text("2")
         expect(page.locator("#resolved-count")).to_have_text("1")
         expect(page.locator("#workload")).to_contain_text("wang.lei")
         page.click("nav a[href='/console/report']")
-        expect(page.locator("#week-total")).to_have_text("1")
+        expect(page.locator("#week-total")).to_have_text("2")
         page.pdf(path=str(tmp_path / "report.pdf"))
         assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     finally:
