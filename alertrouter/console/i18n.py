@@ -108,6 +108,7 @@ ZH: dict[str, str] = {
     "Incidents handled": "处理事件数",
     "Time spent": "耗时",
     "Off-hours pages": "非工作时间呼叫",
+    "Off-hours incidents": "非工作时间事件",
     "Top recurring faults": "高频故障",
     "Top CIs": "高频配置项",
     "Availability": "可用性",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.console.models import Resolution
 from alertrouter.context import Router
-from alertrouter.models import Incident
+from alertrouter.models import Incident, Notification
 
 DIMENSIONS = ("team", "person", "service", "department", "priority")
 OUTAGE_PRIORITIES = ("P1", "P2")
@@ -41,6 +41,9 @@ class Workload:
     handled: int = 0
     minutes: int = 0
     off_hours: int = 0
+    """Incidents opened out of business hours that this engineer took."""
+    pages_off_hours: int = 0
+    """Notifications delivered to this engineer out of business hours."""
 
 
 @dataclass
@@ -79,6 +82,26 @@ def _union_seconds(spans: Iterable[tuple[dt.datetime, dt.datetime]]) -> float:
     if current is not None:
         total += (current[1] - current[0]).total_seconds()
     return total
+
+
+def _pages(
+    router: Router, session: Session, start: dt.datetime, end: dt.datetime
+) -> list[tuple[str, dt.datetime]]:
+    """Return (person, time) for each notification delivered to a person's address in the period."""
+    people = {}
+    for team in router.inventory.teams.values():
+        for member in team.members:
+            for address in member.contacts.model_dump().values():
+                if address:
+                    people[str(address)] = member.id
+    stmt = select(Notification.recipient, Notification.sent_at).where(
+        Notification.status == "sent", Notification.sent_at >= start, Notification.sent_at < end
+    )
+    return [
+        (people[recipient], at)
+        for recipient, at in session.execute(stmt).all()
+        if recipient in people and at is not None
+    ]
 
 
 def compute(
@@ -133,6 +156,9 @@ def compute(
             cis[inc.ci] += 1
         if inc.service and inc.priority in OUTAGE_PRIORITIES:
             down[inc.service].append((max(inc.created_at, start), min(inc.resolved_at or end, end)))
+    for person, at in _pages(router, session, start, end):
+        if not is_business(router, at, hours):
+            work[person].pages_off_hours += 1
     period = (end - start).total_seconds()
     availability = {}
     for service in router.inventory.services:
@@ -159,7 +185,7 @@ def minutes(seconds: float | None) -> str:
 
 
 def csv_rows(report: Report, label: Callable[[str], str] = str) -> list[list[str]]:
-    """Return the MTTA/MTTR table of every dimension as CSV rows."""
+    """Return the MTTA/MTTR table of every dimension, then the workload table, as CSV rows."""
     out = [
         [
             "dimension",
@@ -180,6 +206,19 @@ def csv_rows(report: Report, label: Callable[[str], str] = str) -> list[list[str
                 + [minutes(t.mean("ack", b)) for b in (None, True, False)]
                 + [minutes(t.mean("res", b)) for b in (None, True, False)]
             )
+    out += [
+        [],
+        [
+            "workload",
+            "engineer",
+            "incidents_handled",
+            "minutes_spent",
+            "off_hours_incidents",
+            "off_hours_pages",
+        ],
+    ]
     for person, w in report.workload.items():
-        out.append(["workload", person, str(w.handled), "", "", "", str(w.minutes), "", str(w.off_hours)])
+        out.append(
+            ["workload", person, str(w.handled), str(w.minutes), str(w.off_hours), str(w.pages_off_hours)]
+        )
     return out
