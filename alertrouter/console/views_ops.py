@@ -142,17 +142,34 @@ def changes_cancel(change_id: int) -> Response:
     return redirect(url_for(".changes_page"), code=303)  # type: ignore[return-value]
 
 
+def _handover_moments(now: dt.datetime, horizon: dt.timedelta) -> list[dt.datetime]:
+    """Return the moments ahead when duty can change: rotation hand-overs, override and absence edges."""
+    router = current_state().router
+    tz = router.inventory.tz
+    moments: set[dt.datetime] = set()
+    for day in range(horizon.days + 1):
+        date = now.astimezone(tz).date() + dt.timedelta(days=day)
+        for team in router.inventory.teams.values():
+            if team.rotation:
+                hh, mm = (int(x) for x in team.rotation.handover.split(":"))
+                moments.add(dt.datetime.combine(date, dt.time(hh, mm), tzinfo=tz))
+    for ov in router.policy.overrides:
+        moments.update((ov.start, ov.end))
+    for ab in router.policy.absences:
+        moments.update((ab.start, ab.end))
+    return sorted(m.astimezone(dt.UTC) for m in moments if now < m <= now + horizon)
+
+
 @bp.get("/oncall")
 def oncall_page() -> str:
     """Show who is on call now and next for each team."""
     router, now = current_state().router, current_state().now()
     rows = []
+    moments = _handover_moments(now, dt.timedelta(days=15))
     for team_id, team in router.inventory.teams.items():
         current = on_call(router.inventory, router.policy, team_id, now)
-        nxt, at = None, now
-        # Step through the next two weeks by the half hour; hand-overs fall on such boundaries.
-        for _n in range(14 * 48):
-            at = at + dt.timedelta(minutes=30)
+        nxt = None
+        for at in moments:
             candidate = on_call(router.inventory, router.policy, team_id, at)
             if candidate.person != current.person:
                 nxt = (candidate, at)

@@ -119,5 +119,8 @@ def test_oncall_and_handover(client: FlaskClient, as_user: Callable[[str], str])
     as_user("guest")
     oncall = client.get("/console/oncall").text
     assert oncall.count("<tr>") == 6
+    # Network rotates weekly at 08:30 (li.qiang, zhao.min, wang.lei from 2026-01-05): someone takes over.
+    network_row = oncall.split("<tr>")[2]
+    assert "Network" in network_row and "08:30" in network_row
     handover = client.get("/console/handover").text
     assert "core-sw-1" in handover
