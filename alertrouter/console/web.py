@@ -17,6 +17,7 @@ from alertrouter.console import audit as audit_log
 from alertrouter.console.i18n import pick, translate
 from alertrouter.console.models import RANK, Role
 from alertrouter.console.users import session_user
+from alertrouter.errors import ApiError
 from alertrouter.state import current_state
 from hospmon.inventory.schema import Name
 
@@ -81,6 +82,11 @@ def error_page(status: int, message: str) -> Response:
     """Render an error in the console's look."""
     resp = Response(render_template("console/error.html", message=message, status=status), status=status)
     return resp
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return error_page(exc.status, exc.reason)
 
 
 @bp.before_request

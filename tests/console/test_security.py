@@ -125,3 +125,30 @@ def test_audit_log_records_changes(client: FlaskClient, as_user: Callable[[str],
     for action in ("login", "acknowledge", "note"):
         assert f"<td>{action}</td>" in page
     assert f"incident {inc}" in page
+
+
+def test_markup_in_user_text_is_escaped(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    token = as_user("wang.lei")
+    title = "<script>alert(1)</script> UPS"
+    resp = client.post(
+        "/console/kb/new", data={"csrf": token, "title": title, "body": "<img src=x onerror=alert(2)>"}
+    )
+    article = client.get(resp.headers["Location"])
+    assert "<script>alert(1)" not in article.text and "&lt;script&gt;alert(1)" in article.text
+    assert "<img src=x" not in article.text
+    assert "script-src 'self'" in article.headers["Content-Security-Policy"]
+
+
+def test_logout_ends_the_session(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    token = as_user("guest")
+    assert client.get("/console/").status_code == 200
+    assert client.post("/console/logout", data={"csrf": token}).status_code == 303
+    assert client.get("/console/").status_code == 302
+    missing = client.get("/console/incidents/999999")
+    assert missing.status_code == 302  # logged out: to the login page, not a 404 that tells anything
+
+
+def test_unknown_incident_is_a_page_not_json(client: FlaskClient, as_user: Callable[[str], str]) -> None:
+    as_user("guest")
+    missing = client.get("/console/incidents/999999")
+    assert missing.status_code == 404 and 'id="error"' in missing.text
