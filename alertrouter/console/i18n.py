@@ -75,6 +75,7 @@ ZH: dict[str, str] = {
     "by": "由",
     "Search": "搜索",
     "New article": "新建文章",
+    "Edit": "编辑",
     "Text": "正文",
     "No articles found.": "未找到文章。",
     "Article": "文章",

@@ -23,6 +23,7 @@ from alertrouter.console.web import (
     new_login_csrf,
     secure_cookies,
     viewer,
+    writing,
 )
 from alertrouter.state import current_state
 
@@ -56,7 +57,7 @@ def login_view() -> WResponse:
     state = current_state()
     now, address = state.now(), request.remote_addr or ""
     username = request.form.get("username", "").strip()[:64]
-    with state.sessions() as session, session.begin():
+    with writing() as session:
         try:
             user, token, _csrf = login(
                 username,
@@ -84,8 +85,7 @@ def login_view() -> WResponse:
 @bp.post("/logout", endpoint="logout")
 def logout_view() -> Response:
     """End the session."""
-    state = current_state()
-    with state.sessions() as session, session.begin():
+    with writing() as session:
         logout(request.cookies.get(COOKIE, ""), session=session)
         audit(session, "logout")
     resp = redirect(url_for(".login"), code=303)
@@ -99,7 +99,7 @@ def settings() -> Response | str:
     message = ""
     if request.method == "POST":
         chosen = request.form.get("lang", "")
-        with current_state().sessions() as session, session.begin():
+        with writing() as session:
             user = session.get(User, viewer().id)
             assert user is not None
             user.lang = chosen if chosen in LANGS else None
@@ -121,7 +121,7 @@ def users() -> Response | str:
         role = request.form.get("role", "")
         if role not in Role.__members__ or not username:
             return error_page(400, "role, username")
-        with state.sessions() as session, session.begin():
+        with writing() as session:
             user = get_user_by_name(username, session=session)
             password = request.form.get("password", "")
             if user is None:

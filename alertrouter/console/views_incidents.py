@@ -8,7 +8,7 @@ from alertrouter import incidents as svc
 from alertrouter.console import changes, kb, problems
 from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer
+from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
 from alertrouter.errors import ApiError
 from alertrouter.models import OPEN
 from alertrouter.settings import PRIORITIES
@@ -99,7 +99,7 @@ def act(incident_id: int, action: str) -> Response:
     """Acknowledge, assign, add a note or resolve, through the router's services; audit every change."""
     state = current_state()
     now, by, form = state.now(), viewer().username, request.form
-    with state.sessions() as session, session.begin():
+    with writing() as session:
         try:
             if action == "acknowledge":
                 svc.acknowledge(incident_id, session=session, by=by, now=now)

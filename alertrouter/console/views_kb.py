@@ -6,7 +6,7 @@ from flask import Response, redirect, render_template, request, url_for
 
 from alertrouter.console import kb
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer
+from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
 from alertrouter.state import current_state
 
 
@@ -36,7 +36,7 @@ def kb_new() -> Response | str:
     if not title or not body:
         return error_page(400, f"{_('Title')}, {_('Text')}")
     state = current_state()
-    with state.sessions() as session, session.begin():
+    with writing() as session:
         article = kb.create_article(
             title,
             body[:100_000],
@@ -48,4 +48,26 @@ def kb_new() -> Response | str:
         )
         audit(session, "article_created", f"article {article.id}")
         article_id = article.id
+    return redirect(url_for(".kb_article", article_id=article_id), code=303)  # type: ignore[return-value]
+
+
+@bp.route("/kb/<int:article_id>/edit", methods=["GET", "POST"])
+@needs(Role.engineer)
+def kb_edit(article_id: int) -> Response | str:
+    """Improve an article."""
+    if request.method == "GET":
+        with current_state().sessions() as session:
+            return render_template(
+                "console/article_new.html", a=kb.get_article_or_raise(article_id, session=session)
+            )
+    title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
+    if not title or not body:
+        return error_page(400, f"{_('Title')}, {_('Text')}")
+    with writing() as session:
+        article = kb.get_article_or_raise(article_id, session=session)
+        article.title, article.body = title[:300], body[:100_000]
+        article.ci = request.form.get("ci", "").strip() or None
+        article.alertname = request.form.get("alertname", "").strip() or None
+        article.updated_at = current_state().now()
+        audit(session, "article_edited", f"article {article_id}")
     return redirect(url_for(".kb_article", article_id=article_id), code=303)  # type: ignore[return-value]

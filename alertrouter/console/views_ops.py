@@ -9,7 +9,7 @@ from flask import Response, redirect, render_template, request, url_for
 
 from alertrouter.console import changes, problems
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer
+from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
 from alertrouter.policy.oncall import on_call
 from alertrouter.state import current_state
 
@@ -34,7 +34,7 @@ def problems_scan() -> Response:
     from alertrouter.console.views_incidents import problem_rule
 
     rule = problem_rule()
-    with current_state().sessions() as session, session.begin():
+    with writing() as session:
         found = problems.scan(session=session, now=current_state().now(), times=rule.times, days=rule.days)
         audit(session, "problems_scanned", detail_count=len(found))
     return redirect(url_for(".problems_page"), code=303)  # type: ignore[return-value]
@@ -43,19 +43,19 @@ def problems_scan() -> Response:
 @bp.route("/problems/<int:problem_id>", methods=["GET", "POST"])
 def problem_page(problem_id: int) -> Response | str:
     """Show a problem and its incidents; engineers set its status and root cause."""
+    if request.method == "POST":
+        if not viewer().can(Role.engineer):
+            return error_page(403, _("You may not do this."))
+        status = request.form.get("status", "")
+        if status not in problems.STATUSES:
+            return error_page(400, _("Status"))
+        with writing() as session:
+            problem = problems.get_problem_or_raise(problem_id, session=session)
+            problem.status = status
+            problem.root_cause = request.form.get("root_cause", "").strip()[:10_000]
+            audit(session, "problem_updated", f"problem {problem_id}", status=status)
+        return redirect(url_for(".problem_page", problem_id=problem_id), code=303)  # type: ignore[return-value]
     with current_state().sessions() as session:
-        if request.method == "POST":
-            if not viewer().can(Role.engineer):
-                return error_page(403, _("You may not do this."))
-            status = request.form.get("status", "")
-            if status not in problems.STATUSES:
-                return error_page(400, _("Status"))
-            with session.begin():
-                problem = problems.get_problem_or_raise(problem_id, session=session)
-                problem.status = status
-                problem.root_cause = request.form.get("root_cause", "").strip()[:10_000]
-                audit(session, "problem_updated", f"problem {problem_id}", status=status)
-            return redirect(url_for(".problem_page", problem_id=problem_id), code=303)  # type: ignore[return-value]
         return render_template(
             "console/problem.html",
             p=problems.get_problem_or_raise(problem_id, session=session),
@@ -68,7 +68,7 @@ def _sync_changes() -> str:
     """Bring the silences up to date; return an error to show, if Alertmanager did not answer."""
     state = current_state()
     try:
-        with state.sessions() as session, session.begin():
+        with writing() as session:
             changes.sync(session=session, am=alertmanager(), now=state.now())
     except requests.RequestException as exc:
         return f"Alertmanager: {exc}"
@@ -107,7 +107,7 @@ def changes_create() -> Response:
             raise ValueError(f"{_('Configuration item')}: {', '.join(unknown) or '-'}")
         starts, ends = _local(form.get("starts", "")), _local(form.get("ends", ""))
         until = _local(form["until"]) if form.get("until") else None
-        with state.sessions() as session, session.begin():
+        with writing() as session:
             change = changes.create_change(
                 form.get("title", "").strip() or "-",
                 session=session,
@@ -134,7 +134,7 @@ def changes_create() -> Response:
 def changes_cancel(change_id: int) -> Response:
     """Cancel a change and lift its silence."""
     try:
-        with current_state().sessions() as session, session.begin():
+        with writing() as session:
             changes.cancel(change_id, session=session, am=alertmanager())
             audit(session, "change_cancelled", f"change {change_id}")
     except requests.RequestException as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -128,6 +129,14 @@ def _headers(resp: Response) -> Response:
     if request.endpoint != "console.static":
         resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """Open a write transaction; on SQLite it waits behind this process's other writers first."""
+    state = current_state()
+    with state.write_lock, state.sessions() as session, session.begin():
+        yield session
 
 
 def needs(role: Role) -> Callable[[F], F]:

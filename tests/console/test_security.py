@@ -113,6 +113,14 @@ def test_injection_strings_in_search(client: FlaskClient, as_user: Callable[[str
         assert "Core switch" not in resp.text and "医保" not in resp.text, q
         assert "$2b$" not in resp.text
     assert "Core switch" in client.get("/console/kb", query_string={"q": "line card"}).text
+    # Edits are searchable at once (the index follows the table through triggers).
+    resp = client.post(
+        "/console/kb/1/edit",
+        data={"csrf": token, "title": "Core switch fan tray", "body": "fan tray swapped"},
+    )
+    assert resp.status_code == 303
+    assert "Core switch" not in client.get("/console/kb", query_string={"q": "line card"}).text
+    assert "Core switch fan tray" in client.get("/console/kb", query_string={"q": "fan tray"}).text
 
 
 def test_audit_log_records_changes(client: FlaskClient, as_user: Callable[[str], str]) -> None:
