@@ -28,9 +28,9 @@ class BadLogin(Exception):
     """Unknown user, wrong password or disabled account."""
 
 
-def hash_password(password: str) -> str:
-    """Hash a password with bcrypt (cost 12)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+def hash_password(password: str, *, rounds: int = 12) -> str:
+    """Hash a password with bcrypt (cost 12 unless told)."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
 
 
 def check_password(password: str, hashed: str) -> bool:
@@ -44,14 +44,21 @@ def token_hash(token: str) -> str:
 
 
 def create_user(
-    username: str, password: str, role: Role, *, session: Session, now: dt.datetime, lang: str | None = None
+    username: str,
+    password: str,
+    role: Role,
+    *,
+    session: Session,
+    now: dt.datetime,
+    lang: str | None = None,
+    rounds: int = 12,
 ) -> User:
     """Add a user; the password must have at least 8 characters."""
     if len(password) < 8:
         raise ValueError("password: at least 8 characters")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, rounds=rounds),
         role=role.value,
         lang=lang,
         active=True,

@@ -35,7 +35,8 @@ def users(app: Flask) -> dict[str, Role]:
     state = app.extensions["hospmon_router"]
     with state.sessions() as session, session.begin():
         for name, role in USERS.items():
-            create_user(name, PASSWORD, role, session=session, now=T0)
+            # bcrypt's cheapest cost keeps the tests quick; the console itself uses 12.
+            create_user(name, PASSWORD, role, session=session, now=T0, rounds=4)
     return USERS
 
 

@@ -82,7 +82,7 @@ def test_walk(browser: Browser, server: str, app: Flask, lang: str, tmp_path: Pa
     state = app.extensions["hospmon_router"]
     app.config["CONSOLE_REFRESH_SECONDS"] = 1
     with state.sessions() as session, session.begin():
-        create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now())
+        create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now(), rounds=4)
     now = dt.datetime.now(dt.UTC)
     body = webhook(alert("core-sw-1", now - dt.timedelta(minutes=3)))
     hook = requests.post(

@@ -44,7 +44,7 @@ def am_app(tmp_path: Path, am_url: str, write_config: Callable[..., Path]) -> It
     app = create_app(load_router(write_config(url, alertmanager={"url": am_url})))
     state = app.extensions["hospmon_router"]
     with state.sessions() as session, session.begin():
-        create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now())
+        create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now(), rounds=4)
     yield app
     state.engine.dispose()
 
