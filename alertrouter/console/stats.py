@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from alertrouter.console.models import Resolution
@@ -104,6 +104,23 @@ def _pages(
     ]
 
 
+def _outages(
+    session: Session, start: dt.datetime, until: dt.datetime
+) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """Return, per service, the spans within [start, until) covered by its P1/P2 root incidents."""
+    stmt = select(Incident.service, Incident.created_at, Incident.resolved_at).where(
+        Incident.priority.in_(OUTAGE_PRIORITIES),
+        Incident.service.is_not(None),
+        Incident.parent_id.is_(None),
+        Incident.created_at < until,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at > start),
+    )
+    down: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for service, created, resolved in session.execute(stmt).all():
+        down[service or "-"].append((max(created, start), min(resolved or until, until)))
+    return down
+
+
 def compute(
     router: Router,
     *,
@@ -111,8 +128,9 @@ def compute(
     start: dt.datetime,
     end: dt.datetime,
     hours: tuple[dt.time, dt.time] = (dt.time(8), dt.time(18)),
+    now: dt.datetime | None = None,
 ) -> Report:
-    """Compute the statistics of the incidents opened in [start, end)."""
+    """Compute the statistics of the incidents opened in [start, end); availability up to `now`."""
     stmt = (
         select(Incident, Resolution)
         .outerjoin(Resolution, Resolution.incident_id == Incident.id)
@@ -125,7 +143,6 @@ def compute(
     alerts: Counter[str] = Counter()
     cis: Counter[str] = Counter()
     causes: Counter[str] = Counter()
-    down: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     for inc, res in rows:
         business = is_business(router, inc.created_at, hours)
         person = inc.acknowledged_by or inc.assignee or (res.by if res else None)
@@ -154,12 +171,12 @@ def compute(
         alerts[inc.alertname or "-"] += 1
         if inc.ci:
             cis[inc.ci] += 1
-        if inc.service and inc.priority in OUTAGE_PRIORITIES:
-            down[inc.service].append((max(inc.created_at, start), min(inc.resolved_at or end, end)))
     for person, at in _pages(router, session, start, end):
         if not is_business(router, at, hours):
             work[person].pages_off_hours += 1
-    period = (end - start).total_seconds()
+    until = min(end, now) if now is not None else end
+    down = _outages(session, start, until)
+    period = max(0.0, (until - start).total_seconds())
     availability = {}
     for service in router.inventory.services:
         seconds = _union_seconds(down.get(service, []))

@@ -45,7 +45,14 @@ def _period() -> tuple[dt.datetime, dt.datetime]:
 def _report() -> stats.Report:
     start, end = _period()
     with current_state().sessions() as session:
-        return stats.compute(current_state().router, session=session, start=start, end=end, hours=_hours())
+        return stats.compute(
+            current_state().router,
+            session=session,
+            start=start,
+            end=end,
+            hours=_hours(),
+            now=current_state().now(),
+        )
 
 
 def _charts(report: stats.Report) -> dict[str, object]:

@@ -58,3 +58,14 @@ def test_business_and_off_hours_pages_and_availability(client: FlaskClient, app:
     ratio, seconds = report.availability["network"]
     assert seconds == 3 * 3600 and abs(ratio - 22 / 25) < 1e-9
     assert report.top_cis == [("core-sw-1", 2)]
+    # An outage still open counts up to now, and one that began before the period counts from its start.
+    with state.sessions() as session:
+        seed(client, alert("core-sw-2", T0 + dt.timedelta(hours=20)))
+        later = compute(
+            state.router,
+            session=session,
+            start=T0 + dt.timedelta(hours=21),
+            end=T0 + dt.timedelta(days=7),
+            now=T0 + dt.timedelta(hours=23),
+        )
+    assert later.total == 0 and later.availability["network"] == (0.0, 2 * 3600)
