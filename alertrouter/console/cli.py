@@ -6,17 +6,15 @@ import argparse
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 
-from alertrouter import incidents as svc
 from alertrouter.app import CONFIG_ENV
 from alertrouter.console import changes, problems
-from alertrouter.console.models import Cause, Role
-from alertrouter.console.resolutions import ProblemRule, resolve_with_cause
+from alertrouter.console.demo import seed_demo, write_password
+from alertrouter.console.models import Role
 from alertrouter.console.users import create_user, get_user_by_name, hash_password
 from alertrouter.context import Router, load_router
 from alertrouter.db import make_engine, make_sessionmaker
-from alertrouter.intake.parser import parse_webhook
-from alertrouter.intake.service import ingest
 from hospmon.config import ConfigError
 
 PASSWORD_ENV = "HOSPMON_CONSOLE_PASSWORD"  # noqa: S105 - the name of a variable, not a password
@@ -70,51 +68,10 @@ def cmd_scan_problems(args: argparse.Namespace, router: Router) -> int:
 
 
 def cmd_demo_seed(args: argparse.Namespace, router: Router) -> int:
-    """Add demo users and one incident from yesterday, resolved with a root cause and an article."""
-    sessions = make_sessionmaker(make_engine(router.settings.database_url, pool_size=1))
-    password = _password(args)
-    now = dt.datetime.now(dt.UTC)
-    with sessions() as session, session.begin():
-        for name, role in (("admin", Role.admin), ("wang.lei", Role.engineer), ("guest", Role.viewer)):
-            if get_user_by_name(name, session=session) is None:
-                create_user(name, password, role, session=session, now=now)
-        start = now - dt.timedelta(days=1, hours=2)
-        alert = {
-            "status": "firing",
-            "labels": {"alertname": "UPSOnBattery", "severity": "critical", "ci": "ups-mr1-01"},
-            "annotations": {"summary": "UPS ups-mr1-01 is on battery"},
-            "startsAt": start.isoformat().replace("+00:00", "Z"),
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "",
-            "fingerprint": "demo0000ups00001",
-        }
-        payload = {
-            "version": "4",
-            "status": "firing",
-            "receiver": "demo",
-            "groupKey": "demo",
-            "groupLabels": {},
-            "alerts": [alert],
-        }
-        ingest(parse_webhook(payload), session=session, router=router, now=start)
-        found = svc.list_incidents(svc.IncidentFilter(ci="ups-mr1-01", limit=1), session=session)
-        if found and found[0].status in ("triggered", "acknowledged"):
-            inc = found[0]
-            if inc.status == "triggered":
-                svc.acknowledge(inc.id, session=session, by="wang.lei", now=start + dt.timedelta(minutes=4))
-            resolve_with_cause(
-                inc.id,
-                session=session,
-                by="wang.lei",
-                cause=Cause.power,
-                fix="市电切换柜跳闸，复位后 UPS 回到市电供电；已报修切换柜。"  # noqa: RUF001
-                " Mains transfer switch tripped; reset it and the UPS returned to mains.",
-                minutes=35,
-                to_kb=True,
-                now=start + dt.timedelta(minutes=38),
-                rule=ProblemRule(),
-            )
-            print(f"incident {inc.id} resolved with an article")
+    """Migrate the store, add the demo users and one resolved incident with its article."""
+    if args.password_file and not Path(args.password_file).exists():
+        write_password(Path(args.password_file))
+    print(seed_demo(router, _password(args)))
     return 0
 
 
@@ -135,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--days", type=int, default=30)
     scan.set_defaults(func=cmd_scan_problems)
     seed = commands.add_parser("demo-seed", help="demo users and a resolved incident with an article")
-    seed.add_argument("--password-file", help=f"else ${PASSWORD_ENV}, else one line on stdin")
+    seed.add_argument(
+        "--password-file", help=f"made with a random password if missing; else ${PASSWORD_ENV}, else stdin"
+    )
     seed.set_defaults(func=cmd_demo_seed)
     args = parser.parse_args(argv)
     try:

@@ -44,7 +44,10 @@ def config(tmp_path: Path, write_config: Callable[..., Path]) -> Path:
 def test_demo_seed_and_users(config: Path) -> None:
     seeded = _cli(config, "demo-seed", stdin=PASSWORD + "\n")
     assert seeded.returncode == 0, seeded.stderr
-    assert "resolved with an article" in seeded.stdout
+    assert "user guest (viewer)" in seeded.stdout and "resolved with an article" in seeded.stdout
+    again = _cli(config, "demo-seed", "--password-file", str(config.parent / "pw"))
+    assert again.returncode == 0 and again.stdout.strip() == "nothing to do"
+    assert len((config.parent / "pw").read_text().strip()) >= 16
     assert _cli(config, "user", "li.na", "--role", "engineer", stdin="short\n").returncode == 2
     added = _cli(config, "user", "li.na", "--role", "engineer", stdin=PASSWORD + "\n")
     assert added.returncode == 0 and "added li.na" in added.stdout
