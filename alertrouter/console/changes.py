@@ -110,7 +110,11 @@ def create_change(
 
 def sync(*, session: Session, am: Alertmanager | None, now: dt.datetime) -> None:
     """Keep one silence per planned change on its current or next window; finish changes that are over."""
-    for change in session.execute(select(Change).where(Change.status == "planned")).scalars():
+    query = select(Change).where(Change.status == "planned").order_by(Change.id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Replicas syncing at once each take different changes, so no window gets two silences.
+        query = query.with_for_update(skip_locked=True)
+    for change in session.execute(query).scalars():
         window = window_at(change, now)
         if window is None:
             change.status = "done"

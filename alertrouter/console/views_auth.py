@@ -5,13 +5,23 @@ from __future__ import annotations
 import hmac
 
 from flask import Response, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.wrappers.response import Response as WResponse
 
 from alertrouter.console import audit as audit_log
 from alertrouter.console.i18n import LANGS
-from alertrouter.console.models import Role, User
-from alertrouter.console.users import BadLogin, RateLimited, create_user, get_user_by_name, login, logout
+from alertrouter.console.models import Role, User, UserSession
+from alertrouter.console.users import (
+    BadLogin,
+    RateLimited,
+    check_password,
+    create_user,
+    get_user_by_name,
+    hash_password,
+    login,
+    logout,
+    token_hash,
+)
 from alertrouter.console.web import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -97,6 +107,8 @@ def logout_view() -> Response:
 def settings() -> Response | str:
     """Let users choose their language."""
     message = ""
+    if request.method == "POST" and request.form.get("new_password") is not None:
+        return _change_password()
     if request.method == "POST":
         chosen = request.form.get("lang", "")
         with writing() as session:
@@ -108,6 +120,26 @@ def settings() -> Response | str:
     if request.args.get("saved"):
         message = _("Saved.")
     return render_template("console/settings.html", message=message, langs=LANGS)
+
+
+def _change_password() -> Response | str:
+    current, new = request.form.get("password", ""), request.form.get("new_password", "")
+    with writing() as session:
+        user = session.get(User, viewer().id)
+        assert user is not None
+        if not check_password(current, user.password_hash):
+            return error_page(403, _("Wrong user name or password."))
+        if len(new) < 8:
+            return error_page(400, _("The new password needs at least 8 characters."))
+        user.password_hash = hash_password(new)
+        # Every other session of this user ends; this one goes on.
+        session.execute(
+            delete(UserSession).where(
+                UserSession.user_id == user.id, UserSession.token_hash != token_hash(request.cookies[COOKIE])
+            )
+        )
+        audit(session, "password_changed", user.username)
+    return redirect(url_for(".settings", saved=1), code=303)  # type: ignore[return-value]
 
 
 @bp.route("/users", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from alertrouter.console.models import AuditEntry, LoginFailure, Resolution, Role
-from tests.console.conftest import csrf_of, incident_id, login, seed
+from tests.console.conftest import PASSWORD, csrf_of, incident_id, login, seed
 
 
 def test_pages_need_login(client: FlaskClient) -> None:
@@ -160,3 +160,34 @@ def test_unknown_incident_is_a_page_not_json(client: FlaskClient, as_user: Calla
     as_user("guest")
     missing = client.get("/console/incidents/999999")
     assert missing.status_code == 404 and 'id="error"' in missing.text
+
+
+def test_no_redirect_off_the_console(client: FlaskClient, users: dict[str, Role]) -> None:
+    for target in ("https://evil.example/", "//evil.example/console/", "/api/v1/incidents"):
+        page = client.get("/console/login", query_string={"next": target})
+        resp = client.post(
+            "/console/login",
+            data={"username": "guest", "password": PASSWORD, "csrf": csrf_of(page.text), "next": target},
+        )
+        assert resp.status_code == 303 and resp.headers["Location"] == "/console/", target
+
+
+def test_password_change_ends_other_sessions(app: Flask, users: dict[str, Role]) -> None:
+    first, second = app.test_client(), app.test_client()
+    assert login(first, "zhao.min") == 303 and login(second, "zhao.min") == 303
+    token = csrf_of(first.get("/console/settings").text)
+    wrong = first.post(
+        "/console/settings", data={"csrf": token, "password": "nope", "new_password": "x" * 12}
+    )
+    assert wrong.status_code == 403
+    short = first.post(
+        "/console/settings", data={"csrf": token, "password": PASSWORD, "new_password": "short"}
+    )
+    assert short.status_code == 400
+    done = first.post(
+        "/console/settings", data={"csrf": token, "password": PASSWORD, "new_password": "x" * 12}
+    )
+    assert done.status_code == 303
+    assert first.get("/console/").status_code == 200
+    assert second.get("/console/").status_code == 302
+    assert login(second, "zhao.min") == 401 and login(second, "zhao.min", "x" * 12) == 303
