@@ -93,6 +93,8 @@ def _api_error(exc: ApiError) -> Response:
 @bp.before_request
 def _before() -> Response | None:
     g.console_user = None
+    if request.endpoint == "console.static":
+        return None
     token = request.cookies.get(COOKIE)
     state = current_state()
     if token:
