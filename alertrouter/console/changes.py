@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.console.models import Change
 from alertrouter.errors import NotFound
+from alertrouter.models import Incident
 
 RECURRENCES = {"none": None, "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 
@@ -154,22 +155,31 @@ def list_changes(*, session: Session, limit: int = 200) -> list[Change]:
     return list(session.execute(stmt).scalars())
 
 
+def covers(change: Change, ci: str, at: dt.datetime) -> bool:
+    """Tell whether one of a change's windows on a CI covered a moment."""
+    if ci not in change.cis or at < change.starts_at or change.status == "cancelled":
+        return False
+    length, step = change.ends_at - change.starts_at, RECURRENCES[change.recurrence]
+    if step is None:
+        return at < change.ends_at
+    if change.until is not None and at > change.until + length:
+        return False
+    return (at - change.starts_at) % step < length
+
+
 def change_during(ci: str | None, at: dt.datetime, *, session: Session) -> Change | None:
     """Return a change (not cancelled) whose window on the CI covered a moment, if any."""
     if ci is None:
         return None
     stmt = select(Change).where(Change.status != "cancelled", Change.starts_at <= at)
-    for change in session.execute(stmt).scalars():
-        if ci not in change.cis:
-            continue
-        step = RECURRENCES[change.recurrence]
-        if step is None:
-            if change.ends_at > at:
-                return change
-            continue
-        if change.until is not None and at > change.until + (change.ends_at - change.starts_at):
-            continue
-        offset = (at - change.starts_at) % step
-        if offset < change.ends_at - change.starts_at:
-            return change
-    return None
+    return next((c for c in session.execute(stmt).scalars() if covers(c, ci, at)), None)
+
+
+def during_changes(incidents: list[Incident], *, session: Session) -> set[int]:
+    """Return the ids of the incidents that opened inside a change window on their CI."""
+    if not incidents:
+        return set()
+    first = min(i.created_at for i in incidents)
+    stmt = select(Change).where(Change.status != "cancelled")
+    found = [c for c in session.execute(stmt).scalars() if c.recurrence != "none" or c.ends_at > first]
+    return {i.id for i in incidents if i.ci and any(covers(c, i.ci, i.created_at) for c in found)}

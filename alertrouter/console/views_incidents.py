@@ -45,6 +45,7 @@ def board() -> str:
         return render_template(
             "console/board.html",
             incidents=rows,
+            during=changes.during_changes(rows, session=session),
             priorities=PRIORITIES,
             args=request.args,
             refresh_seconds=float(current_app.config.get("CONSOLE_REFRESH_SECONDS", 15)),
@@ -56,7 +57,8 @@ def board_rows() -> str:
     """Return only the board's rows, for the refresh."""
     with current_state().sessions() as session:
         rows = svc.list_incidents(_filter(), session=session)
-        return render_template("console/board_rows.html", incidents=rows)
+        during = changes.during_changes(rows, session=session)
+        return render_template("console/board_rows.html", incidents=rows, during=during)
 
 
 @bp.get("/incidents/<int:incident_id>")

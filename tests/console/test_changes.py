@@ -86,6 +86,7 @@ def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str)
     seed(client, alert("core-sw-1", now))
     page = client.get(f"/console/incidents/{incident_id(client, 'core-sw-1')}").text
     assert 'id="during-change"' in page
+    assert 'class="flag during"' in client.get("/console/").text
     assert "core-sw-1" in client.get("/console/handover").text
     # Cancelling lifts the silence.
     assert client.post("/console/changes/1/cancel", data={"csrf": token}).status_code == 303
@@ -123,3 +124,39 @@ def test_recurring_window_gets_the_next_silence(am_app: Flask, am_url: str) -> N
     assert len(moved) == 1
     bad = dict(form, cis="no-such-ci", csrf=token)
     assert client.post("/console/changes", data=bad).status_code == 400
+
+
+def test_windows_of_recurring_changes() -> None:
+    from alertrouter.console.changes import covers, window_at
+    from alertrouter.console.models import Change
+
+    start = dt.datetime(2026, 11, 29, 18, 0, tzinfo=dt.UTC)  # Monday 02:00 in Shanghai
+    weekly = Change(
+        title="weekly patching",
+        cis=["his-db-1"],
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        recurrence="weekly",
+        until=start + dt.timedelta(days=14),
+        status="planned",
+    )
+    assert covers(weekly, "his-db-1", start + dt.timedelta(days=7, hours=1))
+    assert not covers(weekly, "his-db-1", start + dt.timedelta(days=7, hours=3))
+    assert not covers(weekly, "his-web", start + dt.timedelta(hours=1))
+    assert not covers(weekly, "his-db-1", start + dt.timedelta(days=21, hours=1))  # after `until`
+    assert not covers(weekly, "his-db-1", start - dt.timedelta(days=7))
+    assert window_at(weekly, start + dt.timedelta(days=8)) == (
+        start + dt.timedelta(days=14),
+        start + dt.timedelta(days=14, hours=2),
+    )
+    assert window_at(weekly, start + dt.timedelta(days=15)) is None
+    once = Change(
+        title="x",
+        cis=["a"],
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        recurrence="none",
+        status="planned",
+    )
+    assert window_at(once, start) == (start, start + dt.timedelta(hours=1))
+    assert window_at(once, start + dt.timedelta(hours=2)) is None
