@@ -191,3 +191,29 @@ def test_password_change_ends_other_sessions(app: Flask, users: dict[str, Role])
     assert first.get("/console/").status_code == 200
     assert second.get("/console/").status_code == 302
     assert login(second, "zhao.min") == 401 and login(second, "zhao.min", "x" * 12) == 303
+
+
+def test_viewer_changes_nothing(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> None:
+    seed(client)
+    inc = incident_id(client, "core-sw-1")
+    token = as_user("guest")
+    forms = {
+        f"/console/incidents/{inc}/acknowledge": {},
+        f"/console/incidents/{inc}/assign": {"to": "zhao.min"},
+        f"/console/incidents/{inc}/note": {"text": "x"},
+        "/console/kb/new": {"title": "t", "body": "b"},
+        "/console/problems/scan": {},
+        "/console/changes": {
+            "title": "t",
+            "cis": "core-sw-1",
+            "starts": "2026-12-01T01:00",
+            "ends": "2026-12-01T02:00",
+        },
+        "/console/changes/1/cancel": {},
+        "/console/users": {"username": "mallory", "password": "x" * 12, "role": "admin"},
+    }
+    for url, form in forms.items():
+        assert client.post(url, data={"csrf": token, **form}).status_code == 403, url
+    with app.extensions["hospmon_router"].sessions() as session:
+        actions = set(session.execute(select(AuditEntry.action)).scalars())
+    assert actions == {"login"}
