@@ -35,13 +35,9 @@ def am_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def am_app(tmp_path: Path, am_url: str, write_config: Callable[..., Path]) -> Iterator[Flask]:
-    """The router on SQLite, pointed at the Alertmanager, with an engineer."""
-    from alertrouter.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'router.db'}"
-    upgrade(url)
-    app = create_app(load_router(write_config(url, alertmanager={"url": am_url})))
+def am_app(database_url: str, am_url: str, write_config: Callable[..., Path]) -> Iterator[Flask]:
+    """The router on SQLite or PostgreSQL, pointed at the Alertmanager, with an engineer."""
+    app = create_app(load_router(write_config(database_url, alertmanager={"url": am_url})))
     state = app.extensions["hospmon_router"]
     with state.sessions() as session, session.begin():
         create_user("wang.lei", PASSWORD, Role.engineer, session=session, now=state.now(), rounds=4)
