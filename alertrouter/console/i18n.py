@@ -164,6 +164,18 @@ ZH: dict[str, str] = {
     "Error": "错误",
     "Not found.": "未找到。",
     "Caused by": "由此引起",
+    # Timeline event kinds the router writes; unknown kinds show as they are.
+    "opened": "创建",
+    "alert_firing": "告警触发",
+    "alert_resolved": "告警恢复",
+    "notification_sent": "已通知",
+    "notification_failed": "通知失败",
+    "notification_skipped": "未通知",
+    "priority_changed": "优先级变化",
+    "escalated": "已升级",
+    "grouped": "已归并",
+    "assigned": "已指派",
+    "note": "备注",
     "Period": "统计周期",
     "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
 }
