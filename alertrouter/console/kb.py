@@ -54,10 +54,11 @@ def create_article(
 def article_from_resolution(
     inc: Incident, *, cause: str, fix: str, session: Session, author: str, now: dt.datetime
 ) -> Article:
-    """Write up how an incident was fixed as an article."""
+    """Write up how an incident was fixed as an article, titled by the CI and the fix's first line."""
+    first = fix.strip().splitlines()[0][:120] if fix.strip() else inc.title
     body = f"{inc.title}\n\n{fix}"
     return create_article(
-        inc.title,
+        f"{inc.ci or inc.alertname}: {first}",
         body,
         session=session,
         author=author,
