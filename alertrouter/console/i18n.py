@@ -164,6 +164,7 @@ ZH: dict[str, str] = {
     "Error": "错误",
     "Not found.": "未找到。",
     "Caused by": "由此引起",
+    "No patient names, IDs or record numbers here.": "此处请勿填写患者姓名、ID 或病历号。",
     # Timeline event kinds the router writes; unknown kinds show as they are.
     "opened": "创建",
     "alert_firing": "告警触发",

@@ -75,8 +75,12 @@ def name_of(name: Name | None, fallback: str) -> str:
 
 
 def secure_cookies() -> bool:
-    """Mark cookies Secure on HTTPS (or always, with CONSOLE_SECURE_COOKIES)."""
-    return bool(request.is_secure or current_app.config.get("CONSOLE_SECURE_COOKIES", False))
+    """Mark cookies Secure on HTTPS, with an https console_url, or with CONSOLE_SECURE_COOKIES."""
+    return bool(
+        request.is_secure
+        or current_state().router.settings.file.console_url.startswith("https://")
+        or current_app.config.get("CONSOLE_SECURE_COOKIES", False)
+    )
 
 
 def error_page(status: int, message: str) -> Response:
