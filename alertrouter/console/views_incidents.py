@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Response, current_app, redirect, render_template, request, url_for
 
 from alertrouter import incidents as svc
@@ -23,16 +25,16 @@ def _filter() -> svc.IncidentFilter:
     prio = [p for p in args.getlist("priority") if p in PRIORITIES]
     inv = current_state().router.inventory
 
-    def known(key: str, table: dict[str, object]) -> str | None:
+    def known(key: str, table: Mapping[str, object]) -> str | None:
         value = args.get(key) or None
         return value if value in table else None
 
     return svc.IncidentFilter(
         status=status,
         priority=prio or None,
-        team=known("team", inv.teams),  # type: ignore[arg-type]
-        service=known("service", inv.services),  # type: ignore[arg-type]
-        department=known("department", inv.departments),  # type: ignore[arg-type]
+        team=known("team", inv.teams),
+        service=known("service", inv.services),
+        department=known("department", inv.departments),
         limit=300,
     )
 
