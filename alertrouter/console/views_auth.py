@@ -6,7 +6,7 @@ import hmac
 
 from flask import Response, redirect, render_template, request, url_for
 from sqlalchemy import delete, select
-from werkzeug.wrappers.response import Response as WResponse
+from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import audit as audit_log
 from alertrouter.console.i18n import LANGS
@@ -32,13 +32,14 @@ from alertrouter.console.web import (
     needs,
     new_login_csrf,
     secure_cookies,
+    see_other,
     viewer,
     writing,
 )
 from alertrouter.state import current_state
 
 
-def _login_form(status: int = 200, message: str = "") -> Response:
+def _login_form(status: int = 200, message: str = "") -> HttpResponse:
     token = new_login_csrf()
     resp = Response(
         render_template("console/login.html", login_csrf=token, message=message, next=_next(), me=None),
@@ -57,7 +58,7 @@ def _next() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
-def login_view() -> WResponse:
+def login_view() -> HttpResponse:
     """Show the login form; check a login, rotate the session and set the cookie."""
     if request.method == "GET":
         return _login_form()
@@ -93,18 +94,18 @@ def login_view() -> WResponse:
 
 
 @bp.post("/logout", endpoint="logout")
-def logout_view() -> Response:
+def logout_view() -> HttpResponse:
     """End the session."""
     with writing() as session:
         logout(request.cookies.get(COOKIE, ""), session=session)
         audit(session, "logout")
-    resp = redirect(url_for(".login"), code=303)
+    resp = see_other(".login")
     resp.delete_cookie(COOKIE, path="/console")
-    return resp  # type: ignore[return-value]
+    return resp
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-def settings() -> Response | str:
+def settings() -> HttpResponse | str:
     """Let users choose their language."""
     message = ""
     if request.method == "POST" and request.form.get("new_password") is not None:
@@ -116,13 +117,13 @@ def settings() -> Response | str:
             assert user is not None
             user.lang = chosen if chosen in LANGS else None
             audit(session, "set_language", viewer().username, lang=user.lang)
-        return redirect(url_for(".settings", saved=1), code=303)  # type: ignore[return-value]
+        return see_other(".settings", saved=1)
     if request.args.get("saved"):
         message = _("Saved.")
     return render_template("console/settings.html", message=message, langs=LANGS)
 
 
-def _change_password() -> Response | str:
+def _change_password() -> HttpResponse | str:
     current, new = request.form.get("password", ""), request.form.get("new_password", "")
     with writing() as session:
         user = session.get(User, viewer().id)
@@ -139,12 +140,12 @@ def _change_password() -> Response | str:
             )
         )
         audit(session, "password_changed", user.username)
-    return redirect(url_for(".settings", saved=1), code=303)  # type: ignore[return-value]
+    return see_other(".settings", saved=1)
 
 
 @bp.route("/users", methods=["GET", "POST"])
 @needs(Role.admin)
-def users() -> Response | str:
+def users() -> HttpResponse | str:
     """List users; admins add users or change a role."""
     state = current_state()
     message = ""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import current_app, render_template, request
+from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter import incidents as svc
 from alertrouter.console import changes, kb, problems
 from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
+from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.errors import ApiError
 from alertrouter.models import OPEN
 from alertrouter.settings import PRIORITIES
@@ -99,7 +100,7 @@ def problem_rule() -> ProblemRule:
 
 @bp.post("/incidents/<int:incident_id>/<action>")
 @needs(Role.engineer)
-def act(incident_id: int, action: str) -> Response:
+def act(incident_id: int, action: str) -> HttpResponse:
     """Acknowledge, assign, add a note or resolve, through the router's services; audit every change."""
     state = current_state()
     now, by, form = state.now(), viewer().username, request.form
@@ -143,4 +144,4 @@ def act(incident_id: int, action: str) -> Response:
                 return error_page(404, _("Not found."))
         except ApiError as exc:
             return error_page(exc.status, exc.reason)
-    return redirect(url_for(".incident", incident_id=incident_id), code=303)  # type: ignore[return-value]
+    return see_other(".incident", incident_id=incident_id)

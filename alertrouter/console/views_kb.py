@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import render_template, request
+from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import kb
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
+from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.state import current_state
 
 
@@ -28,7 +29,7 @@ def kb_article(article_id: int) -> str:
 
 @bp.route("/kb/new", methods=["GET", "POST"])
 @needs(Role.engineer)
-def kb_new() -> Response | str:
+def kb_new() -> HttpResponse | str:
     """Write an article."""
     if request.method == "GET":
         return render_template("console/article_new.html")
@@ -48,12 +49,12 @@ def kb_new() -> Response | str:
         )
         audit(session, "article_created", f"article {article.id}")
         article_id = article.id
-    return redirect(url_for(".kb_article", article_id=article_id), code=303)  # type: ignore[return-value]
+    return see_other(".kb_article", article_id=article_id)
 
 
 @bp.route("/kb/<int:article_id>/edit", methods=["GET", "POST"])
 @needs(Role.engineer)
-def kb_edit(article_id: int) -> Response | str:
+def kb_edit(article_id: int) -> HttpResponse | str:
     """Improve an article."""
     if request.method == "GET":
         with current_state().sessions() as session:
@@ -70,4 +71,4 @@ def kb_edit(article_id: int) -> Response | str:
         article.alertname = request.form.get("alertname", "").strip() or None
         article.updated_at = current_state().now()
         audit(session, "article_edited", f"article {article_id}")
-    return redirect(url_for(".kb_article", article_id=article_id), code=303)  # type: ignore[return-value]
+    return see_other(".kb_article", article_id=article_id)

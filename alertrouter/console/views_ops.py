@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import requests
-from flask import Response, redirect, render_template, request, url_for
+from flask import render_template, request
+from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import changes, problems
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, viewer, writing
+from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.policy.oncall import on_call
 from alertrouter.state import current_state
 
@@ -29,7 +30,7 @@ def problems_page() -> str:
 
 @bp.post("/problems/scan")
 @needs(Role.engineer)
-def problems_scan() -> Response:
+def problems_scan() -> HttpResponse:
     """Look for recurring incidents now."""
     from alertrouter.console.views_incidents import problem_rule
 
@@ -37,11 +38,11 @@ def problems_scan() -> Response:
     with writing() as session:
         found = problems.scan(session=session, now=current_state().now(), times=rule.times, days=rule.days)
         audit(session, "problems_scanned", detail_count=len(found))
-    return redirect(url_for(".problems_page"), code=303)  # type: ignore[return-value]
+    return see_other(".problems_page")
 
 
 @bp.route("/problems/<int:problem_id>", methods=["GET", "POST"])
-def problem_page(problem_id: int) -> Response | str:
+def problem_page(problem_id: int) -> HttpResponse | str:
     """Show a problem and its incidents; engineers set its status and root cause."""
     if request.method == "POST":
         if not viewer().can(Role.engineer):
@@ -54,7 +55,7 @@ def problem_page(problem_id: int) -> Response | str:
             problem.status = status
             problem.root_cause = request.form.get("root_cause", "").strip()[:10_000]
             audit(session, "problem_updated", f"problem {problem_id}", status=status)
-        return redirect(url_for(".problem_page", problem_id=problem_id), code=303)  # type: ignore[return-value]
+        return see_other(".problem_page", problem_id=problem_id)
     with current_state().sessions() as session:
         return render_template(
             "console/problem.html",
@@ -97,7 +98,7 @@ def _local(value: str) -> dt.datetime:
 
 @bp.post("/changes")
 @needs(Role.engineer)
-def changes_create() -> Response:
+def changes_create() -> HttpResponse:
     """Record a change and silence its CIs for its window."""
     form, state = request.form, current_state()
     cis = [c.strip() for c in form.get("cis", "").split(",") if c.strip()]
@@ -126,12 +127,12 @@ def changes_create() -> Response:
     error = _sync_changes()
     if error:
         return error_page(502, error)
-    return redirect(url_for(".changes_page"), code=303)  # type: ignore[return-value]
+    return see_other(".changes_page")
 
 
 @bp.post("/changes/<int:change_id>/cancel")
 @needs(Role.engineer)
-def changes_cancel(change_id: int) -> Response:
+def changes_cancel(change_id: int) -> HttpResponse:
     """Cancel a change and lift its silence."""
     try:
         with writing() as session:
@@ -139,7 +140,7 @@ def changes_cancel(change_id: int) -> Response:
             audit(session, "change_cancelled", f"change {change_id}")
     except requests.RequestException as exc:
         return error_page(502, f"Alertmanager: {exc}")
-    return redirect(url_for(".changes_page"), code=303)  # type: ignore[return-value]
+    return see_other(".changes_page")
 
 
 def _handover_moments(now: dt.datetime, horizon: dt.timedelta) -> list[dt.datetime]:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
+from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import audit as audit_log
 from alertrouter.console.i18n import pick, translate
@@ -72,6 +73,11 @@ def name_of(name: Name | None, fallback: str) -> str:
     if name is None:
         return fallback
     return (name.zh or name.en or fallback) if lang() == "zh" else (name.en or name.zh or fallback)
+
+
+def see_other(endpoint: str, **values: Any) -> HttpResponse:
+    """Redirect after a POST (303), to a console page."""
+    return redirect(url_for(endpoint, **values), code=303)
 
 
 def secure_cookies() -> bool:
