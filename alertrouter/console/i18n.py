@@ -155,6 +155,8 @@ ZH: dict[str, str] = {
     "Action": "操作",
     "Target": "对象",
     "Week": "周",
+    "This week": "本周",
+    "Last week": "上周",
     "Incidents this week": "本周事件",
     "Resolved this week": "本周解决",
     "Mean time to acknowledge": "平均确认时间",

@@ -94,10 +94,21 @@ def stats_csv() -> Response:
 
 @bp.get("/report")
 def weekly_report() -> str:
-    """Show the weekly report, laid out to print to PDF."""
+    """Show the weekly report (the last 7 days unless from/to say), laid out to print to PDF."""
     report = _report()
+    today = current_state().now().astimezone(current_state().router.inventory.tz).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    weeks = {
+        "This week": (monday, monday + dt.timedelta(days=6)),
+        "Last week": (monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)),
+    }
     return render_template(
-        "console/report.html", r=report, minutes=stats.minutes, dims=stats.DIMENSIONS, **_charts(report)
+        "console/report.html",
+        r=report,
+        minutes=stats.minutes,
+        dims=stats.DIMENSIONS,
+        weeks=weeks,
+        **_charts(report),
     )
 
 
