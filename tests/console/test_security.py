@@ -8,7 +8,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from alertrouter.app import create_app
 from alertrouter.console.models import AuditEntry, LoginFailure, Resolution, Role
+from alertrouter.context import Router
 from tests.console.conftest import PASSWORD, csrf_of, incident_id, login, seed
 
 
@@ -217,3 +219,20 @@ def test_viewer_changes_nothing(client: FlaskClient, app: Flask, as_user: Callab
     with app.extensions["hospmon_router"].sessions() as session:
         actions = set(session.execute(select(AuditEntry.action)).scalars())
     assert actions == {"login"}
+
+
+def test_rate_limit_holds_across_replicas(app: Flask, router: Router, users: dict[str, Role]) -> None:
+    other = create_app(router)  # a second replica on the same store
+    try:
+        clients = [app.test_client(), other.test_client()]
+        codes = [login(clients[n % 2], "zhao.min", "wrong password") for n in range(11)]
+        assert codes[:10] == [401] * 10 and codes[10] == 429
+        assert login(clients[0], "zhao.min") == 429 and login(clients[1], "zhao.min") == 429
+        # Sessions are in the store too: a login on one replica is good on the other.
+        assert login(clients[0], "guest") == 303
+        cookie = clients[0].get_cookie("hospmon_console", path="/console")
+        assert cookie is not None
+        clients[1].set_cookie("hospmon_console", cookie.value, path="/console")
+        assert clients[1].get("/console/").status_code == 200
+    finally:
+        other.extensions["hospmon_router"].engine.dispose()
