@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from alertrouter import incidents as svc
@@ -58,7 +58,7 @@ def resolve_with_cause(
 
 
 def earlier(inc: Incident, *, session: Session, limit: int = 10) -> list[tuple[Incident, Resolution | None]]:
-    """Return earlier incidents on the same CI or alert, newest first, with how they were fixed."""
+    """Return earlier incidents on the same CI, then on the same alert elsewhere, with how they were fixed."""
     same = []
     if inc.ci:
         same.append(Incident.ci == inc.ci)
@@ -70,7 +70,7 @@ def earlier(inc: Incident, *, session: Session, limit: int = 10) -> list[tuple[I
         select(Incident, Resolution)
         .outerjoin(Resolution, Resolution.incident_id == Incident.id)
         .where(or_(*same), Incident.id != inc.id, Incident.created_at <= inc.created_at)
-        .order_by(Incident.created_at.desc())
+        .order_by(case((Incident.ci == inc.ci, 0), else_=1), Incident.created_at.desc())
         .limit(limit)
     )
     return [(i, r) for i, r in session.execute(stmt).all()]
