@@ -12,7 +12,7 @@ from alertrouter import incidents as svc
 from alertrouter.console import changes, stats
 from alertrouter.console.svg import bars
 from alertrouter.console.views_ops import alertmanager
-from alertrouter.console.web import _, bp
+from alertrouter.console.web import _, bp, name_of
 from alertrouter.models import OPEN
 from alertrouter.state import current_state
 
@@ -55,10 +55,15 @@ def _report() -> stats.Report:
         )
 
 
+def _team(team_id: str) -> str:
+    team = current_state().router.inventory.teams.get(team_id)
+    return name_of(team.name, team_id) if team else team_id
+
+
 def _charts(report: stats.Report) -> dict[str, object]:
     return {
         "chart_mttr_team": bars(
-            [(k, round((t.mean("res", None) or 0) / 60, 1)) for k, t in report.by["team"].items()],
+            [(_team(k), round((t.mean("res", None) or 0) / 60, 1)) for k, t in report.by["team"].items()],
             unit=" min",
             title=_("MTTR"),
         ),
