@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,3 +66,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def is_postgres(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_for(session: Session) -> Any:
+    """Return the dialect's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if is_postgres(session) else sqlite.insert

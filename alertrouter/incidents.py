@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alertrouter.db import is_postgres
 from alertrouter.errors import ApiError, NotFound
 from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
 from alertrouter.timeline import record
@@ -31,7 +32,7 @@ class IncidentFilter:
 def get_incident_or_raise(incident_id: int, *, session: Session, lock: bool = False) -> Incident:
     """Return an incident or raise NotFound."""
     query = select(Incident).where(Incident.id == incident_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock and is_postgres(session):
         query = query.with_for_update()
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
