@@ -82,3 +82,11 @@ def test_db_upgrade_and_check(
     path.write_text(yaml.safe_dump(data))
     assert serve(["--config.file", str(path), "--check"]) == 2
     assert "missing.yml: cannot read file" in capsys.readouterr().err
+
+
+def test_explain_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.json").write_text('{"version": "3", "alerts": []}')
+    args = ["--inventory", str(REPO / "demo/inventory"), "--policy", str(REPO / "rules/routing/policy.yml")]
+    assert cli(["router", "explain", str(tmp_path / "bad.json"), *args]) == 1
+    assert 'version: expected "4"' in capsys.readouterr().err
+    assert cli(["router", "explain", str(tmp_path / "bad.json"), "--inventory", "nope", "--policy", "x"]) == 2
