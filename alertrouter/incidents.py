@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.db import is_postgres
 from alertrouter.errors import ApiError, NotFound
+from alertrouter.intake.ending import release_children
 from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
 from alertrouter.timeline import record
 
@@ -116,6 +117,8 @@ def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.d
     if inc.status not in OPEN:
         raise ApiError(409, f"incident {incident_id} is already {inc.status}")
     inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = Status.resolved, now, None, None
+    session.flush()
+    release_children(inc.id, session=session, now=now)
     record(
         session,
         inc.id,

@@ -92,6 +92,7 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
         .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
     ).rowcount  # type: ignore[attr-defined]
     if done:
+        release_children(incident_id, session=session, now=now)
         session.execute(
             EVENTS.insert().values(
                 incident_id=incident_id,
@@ -101,4 +102,33 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
                 text="resolved: all alerts resolved",
                 data={},
             )
+        )
+
+
+def release_children(incident_id: int, *, session: Session, now: dt.datetime) -> None:
+    """Let the incidents a resolved root had taken over page again if they are still failing."""
+    children = (
+        session.execute(
+            update(Incident)
+            .where(Incident.parent_id == incident_id, Incident.status == Status.triggered)
+            .values(next_escalation_at=now)
+            .returning(Incident.id)
+        )
+        .scalars()
+        .all()
+    )
+    if children:
+        session.execute(
+            EVENTS.insert(),
+            [
+                {
+                    "incident_id": child,
+                    "at": now,
+                    "kind": "released",
+                    "actor": "router",
+                    "text": f"root cause #{incident_id} resolved; this one still fails, paging resumes",
+                    "data": {"parent_id": incident_id},
+                }
+                for child in children
+            ],
         )
