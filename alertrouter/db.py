@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
@@ -61,6 +63,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Return the session factory the app and the worker use."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(
+    sessions: sessionmaker[Session], lock: AbstractContextManager[Any] | None = None
+) -> Iterator[Session]:
+    """Open a session in a transaction, holding the process's SQLite write lock (if given) throughout."""
+    with lock or nullcontext(), sessions() as session, session.begin():
+        yield session
 
 
 def is_postgres(session: Session) -> bool:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import requests
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
+from alertrouter.db import transaction
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_alert
 from alertrouter.intake.service import ingest
 from alertrouter.models import Delivery
@@ -46,11 +49,15 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
 
 
 def fetch_truncated(
-    router: Router, sessions: sessionmaker[Session], *, now: Callable[[], dt.datetime]
+    router: Router,
+    sessions: sessionmaker[Session],
+    *,
+    now: Callable[[], dt.datetime],
+    lock: AbstractContextManager[Any] | None = None,
 ) -> int:
     """Fetch and ingest the missing alerts of pending deliveries; return how many deliveries were done."""
     at = now()
-    with sessions() as session, session.begin():
+    with transaction(sessions, lock) as session:
         query = (
             select(Delivery)
             .where(
@@ -67,14 +74,14 @@ def fetch_truncated(
         try:
             message = fetch_group(router, delivery)
         except (requests.RequestException, PayloadError, ValueError) as exc:
-            with sessions() as session, session.begin():
+            with transaction(sessions, lock) as session:
                 row = session.get(Delivery, delivery.id)
                 assert row is not None
                 row.fetch_error = str(exc)[:2000]
                 if now() - row.received_at > GIVE_UP:
                     row.fetch_status = "failed"
             continue
-        with sessions() as session, session.begin():
+        with transaction(sessions, lock) as session:
             ingest(message, session=session, router=router, now=now())
             row = session.get(Delivery, delivery.id)
             assert row is not None
