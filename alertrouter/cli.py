@@ -107,3 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
