@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -36,7 +37,7 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
         "active": "true",
     }
     if delivery.receiver:
-        params["receiver"] = delivery.receiver
+        params["receiver"] = re.escape(delivery.receiver)  # Alertmanager takes a regular expression
     resp = requests.get(am.url.rstrip("/") + "/api/v2/alerts", params=params, timeout=am.timeout_seconds)
     resp.raise_for_status()
     raw = resp.json()
