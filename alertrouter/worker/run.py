@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from alertrouter.console.changes import Alertmanager as ChangeSilences
+from alertrouter.console.changes import sync as sync_changes
 from alertrouter.context import Router
 from alertrouter.db import transaction
 from alertrouter.notify.channels import send
@@ -51,7 +53,7 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        """Run every job once: on-call gaps, priorities, escalations, deliveries, truncated fetches."""
+        """Run every job once: on-call gaps, priorities, escalations, deliveries, fetches, change silences."""
         with transaction(self.sessions, self.lock) as session:
             check_gaps(self.router, session=session, now=self.now())
         with transaction(self.sessions, self.lock) as session:
@@ -59,8 +61,12 @@ class Worker:
         with transaction(self.sessions, self.lock) as session:
             escalate_due(self.router, session=session, now=self.now())
         deliver_due(self.router, self.sessions, now=self.now, sender=self.sender, lock=self.lock)
-        if self.router.settings.file.alertmanager.url:
+        am = self.router.settings.file.alertmanager
+        if am.url:
             fetch_truncated(self.router, self.sessions, now=self.now, lock=self.lock)
+            # Changes keep their silence on the current or next window without anyone opening the console.
+            with transaction(self.sessions, self.lock) as session:
+                sync_changes(session=session, am=ChangeSilences(am.url, am.timeout_seconds), now=self.now())
 
     def _loop(self) -> None:
         interval = self.router.settings.file.worker.interval_seconds
