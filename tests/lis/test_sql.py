@@ -39,11 +39,11 @@ def lis_db() -> Iterator[MariaDB]:
             for statement in lis_statements():
                 cur.execute(statement)
             seed_reference(cur)
-            cur.execute(
-                f"INSERT INTO lab_section VALUES ('{NEVER_STAFFED}', 'Night', '夜班', '00:00', '00:00', '0123456')"
-            )
+            night = (NEVER_STAFFED, "Night", "夜班", "00:00", "00:00", "0123456")
+            cur.execute("INSERT INTO lab_section VALUES (%s, %s, %s, %s, %s, %s)", night)
             cur.execute(f"INSERT INTO analyzer VALUES ('NIGHT-1', '{NEVER_STAFFED}', 'Model', 'XN-LINK')")
-            rows = [  # section, priority, status, received (s ago), verified (s ago); TAT = received - verified
+            # section, priority, status, received (s ago), verified (s ago); TAT = received - verified
+            rows = [
                 ("CHEM", "STAT", "verified", 1000, 800),  # 200 s
                 ("CHEM", "STAT", "verified", 1500, 1000),  # 500 s
                 ("CHEM", "STAT", "verified", 5000, 1000),  # 4000 s
@@ -53,8 +53,8 @@ def lis_db() -> Iterator[MariaDB]:
             ]
             for i, (section, priority, status, received, verified) in enumerate(rows):
                 cur.execute(
-                    "INSERT INTO lab_order (sample_no, patient_id, section, priority, test_code, status, ordered_at,"
-                    " received_at, verified_at) VALUES (%s, %s, %s, %s, 'T', %s, NOW() - INTERVAL 3 HOUR,"
+                    "INSERT INTO lab_order (sample_no, patient_id, section, priority, test_code, status,"
+                    " ordered_at, received_at, verified_at) VALUES (%s, %s, %s, %s, 'T', %s, NOW() - INTERVAL 3 HOUR,"
                     " NOW() - INTERVAL %s SECOND, NOW() - INTERVAL %s SECOND)",
                     (f"S{i:08d}", f"110101199003074{i:03d}", section, priority, status, received, verified),
                 )
