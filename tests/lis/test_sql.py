@@ -54,8 +54,8 @@ def lis_db() -> Iterator[MariaDB]:
             for i, (section, priority, status, received, verified) in enumerate(rows):
                 cur.execute(
                     "INSERT INTO lab_order (sample_no, patient_id, section, priority, test_code, status,"
-                    " ordered_at, received_at, verified_at) VALUES (%s, %s, %s, %s, 'T', %s, NOW() - INTERVAL 3 HOUR,"
-                    " NOW() - INTERVAL %s SECOND, NOW() - INTERVAL %s SECOND)",
+                    " ordered_at, received_at, verified_at) VALUES (%s, %s, %s, %s, 'T', %s,"
+                    " NOW() - INTERVAL 3 HOUR, NOW() - INTERVAL %s SECOND, NOW() - INTERVAL %s SECOND)",
                     (f"S{i:08d}", f"110101199003074{i:03d}", section, priority, status, received, verified),
                 )
             cur.execute(
