@@ -118,7 +118,22 @@ def prepare(run: Path) -> list[Part]:
             PROMETHEUS,
             cwd=run / "prometheus",
         ),
+        *area_parts(run, inventory),
     ]
+
+
+def area_parts(run: Path, inventory: Path) -> list[Part]:
+    """Return the parts each module of `hospmon.demoparts` adds, modules in name order."""
+    import importlib
+    import pkgutil
+
+    from hospmon import demoparts
+
+    found: list[Part] = []
+    for info in sorted(pkgutil.iter_modules(demoparts.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{demoparts.__name__}.{info.name}")
+        found.extend(module.parts(run, inventory))
+    return found
 
 
 def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:

@@ -138,3 +138,7 @@ class LisExporter(Exporter[LoadedLis]):
 def main(argv: list[str] | None = None) -> int:
     """Run the LIS exporter."""
     return serve(LisExporter(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -28,8 +28,26 @@ from exporters.pacs.config import (
 from exporters.pacs.echo import c_echo, echo_metrics
 
 
+def dicom_target(target: str) -> tuple[str | None, str, int]:
+    """Split a DICOM target, ``HOST:PORT`` or ``AE@HOST:PORT``, into called AE (or None), host and port."""
+    if "://" in target:
+        raise BadRequest("DICOM modules take HOST:PORT or AE@HOST:PORT, not a URL")
+    ae, sep, address = target.rpartition("@")
+    if sep:
+        try:
+            check_ae_title(ae)
+        except ValueError as exc:
+            raise BadRequest(f"target AE title: {exc}") from exc
+    host, port = host_port(address)
+    return (ae if sep else None), host, port
+
+
 class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
-    """Probe PACS nodes: ``/probe?target=HOST:PORT&module=echo&called_ae=ARCHIVE`` or a web base URL."""
+    """Probe PACS nodes: ``/probe?target=ARCHIVE@HOST:PORT&module=echo`` or a web base URL.
+
+    The called AE title is the ``called_ae`` parameter, else the one before ``@`` in the target, else the
+    module's.
+    """
 
     name = "pacs"
     default_port = 9108
@@ -53,9 +71,7 @@ class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
         if probers & DICOM_PROBERS and probers & WEB_PROBERS:
             raise BadRequest("DICOM modules take HOST:PORT and web modules a URL: probe them separately")
         if probers & DICOM_PROBERS:
-            if "://" in request.target:
-                raise BadRequest("DICOM modules take HOST:PORT, not a URL")
-            host_port(request.target)
+            dicom_target(request.target)
         if probers & WEB_PROBERS:
             problem = check_target(request.target)
             if problem:
@@ -79,8 +95,8 @@ class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
             return list(web.orthanc(module, spec, request.target, pacs.auths, file, deadline))
         if isinstance(spec, StorageModule):
             return web.volume(module, spec.path)
-        host, port = host_port(request.target)
-        called = request.params.get("called_ae") or spec.called_ae
+        target_ae, host, port = dicom_target(request.target)
+        called = request.params.get("called_ae") or target_ae or spec.called_ae
         if isinstance(spec, FindModule):
             return find.count_today(host, port, called, spec, deadline)
         if isinstance(spec, RoutingModule):
@@ -93,3 +109,7 @@ class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
 def main(argv: list[str] | None = None) -> int:
     """Run the PACS exporter."""
     return serve(PacsExporter(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

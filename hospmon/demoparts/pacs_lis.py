@@ -1,19 +1,53 @@
 """The demo's imaging and laboratory systems: an Orthanc archive, a dcmtk modality node, an MLLP LIS
 interface and a LIS database with orders and results flowing, then the LIS and PACS exporters.
 
+`parts` returns, in start order:
+
+- ``orthanc``: the PACS archive (AE ``ARCHIVE``, DICOM 14242, HTTP 18042 with DICOMweb). Orthanc 1.10 cannot
+  bind one address: it listens on every interface, and its HTTP API refuses clients other than loopback.
+- ``pacs-lis-sim`` (``python -m hospmon.demoparts.pacs_lis RUN/pacs_lis``): the simulated systems it owns and
+  stops with itself: dcmtk's dcmqrscp on 11112 playing the stores of three modalities (AE titles ``CT1``,
+  ``MR1``, ``DRED1``; like Orthanc it listens on every interface), a private MariaDB on 127.0.0.1:13307
+  holding the LIS database ``lis``, and hl7apy's MLLP server on 127.0.0.1:12575 answering AA. It loads the
+  synthetic studies (one ED radiograph is never routed to the archive, so the routing alert shows), keeps
+  samples flowing through the LIS every 20 s, adds a CT study every few minutes, and answers
+  ``http://127.0.0.1:18044/ready`` once all of that runs.
+- ``lis-exporter`` (19107) and ``pacs-exporter`` (19108) with ``deploy/exporters/{lis,pacs}.yml``.
+
 Every study is synthetic (pydicom, patient ``SYNTHETIC^DEMO``); every LIS row is made up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import io
+import json
+import os
 import random
-from collections.abc import Iterable
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+import yaml
+from hl7apy.mllp import AbstractHandler as MllpHandler
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+from hospmon.demo import terminate
+
+if TYPE_CHECKING:
+    from hospmon.demo import Part
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SECONDARY_CAPTURE = UID("1.2.840.10008.5.1.4.1.1.7")
@@ -222,3 +256,326 @@ class LisFlow:
             "UPDATE critical_value SET notified_at = NOW(), notified_role = 'doctor'"
             " WHERE notified_at IS NULL AND detected_at < NOW() - INTERVAL 180 SECOND"
         )
+
+
+# --- The demo parts ---------------------------------------------------------------------------------------
+
+AREA = "pacs_lis"
+ORTHANC_DICOM, ORTHANC_HTTP, MODALITY_PORT, MLLP_PORT, LIS_DB_PORT, SIM_PORT = (
+    14242, 18042, 11112, 12575, 13307, 18044,
+)  # fmt: skip
+ARCHIVE_AE = "ARCHIVE"
+HOSPITAL_ZONE = "Asia/Shanghai"
+DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+LIS_USER = "hospmon"
+TICK_SECONDS = 20.0
+NEW_STUDY_SECONDS = 180.0
+
+
+def parts(run: Path, inventory: Path) -> list[Part]:
+    """Write the area's configs under ``run/pacs_lis`` and return its processes in start order."""
+    from hospmon.demo import Part
+
+    del inventory  # the monitor entries are in demo/inventory; nothing here depends on the copy
+    folder = (run / AREA).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = folder / "orthanc-db"
+    if storage.exists():
+        shutil.rmtree(storage)  # the simulator loads a fresh set of studies each run
+    orthanc = {
+        "Name": "demo-pacs-archive",
+        "StorageDirectory": str(storage),
+        "IndexDirectory": str(storage),
+        "Plugins": [DICOMWEB_PLUGIN],
+        "HttpPort": ORTHANC_HTTP,
+        "DicomPort": ORTHANC_DICOM,
+        "DicomAet": ARCHIVE_AE,
+        "DicomCheckCalledAet": True,
+        "DicomModalities": {"hospmon": ["HOSPMON", "127.0.0.1", 104]},
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+    }
+    (folder / "orthanc.json").write_text(json.dumps(orthanc, indent=2), encoding="utf-8")
+    password = folder / "lis-db-password"
+    if not password.exists():
+        password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+        password.chmod(0o600)
+    lis = yaml.safe_load((REPO / "deploy" / "exporters" / "lis.yml").read_text(encoding="utf-8"))
+    lis["auths"]["lis-monitor"]["password_file"] = str(password)
+    (folder / "lis.yml").write_text(
+        yaml.safe_dump(lis, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    shutil.copy(REPO / "deploy" / "exporters" / "pacs.yml", folder / "pacs.yml")
+    python = sys.executable
+    return [
+        Part(
+            "orthanc",
+            ["Orthanc", str(folder / "orthanc.json")],
+            f"http://127.0.0.1:{ORTHANC_HTTP}/system",
+            f"http://127.0.0.1:{ORTHANC_HTTP}/app/explorer.html",
+            cwd=folder,
+        ),
+        Part(
+            "pacs-lis-sim",
+            [python, "-m", "hospmon.demoparts.pacs_lis", str(folder)],
+            f"http://127.0.0.1:{SIM_PORT}/ready",
+            f"mllp://127.0.0.1:{MLLP_PORT}  mysql://127.0.0.1:{LIS_DB_PORT}/lis  dicom://127.0.0.1:{MODALITY_PORT}",
+        ),
+        Part(
+            "lis-exporter",
+            [
+                python,
+                "-m",
+                "exporters.lis.main",
+                f"--config.file={folder / 'lis.yml'}",
+                *listen(19107),
+            ],
+            "http://127.0.0.1:19107/-/healthy",
+            "http://127.0.0.1:19107",
+        ),
+        Part(
+            "pacs-exporter",
+            [
+                python,
+                "-m",
+                "exporters.pacs.main",
+                f"--config.file={folder / 'pacs.yml'}",
+                *listen(19108),
+            ],
+            "http://127.0.0.1:19108/-/healthy",
+            "http://127.0.0.1:19108",
+        ),
+    ]
+
+
+def listen(port: int) -> list[str]:
+    """Return the flag that keeps an exporter on loopback."""
+    return [f"--web.listen-address=127.0.0.1:{port}"]
+
+
+def _as_root() -> list[str]:
+    return ["--user=root"] if os.geteuid() == 0 else []
+
+
+def _wait(check: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            check()
+            return
+        except Exception as exc:
+            if time.monotonic() > end:
+                raise RuntimeError(f"{what} not ready after {timeout:.0f} s: {exc}") from None
+        time.sleep(0.2)
+
+
+class Simulator:
+    """The simulated modality node, LIS database and MLLP interface of the demo, and their activity."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.zone = ZoneInfo(HOSPITAL_ZONE)
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.rng = random.Random()  # noqa: S311 - made-up lab data, not secrets
+        self.flow = LisFlow(self.rng)
+        self.ready = threading.Event()
+        self.stopping = threading.Event()
+
+    def now(self) -> dt.datetime:
+        """Return the hospital's wall-clock time, as modalities stamp their studies."""
+        return dt.datetime.now(self.zone).replace(tzinfo=None)
+
+    def _spawn(self, argv: list[str], log: str) -> subprocess.Popen[bytes]:
+        with (self.folder / log).open("ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.children.append(proc)
+        return proc
+
+    # The LIS database ---------------------------------------------------------------------------------
+
+    def start_mariadb(self) -> None:
+        """Start the LIS's MariaDB on 127.0.0.1:13307 in the hospital's zone; create ``lis`` if missing."""
+        mariadbd = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin") or "mariadbd"
+        data = self.folder / "mariadb"
+        self.socket = str(self.folder / "mariadb.sock")
+        if not (data / "mysql").exists():
+            subprocess.run(
+                ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--skip-test-db",
+                 "--auth-root-authentication-method=socket", *_as_root()],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        offset = dt.datetime.now(self.zone).strftime("%z")
+        self._spawn(
+            [mariadbd, "--no-defaults", f"--datadir={data}", f"--port={LIS_DB_PORT}",
+             "--bind-address=127.0.0.1", f"--socket={self.socket}", "--skip-name-resolve",
+             f"--pid-file={self.folder / 'mariadb.pid'}",
+             f"--default-time-zone={offset[:3]}:{offset[3:]}", "--innodb-buffer-pool-size=32M",
+             "--performance-schema=OFF", f"--log-error={self.folder / 'mariadb.err'}", *_as_root()],
+            "mariadb.log",
+        )  # fmt: skip
+        _wait(lambda: self.admin().close(), "MariaDB")
+        password = (self.folder / "lis-db-password").read_text(encoding="utf-8").strip()
+        with self.admin() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS lis CHARACTER SET utf8mb4")
+            cur.execute(f"CREATE USER IF NOT EXISTS '{LIS_USER}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+            cur.execute(f"ALTER USER '{LIS_USER}'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+            cur.execute(f"GRANT SELECT ON lis.* TO '{LIS_USER}'@'127.0.0.1'")
+            cur.execute("USE lis")
+            cur.execute("SHOW TABLES LIKE 'lab_order'")
+            if not cur.fetchall():
+                for statement in lis_statements():
+                    cur.execute(statement)
+                seed_reference(cur)
+                self.flow.seed(cur)
+
+    def admin(self) -> Any:
+        """Connect as root over the server's socket."""
+        import pymysql
+
+        return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True, charset="utf8mb4")
+
+    # The PACS -----------------------------------------------------------------------------------------
+
+    def start_modalities(self) -> None:
+        """Load the synthetic studies into the modality stores and the archive, then start dcmqrscp."""
+        base = self.folder / "modalities"
+        if base.exists():
+            shutil.rmtree(base)
+        now = self.now()
+        minutes = [10, 40, 95, 150, 200, 260]
+        plan = [  # AE title, modality, ages in minutes, ages of studies never routed to the archive
+            ("CT1", "CT", minutes, []),
+            ("MR1", "MR", minutes[1:4], []),
+            ("DRED1", "DX", minutes[:4], [95]),
+        ]
+        table = []
+        for ae, modality, ages, unrouted in plan:
+            (base / ae).mkdir(parents=True)
+            table.append(f"{ae} {base / ae} RW (200, 64mb) ANY")
+            files = []
+            for age in ages:
+                instances = synthetic_study([modality], now - dt.timedelta(minutes=age))
+                files += write_instances(instances, base / "files")
+                if age not in unrouted:
+                    self.archive(instances)
+            subprocess.run(["dcmqridx", str(base / ae), *map(str, files)], check=True, capture_output=True)
+        for modality, age in [("US", 30), ("US", 70), ("US", 120), ("MG", 45), ("MG", 180)]:
+            self.archive(synthetic_study([modality], now - dt.timedelta(minutes=age)))
+        config = self.folder / "dcmqrscp.cfg"
+        config.write_text(
+            f"NetworkTCPPort = {MODALITY_PORT}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+            "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
+            "AETable BEGIN\n" + "\n".join(table) + "\nAETable END\n",
+            encoding="utf-8",
+        )
+        proc = self._spawn(["dcmqrscp", "-c", str(config), str(MODALITY_PORT)], "dcmqrscp.log")
+
+        def accepting() -> None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"dcmqrscp exited with {proc.returncode}; see dcmqrscp.log")
+            socket.create_connection(("127.0.0.1", MODALITY_PORT), timeout=1).close()
+
+        _wait(accepting, "dcmqrscp")
+
+    def archive(self, instances: Iterable[Dataset]) -> None:
+        """Store instances in the Orthanc archive through its REST API."""
+        for ds in instances:
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{ORTHANC_HTTP}/instances", data=buffer.getvalue(), method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our loopback Orthanc
+                pass
+
+    def new_ct_study(self) -> None:
+        """Acquire a CT study on ``CT1`` (C-STORE to the modality node) and route it to the archive."""
+        from pynetdicom import AE
+
+        instances = synthetic_study(["CT"], self.now())
+        ae = AE(ae_title="CT1")
+        ae.add_requested_context(SECONDARY_CAPTURE, ExplicitVRLittleEndian)
+        assoc = ae.associate("127.0.0.1", MODALITY_PORT, ae_title="CT1")
+        if assoc.is_established:
+            for ds in instances:
+                assoc.send_c_store(ds)
+            assoc.release()
+        self.archive(instances)
+
+    # The MLLP interface and the readiness page -----------------------------------------------------------
+
+    def start_mllp(self) -> None:
+        """Answer every HL7 v2 message on 127.0.0.1:12575 with an AA acknowledgement (hl7apy's server)."""
+        from hl7apy.mllp import MLLPServer
+
+        handlers = {kind: (AckHandler,) for kind in ("ORM^O01", "ADT^A01", "ORU^R01")}
+        server = MLLPServer("127.0.0.1", MLLP_PORT, handlers, timeout=10)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="mllp", daemon=True).start()
+
+    def start_status(self) -> None:
+        """Serve ``/ready`` on 127.0.0.1:18044: 200 once every simulated system runs."""
+        sim = self
+
+        class Status(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                ok = sim.ready.is_set() and all(c.poll() is None for c in sim.children)
+                self.send_response(200 if ok else 503)
+                self.end_headers()
+                self.wfile.write(b"ready\n" if ok else b"starting\n")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", SIM_PORT), Status)
+        threading.Thread(target=server.serve_forever, name="status", daemon=True).start()
+
+    def run(self) -> int:
+        """Start everything, then keep the LIS flowing and new studies coming until SIGTERM."""
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        try:
+            self.start_status()
+            self.start_mariadb()
+            self.start_modalities()
+            self.start_mllp()
+            self.ready.set()
+            print("pacs-lis-sim: ready", flush=True)
+            last_study = time.monotonic()
+            while not self.stopping.wait(TICK_SECONDS):
+                with self.admin() as conn, conn.cursor() as cur:
+                    cur.execute("USE lis")
+                    self.flow.tick(cur, TICK_SECONDS)
+                if time.monotonic() - last_study > NEW_STUDY_SECONDS:
+                    self.new_ct_study()
+                    last_study = time.monotonic()
+            return 0
+        finally:
+            for child in reversed(self.children):
+                terminate(child)
+
+
+class AckHandler(MllpHandler):  # type: ignore[misc]
+    """Acknowledge any message with AA, echoing its control id; the message itself is not kept."""
+
+    def reply(self) -> str:
+        """Return the framed ACK."""
+        segments = [s for s in str(self.incoming_message).replace("\n", "\r").split("\r") if s]
+        fields = [*(segments[0].split("|") if segments else []), *[""] * 10]
+        control, stamp = fields[9], time.strftime("%Y%m%d%H%M%S")
+        ack = f"MSH|^~\\&|LIS|LAB|{fields[2]}|{fields[3]}|{stamp}||ACK|ACK{control}|P|2.5\rMSA|AA|{control}\r"
+        return f"\x0b{ack}\x1c\x0d"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulated PACS and LIS systems in the folder `parts` prepared."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m hospmon.demoparts.pacs_lis RUN/pacs_lis", file=sys.stderr)
+        return 2
+    return Simulator(Path(args[0]).resolve()).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

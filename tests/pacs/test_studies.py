@@ -147,6 +147,13 @@ def test_volume_use(archive_exporter: RunningServer) -> None:
     assert 0 < used <= value(body, 'hospmon_pacs_storage_capacity_bytes{module="volume"}')
 
 
+def test_target_may_name_the_called_ae(archive_exporter: RunningServer, orthanc: Scp) -> None:
+    _, body = probe(archive_exporter, f"target={ORTHANC_AE}@{orthanc.target}&module=find")
+    assert 'hospmon_probe_success{module="find"} 1.0' in body
+    assert f'hospmon_dicom_find_studies{{called_ae="{ORTHANC_AE}"}}' in body
+    assert probe(archive_exporter, f"target={'A' * 17}@{orthanc.target}&module=find")[0] == 400
+
+
 def test_targets_must_fit_the_module(archive_exporter: RunningServer, orthanc: Scp) -> None:
     assert probe(archive_exporter, f"target={orthanc.target}&module=qido")[0] == 400
     assert probe(archive_exporter, f"target={orthanc.http}&module=find")[0] == 400
