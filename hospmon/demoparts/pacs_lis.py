@@ -280,8 +280,9 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     folder = (run / AREA).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     storage = folder / "orthanc-db"
-    if storage.exists():
-        shutil.rmtree(storage)  # the simulator loads a fresh set of studies each run
+    for fresh in (storage, folder / "mariadb"):
+        if fresh.exists():
+            shutil.rmtree(fresh)  # each run starts from fresh studies and a freshly seeded LIS
     orthanc = {
         "Name": "demo-pacs-archive",
         "StorageDirectory": str(storage),
@@ -402,7 +403,7 @@ class Simulator:
         if not (data / "mysql").exists():
             subprocess.run(
                 ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--skip-test-db",
-                 "--auth-root-authentication-method=socket", *_as_root()],
+                 "--auth-root-authentication-method=normal", *_as_root()],
                 check=True, capture_output=True,
             )  # fmt: skip
         offset = dt.datetime.now(self.zone).strftime("%z")
