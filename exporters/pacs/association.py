@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.metrics_core import GaugeMetricFamily
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_ASSOCIATE_RJ
 
 from exporters.core.probe import Deadline, ProbeFailed
 
@@ -117,19 +118,22 @@ def association(
         ae.add_requested_context(context)
     wait = max(deadline.cap(timeout), 0.001)
     ae.connection_timeout = ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = wait
+    rejections: list[A_ASSOCIATE_RJ] = []
+
+    def received(event: evt.Event) -> None:
+        if isinstance(event.pdu, A_ASSOCIATE_RJ):
+            rejections.append(event.pdu)
+
     start = time.perf_counter()
-    assoc = ae.associate(host, port, ae_title=called_ae)
+    # pynetdicom 3.0 sometimes reports a rejection as an abort when the peer closes the connection right
+    # after its A-ASSOCIATE-RJ (dcmtk does); the PDU itself tells the truth.
+    assoc = ae.associate(host, port, ae_title=called_ae, evt_handlers=[(evt.EVT_PDU_RECV, received)])
     failed = False
     try:
         associated = time.perf_counter()
-        if assoc.is_rejected:
-            rj = assoc.acceptor.primitive
-            result, source, diagnostic = (
-                (rj.result, rj.result_source, rj.diagnostic) if rj is not None else (None, None, None)
-            )
-            family = _rejection(
-                called_ae, result or 0, source or 0, diagnostic if isinstance(diagnostic, int) else 0
-            )
+        if rejections and not assoc.is_established:
+            rj = rejections[0]
+            family = _rejection(called_ae, rj.result or 0, rj.source or 0, rj.reason_diagnostic or 0)
             raise ProbeFailed("rejected", "association rejected", metrics=[family])
         if not assoc.is_established:
             if associated - start >= wait * 0.9:

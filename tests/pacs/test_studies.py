@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 
@@ -14,6 +15,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from exporters.core.server import RunningServer
 from tests.pacs.conftest import NOW, ORTHANC_AE, PLAN, Scp
 from tests.pacs.test_echo import probe
+from tests.peers import PEER_SOCKET_LEAK, stop_dicom_server
 
 LABELLED = {"CT", "MR", "DX", "US", "MG"}
 
@@ -81,12 +83,14 @@ def test_too_many_matches_fail_the_count(archive_exporter: RunningServer, orthan
         assert 'hospmon_probe_failure{module="find_few",reason="check_failed"} 1.0' in body
 
 
+@pytest.mark.filterwarnings(PEER_SOCKET_LEAK)
 def test_find_refused_by_the_peer_is_rejected(archive_exporter: RunningServer) -> None:
     def refuse(_event: evt.Event) -> object:
         yield 0xC000, None  # "unable to process"
 
     scp = AE(ae_title="PICKY")
     scp.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    scp.acse_timeout = 1  # the probe's TCP pre-check opens a connection that never associates
     server = scp.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, refuse)])
     assert server is not None
     try:
@@ -94,17 +98,21 @@ def test_find_refused_by_the_peer_is_rejected(archive_exporter: RunningServer) -
             archive_exporter, f"target=127.0.0.1:{server.server_address[1]}&module=find&called_ae=PICKY"
         )
     finally:
-        server.shutdown()
+        stop_dicom_server(server)
     assert 'hospmon_probe_failure{module="find",reason="rejected"} 1.0' in body
 
 
+@pytest.mark.filterwarnings(PEER_SOCKET_LEAK)
 def test_find_peer_that_never_answers_times_out(archive_exporter: RunningServer) -> None:
+    release = threading.Event()
+
     def hold(_event: evt.Event) -> object:
-        time.sleep(5)
+        release.wait(10)
         yield 0x0000, None
 
     scp = AE(ae_title="SLOW")
     scp.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    scp.acse_timeout = 1  # the probe's TCP pre-check opens a connection that never associates
     server = scp.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, hold)])
     assert server is not None
     try:
@@ -114,7 +122,8 @@ def test_find_peer_that_never_answers_times_out(archive_exporter: RunningServer)
         )
         elapsed = time.monotonic() - start
     finally:
-        server.shutdown()
+        release.set()
+        stop_dicom_server(server)
     assert 'hospmon_probe_failure{module="find",reason="timeout"} 1.0' in body
     assert elapsed < 2.5
 
