@@ -36,7 +36,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -44,12 +44,8 @@ from hl7apy.mllp import AbstractHandler as MllpHandler
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-from hospmon.demo import terminate
+from hospmon.demo import REPO, Part, terminate
 
-if TYPE_CHECKING:
-    from hospmon.demo import Part
-
-REPO = Path(__file__).resolve().parent.parent.parent
 SECONDARY_CAPTURE = UID("1.2.840.10008.5.1.4.1.1.7")
 
 
@@ -274,8 +270,6 @@ NEW_STUDY_SECONDS = 180.0
 
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Write the area's configs under ``run/pacs_lis`` and return its processes in start order."""
-    from hospmon.demo import Part
-
     del inventory  # the monitor entries are in demo/inventory; nothing here depends on the copy
     folder = (run / AREA).resolve()
     folder.mkdir(parents=True, exist_ok=True)
