@@ -119,8 +119,13 @@ def find_studies(
     spec: StudyQuery,
     timeout: float,
     deadline: Deadline,
+    *,
+    modalities: bool = True,
 ) -> tuple[list[Study], float]:
-    """Return the studies of `dates` (``YYYYMMDD`` or a range) on the node, and the time the query took."""
+    """Return the studies of `dates` (``YYYYMMDD`` or a range) on the node, and the time the query took.
+
+    With `modalities` false, studies whose modalities the node did not return are not asked series by series.
+    """
     with association(host, port, calling_ae, called_ae, [MODEL], timeout, deadline) as opened:
         started = time.perf_counter()
         studies: list[Study] = []
@@ -128,11 +133,11 @@ def find_studies(
             uid = _text(match.get("StudyInstanceUID"))
             if not uid:
                 raise ProbeFailed("bad_response", "a C-FIND match has no StudyInstanceUID")
-            modalities = _multi(match.get("ModalitiesInStudy"))
-            if not modalities:
-                modalities = _series_modalities(opened.assoc, uid, timeout, deadline, spec.max_studies)
+            found = _multi(match.get("ModalitiesInStudy"))
+            if not found and modalities:
+                found = _series_modalities(opened.assoc, uid, timeout, deadline, spec.max_studies)
             date, time_ = _text(match.get("StudyDate")), _text(match.get("StudyTime"))
-            studies.append(Study(uid, date, time_, modalities))
+            studies.append(Study(uid, date, time_, found))
         return studies, time.perf_counter() - started
 
 
@@ -220,7 +225,7 @@ def routing(host: str, port: int, source_ae: str, spec: RoutingModule, deadline:
     if due:
         found, _ = find_studies(
             archive.host, archive.port, spec.calling_ae, archive.called_ae, dates, spec,
-            spec.timeout_seconds, deadline,
+            spec.timeout_seconds, deadline, modalities=False,
         )  # fmt: skip
         held = {s.uid for s in found}
     missing: Counter[str] = Counter()
