@@ -74,7 +74,8 @@ def _prober(value: Any) -> str:
 
 
 Module = Annotated[
-    Annotated[MllpModule, Tag("mllp")] | Annotated[SqlModule, Tag("sql")], Discriminator(_prober)
+    Annotated[MllpModule, Tag("mllp")] | Annotated[SqlModule, Tag("sql")],
+    Discriminator(_prober, custom_error_type="prober", custom_error_message="prober must be mllp or sql"),
 ]
 
 

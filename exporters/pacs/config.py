@@ -157,7 +157,11 @@ Module = Annotated[
     | Annotated[QidoModule, Tag("qido")]
     | Annotated[OrthancModule, Tag("orthanc")]
     | Annotated[StorageModule, Tag("storage")],
-    Discriminator(_prober),
+    Discriminator(
+        _prober,
+        custom_error_type="prober",
+        custom_error_message="prober must be one of echo, find, routing, qido, orthanc, storage",
+    ),
 ]
 DICOM_PROBERS = frozenset({"echo", "find", "routing"})
 WEB_PROBERS = frozenset({"qido", "orthanc"})

@@ -14,6 +14,7 @@ import yaml
 
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.lis.main import LisExporter
+from exporters.lis.main import main as lis_main
 from hospmon.demoparts.pacs_lis import LisFlow, lis_statements, seed_reference
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB, mariadb_server
 from tests.lis.test_mllp import probe
@@ -141,3 +142,24 @@ def test_demo_flow_keeps_the_queries_working(lis_exporter: RunningServer, lis_db
     _, body = probe(lis_exporter, "target=lis-db&module=lis_flow")
     assert 'hospmon_probe_success{module="lis_flow"} 1.0' in body
     assert "hospmon_lis_query_failure{" not in body, body
+
+
+def test_sql_config_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "lis.yml"
+    bad.write_text(
+        "connections:\n  lis-db: {engine: mysql, host: 127.0.0.1, auth: nobody}\n"
+        "modules:\n"
+        "  flow:\n"
+        "    prober: sql\n"
+        "    queries:\n"
+        "      - {name: q, sql: 'SELECT sample_no, 1 AS n FROM lab_order',\n"
+        "         metrics: [{name: hospmon_lis_x, help: x, labels: [sample_no], values: [n]}]}\n"
+    )
+    assert lis_main(["--config.file", str(bad), "--check-config"]) == 1
+    err = capsys.readouterr().err
+    assert "label_rules" in err  # a label column without a rule is refused before any query runs
+    bad.write_text(
+        "connections:\n  lis-db: {engine: mysql, host: 127.0.0.1, auth: nobody}\nmodules:\n  mllp: {}\n"
+    )
+    assert lis_main(["--config.file", str(bad), "--check-config"]) == 1
+    assert "no auth named 'nobody'" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from pynetdicom import AE, evt
@@ -13,6 +14,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from exporters.core.server import RunningServer
+from exporters.pacs.main import main
 from tests.pacs.conftest import NOW, ORTHANC_AE, PLAN, Scp
 from tests.pacs.test_echo import probe
 from tests.peers import PEER_SOCKET_LEAK, stop_dicom_server
@@ -167,3 +169,21 @@ def test_targets_must_fit_the_module(archive_exporter: RunningServer, orthanc: S
     assert probe(archive_exporter, f"target={orthanc.target}&module=qido")[0] == 400
     assert probe(archive_exporter, f"target={orthanc.http}&module=find")[0] == 400
     assert probe(archive_exporter, f"target={orthanc.http}&module=find,qido")[0] == 400
+
+
+def test_config_faults_are_reported_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "pacs.yml"
+    bad.write_text(
+        "modules:\n"
+        "  today: {prober: find, timezone: Mars/Olympus}\n"
+        "  routed: {prober: routing}\n"
+        "  web: {prober: qido, http: {auth: nobody}}\n"
+        "  what: {prober: telepathy}\n"
+    )
+    assert main(["--config.file", str(bad), "--check-config"]) == 1
+    err = capsys.readouterr().err
+    assert "Mars/Olympus" in err and "modules.routed" in err and "archive" in err
+    assert "what" in err and "prober must be one of" in err
+    bad.write_text("modules:\n  web: {prober: qido, http: {auth: nobody}}\n")
+    assert main(["--config.file", str(bad), "--check-config"]) == 1
+    assert "unknown auth nobody" in capsys.readouterr().err
