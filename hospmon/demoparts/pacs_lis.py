@@ -306,7 +306,11 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     return [
         Part(
             "orthanc",
-            ["Orthanc", str(folder / "orthanc.json")],
+            # Debian installs Orthanc in /usr/sbin, which is not on a user's PATH.
+            [
+                shutil.which("Orthanc", path=f"{os.environ.get('PATH', '')}:/usr/sbin") or "Orthanc",
+                str(folder / "orthanc.json"),
+            ],
             f"http://127.0.0.1:{ORTHANC_HTTP}/system",
             f"http://127.0.0.1:{ORTHANC_HTTP}/app/explorer.html",
             cwd=folder,
