@@ -1,0 +1,82 @@
+"""Run only the simulated hospital: the simulated systems of every ``hospmon.demoparts`` module, no exporter.
+
+docker-compose.yml runs this in its ``hospital`` service (profile ``demo``) beside the real Prometheus,
+Alertmanager, exporters and router containers; `make demo` starts the same systems itself. Secrets the
+simulated systems create (the monitoring accounts' passwords) are copied into ``--secrets-out`` so that the
+exporters, reading them from their ``secrets/`` folder, log in::
+
+    python -m hospmon.simulate --run-dir /var/lib/hospmon/hospital --inventory /etc/hospmon/inventory \
+        --secrets-out /secrets
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import hospmon.demoparts
+from hospmon.demo import Part, start, stop
+
+
+def simulated_parts(run: Path, inventory: Path) -> list[Part]:
+    """The simulated systems every demoparts module returns, without the exporters that watch them."""
+    found: list[Part] = []
+    for info in sorted(pkgutil.iter_modules(hospmon.demoparts.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"hospmon.demoparts.{info.name}")
+        found.extend(p for p in module.parts(run, inventory) if not p.name.endswith("-exporter"))
+    return found
+
+
+def copy_secrets(run: Path, out: Path) -> list[str]:
+    """Copy each area's secrets (run/<area>/secrets/*) into `out`; return the names copied."""
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for secret in sorted(run.glob("*/secrets/*")):
+        if secret.is_file():
+            shutil.copy(secret, out / secret.name)
+            (out / secret.name).chmod(0o640)
+            copied.append(secret.name)
+    return copied
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the simulated systems, copy their secrets out, and run until SIGTERM or Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m hospmon.simulate", description=__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--inventory", type=Path, required=True)
+    parser.add_argument("--secrets-out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    run = args.run_dir.resolve()
+    (run / "logs").mkdir(parents=True, exist_ok=True)
+    parts = simulated_parts(run, args.inventory)
+
+    def on_term(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        start(parts, run)
+        if args.secrets_out is not None:
+            print(f"secrets copied: {', '.join(copy_secrets(run, args.secrets_out)) or 'none'}", flush=True)
+        print(f"the simulated hospital runs ({len(parts)} systems)", flush=True)
+        while all(p.process is None or p.process.poll() is None for p in parts):
+            time.sleep(1)
+        print("a simulated system exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        stop(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

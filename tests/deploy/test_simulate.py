@@ -1,0 +1,37 @@
+"""`python -m hospmon.simulate`: the simulated systems of every demo part, without exporters, and their
+secrets handed to the exporters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hospmon.simulate import copy_secrets, simulated_parts
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_only_simulated_systems_are_started(tmp_path: Path) -> None:
+    parts = simulated_parts(tmp_path / "run", REPO / "demo" / "inventory")
+    assert all(not p.name.endswith("-exporter") for p in parts)
+    assert all("exporters." not in " ".join(p.argv) for p in parts)
+
+
+def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "his" / "secrets").mkdir(parents=True)
+    (run / "his" / "secrets" / "his-db-password").write_text("s3cret\n")
+    (run / "logs").mkdir()
+    out = tmp_path / "secrets"
+    assert copy_secrets(run, out) == ["his-db-password"]
+    assert (out / "his-db-password").read_text() == "s3cret\n"
+    assert (out / "his-db-password").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_command_line_names_its_flags() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hospmon.simulate", "--help"], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0
+    assert "--secrets-out" in result.stdout
