@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,10 +26,10 @@ PACKAGES.setdefault("victoria-metrics", "victoria-metrics")
 
 
 class _Site(BaseHTTPRequestHandler):
-    """A web front end answering every path, counting the requests per path."""
+    """A web front end answering every path, recording which exporter instance asked for which path."""
 
     def do_GET(self) -> None:
-        self.server.hits[self.path] += 1  # type: ignore[attr-defined]
+        self.server.hits[self.path].add(self.headers["X-Exporter"])  # type: ignore[attr-defined]
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -40,9 +40,9 @@ class _Site(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def site() -> Iterator[tuple[str, Counter[str]]]:
+def site() -> Iterator[tuple[str, defaultdict[str, set[str]]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    server.hits = Counter()  # type: ignore[attr-defined]
+    server.hits = defaultdict(set)  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", server.hits  # type: ignore[attr-defined]
     server.shutdown()
@@ -51,7 +51,7 @@ def site() -> Iterator[tuple[str, Counter[str]]]:
 
 def _exporter(tmp_path: Path, name: str) -> Any:
     config = tmp_path / f"{name}.yml"
-    config.write_text("modules:\n  web: {kind: http}\n")
+    config.write_text(f"modules:\n  web: {{kind: http, http: {{headers: {{X-Exporter: {name}}}}}}}\n")
     port = free_port()
     argv = python_main(
         "exporters.emr.main", f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"
@@ -79,7 +79,7 @@ def _prometheus_config(exporters: list[int], vm_port: int) -> dict[str, Any]:
 
 
 def test_two_exporters_share_targets_and_series_reach_victoriametrics(
-    tmp_path: Path, site: tuple[str, Counter[str]]
+    tmp_path: Path, site: tuple[str, defaultdict[str, set[str]]]
 ) -> None:
     url, hits = site
     vm_binary = require("victoria-metrics")
@@ -139,7 +139,11 @@ def test_two_exporters_share_targets_and_series_reach_victoriametrics(
                 if ln.startswith('hospmon_exporter_probes_total{module="web",result="success"}')
             )  # fmt: skip
             assert float(line.split()[-1]) >= len(mine)
-        assert {path.lstrip("/") for path in hits} == set(WARDS)
+        # And from the probed side: each ward saw exactly one exporter instance, the one Prometheus chose.
+        names = {port_a: "exporter-a", port_b: "exporter-b"}
+        assert {path.lstrip("/"): seen for path, seen in hits.items()} == {
+            ci: {names[port]} for ci, port in exporter_of.items()
+        }
 
         # remote_write: the probe results reach VictoriaMetrics with their labels and external labels.
         def in_vm() -> list[dict[str, Any]]:
