@@ -20,5 +20,6 @@ RUN apt-get update \
        postgresql orthanc dcmtk \
     && rm -rf /var/lib/apt/lists/* \
     && install -d -o hospmon /var/lib/hospmon/hospital
-ENV PATH="/usr/lib/postgresql/15/bin:${PATH}"
+# The demo parts find demo/ and deploy/ beside the hospmon package: import it from the source tree.
+ENV PATH="/usr/lib/postgresql/15/bin:${PATH}" PYTHONPATH=/opt/hospmon
 USER hospmon

@@ -28,6 +28,7 @@ lint: deps ## ruff (lint and format) and mypy --strict
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@cd dashboards/src && $(CURDIR)/$(BIN)/mypy --strict .
 
 test: lint ## Lint, then run every test against real servers
 	@$(BIN)/python -m pytest -q
