@@ -8,6 +8,7 @@ inventory (a CI with `monitor: [{exporter: native, modules: [metrics]}]`), so no
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.models import dashboard as model
 from panels import bars, graph, new_dashboard, number_panel, table_panel
 
 UID = "hospmon-incidents"
@@ -122,6 +123,8 @@ def build() -> dashboard.Dashboard:
                 "When each team first has nobody on call (0: no gap within the horizon).",
                 ["Time"],
                 span=12,
-            ).unit("dateTimeAsIso")
+            )
+            .unit("dateTimeAsIso")
+            .mappings([model.ValueMap(options={"0": model.ValueMappingResult(text="no gap", color="green")})])
         )
     )

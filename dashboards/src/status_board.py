@@ -31,9 +31,9 @@ DEPARTMENTS = (
 SERVICES = f"{SERVICE_HEALTH} or on (service) (max by (service) (hospmon_service_info) * -1)"
 
 CRITICALITIES = (
-    ("critical", "Critical departments (24/7: ED, ICU, OR, delivery, dialysis)"),
-    ("high", "High-criticality departments (wards, lab, radiology, blood bank)"),
-    ("normal", "Normal departments (outpatient clinics, pharmacy, billing: business hours)"),
+    ("critical", "Critical departments"),
+    ("high", "High-criticality departments"),
+    ("normal", "Normal departments"),
     ("low", "Low-criticality departments"),
 )
 
@@ -100,8 +100,8 @@ def build() -> dashboard.Dashboard:
                 f"({DEPARTMENTS}) * on (department) group_left (name) "
                 f'hospmon_department_info{{criticality="{criticality}"}}',
                 "{{name}}",
-                "Each department is as healthy as the least healthy service it relies on (services' "
-                "`departments` in the inventory).",
+                f"Departments of criticality {criticality} in the inventory; each is as healthy as the least "
+                "healthy service it relies on (services' `departments`).",
                 height=5,
             )
         )
