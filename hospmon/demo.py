@@ -8,7 +8,10 @@ prints where to look and stops everything on Ctrl-C. Prometheus and Alertmanager
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import os
+import pkgutil
 import secrets
 import shutil
 import signal
@@ -46,11 +49,17 @@ class Part:
     ready_url: str
     shown_url: str
     cwd: Path | None = None
+    env: dict[str, str] | None = None
+    """Extra environment variables for the process."""
+    ready: Callable[[], bool] | None = None
+    """A readiness check for processes without an HTTP endpoint; `ready_url` is used when None."""
+    cleanup: Callable[[], None] | None = None
+    """Run after the process has stopped, e.g. to remove a temporary data folder."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log: Path | None = None
 
 
-def _bin(name: str) -> str:
+def console_script(name: str) -> str:
     """Return the path of a console script installed beside this interpreter, or the name on PATH."""
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else name
@@ -81,7 +90,7 @@ def prepare(run: Path) -> list[Part]:
         token.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
         token.chmod(0o600)
 
-    return [
+    core = [
         Part(
             "alertmanager",
             [
@@ -98,7 +107,7 @@ def prepare(run: Path) -> list[Part]:
         Part(
             "inventory-exporter",
             [
-                _bin("hospmon-inventory-exporter"),
+                console_script("hospmon-inventory-exporter"),
                 f"--config.file={inventory}",
                 "--web.listen-address=127.0.0.1:19101",
             ],
@@ -119,6 +128,24 @@ def prepare(run: Path) -> list[Part]:
             cwd=run / "prometheus",
         ),
     ]
+    # Simulated systems and their exporters start before Prometheus, so its first scrape finds them up.
+    areas = [part for factory in part_factories() for part in factory(run, inventory)]
+    return [*core[:-1], *areas, core[-1]]
+
+
+PartFactory = Callable[[Path, Path], list[Part]]
+
+
+def part_factories() -> list[PartFactory]:
+    """Return the ``parts(run, inventory)`` function of every module in `hospmon.demoparts`, by name.
+
+    Each area (network, databases, HIS, EMR, LIS, PACS, router) adds one module there: it writes what its
+    simulated systems and its exporter need into the run folder and returns the processes to start.
+    """
+    from hospmon import demoparts
+
+    names = sorted(m.name for m in pkgutil.iter_modules(demoparts.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"hospmon.demoparts.{name}").parts for name in names]
 
 
 def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
@@ -155,26 +182,35 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5)
     return check()
 
 
+def _http_ready(url: str) -> Callable[[], bool]:
+    return lambda: _get(url)[0] == 200
+
+
+def _started_or_exited(proc: subprocess.Popen[bytes], check: Callable[[], bool]) -> Callable[[], bool]:
+    return lambda: proc.poll() is not None or check()
+
+
 def start(parts: list[Part], run: Path) -> None:
     """Start each part and wait until it answers ready, failing with its log when it does not."""
     for part in parts:
         part.log = run / "logs" / f"{part.name}.log"
+        check = part.ready or _http_ready(part.ready_url)
+        if check():
+            raise RuntimeError(f"{part.name}: {part.shown_url} already answers: is another demo running?")
+        env = {**os.environ, **part.env} if part.env else None
         with part.log.open("ab") as log:
             part.process = subprocess.Popen(
                 part.argv,
                 cwd=part.cwd,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         proc = part.process
-
-        def ready(p: Part = part, pr: subprocess.Popen[bytes] = proc) -> bool:
-            return pr.poll() is not None or _get(p.ready_url)[0] == 200
-
-        wait_until(ready, 60)
-        if proc.poll() is not None or _get(part.ready_url)[0] != 200:
+        wait_until(_started_or_exited(proc, check), 60)
+        if proc.poll() is not None or not check():
             tail = part.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             raise RuntimeError(f"{part.name} did not become ready; its log ({part.log}) ends:\n{tail}")
         print(f"  {part.name:<22} ready  {part.shown_url}", flush=True)
@@ -197,6 +233,8 @@ def stop(parts: list[Part]) -> None:
     for part in reversed(parts):
         if part.process is not None:
             terminate(part.process)
+        if part.cleanup is not None:
+            part.cleanup()
 
 
 def _json(url: str) -> Any:

@@ -34,10 +34,10 @@ def simulated_parts(run: Path, inventory: Path) -> list[Part]:
 
 
 def copy_secrets(run: Path, out: Path) -> list[str]:
-    """Copy each area's secrets (run/<area>/secrets/*) into `out`; return the names copied."""
+    """Copy each area's secrets (run/AREA/secrets/*, run/AREA/*-password) into `out`; return their names."""
     out.mkdir(parents=True, exist_ok=True)
     copied = []
-    for secret in sorted(run.glob("*/secrets/*")):
+    for secret in sorted([*run.glob("*/secrets/*"), *run.glob("*/*-password")]):
         if secret.is_file():
             shutil.copy(secret, out / secret.name)
             (out / secret.name).chmod(0o640)

@@ -97,10 +97,10 @@ def test_every_bind_mount_named_file_and_build_context_exists() -> None:
             if not (REPO / source).exists():
                 missing.append(f"{name}: {source}")
         # A container path named in the command must come from a bind mount of a file that exists.
-        for arg in service.get("command", []):
-            value = str(arg).split("=", 1)[-1]
-            if not value.startswith("/etc/hospmon/") or name == "init":
-                continue
+        named = [
+            p for arg in service.get("command", []) for p in re.findall(r"/etc/hospmon/[\w./-]+", str(arg))
+        ]
+        for value in named if name != "init" else []:
             path = PurePosixPath(value)
             host = [REPO / s / path.relative_to(t) for s, t in binds if path.is_relative_to(t)]
             if not host or not host[0].exists():
@@ -138,8 +138,10 @@ def test_compose_and_demo_share_config_files() -> None:
     # Each exporter listens where the demo's Prometheus config scrapes it.
     prometheus = (REPO / "deploy" / "prometheus" / "prometheus.yml").read_text()
     for name in EXPORTERS:
-        listen = next(a for a in services[f"{name}-exporter"]["command"] if "listen-address" in a)
-        assert f"replacement: {listen.split('=')[1]}" in prometheus, name
+        command = " ".join(services[f"{name}-exporter"]["command"])
+        listen = re.search(r"--web.listen-address=(\S+)", command)
+        assert listen, name
+        assert f"replacement: {listen.group(1)}" in prometheus, name
 
 
 @pytest.mark.parametrize("name", EXPORTERS)
@@ -151,10 +153,12 @@ def test_shared_exporter_configs_are_valid(name: str, tmp_path: Path) -> None:
     text = (folder / f"{name}.yml").read_text()
     for secret in re.findall(r"password_file: (secrets/[\w.-]+)", text):
         (folder / secret).write_text("test-only\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.update(dict.fromkeys(re.findall(r"_env: (\w+)", text), "test-only"))
     code = f"import sys; from exporters.{name}.main import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(
         [sys.executable, "-c", code, f"--config.file={folder / f'{name}.yml'}", "--check-config"],
-        capture_output=True, text=True, cwd=folder, env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, cwd=folder, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -22,9 +22,11 @@ def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
     run = tmp_path / "run"
     (run / "his" / "secrets").mkdir(parents=True)
     (run / "his" / "secrets" / "his-db-password").write_text("s3cret\n")
+    (run / "database").mkdir()
+    (run / "database" / "db-monitor-password").write_text("an0ther\n")
     (run / "logs").mkdir()
     out = tmp_path / "secrets"
-    assert copy_secrets(run, out) == ["his-db-password"]
+    assert copy_secrets(run, out) == ["db-monitor-password", "his-db-password"]
     assert (out / "his-db-password").read_text() == "s3cret\n"
     assert (out / "his-db-password").stat().st_mode & 0o777 == 0o640
 
