@@ -46,8 +46,8 @@ def python_main(module: str, *args: str) -> list[str]:
 
 
 def _inventory(run: Path, ports: dict[str, int]) -> Path:
-    """The demo inventory with the demo's ports moved to this stack's, plus the router, an EMR web check
-    through the EMR exporter and a CI whose check fails."""
+    """The demo inventory with the demo's ports moved to this stack's (its mon-router CI scrapes this
+    stack's router), plus an EMR web check through the EMR exporter and a CI whose check fails."""
     inventory = run / "inventory"
     shutil.copytree(REPO / "demo" / "inventory", inventory)
     for path in inventory.glob("*.yml"):
@@ -57,15 +57,6 @@ def _inventory(run: Path, ports: dict[str, int]) -> Path:
         path.write_text(text, encoding="utf-8")
     extra = {
         "cis": [
-            {
-                "id": "test-router",
-                "name": {"en": "hospmon alert router"},
-                "kind": "application",
-                "service": "monitoring",
-                "department": "it",
-                "address": f"127.0.0.1:{ports['router']}",
-                "monitor": [{"exporter": "native", "modules": ["metrics"]}],
-            },
             {
                 "id": "test-emr-web",
                 "name": {"en": "EMR web front end"},
