@@ -1,5 +1,6 @@
-"""Every panel of the generated dashboards returns data from a running demo-like stack's Prometheus, and the
-status board shows what is failing."""
+"""Every query of the generated dashboards returns data from a demo-like stack on free ports (with a fault
+injected, so the fault panels show it too), and the status board shows what is failing. Every dashboard on
+the real demo, on its fixed ports: test_demo_dashboards.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import requests
 from tests.deploy.stack import API_TOKEN, REPO, Stack, running_stack
 from tests.servers import promql, wait_for
 
-# The dashboards whose sources all run in the stack (network.json needs the SNMP exporter and devices).
+# The dashboards whose sources all run in this stack (network.json needs the demo's simulated SNMP devices).
 DASHBOARDS = ("status_board.json", "incidents.json", "inventory.json")
 
 
