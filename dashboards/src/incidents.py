@@ -77,6 +77,7 @@ def build() -> dashboard.Dashboard:
                 "{{team}}",
                 "Since the store began: from opening an incident to its acknowledgement.",
                 unit="s",
+                span=8,
             )
         )
         .with_panel(
@@ -87,6 +88,18 @@ def build() -> dashboard.Dashboard:
                 "{{priority}}",
                 "Since the store began; the buckets run from 1 minute to 1 day.",
                 unit="s",
+                span=8,
+            )
+        )
+        .with_panel(
+            bars(
+                "Mean time to resolve by team",
+                "sum by (team) (max by (team, priority) (hospmon_router_mttr_seconds_sum))"
+                " / sum by (team) (max by (team, priority) (hospmon_router_mttr_seconds_count))",
+                "{{team}}",
+                "Since the store began: from opening an incident to its resolution.",
+                unit="s",
+                span=8,
             )
         )
         .with_row(dashboard.Row("Intake and notifications"))

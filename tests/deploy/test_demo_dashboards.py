@@ -74,7 +74,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_for(ready, 300, "the demo to start")
         problems = check_stack()
         assert not problems, problems
-        # An operator acknowledges one incident, so the time-to-acknowledge panels have a sample.
+        # An operator acknowledges and resolves one incident: the time-to-acknowledge and -resolve panels
+        # have a sample.
         actor_token = (run / "router" / "api-tokens").read_text().split()
         api = {"Authorization": f"Bearer {actor_token[1]}"}
 
@@ -82,9 +83,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             got = requests.get(f"{ROUTER}/api/v1/incidents", headers=api, timeout=5)
             return list(got.json()["incidents"]) if got.ok else []
 
-        first = wait_for(incidents, 120, "an incident in the demo's router")[0]
-        ack = requests.post(f"{ROUTER}/api/v1/incidents/{first['id']}/acknowledge", headers=api, timeout=5)
-        assert ack.status_code in (200, 409), ack.text
+        first = wait_for(lambda: (found := incidents())[1:] and found, 120, "two incidents in the router")[-1]
+        incident = f"{ROUTER}/api/v1/incidents/{first['id']}"
+        assert requests.post(f"{incident}/acknowledge", headers=api, timeout=5).ok
+        assert requests.post(f"{incident}/resolve", headers=api, json={"note": "test"}, timeout=5).ok
         yield PROMETHEUS
     finally:
         if proc.poll() is None:
