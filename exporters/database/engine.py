@@ -163,6 +163,25 @@ class SqlEngine:
         with self._lock:
             return list(self._pools.values())
 
+    def pool_metrics(self) -> list[Metric]:
+        """Return the size and peak of every pool, for an exporter's ``/metrics``.
+
+        Sample::
+
+            hospmon_db_pool_connections{target="his-db"} 1
+            hospmon_db_pool_connections_peak{target="his-db"} 2
+        """
+        open_ = GaugeMetricFamily(
+            "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
+        )
+        peak = GaugeMetricFamily(
+            "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
+        )
+        for pool in self.pools():
+            open_.add_metric([pool.target.name], pool.open_count)
+            peak.add_metric([pool.target.name], pool.peak_open)
+        return [open_, peak]
+
     @contextmanager
     def session(self, target: Target, deadline: Deadline) -> Iterator[Session]:
         """Lend a session on `target` for one probe; the connection returns to the pool on exit."""

@@ -10,7 +10,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
@@ -99,16 +98,7 @@ class DatabaseExporter(Exporter[LoadedConfig]):
 
     def collect(self, config: LoadedConfig) -> Iterable[Metric]:
         """Yield the size of each connection pool."""
-        open_ = GaugeMetricFamily(
-            "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
-        )
-        peak = GaugeMetricFamily(
-            "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
-        )
-        for pool in config.engine.pools():
-            open_.add_metric([pool.target.name], pool.open_count)
-            peak.add_metric([pool.target.name], pool.peak_open)
-        return [open_, peak]
+        return config.engine.pool_metrics()
 
     def close(self, config: LoadedConfig) -> None:
         """Close every pooled connection of the config."""

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from exporters.core.probe import BadRequest
-from exporters.database.config import DEFAULT_PORTS, DatabaseConfig
+from exporters.database.config import DEFAULT_PORTS, SqlAccess
 from exporters.database.drivers import Target
 from hospmon.config import ConfigError, ConfigFault, read_secret
 
 
-def read_passwords(config: DatabaseConfig, file: str | Path) -> dict[str, str]:
+def read_passwords(config: SqlAccess, file: str | Path) -> dict[str, str]:
     """Read every auth's password from its file or environment variable, reporting every fault at once."""
     passwords: dict[str, str] = {}
     faults: list[ConfigFault] = []
@@ -27,7 +27,7 @@ def read_passwords(config: DatabaseConfig, file: str | Path) -> dict[str, str]:
     return passwords
 
 
-def named_targets(config: DatabaseConfig, passwords: Mapping[str, str]) -> dict[str, Target]:
+def named_targets(config: SqlAccess, passwords: Mapping[str, str]) -> dict[str, Target]:
     """Build the target of every configured connection."""
     targets = {}
     for name, conn in config.connections.items():
@@ -59,7 +59,7 @@ def split_host_port(text: str) -> tuple[str, int] | None:
 
 
 def adhoc_target(
-    config: DatabaseConfig, passwords: Mapping[str, str], target: str, params: Mapping[str, str]
+    config: SqlAccess, passwords: Mapping[str, str], target: str, params: Mapping[str, str]
 ) -> Target:
     """Build the target of a ``target=HOST:PORT&auth=NAME[&engine=E][&database=D]`` request."""
     hostport = split_host_port(target)
