@@ -1,36 +1,32 @@
-"""Run only the simulated hospital: the simulated systems of every ``hospmon.demoparts`` module, no exporter.
+"""Run only the simulated hospital: the simulated systems `make demo` starts, without the monitoring.
 
 docker-compose.yml runs this in its ``hospital`` service (profile ``demo``) beside the real Prometheus,
-Alertmanager, exporters and router containers; `make demo` starts the same systems itself. Secrets the
-simulated systems create (the monitoring accounts' passwords) are copied into ``--secrets-out`` so that the
-exporters, reading them from their ``secrets/`` folder, log in::
+Alertmanager, exporters and router containers. The run folder is prepared exactly as `hospmon demo` prepares
+it (the demo inventory, each area's configs); of its parts only the simulated systems start: no Prometheus,
+Alertmanager, exporter, router or mail sink. Secrets the simulated systems create (the monitoring accounts'
+passwords) are copied into ``--secrets-out``, where the exporters read them::
 
-    python -m hospmon.simulate --run-dir /var/lib/hospmon/hospital --inventory /etc/hospmon/inventory \
-        --secrets-out /secrets
+    python -m hospmon.simulate --run-dir /var/lib/hospmon/hospital --secrets-out /secrets
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
-import hospmon.demoparts
-from hospmon.demo import Part, start, stop
+from hospmon.demo import Part, prepare, start, stop
+
+# The demo's own monitoring parts; every other part is a simulated system.
+MONITORING = frozenset({"alertmanager", "prometheus", "alert-router", "mail-sink"})
 
 
-def simulated_parts(run: Path, inventory: Path) -> list[Part]:
-    """The simulated systems every demoparts module returns, without the exporters that watch them."""
-    found: list[Part] = []
-    for info in sorted(pkgutil.iter_modules(hospmon.demoparts.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"hospmon.demoparts.{info.name}")
-        found.extend(p for p in module.parts(run, inventory) if not p.name.endswith("-exporter"))
-    return found
+def is_simulated(part: Part) -> bool:
+    """Tell a simulated system from the demo's monitoring parts and exporters."""
+    return part.name not in MONITORING and not part.name.endswith("-exporter")
 
 
 def copy_secrets(run: Path, out: Path) -> list[str]:
@@ -49,12 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     """Start the simulated systems, copy their secrets out, and run until SIGTERM or Ctrl-C."""
     parser = argparse.ArgumentParser(prog="python -m hospmon.simulate", description=__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--inventory", type=Path, required=True)
     parser.add_argument("--secrets-out", type=Path, default=None)
     args = parser.parse_args(argv)
     run = args.run_dir.resolve()
-    (run / "logs").mkdir(parents=True, exist_ok=True)
-    parts = simulated_parts(run, args.inventory)
+    parts = [part for part in prepare(run) if is_simulated(part)]
 
     def on_term(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
