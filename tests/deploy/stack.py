@@ -105,12 +105,17 @@ def _prometheus_config(ports: dict[str, int], am_url: str) -> str:
     return yaml.safe_dump(config)
 
 
-def _keep_reachable_native_targets(targets: Path, ports: dict[str, int]) -> None:
-    """Drop native targets on demo ports this stack does not run (parts other areas add to the demo)."""
+def _keep_our_targets(targets: Path, ports: dict[str, int]) -> None:
+    """Drop the targets this stack does not run: native ones on other demo ports, and the probes of other
+    areas' simulated systems (this stack's own probes are of test-* CIs)."""
     ours = {f"127.0.0.1:{p}" for p in ports.values()}
-    for path in targets.glob("native-*.json"):
-        groups = [g for g in json.loads(path.read_text()) if set(g["targets"]) <= ours]
-        path.write_text(json.dumps(groups))
+    for path in targets.glob("*.json"):
+        groups = json.loads(path.read_text())
+        if path.name.startswith("native-"):
+            kept = [g for g in groups if set(g["targets"]) <= ours]
+        else:
+            kept = [g for g in groups if g["labels"].get("ci", "").startswith("test-")]
+        path.write_text(json.dumps(kept))
 
 
 @contextmanager
@@ -133,7 +138,7 @@ def running_stack(run: Path) -> Iterator[Stack]:
         inventory = _inventory(run, ports)
         prom_dir = run / "prometheus"
         write_targets(load_inventory(inventory), prom_dir / "targets")
-        _keep_reachable_native_targets(prom_dir / "targets", ports)
+        _keep_our_targets(prom_dir / "targets", ports)
         (prom_dir / "rules").symlink_to(REPO / "rules", target_is_directory=True)
 
         stack.enter_context(
