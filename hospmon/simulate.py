@@ -34,7 +34,8 @@ def copy_secrets(run: Path, out: Path) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for secret in sorted([*run.glob("*/secrets/*"), *run.glob("*/*-password")]):
-        if secret.is_file():
+        # A link shares another area's secret (the database exporter's link to the HIS password).
+        if secret.is_file() and not secret.is_symlink():
             shutil.copy(secret, out / secret.name)
             (out / secret.name).chmod(0o640)
             copied.append(secret.name)

@@ -2,7 +2,7 @@
 
 PostgreSQL refuses to run as root, so its data folder lives in a fresh temporary folder owned by the
 ``postgres`` user. The monitoring account ``hospmon`` gets only ``pg_monitor``; its password is generated into
-the run folder and handed to the exporter through an environment variable, as production configs do.
+``run/database/secrets/``, where the exporter reads it, beside a link to the HIS database's password.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from hospmon.demo import REPO, Part, console_script
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 15432
 EXPORTER = "127.0.0.1:19104"
-PASSWORD_ENV = "HOSPMON_DB_MONITOR_PASSWORD"  # noqa: S105 - the name of the variable, not a password
-HIS_PASSWORD_ENV = "HOSPMON_HIS_DB_MONITOR_PASSWORD"  # noqa: S105
-# The HIS database (MariaDB on 13306) belongs to the simulated HIS (demoparts/his.py), which writes the
-# monitoring account's password here; it is read when the exporter starts.
+# The HIS database (MariaDB on 13306) belongs to the simulated HIS (demoparts/his.py), which writes its
+# monitoring account's password here.
 HIS_PASSWORD_FILE = Path("his") / "secrets" / "his-db-password"
 
 
@@ -78,21 +76,21 @@ def _init_postgres(password: str) -> Path:
     return data
 
 
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8").strip()
-
-
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Start the EMR database, then the database exporter."""
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         raise RuntimeError("the demo's PostgreSQL is started as the postgres user: run make demo as root")
-    folder = run / "database"
-    folder.mkdir(parents=True, exist_ok=True)
-    secret = folder / "db-monitor-password"
+    folder = run.resolve() / "database"
+    (folder / "secrets").mkdir(parents=True, exist_ok=True)
+    secret = folder / "secrets" / "db-monitor-password"
     if not secret.exists():
         secret.write_text(secrets.token_urlsafe(24), encoding="utf-8")
         secret.chmod(0o600)
     password = secret.read_text(encoding="utf-8").strip()
+    his = folder / "secrets" / "his-db-password"
+    if not his.is_symlink():
+        his.unlink(missing_ok=True)
+        his.symlink_to(run.resolve() / HIS_PASSWORD_FILE)
     data = _init_postgres(password)
     return [
         Part(
@@ -126,6 +124,6 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             ],
             ready_url=f"http://{EXPORTER}/-/healthy",
             shown_url=f"http://{EXPORTER}",
-            env={PASSWORD_ENV: password, HIS_PASSWORD_ENV: functools.partial(_read, run / HIS_PASSWORD_FILE)},
+            cwd=folder,
         ),
     ]

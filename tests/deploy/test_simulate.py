@@ -43,7 +43,8 @@ def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
     (run / "his" / "secrets").mkdir(parents=True)
     (run / "his" / "secrets" / "his-db-password").write_text("s3cret\n")
     (run / "database").mkdir()
-    (run / "database" / "db-monitor-password").write_text("an0ther\n")
+    (run / "database" / "secrets").mkdir(parents=True)
+    (run / "database" / "secrets" / "db-monitor-password").write_text("an0ther\n")
     (run / "logs").mkdir()
     out = tmp_path / "secrets"
     assert copy_secrets(run, out) == ["db-monitor-password", "his-db-password"]
