@@ -17,7 +17,7 @@ from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, Pr
 from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
 from exporters.database.drivers import QueryError, Target
 from exporters.database.engine import SqlEngine
-from exporters.database.health import COLLECTORS, run_health
+from exporters.database.health import run_health
 from exporters.database.targets import adhoc_target, named_targets, read_passwords
 from hospmon.config import load
 
@@ -85,12 +85,9 @@ class DatabaseExporter(Exporter[LoadedConfig]):
             raise ProbeFailed("config", str(exc)) from None
         if module == HEALTH_MODULE:
             try:
-                metrics, failures = run_health(config.engine, target, config.config.health, deadline)
+                return run_health(config.engine, target, config.config.health, deadline)
             except QueryError as exc:
                 raise ProbeFailed(exc.reason, exc.detail) from None
-            if failures and len(failures) == _collector_count(config, target):
-                raise _fail(failures)
-            return metrics
         spec = config.config.modules[module]
         metrics, failures = config.engine.run_queries(target, spec.queries, deadline)
         if failures and len(failures) == len(spec.queries):
@@ -113,7 +110,3 @@ class DatabaseExporter(Exporter[LoadedConfig]):
     def close(self, config: LoadedConfig) -> None:
         """Close every pooled connection of the config."""
         config.engine.close()
-
-
-def _collector_count(config: LoadedConfig, target: Target) -> int:
-    return sum(1 for c in COLLECTORS[target.engine] if c.name not in config.config.health.disabled)

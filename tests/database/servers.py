@@ -132,6 +132,7 @@ class Postgres:
     port: int
     sockdir: str
     data: Path
+    proc: subprocess.Popen[bytes]
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         """Connect as the superuser over the socket."""
@@ -167,7 +168,7 @@ def postgres_server() -> Iterator[Postgres]:
         stdout=logfd, stderr=logfd,
     )  # fmt: skip
     os.close(logfd)
-    server = Postgres(port, str(tmp), data)
+    server = Postgres(port, str(tmp), data, proc)
     try:
         wait_until(lambda: server.admin().close(), "postgres", proc, log)
         with server.admin() as conn:

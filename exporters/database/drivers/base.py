@@ -159,12 +159,9 @@ class DbConnection(ABC):
     def query(self, sql: str, timeout: float) -> Result:
         """Run one statement with a server-side `timeout` backed by the watchdog."""
         self._interrupted = False
-        try:
-            self._set_timeout(timeout)
-        except Exception as exc:
-            raise self._failure(exc) from None
         handle = WATCHDOG.arm(timeout + WATCHDOG_GRACE_SECONDS, self._watchdog_fired)
         try:
+            self._set_timeout(timeout)  # a round trip too: it hangs on a frozen server like any other
             result = self._execute(sql)
         except Exception as exc:
             raise self._failure(exc) from None

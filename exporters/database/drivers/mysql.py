@@ -121,7 +121,7 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
             password=target.password,
             database=target.database,
             connect_timeout=max(0.1, timeout),
-            read_timeout=READ_TIMEOUT_SECONDS,
+            read_timeout=max(0.1, timeout),  # bounds the session set-up below; raised after it
             write_timeout=max(1.0, timeout),
             autocommit=True,
             charset="utf8mb4",
@@ -146,4 +146,6 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
     except Exception as exc:
         conn.close()
         raise conn.classify(exc, first=False) from None
+    # From here on the server-side timeout and the watchdog bound each statement; this is a backstop.
+    raw._read_timeout = READ_TIMEOUT_SECONDS
     return conn

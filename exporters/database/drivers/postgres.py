@@ -5,24 +5,28 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable
 
 import psycopg
 from psycopg import errors as pgerr
+from psycopg import generators, waiting
+from psycopg.pq.abc import PGcancelConn
 
 from exporters.database.drivers.base import DbConnection, QueryError, Result, Target, short, shutdown_socket
 
 APPLICATION_NAME = "hospmon-database-exporter"
+CANCEL_SECONDS = 5.0
 # Syntax or access rule, read-only transaction, no such database, unsupported feature.
 _CONFIG_STATES = ("42", "25006", "3D000", "0A000")
 
 
-def _quiet(fn: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            fn()
-
-    return run
+def _send_cancel(cancel: PGcancelConn) -> None:
+    """Drive a started cancel request to its end, for at most `CANCEL_SECONDS`."""
+    try:
+        waiting.wait_conn(generators.cancel(cancel), interval=0.1, timeout=CANCEL_SECONDS)
+    except Exception:
+        return
+    finally:
+        cancel.finish()
 
 
 class PostgresConnection(DbConnection):
@@ -53,16 +57,22 @@ class PostgresConnection(DbConnection):
         return Result(columns, rows)
 
     def interrupt(self) -> None:
-        """Cut the socket so the caller returns now, and send a cancel request (it opens no session)."""
+        """Cut the socket so the caller returns now, and send a cancel request (it opens no session).
+
+        Without the cancel the backend would run on: it does not watch its socket while it works. The
+        cancel is libpq's non-blocking one (libpq 17+), so a frozen server cannot block this thread.
+        """
         try:
-            cancel = self.raw.pgconn.get_cancel()
+            cancel = self.raw.pgconn.cancel_conn()
+            cancel.start()
         except Exception:
             cancel = None
         with contextlib.suppress(Exception):
             shutdown_socket(self.raw.pgconn.socket)
         if cancel is not None:
-            # Without the cancel the backend would run on: it does not watch its socket while it works.
-            threading.Thread(target=_quiet(cancel.cancel), name="hospmon-db-cancel", daemon=True).start()
+            threading.Thread(
+                target=_send_cancel, args=(cancel,), name="hospmon-db-cancel", daemon=True
+            ).start()
 
     def classify(self, exc: Exception, *, first: bool) -> QueryError:
         """Map psycopg errors to probe reasons by SQLSTATE."""
