@@ -52,6 +52,13 @@ class ConfigError(Exception):
         return cls([ConfigFault(str(file), entry, key, message)])
 
 
+class _Loader(yaml.SafeLoader):
+    """A safe loader that leaves dates as text, so a bad date is reported by validation, not a crash."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
+
+
 def load_yaml(path: str | Path) -> Any:
     """Parse one YAML file, turning I/O and syntax errors into a `ConfigError` that names the file."""
     path = Path(path)
@@ -60,7 +67,7 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise ConfigError.single(path, f"cannot read file: {exc.strerror or exc}") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -139,7 +146,9 @@ def read_secret(file: str | Path | None, env: str | None, *, what: str, config_f
         try:
             return Path(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError.single(config_file, f"cannot read secret file {file}: {exc.strerror}", key=what) from exc
+            raise ConfigError.single(
+                config_file, f"cannot read secret file {file}: {exc.strerror}", key=what
+            ) from exc
     if env:
         value = os.environ.get(env)
         if value is None:

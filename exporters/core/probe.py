@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
@@ -84,13 +84,18 @@ class Deadline:
 
 
 class ProbeFailed(Exception):
-    """Raised by a probe module to fail with one of `REASONS` and a short, secret-free detail."""
+    """Raised by a probe module to fail with one of `REASONS` and a short, secret-free detail.
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    `metrics` are served with the failure: what the module learnt before failing, such as the code of a
+    negative acknowledgement or why an association was rejected, as labels from a fixed set.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, metrics: Sequence[Metric] = ()) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown probe failure reason {reason!r}")
         self.reason = reason
         self.detail = detail
+        self.metrics = list(metrics)
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
@@ -142,5 +147,5 @@ class Exporter(ABC, Generic[C]):
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
         return ()
 
-    def close(self, config: C) -> None:  # noqa: B027 - optional hook
+    def close(self, config: C) -> None:
         """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""

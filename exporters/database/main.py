@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from exporters.core.cli import serve
 from exporters.database.exporter import DatabaseExporter
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the database exporter."""
-    from exporters.core.server import serve  # noqa: PLC0415 - the core server lands separately
-
     return serve(DatabaseExporter(), argv)
 
 

@@ -92,7 +92,7 @@ class OracleConnection(DbConnection):
 
 def connect(target: Target, timeout: float) -> OracleConnection:
     """Open a thin-mode Oracle session, or raise `QueryError`."""
-    import oracledb  # noqa: PLC0415 - imported on first use: most sites run no Oracle target
+    import oracledb
 
     try:
         raw = oracledb.connect(

@@ -1,0 +1,39 @@
+# hospmon: every target installs what it needs when it is missing, and is quick on a second run.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hospmon-installed
+
+.PHONY: help deps demo test lint bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+deps: $(STAMP) ## Install Debian packages, the virtualenv and hospmon (editable) when missing
+	@./deps/install-apt.sh
+
+$(STAMP): pyproject.toml
+	@./deps/install-apt.sh
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: deps ## Run the whole suite against the simulated hospital on this machine (Ctrl-C stops it)
+	@$(BIN)/hospmon demo --run-dir run
+
+lint: deps ## ruff (lint and format) and mypy --strict
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+test: lint ## Lint, then run every test against real servers
+	@$(BIN)/python -m pytest -q
+
+bench: deps ## Run the benchmarks in bench/ and print their figures
+	@set -e; shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean: ## Remove the run folder and caches (keeps the virtualenv)
+	rm -rf run .pytest_cache .mypy_cache .ruff_cache

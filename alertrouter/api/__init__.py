@@ -1,0 +1,1 @@
+"""The JSON API: incidents, their timelines and the actions on them, with an OpenAPI document."""

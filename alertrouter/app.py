@@ -1,0 +1,53 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from flask import Flask
+from prometheus_client import CollectorRegistry
+
+from alertrouter.api.views import bp as api_bp
+from alertrouter.context import Router, load_router
+from alertrouter.db import make_engine, make_sessionmaker
+from alertrouter.errors import register_errors
+from alertrouter.health import bp as health_bp
+from alertrouter.intake.views import bp as webhook_bp
+from alertrouter.metrics import StoreCollector
+from alertrouter.state import AppState, Counters
+
+CONFIG_ENV = "HOSPMON_ROUTER_CONFIG"
+
+
+def create_app(config: Router | str | Path | None = None) -> Flask:
+    """Build the router app from a loaded config, a config file, or the file in $HOSPMON_ROUTER_CONFIG."""
+    if config is None:
+        path = os.environ.get(CONFIG_ENV)
+        if not path:
+            raise RuntimeError(f"give create_app a config or set {CONFIG_ENV}")
+        config = path
+    router = config if isinstance(config, Router) else load_router(config)
+    db = router.settings.file.database
+    engine = make_engine(
+        router.settings.database_url, busy_timeout_ms=db.busy_timeout_ms, pool_size=db.pool_size
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    state = AppState(router, engine, make_sessionmaker(engine), registry, Counters.create(registry))
+    if engine.dialect.name == "sqlite":
+        state.write_lock = threading.Lock()
+
+    app = Flask("alertrouter")
+    app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["hospmon_router"] = state
+    register_errors(app)
+
+    app.register_blueprint(webhook_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    registry.register(StoreCollector(state))
+    logging.getLogger("alertrouter").setLevel(logging.INFO)
+    return app

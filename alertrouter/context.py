@@ -1,0 +1,32 @@
+"""Everything loaded at start-up that the services need: settings, inventory, policy and the assessor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alertrouter.policy.calendar import Calendar
+from alertrouter.policy.load import load_policy
+from alertrouter.policy.priority import Assessor
+from alertrouter.policy.schema import Policy
+from alertrouter.settings import Settings, load_settings
+from hospmon.inventory import Inventory, load_inventory
+
+
+@dataclass(frozen=True)
+class Router:
+    """The router's loaded, checked configuration; immutable while the process runs."""
+
+    settings: Settings
+    inventory: Inventory
+    policy: Policy
+    calendar: Calendar
+    assessor: Assessor
+
+
+def load_router(config_path: str | Path) -> Router:
+    """Load the config, the inventory and the policy, raising `ConfigError` on any fault."""
+    settings = load_settings(config_path)
+    inventory = load_inventory(settings.resolve(settings.file.inventory))
+    policy, calendar = load_policy(settings.resolve(settings.file.policy), inventory)
+    return Router(settings, inventory, policy, calendar, Assessor(inventory, policy, calendar))

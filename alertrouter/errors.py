@@ -1,0 +1,74 @@
+"""One error handler for the whole app: every error gets the same JSON body with the request id."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("alertrouter")
+
+
+class ApiError(Exception):
+    """An error a view raises on purpose, with its HTTP status."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class NotFound(ApiError):
+    """The thing asked for does not exist."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(404, reason)
+
+
+def request_id() -> str:
+    """Return this request's id, taken from X-Request-Id or made up."""
+    rid: str | None = g.get("request_id")
+    if rid is None:
+        given = request.headers.get("X-Request-Id", "")
+        rid = given if 0 < len(given) <= 100 and given.isprintable() else uuid.uuid4().hex
+        g.request_id = rid
+    return rid
+
+
+def error_body(status: int, reason: str) -> Response:
+    """Build the one error body: {"error": {"status", "reason", "request_id"}}."""
+    resp = jsonify({"error": {"status": status, "reason": reason, "request_id": request_id()}})
+    resp.status_code = status
+    return resp
+
+
+def _handle(exc: Exception) -> Response:
+    if isinstance(exc, ApiError):
+        return error_body(exc.status, exc.reason)
+    if isinstance(exc, HTTPException):
+        resp = error_body(exc.code or 500, exc.description or exc.name)
+        if exc.code == 401:
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="hospmon-router"'
+        return resp
+    if isinstance(exc, OperationalError | DBAPIError) and (
+        isinstance(exc, OperationalError) or exc.connection_invalidated
+    ):
+        log.warning("store unavailable (request %s): %s", request_id(), exc.orig)
+        resp = error_body(503, "the store is unavailable; retry later")
+        resp.headers["Retry-After"] = "5"
+        return resp
+    log.exception("unhandled error (request %s)", request_id())
+    return error_body(500, "internal error; see the router log for this request id")
+
+
+def register_errors(app: Flask) -> None:
+    """Install the handler and the request-id header."""
+    app.register_error_handler(Exception, _handle)
+
+    @app.after_request
+    def _rid(resp: Response) -> Response:
+        resp.headers["X-Request-Id"] = request_id()
+        return resp

@@ -1,0 +1,154 @@
+"""Incident services: read, filter, acknowledge, assign, resolve, close, annotate. Views call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alertrouter.errors import ApiError, NotFound
+from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
+from alertrouter.timeline import record
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What to list; None means any."""
+
+    status: Sequence[str] | None = None
+    priority: Sequence[str] | None = None
+    team: str | None = None
+    service: str | None = None
+    department: str | None = None
+    ci: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def get_incident_or_raise(incident_id: int, *, session: Session, lock: bool = False) -> Incident:
+    """Return an incident or raise NotFound."""
+    query = select(Incident).where(Incident.id == incident_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    incident = session.execute(query).scalar_one_or_none()
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident
+
+
+def list_incidents(flt: IncidentFilter, *, session: Session) -> list[Incident]:
+    """Return incidents matching a filter, most urgent open first, then newest."""
+    query = select(Incident)
+    if flt.status:
+        query = query.where(Incident.status.in_(flt.status))
+    if flt.priority:
+        query = query.where(Incident.priority.in_(flt.priority))
+    if flt.team:
+        query = query.where(Incident.team == flt.team)
+    if flt.service:
+        query = query.where(Incident.service == flt.service)
+    if flt.ci:
+        query = query.where(Incident.ci == flt.ci)
+    if flt.department:
+        query = query.where(
+            Incident.id.in_(
+                select(IncidentDepartment.incident_id).where(IncidentDepartment.department == flt.department)
+            )
+        )
+    query = query.order_by(Incident.priority, Incident.created_at.desc()).limit(flt.limit).offset(flt.offset)
+    return list(session.execute(query).scalars())
+
+
+def timeline_of(incident_id: int, *, session: Session) -> list[Event]:
+    """Return an incident's timeline, oldest first."""
+    query = select(Event).where(Event.incident_id == incident_id).order_by(Event.at, Event.id)
+    return list(session.execute(query).scalars())
+
+
+def alerts_of(incident_id: int, *, session: Session) -> list[Alert]:
+    """Return the alerts of an incident, oldest first."""
+    query = select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.starts_at, Alert.id)
+    return list(session.execute(query).scalars())
+
+
+def children_of(incident_id: int, *, session: Session) -> list[int]:
+    """Return the ids of incidents caused by this one."""
+    return list(session.execute(select(Incident.id).where(Incident.parent_id == incident_id)).scalars())
+
+
+def acknowledge(incident_id: int, *, session: Session, by: str, now: dt.datetime) -> Incident:
+    """Acknowledge a triggered incident; escalation stops."""
+    inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status != Status.triggered:
+        raise ApiError(409, f"incident {incident_id} is {inc.status}, not triggered")
+    inc.status, inc.acknowledged_at, inc.acknowledged_by = Status.acknowledged, now, by
+    inc.next_escalation_at = None
+    record(session, inc.id, "acknowledged", f"acknowledged by {by}", at=now, actor=by)
+    return inc
+
+
+def assign(incident_id: int, *, session: Session, to: str, by: str, now: dt.datetime) -> Incident:
+    """Hand an open incident to a person."""
+    inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status not in OPEN:
+        raise ApiError(409, f"incident {incident_id} is {inc.status}; only open incidents are assigned")
+    before = inc.assignee
+    inc.assignee = to
+    record(
+        session,
+        inc.id,
+        "assigned",
+        f"assigned to {to} by {by} (was {before or 'nobody'})",
+        at=now,
+        actor=by,
+        data={"from": before, "to": to},
+    )
+    return inc
+
+
+def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.datetime) -> Incident:
+    """Resolve an open incident by hand, with a note saying what fixed it."""
+    inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status not in OPEN:
+        raise ApiError(409, f"incident {incident_id} is already {inc.status}")
+    inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = Status.resolved, now, None, None
+    record(
+        session,
+        inc.id,
+        "resolved",
+        f"resolved by {by}: {note}" if note else f"resolved by {by}",
+        at=now,
+        actor=by,
+        data={"note": note},
+    )
+    return inc
+
+
+def close(incident_id: int, *, session: Session, by: str, note: str, now: dt.datetime) -> Incident:
+    """Close a resolved incident: nothing more to do."""
+    inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status != Status.resolved:
+        raise ApiError(409, f"incident {incident_id} is {inc.status}; resolve it first")
+    inc.status, inc.closed_at = Status.closed, now
+    record(
+        session,
+        inc.id,
+        "closed",
+        f"closed by {by}: {note}" if note else f"closed by {by}",
+        at=now,
+        actor=by,
+        data={"note": note},
+    )
+    return inc
+
+
+def add_note(incident_id: int, *, session: Session, by: str, text: str, now: dt.datetime) -> Event:
+    """Add a note to an incident's timeline."""
+    inc = get_incident_or_raise(incident_id, session=session)
+    event = Event(incident_id=inc.id, at=now, kind="note", actor=by, text=text, data={})
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,1 @@
+"""Alertmanager intake: the pure webhook parser and the service that stores what it finds."""

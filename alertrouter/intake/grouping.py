@@ -1,0 +1,224 @@
+"""Route new alerts to incidents: join the CI's open incident or the nearest upstream CI's, else open one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from alertrouter.context import Router
+from alertrouter.intake.parser import ParsedAlert
+from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.owner import owner_of
+from alertrouter.policy.priority import Decision
+from alertrouter.settings import PRIORITIES
+
+
+def insert_for(session: Session) -> Any:
+    """Return the dialect's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def open_key(alert: ParsedAlert) -> str:
+    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint."""
+    return f"ci:{alert.ci}" if alert.ci else f"fp:{alert.fingerprint}"
+
+
+@dataclass(frozen=True)
+class Open:
+    """An open incident as the planner knows it."""
+
+    id: int
+    key: str
+    priority: str
+
+
+@dataclass
+class Plan:
+    """Where one alert goes and what its arrival writes on the timeline."""
+
+    incident_id: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Planner:
+    """Routes the new alerts of one delivery, looking up each open incident once."""
+
+    def __init__(self, router: Router, *, session: Session, now: dt.datetime) -> None:
+        self.router = router
+        self.session = session
+        self.now = now
+        self.known: dict[str, Open | None] = {}
+        self.opened: set[int] = set()
+        self.events: list[dict[str, Any]] = []
+        self.raises: dict[int, Decision] = {}
+
+    def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
+        return {
+            "incident_id": incident_id,
+            "at": self.now,
+            "kind": kind,
+            "actor": "router",
+            "text": text,
+            "data": data,
+        }
+
+    def _keys(self, alert: ParsedAlert) -> list[str]:
+        inv = self.router.inventory
+        upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
+        return [open_key(alert), *(f"ci:{c}" for c in upstream)]
+
+    def prefetch(self, alerts: list[ParsedAlert]) -> None:
+        """Look up, in one query, every open incident these alerts could join."""
+        keys = sorted({k for a in alerts for k in self._keys(a)} - set(self.known))
+        if not keys:
+            return
+        self.known.update(dict.fromkeys(keys))
+        rows = self.session.execute(
+            select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key.in_(keys))
+        )
+        for row in rows:
+            self.known[row.open_key] = Open(row.id, row.open_key, row.priority)
+
+    def route(self, alert: ParsedAlert) -> Plan:
+        """Decide the incident of a new alert, opening it if needed."""
+        decision = self.router.assessor.assess(ci=alert.ci, severity=alert.severity, at=alert.starts_at)
+        keys = self._keys(alert)
+        if any(k not in self.known for k in keys):
+            self.prefetch([alert])
+        target = next((self.known[k] for k in keys if self.known.get(k) is not None), None)
+        what = f"{alert.alertname} on {alert.ci or 'no CI'}"
+        if target is None:
+            opened = self._open(alert, decision, keys[0])
+            if isinstance(opened, int):
+                return Plan(opened)
+            target = opened
+        plan = Plan(target.id)
+        cause = target.key.removeprefix("ci:") if target.key != keys[0] else None
+        plan.events.append(
+            self._event(
+                target.id,
+                "alert_" + alert.status,
+                f"{what} {alert.status}" + (f", caused by {cause}" if cause else ""),
+                caused_by=cause,
+            )
+        )
+        if PRIORITIES.index(decision.priority) < PRIORITIES.index(target.priority):
+            self.raises[target.id] = decision
+            plan.events.append(
+                self._event(
+                    target.id,
+                    "priority_changed",
+                    f"priority raised {target.priority} -> {decision.priority} by {what}: "
+                    + decision.explanation,
+                )
+            )
+            self.known[target.key] = Open(target.id, target.key, decision.priority)
+        return plan
+
+    def apply_raises(self) -> None:
+        """Write raised priorities, in incident order so two transactions never lock crosswise."""
+        for incident_id in sorted(self.raises):
+            decision = self.raises[incident_id]
+            self.session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id)
+                .values(priority=decision.priority, explanation=decision.explanation)
+            )
+
+    def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
+        """Open an incident; return its id, or the incident another replica opened a moment ago."""
+        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, alert.starts_at)
+        firing = alert.status == "firing"
+        summary = alert.annotations.get("summary", "")
+        title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
+        now = self.now
+        values = dict(
+            title=title[:300],
+            status=Status.triggered if firing else Status.resolved,
+            priority=decision.priority,
+            explanation=decision.explanation,
+            owner_explanation=owner.explanation,
+            severity=self.router.assessor.severity_of(alert.severity),
+            alertname=alert.alertname,
+            ci=alert.ci,
+            service=decision.service,
+            team=owner.team,
+            assignee=owner.person,
+            open_key=key if firing else None,
+            created_at=now,
+            escalation_step=0,
+            next_escalation_at=now if firing else None,
+            resolved_at=None if firing else now,
+        )
+        stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
+        incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
+        if incident_id is None:
+            row = self.session.execute(
+                select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key == key)
+            ).one()
+            raced = Open(row.id, row.open_key, row.priority)
+            self.known[key] = raced
+            return raced
+        self.opened.add(incident_id)
+        if firing:
+            self.known[key] = Open(incident_id, key, decision.priority)
+        if decision.departments:
+            self.session.execute(
+                insert_for(self.session)(IncidentDepartment),
+                [
+                    {"incident_id": incident_id, "department": d, "position": i}
+                    for i, d in enumerate(decision.departments)
+                ],
+            )
+        self.events.append(
+            self._event(
+                incident_id,
+                "opened",
+                f"opened {decision.explanation}; {owner.explanation}",
+                priority=decision.priority,
+                team=owner.team,
+                assignee=owner.person,
+            )
+        )
+        if not firing:
+            self.events.append(
+                self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
+            )
+        elif alert.ci in self.router.inventory.cis:
+            self._adopt(incident_id, alert.ci)
+        return incident_id
+
+    def _adopt(self, root_id: int, ci: str) -> None:
+        """Make open incidents of CIs depending on `ci` children of the root's incident; stop paging them."""
+        keys = [f"ci:{c}" for c in self.router.inventory.dependents(ci)]
+        if not keys:
+            return
+        children = self.session.execute(
+            select(Incident.id, Incident.ci).where(
+                Incident.open_key.in_(keys), Incident.parent_id.is_(None), Incident.id != root_id
+            )
+        ).all()
+        for child in children:
+            self.session.execute(
+                update(Incident)
+                .where(Incident.id == child.id)
+                .values(parent_id=root_id, next_escalation_at=None)
+            )
+            self.events.append(
+                self._event(
+                    child.id, "grouped", f"caused by {ci}: joined incident #{root_id}", parent_id=root_id
+                )
+            )
+            self.events.append(
+                self._event(
+                    root_id,
+                    "grouped",
+                    f"incident #{child.id} on {child.ci} is caused by {ci}",
+                    child_id=child.id,
+                )
+            )

@@ -1,0 +1,238 @@
+"""Store webhook alerts: idempotent on fingerprint and start, grouped under their root CI's incident.
+
+One delivery costs a handful of statements whatever its size: look up the alerts already stored, look up the
+open incidents their CIs (and the CIs upstream) could join, open the missing incidents, insert the new alerts
+in one statement, then write the timeline in one statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from alertrouter.context import Router
+from alertrouter.intake.grouping import Planner, insert_for
+from alertrouter.intake.parser import ParsedAlert, WebhookMessage
+from alertrouter.models import OPEN, Alert, Delivery, Event, Incident, Status
+
+Key = tuple[str, dt.datetime]
+# Core statements on the tables: the ORM's per-row bookkeeping costs more than the database here.
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class IngestResult:
+    """What one delivery changed, by outcome: new, repeat, resolved, stale."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    incidents: set[int] = field(default_factory=set)
+
+
+def key_of(alert: ParsedAlert) -> Key:
+    """Return the identity of an alert: fingerprint and start."""
+    return alert.fingerprint, alert.starts_at
+
+
+def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
+    """Store every alert of a delivery in the session's transaction; the caller commits."""
+    result = IngestResult()
+    unique = list({key_of(a): a for a in message.alerts}.values())
+    # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;
+    # and one total order for every replica, so two transactions never wait on each other crosswise.
+    depth = router.assessor.depth
+    unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
+    stored = _stored(unique, session)
+    fresh = [a for a in unique if key_of(a) not in stored]
+    if fresh:
+        inserted = _insert_new(fresh, session=session, router=router, now=now, result=result)
+        raced = [a for a in fresh if key_of(a) not in inserted]
+        if raced:  # another replica stored them a moment ago: they are repeats here
+            stored.update(_stored(raced, session))
+    _update_stored(
+        [a for a in unique if key_of(a) in stored], stored, session=session, now=now, result=result
+    )
+    if message.truncated_alerts:
+        session.add(
+            Delivery(
+                received_at=now,
+                receiver=message.receiver,
+                group_key=message.group_key,
+                status=message.status,
+                alerts=len(message.alerts),
+                truncated=message.truncated_alerts,
+                group_labels=message.group_labels,
+                fetch_status="pending" if router.settings.file.alertmanager.url else None,
+            )
+        )
+    return result
+
+
+def _stored(alerts: list[ParsedAlert], session: Session) -> dict[Key, Any]:
+    fingerprints = sorted({a.fingerprint for a in alerts})
+    wanted = {key_of(a) for a in alerts}
+    rows = session.execute(
+        select(
+            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
+        ).where(ALERTS.c.fingerprint.in_(fingerprints))
+    )
+    found = {}
+    for row in rows:
+        if (row.fingerprint, row.starts_at) in wanted:
+            found[(row.fingerprint, row.starts_at)] = row
+    return found
+
+
+def _insert_new(
+    fresh: list[ParsedAlert], *, session: Session, router: Router, now: dt.datetime, result: IngestResult
+) -> set[Key]:
+    """Route and insert alerts not stored yet; return the keys this transaction inserted."""
+    planner = Planner(router, session=session, now=now)
+    planner.prefetch(fresh)
+    plans = [planner.route(a) for a in fresh]
+    rows = [
+        {
+            "fingerprint": a.fingerprint,
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "status": a.status,
+            "alertname": a.alertname,
+            "severity": router.assessor.severity_of(a.severity),
+            "ci": a.ci,
+            "labels": a.labels,
+            "annotations": a.annotations,
+            "generator_url": a.generator_url,
+            "incident_id": p.incident_id,
+            "first_received_at": now,
+            "last_received_at": now,
+            "receive_count": 1,
+        }
+        for a, p in zip(fresh, plans, strict=True)
+    ]
+    stmt = (
+        insert_for(session)(ALERTS)
+        .on_conflict_do_nothing()
+        .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True)
+    )
+    returned = session.execute(stmt, rows).all()
+    inserted = {(r.fingerprint, r.starts_at): r.id for r in returned}
+    per_alert: list[dict[str, Any]] = []
+    touched: set[int] = set()
+    resolved: set[int] = set()
+    for alert, plan in zip(fresh, plans, strict=True):
+        alert_id = inserted.get(key_of(alert))
+        if alert_id is None:
+            continue
+        result.outcomes["new"] += 1
+        result.incidents.add(plan.incident_id)
+        touched.add(plan.incident_id)
+        for event in plan.events:
+            per_alert.append({**event, "data": {**event["data"], "alert_id": alert_id}})
+        if alert.status == "resolved":
+            resolved.add(plan.incident_id)
+    orphans = planner.opened - touched
+    if orphans:  # opened for alerts another replica stored first; nothing points at them
+        session.execute(delete(Incident).where(Incident.id.in_(orphans)))
+    events = [e for e in planner.events if e["incident_id"] not in orphans] + per_alert
+    if events:
+        session.execute(EVENTS.insert(), events)
+    # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
+    planner.apply_raises()
+    for incident_id in sorted(resolved):
+        maybe_resolve(incident_id, session=session, now=now)
+    return set(inserted)
+
+
+def _update_stored(
+    alerts: list[ParsedAlert],
+    stored: dict[Key, Any],
+    *,
+    session: Session,
+    now: dt.datetime,
+    result: IngestResult,
+) -> None:
+    """Count repeats; move firing alerts to resolved; ignore a stale firing after its resolve."""
+    if not alerts:
+        return
+    ids = [stored[key_of(a)].id for a in alerts]
+    session.execute(
+        update(ALERTS)
+        .where(ALERTS.c.id.in_(ids))
+        .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
+    )
+    to_resolve = []
+    for alert in alerts:
+        row = stored[key_of(alert)]
+        if row.incident_id is not None:
+            result.incidents.add(row.incident_id)
+        if alert.status == "resolved" and row.status == "firing":
+            to_resolve.append({"aid": row.id, "ends": alert.ends_at})
+        elif alert.status == "firing" and row.status == "resolved":
+            result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
+        else:
+            result.outcomes["repeat"] += 1
+    if not to_resolve:
+        return
+    # Compare and set, so two replicas resolving the same alert record it once.
+    stmt = (
+        update(ALERTS)
+        .where(ALERTS.c.id == bindparam("aid"), ALERTS.c.status == "firing")
+        .values(status="resolved", ends_at=bindparam("ends"))
+        .returning(ALERTS.c.id, ALERTS.c.incident_id, ALERTS.c.alertname, ALERTS.c.ci)
+    )
+    changed = [session.execute(stmt, params).one_or_none() for params in to_resolve]
+    for row in changed:
+        if row is None:
+            result.outcomes["repeat"] += 1
+            continue
+        result.outcomes["resolved"] += 1
+        if row.incident_id is not None:
+            session.execute(
+                EVENTS.insert().values(
+                    incident_id=row.incident_id,
+                    at=now,
+                    kind="alert_resolved",
+                    actor="router",
+                    text=f"{row.alertname} on {row.ci} resolved",
+                    data={"alert_id": row.id},
+                )
+            )
+    for incident_id in sorted(
+        {r.incident_id for r in changed if r is not None and r.incident_id is not None}
+    ):
+        maybe_resolve(incident_id, session=session, now=now)
+
+
+def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
+    """Resolve an open incident once none of its alerts is firing."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise with other replicas resolving this incident's other alerts, or both could miss it.
+        session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    firing = session.execute(
+        select(func.count())
+        .select_from(ALERTS)
+        .where(ALERTS.c.incident_id == incident_id, ALERTS.c.status == "firing")
+    ).scalar_one()
+    if firing:
+        return
+    done = session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status.in_(OPEN))
+        .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    if done:
+        session.execute(
+            EVENTS.insert().values(
+                incident_id=incident_id,
+                at=now,
+                kind="resolved",
+                actor="router",
+                text="resolved: all alerts resolved",
+                data={},
+            )
+        )

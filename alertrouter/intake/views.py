@@ -1,0 +1,69 @@
+"""``POST /webhook/alertmanager``: authenticate, parse, store, commit, then answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from alertrouter.auth import authorized
+from alertrouter.errors import ApiError
+from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_webhook
+from alertrouter.intake.service import IngestResult, ingest
+from alertrouter.state import AppState, current_state
+
+log = logging.getLogger("alertrouter.intake")
+
+bp = Blueprint("webhook", __name__)
+
+
+RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: PostgreSQL says retry
+ATTEMPTS = 3
+
+
+def _store(message: WebhookMessage, state: AppState) -> IngestResult:
+    """Ingest in one transaction, retrying the ones PostgreSQL chose to abort."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with state.write_lock, state.sessions() as session, session.begin():
+                return ingest(message, session=session, router=state.router, now=state.now())
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == ATTEMPTS:
+                raise
+            log.info("retrying a delivery PostgreSQL aborted (%s)", exc.orig)
+    raise AssertionError("unreachable")
+
+
+@bp.post("/webhook/alertmanager")
+def alertmanager() -> Response:
+    """Take one Alertmanager delivery; 200 only after the alerts are committed."""
+    state = current_state()
+    code = "500"
+    try:
+        if not authorized(request.headers.get("Authorization"), state.router.settings):
+            code = "401"
+            raise ApiError(401, "missing or wrong credentials")
+        limit = state.router.settings.file.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            code = "413"
+            raise ApiError(413, f"body larger than {limit} bytes")
+        try:
+            message = parse_webhook(json.loads(request.get_data(cache=False)))
+        except HTTPException as exc:
+            code = str(exc.code)
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            code = "400"
+            reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
+            raise ApiError(400, reason) from None
+        code = "503"
+        result = _store(message, state)
+        code = "200"
+    finally:
+        state.counters.requests.labels(code).inc()
+    for outcome, n in result.outcomes.items():
+        state.counters.alerts.labels(outcome).inc(n)
+    return jsonify({"status": "ok", "alerts": dict(result.outcomes), "incidents": sorted(result.incidents)})

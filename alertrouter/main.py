@@ -1,0 +1,93 @@
+"""``hospmon-router``: check the config, optionally migrate, then serve with gunicorn (and run the worker)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from alertrouter.app import create_app
+from alertrouter.context import Router, load_router
+from alertrouter.migrate import upgrade
+from alertrouter.worker.run import Worker
+from hospmon.config import ConfigError
+
+
+class RouterServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn serving the router app; each worker process builds its own app and background worker."""
+
+    def __init__(self, router: Router, options: dict[str, Any]) -> None:
+        self.router = router
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Hand our options to gunicorn."""
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 27 on
+                self.cfg.set(key, value)
+        if self.router.settings.file.worker.enabled:
+            self.cfg.set("post_worker_init", _start_worker)
+
+    def load(self) -> Flask:
+        """Build the app in the worker process (after fork, so no connection is shared)."""
+        app = create_app(self.router)
+        app.config["HOSPMON_ROUTER"] = self.router
+        return app
+
+
+def _start_worker(worker: Any) -> None:
+    app: Flask = worker.wsgi
+    state = app.extensions["hospmon_router"]
+    Worker(state.router, state.sessions).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, load and check everything, and serve."""
+    parser = argparse.ArgumentParser(prog="hospmon-router", description=__doc__)
+    parser.add_argument("--config.file", dest="config", required=True, help="router config YAML")
+    parser.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9095")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: 1 on SQLite, whose writers queue best in one "
+        "process; 2 on PostgreSQL)",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    parser.add_argument("--db.upgrade", dest="upgrade", action="store_true", help="apply migrations first")
+    parser.add_argument("--check", action="store_true", help="check the config and exit")
+    args = parser.parse_args(argv)
+    try:
+        router = load_router(args.config)
+    except ConfigError as exc:
+        print(f"hospmon-router: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print("configuration OK")
+        return 0
+    if args.upgrade:
+        upgrade(router.settings.database_url)
+    workers = args.workers or (1 if router.settings.database_url.startswith("sqlite") else 2)
+    options = {
+        "bind": args.listen,
+        "workers": workers,
+        "threads": args.threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "hospmon-router",
+        "control_socket_disable": True,
+    }
+    RouterServer(router, options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Notifications: templates, channels through apprise, and the outbox the worker drains."""

@@ -1,0 +1,70 @@
+"""Send one message through one channel with apprise: email, WeCom bot, DingTalk bot, webhook, SMS gateway."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlsplit
+
+import apprise
+
+from alertrouter.settings import ChannelConfig, Settings
+
+
+class DeliveryError(Exception):
+    """The channel refused or could not take the message."""
+
+
+def person_address(channel: ChannelConfig, contacts: dict[str, str | None]) -> str | None:
+    """Return where a person gets this channel's messages; '' for group channels, None when unreachable."""
+    if channel.kind == "email":
+        return contacts.get("email")
+    if channel.kind == "sms":
+        return contacts.get("phone")
+    return ""
+
+
+def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> str:
+    """Build the apprise URL for a channel and recipient; secrets come from the settings."""
+    secret = settings.secrets.get
+    if channel.kind == "email":
+        assert channel.smtp is not None
+        smtp = channel.smtp
+        mode = {"none": "insecure", "starttls": "starttls", "tls": "ssl"}[smtp.security]
+        login = ""
+        if smtp.username:
+            login = (
+                quote(smtp.username, safe="")
+                + ":"
+                + quote(secret(f"{channel.name}.smtp") or "", safe="")
+                + "@"
+            )
+        return (
+            f"mailto://{login}{smtp.host}:{smtp.port}?mode={mode}&from={quote(smtp.sender)}"
+            f"&to={quote(recipient)}"
+        )
+    if channel.kind == "wecom":
+        return f"wecombot://{quote(secret(f'{channel.name}.key_file') or '', safe='')}"
+    if channel.kind == "dingtalk":
+        token = quote(secret(f"{channel.name}.key_file") or "", safe="")
+        sign = secret(f"{channel.name}.secret_file")
+        return f"dingtalk://{quote(sign, safe='') + '@' if sign else ''}{token}/"
+    assert channel.url is not None
+    parts = urlsplit(channel.url)
+    scheme = "jsons" if parts.scheme == "https" else "json"
+    url = f"{scheme}://{parts.netloc}{parts.path}"
+    query = parts.query
+    if channel.kind == "sms":
+        query = "&".join(q for q in (query, f":to={quote(recipient)}") if q)
+    return f"{url}?{query}" if query else url
+
+
+def send(channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str) -> None:
+    """Deliver one message or raise `DeliveryError` with apprise's reason."""
+    sender = apprise.Apprise()
+    if not sender.add(apprise_url(channel, settings, recipient)):
+        raise DeliveryError(f"channel {channel.name}: apprise does not accept the URL")
+    with apprise.LogCapture(level=logging.WARNING) as log:  # type: ignore[no-untyped-call]
+        ok = sender.notify(title=subject, body=body)
+        if not ok:
+            text = log.getvalue().strip().splitlines()
+            raise DeliveryError(text[-1] if text else f"channel {channel.name}: delivery failed")

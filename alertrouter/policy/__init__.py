@@ -1,0 +1,1 @@
+"""The routing policy: priority by clinical impact, on-call rotations and overrides; pure functions."""

@@ -1,0 +1,82 @@
+"""What kind of day a date is: working day, weekend or public holiday, with adjusted working days (调休)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import holidays
+from holidays.holiday_base import HolidayBase
+
+from alertrouter.policy.schema import CalendarConfig, CalendarFile
+from hospmon.config import ConfigError, load
+
+
+class DayType(StrEnum):
+    """The kinds of day that change who is at work."""
+
+    working = "working day"
+    adjusted = "adjusted working day"
+    weekend = "weekend"
+    holiday = "holiday"
+
+
+@dataclass
+class Calendar:
+    """Holidays and worked weekend days; local entries win over the built-in country calendar."""
+
+    country: str | None = None
+    holidays: dict[dt.date, str] = field(default_factory=dict)
+    working_days: dict[dt.date, str] = field(default_factory=dict)
+    _builtin: HolidayBase | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.country:
+            self._builtin = holidays.country_holidays(self.country)
+
+    def day_type(self, day: dt.date) -> DayType:
+        """Classify a local date."""
+        if day in self.working_days:
+            return DayType.adjusted if day.weekday() >= 5 else DayType.working
+        if day in self.holidays:
+            return DayType.holiday
+        if self._builtin is not None:
+            if day in self._builtin:
+                return DayType.holiday
+            if day.weekday() >= 5 and self._builtin.is_working_day(day):
+                return DayType.adjusted
+        return DayType.weekend if day.weekday() >= 5 else DayType.working
+
+    def is_working_day(self, day: dt.date) -> bool:
+        """Tell whether staff work normal hours on a date."""
+        return self.day_type(day) in (DayType.working, DayType.adjusted)
+
+    def holiday_name(self, day: dt.date) -> str:
+        """Return the holiday's name, or ''."""
+        if day in self.holidays:
+            return self.holidays[day]
+        if self._builtin is not None:
+            return str(self._builtin.get(day) or "")
+        return ""
+
+
+def load_calendar(config: CalendarConfig, base: Path) -> Calendar:
+    """Build the calendar from the built-in country calendar and local files, later files winning."""
+    cal = Calendar(country=config.country)
+    for name in config.files:
+        part = load(CalendarFile, base / name)
+        for day, why in part.holidays.items():
+            cal.working_days.pop(day, None)
+            cal.holidays[day] = why
+        for day, why in part.working_days.items():
+            cal.holidays.pop(day, None)
+            cal.working_days[day] = why
+    return cal
+
+
+def check_country(config: CalendarConfig, file: Path) -> None:
+    """Refuse a country the holidays package does not know."""
+    if config.country and config.country not in holidays.list_supported_countries():
+        raise ConfigError.single(file, f"unknown country {config.country!r}", entry="calendar", key="country")

@@ -1,0 +1,118 @@
+"""The policy file (`rules/routing/policy.yml`): its shape and its checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from alertrouter.settings import Priority
+from hospmon.config import StrictModel
+
+Level = Literal["critical", "high", "normal", "low", "none"]
+LEVELS: tuple[Level, ...] = ("critical", "high", "normal", "low", "none")
+
+
+class CalendarConfig(StrictModel):
+    """Which days are holidays and which weekend days are worked (调休)."""
+
+    country: str | None = "CN"
+    """Public holidays and adjusted working days from the `holidays` package; None to use only files."""
+    files: list[str] = []
+    """Local calendars (relative to the policy file); they win over the built-in one."""
+
+
+class CalendarFile(StrictModel):
+    """A local calendar: the hospital's own holidays and adjusted working days for some years."""
+
+    holidays: dict[dt.date, str] = {}
+    working_days: dict[dt.date, str] = {}
+    """Weekend days that are worked, e.g. 2026-02-14: 春节调休."""
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CalendarFile:
+        both = sorted(set(self.holidays) & set(self.working_days))
+        if both:
+            raise ValueError(f"dates both holiday and working day: {', '.join(map(str, both))}")
+        return self
+
+
+class BlastRule(StrictModel):
+    """Raise the priority when a failing CI takes many others with it."""
+
+    min_cis: int = Field(default=0, ge=0)
+    min_services: int = Field(default=0, ge=0)
+    min_departments: int = Field(default=0, ge=0)
+    raise_by: int = Field(default=1, ge=1, le=3)
+
+
+class Override(StrictModel):
+    """Someone covers a team's on-call between two times, whatever the rotation says."""
+
+    team: str
+    person: str | None
+    """None leaves the team with nobody on call (a known gap)."""
+    start: dt.datetime
+    end: dt.datetime
+
+    @model_validator(mode="after")
+    def _order(self) -> Override:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("give start and end with a UTC offset, e.g. 2026-12-01T08:30:00+08:00")
+        return self
+
+
+class Absence(StrictModel):
+    """Someone cannot be on call between two times; their rotation turns become gaps unless overridden."""
+
+    person: str
+    start: dt.datetime
+    end: dt.datetime
+
+    @model_validator(mode="after")
+    def _order(self) -> Absence:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("give start and end with a UTC offset")
+        return self
+
+
+class Policy(StrictModel):
+    """Priority by clinical impact, and who answers."""
+
+    matrix: dict[str, dict[Level, Priority]]
+    """severity -> criticality of the most critical affected department open now -> priority."""
+    default_severity: str = "warning"
+    closed_department_level: Level = "low"
+    """How a department counts outside its hours."""
+    tier_adjust: dict[int, int] = {1: 0, 2: 0, 3: 1, 4: 1}
+    """Steps to lower the priority by service tier."""
+    blast_radius: list[BlastRule] = []
+    unknown_ci_priority: Priority = "P3"
+    calendar: CalendarConfig = CalendarConfig()
+    overrides: list[Override] = []
+    absences: list[Absence] = []
+    fallback_team: str | None = None
+    """Team for alerts whose CI is not in the inventory."""
+
+    @field_validator("matrix")
+    @classmethod
+    def _complete(cls, matrix: dict[str, dict[Level, Priority]]) -> dict[str, dict[Level, Priority]]:
+        for severity, row in matrix.items():
+            missing = [lvl for lvl in LEVELS if lvl not in row]
+            if missing:
+                raise ValueError(f"severity {severity}: add {', '.join(missing)}")
+        return matrix
+
+    @model_validator(mode="after")
+    def _default(self) -> Policy:
+        if self.default_severity not in self.matrix:
+            raise ValueError(f"default_severity {self.default_severity!r} has no row in matrix")
+        missing = [t for t in (1, 2, 3, 4) if t not in self.tier_adjust]
+        if missing:
+            raise ValueError(f"tier_adjust: add tiers {missing}")
+        return self

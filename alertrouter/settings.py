@@ -1,0 +1,197 @@
+"""The router's start-up configuration: where the inventory, policy and store are, and how to notify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from sqlalchemy.engine import make_url
+
+from alertrouter.notify.templates import check_template
+from hospmon.config import ConfigError, StrictModel, load, read_secret
+
+Priority = Literal["P1", "P2", "P3", "P4"]
+PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
+
+
+class DatabaseConfig(StrictModel):
+    """The store: a SQLAlchemy URL; the password comes from a file or the environment."""
+
+    url: str = "sqlite:///run/router.db"
+    password_file: str | None = None
+    password_env: str | None = None
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    pool_size: int = Field(default=5, ge=1)
+
+
+class BasicAuthConfig(StrictModel):
+    """Basic auth as Alertmanager's ``http_config.basic_auth`` sends it."""
+
+    username: str
+    password_file: str
+
+
+class WebhookAuthConfig(StrictModel):
+    """How Alertmanager proves itself: a bearer token or basic auth, both read from files."""
+
+    bearer_token_file: str | None = None
+    basic_auth: BasicAuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> WebhookAuthConfig:
+        if (self.bearer_token_file is None) == (self.basic_auth is None):
+            raise ValueError("give exactly one of bearer_token_file and basic_auth")
+        return self
+
+
+class AlertmanagerConfig(StrictModel):
+    """Where to fetch alerts a webhook left out (``truncatedAlerts``)."""
+
+    url: str | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class SmtpConfig(StrictModel):
+    """An SMTP relay for email notifications."""
+
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password_file: str | None = None
+
+
+class ChannelConfig(StrictModel):
+    """One notification channel and the priorities it carries."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["email", "wecom", "dingtalk", "webhook", "sms"]
+    priorities: list[Priority] = Field(default_factory=lambda: list(PRIORITIES), min_length=1)
+    smtp: SmtpConfig | None = None
+    """email: the relay; each person's address comes from the inventory."""
+    key_file: str | None = None
+    """wecom: the bot key; dingtalk: the access token."""
+    secret_file: str | None = None
+    """dingtalk: the signing secret, if the bot uses one."""
+    url: str | None = None
+    """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
+    subject: str | None = None
+    """Template for the subject; fields as in `alertrouter.notify.templates.FIELDS`."""
+    body: str | None = None
+    """Template for the body."""
+
+    @model_validator(mode="after")
+    def _needs(self) -> ChannelConfig:
+        need = {"email": "smtp", "wecom": "key_file", "dingtalk": "key_file", "webhook": "url", "sms": "url"}
+        key = need[self.kind]
+        if getattr(self, key) is None:
+            raise ValueError(f"a {self.kind} channel needs {key}")
+        for name in ("subject", "body"):
+            template = getattr(self, name)
+            if template is not None:
+                check_template(template, name)
+        return self
+
+
+class WorkerConfig(StrictModel):
+    """The background worker: escalations, notification retries, truncated-alert fetches, on-call checks."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(default=2.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_seconds: float = Field(default=30.0, gt=0)
+    oncall_horizon_days: int = Field(default=7, ge=1, le=60)
+
+
+class RouterFile(StrictModel):
+    """The router config file as written."""
+
+    inventory: str
+    policy: str
+    database: DatabaseConfig = DatabaseConfig()
+    webhook_auth: WebhookAuthConfig
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    channels: list[ChannelConfig] = []
+    worker: WorkerConfig = WorkerConfig()
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    api_tokens_file: str | None = None
+    """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
+    console_url: str = ""
+    """Link put into notifications, e.g. https://router.hospital.example"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The config with relative paths resolved and secrets read."""
+
+    file: RouterFile
+    path: Path
+    database_url: str
+    bearer_token: str | None
+    basic_auth: tuple[str, str] | None
+    secrets: dict[str, str] = field(default_factory=dict)
+    """Channel secrets by ``<channel>.<key>``."""
+    api_tokens: dict[str, str] = field(default_factory=dict)
+    """Actor by API token."""
+
+    def resolve(self, value: str) -> Path:
+        """Return a path from the config, relative to the config file's folder."""
+        return (self.path.parent / value).resolve()
+
+
+def _database_url(db: DatabaseConfig, path: Path) -> str:
+    url = db.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:":
+            url = "sqlite:///" + str((path.parent / rel).resolve())
+    if db.password_file or db.password_env:
+        password = read_secret(
+            db.password_file, db.password_env, what="database.password_file", config_file=path
+        )
+        url = make_url(url).set(password=password).render_as_string(hide_password=False)
+    return url
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and check the router config, raising `ConfigError` naming file and key."""
+    path = Path(path)
+    raw = load(RouterFile, path, id_field="name")
+
+    def secret(file: str, what: str) -> str:
+        return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
+
+    bearer = basic = None
+    auth = raw.webhook_auth
+    if auth.bearer_token_file:
+        bearer = secret(auth.bearer_token_file, "webhook_auth.bearer_token_file")
+    elif auth.basic_auth:
+        basic = (auth.basic_auth.username, secret(auth.basic_auth.password_file, "webhook_auth.basic_auth"))
+    secrets: dict[str, str] = {}
+    for ch in raw.channels:
+        for key in ("key_file", "secret_file"):
+            value = getattr(ch, key)
+            if value:
+                secrets[f"{ch.name}.{key}"] = secret(value, f"channels[{ch.name}].{key}")
+        if ch.smtp and ch.smtp.password_file:
+            secrets[f"{ch.name}.smtp"] = secret(
+                ch.smtp.password_file, f"channels[{ch.name}].smtp.password_file"
+            )
+    names = [c.name for c in raw.channels]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError.single(path, f"duplicate channel names: {', '.join(dupes)}", key="channels")
+    tokens: dict[str, str] = {}
+    if raw.api_tokens_file:
+        for n, line in enumerate(secret(raw.api_tokens_file, "api_tokens_file").splitlines(), 1):
+            actor, _, token = line.strip().partition(" ")
+            if line.strip() and not line.startswith("#"):
+                if not token.strip() or len(token.strip()) < 16:
+                    raise ConfigError.single(
+                        path, f"line {n}: write ACTOR TOKEN, token of 16+ characters", key="api_tokens_file"
+                    )
+                tokens[token.strip()] = actor
+    return Settings(raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens)

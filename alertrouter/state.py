@@ -1,0 +1,65 @@
+"""The per-app state the views reach through `current_state()`: router config, store and counters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from alertrouter.context import Router
+
+OUTCOMES = ("new", "repeat", "resolved", "stale")
+
+
+@dataclass
+class Counters:
+    """This process's intake counters, created at start-up so they exist at zero."""
+
+    requests: Counter
+    alerts: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> Counters:
+        """Register the counters with every label value present."""
+        requests = Counter(
+            "hospmon_router_webhook_requests",
+            "Webhook deliveries answered, by HTTP status.",
+            ["code"],
+            registry=registry,
+        )
+        alerts = Counter(
+            "hospmon_router_alerts_received", "Alerts received, by outcome.", ["outcome"], registry=registry
+        )
+        for code in ("200", "400", "401", "413", "503"):
+            requests.labels(code)
+        for outcome in OUTCOMES:
+            alerts.labels(outcome)
+        return cls(requests, alerts)
+
+
+@dataclass
+class AppState:
+    """What one app instance holds."""
+
+    router: Router
+    engine: Engine
+    sessions: sessionmaker[Session]
+    registry: CollectorRegistry
+    counters: Counters
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    """The clock; tests set their own."""
+    write_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    """On SQLite, queues this process's writers fairly instead of leaving them to SQLite's busy polling."""
+
+
+def current_state() -> AppState:
+    """Return the state of the app serving this request."""
+    state: AppState = current_app.extensions["hospmon_router"]
+    return state

@@ -1,0 +1,1 @@
+"""Background work, safe with several replicas: escalations, notifications, fetches, on-call gaps."""

@@ -1,0 +1,146 @@
+"""Page the owner, then escalate step by step until someone acknowledges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alertrouter.context import Router
+from alertrouter.models import Incident, Notification, Status
+from alertrouter.notify.channels import person_address
+from alertrouter.notify.templates import BODY, SUBJECT, render
+from alertrouter.policy.oncall import on_call
+from alertrouter.timeline import record
+from alertrouter.worker.claim import skip_locked
+from hospmon.inventory.schema import EscalationStep, Team
+
+DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
+
+
+def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -> tuple[list[str], list[str]]:
+    """Return the people a step pages and notes on who could not be found."""
+    people: list[str] = []
+    notes: list[str] = []
+    for who in step.notify:
+        if who == "on_call":
+            duty = on_call(router.inventory, router.policy, team.id, at)
+            if duty.person:
+                people.append(duty.person)
+            else:
+                notes.append(f"nobody on call ({duty.reason}); paging the lead")
+                people.extend([team.lead] if team.lead else [m.id for m in team.members])
+        elif who == "lead":
+            people.extend([team.lead] if team.lead else [m.id for m in team.members])
+        elif who == "team":
+            people.extend(m.id for m in team.members)
+        else:
+            people.append(who)
+    return list(dict.fromkeys(people)), notes
+
+
+def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, str]:
+    base = router.settings.file.console_url.rstrip("/")
+    return {
+        "id": str(inc.id),
+        "priority": inc.priority,
+        "title": inc.title,
+        "status": inc.status,
+        "explanation": inc.explanation,
+        "owner": inc.owner_explanation,
+        "person": person,
+        "step": step,
+        "ci": inc.ci or "",
+        "service": inc.service or "",
+        "team": inc.team or "",
+        "departments": ", ".join(d.department for d in inc.departments),
+        "url": f"{base}/api/v1/incidents/{inc.id}" if base else f"/api/v1/incidents/{inc.id}",
+    }
+
+
+def page(
+    router: Router, inc: Incident, people: list[str], step: str, *, session: Session, now: dt.datetime
+) -> int:
+    """Queue messages to people on every channel carrying the incident's priority; return how many."""
+    team = router.inventory.teams.get(inc.team or "")
+    members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
+    queued = 0
+    for channel in router.settings.file.channels:
+        if inc.priority not in channel.priorities:
+            continue
+        fields = _fields(router, inc, ", ".join(people), step)
+        subject = render(channel.subject or SUBJECT, fields)
+        body = render(channel.body or BODY, fields)
+        recipients: list[str] = []
+        for person in people:
+            member = members.get(person)
+            address = person_address(channel, member.contacts.model_dump() if member else {})
+            if address is None:
+                record(
+                    session,
+                    inc.id,
+                    "notification_skipped",
+                    f"{person} has no address for {channel.name}",
+                    at=now,
+                )
+            elif address:
+                recipients.append(address)
+        if channel.kind in ("wecom", "dingtalk", "webhook"):
+            recipients = [team.id if team else "all"]
+        for recipient in recipients:
+            session.add(
+                Notification(
+                    incident_id=inc.id,
+                    channel=channel.name,
+                    recipient=recipient,
+                    subject=subject,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    last_error="",
+                )
+            )
+            queued += 1
+    return queued
+
+
+def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: int = 50) -> int:
+    """Run every escalation step that is due; return how many steps ran."""
+    query = (
+        select(Incident)
+        .where(
+            Incident.status == Status.triggered,
+            Incident.next_escalation_at <= now,
+            Incident.parent_id.is_(None),
+        )
+        .order_by(Incident.next_escalation_at)
+        .limit(limit)
+    )
+    done = 0
+    for inc in session.execute(skip_locked(query, session)).scalars():
+        team = router.inventory.teams.get(inc.team or "")
+        steps = (team.escalation or DEFAULT_STEPS) if team else []
+        if team is None or inc.escalation_step >= len(steps):
+            inc.next_escalation_at = None
+            continue
+        step = steps[inc.escalation_step]
+        people, notes = targets(router, team, step, now)
+        label = f"step {inc.escalation_step + 1} of {len(steps)}, after {step.after_minutes} min"
+        queued = page(router, inc, people, label, session=session, now=now)
+        kind = "paged" if inc.escalation_step == 0 else "escalated"
+        record(
+            session,
+            inc.id,
+            kind,
+            f"{kind} {', '.join(people)} ({label}; {queued} messages)" + "".join(f"; {n}" for n in notes),
+            at=now,
+            data={"step": inc.escalation_step, "people": people},
+        )
+        inc.escalation_step += 1
+        nxt = steps[inc.escalation_step] if inc.escalation_step < len(steps) else None
+        inc.next_escalation_at = inc.created_at + dt.timedelta(minutes=nxt.after_minutes) if nxt else None
+        done += 1
+    return done

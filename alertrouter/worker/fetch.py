@@ -1,0 +1,83 @@
+"""Fetch the alerts a webhook left out (``truncatedAlerts``) from Alertmanager's API v2, and ingest them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import requests
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alertrouter.context import Router
+from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_alert
+from alertrouter.intake.service import ingest
+from alertrouter.models import Delivery
+from alertrouter.worker.claim import skip_locked
+
+RETRY = dt.timedelta(seconds=30)
+GIVE_UP = dt.timedelta(hours=1)
+
+
+def _matcher(name: str, value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name}="{escaped}"'
+
+
+def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
+    """Ask Alertmanager for every active alert of a delivery's group."""
+    am = router.settings.file.alertmanager
+    assert am.url is not None
+    params: dict[str, str | list[str]] = {
+        "filter": [_matcher(k, v) for k, v in sorted(delivery.group_labels.items())],
+        "active": "true",
+    }
+    if delivery.receiver:
+        params["receiver"] = delivery.receiver
+    resp = requests.get(am.url.rstrip("/") + "/api/v2/alerts", params=params, timeout=am.timeout_seconds)
+    resp.raise_for_status()
+    raw = resp.json()
+    if not isinstance(raw, list):
+        raise PayloadError("Alertmanager API v2 answered with something other than a list")
+    alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw)]
+    return WebhookMessage(
+        delivery.receiver, "firing", delivery.group_key, 0, delivery.group_labels, am.url, alerts
+    )
+
+
+def fetch_truncated(
+    router: Router, sessions: sessionmaker[Session], *, now: Callable[[], dt.datetime]
+) -> int:
+    """Fetch and ingest the missing alerts of pending deliveries; return how many deliveries were done."""
+    at = now()
+    with sessions() as session, session.begin():
+        query = (
+            select(Delivery)
+            .where(
+                Delivery.fetch_status == "pending",
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < at),
+            )
+            .limit(5)
+        )
+        claimed = list(session.execute(skip_locked(query, session)).scalars())
+        for d in claimed:
+            d.lease_until = at + RETRY
+    done = 0
+    for delivery in claimed:
+        try:
+            message = fetch_group(router, delivery)
+        except (requests.RequestException, PayloadError, ValueError) as exc:
+            with sessions() as session, session.begin():
+                row = session.get(Delivery, delivery.id)
+                assert row is not None
+                row.fetch_error = str(exc)[:2000]
+                if now() - row.received_at > GIVE_UP:
+                    row.fetch_status = "failed"
+            continue
+        with sessions() as session, session.begin():
+            ingest(message, session=session, router=router, now=now())
+            row = session.get(Delivery, delivery.id)
+            assert row is not None
+            row.fetch_status, row.fetch_error = "done", ""
+        done += 1
+    return done

@@ -1,0 +1,67 @@
+"""Raise an incident for each team that will have nobody on call soon; resolve it when the gap is gone."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from alertrouter.context import Router
+from alertrouter.models import OPEN, Incident, Status
+from alertrouter.policy.oncall import gaps_ahead
+from alertrouter.timeline import record
+
+PREFIX = "oncall-gap:"
+
+
+def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[str, dt.datetime]:
+    """Open one incident per team with a gap ahead; resolve those whose gap was filled. Return the gaps."""
+    horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
+    gaps = gaps_ahead(router.inventory, router.policy, now, horizon)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    tz = router.inventory.tz
+    for team_id, when in gaps.items():
+        team = router.inventory.teams[team_id]
+        text = f"Nobody on call for {team.name} from {when.astimezone(tz):%Y-%m-%d %H:%M}"
+        stmt = (
+            insert(Incident)
+            .values(
+                title=text,
+                status=Status.triggered,
+                priority="P3",
+                explanation=f"P3: {text}; fix the rotation, an override or an absence in the policy",
+                owner_explanation=f"owner {team.name}; lead {team.lead or 'none'}",
+                severity="warning",
+                alertname="OnCallGap",
+                ci=None,
+                service=None,
+                team=team_id,
+                assignee=team.lead,
+                open_key=PREFIX + team_id,
+                created_at=now,
+                escalation_step=0,
+                next_escalation_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(Incident.id)
+        )
+        new_id = session.execute(stmt).scalar()
+        if new_id is not None:
+            record(session, new_id, "opened", text, at=now, data={"gap_at": when.isoformat()})
+    stale = session.execute(
+        select(Incident).where(Incident.open_key.like(PREFIX + "%"), Incident.status.in_(OPEN))
+    ).scalars()
+    for inc in stale:
+        if inc.team not in gaps:
+            inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = (
+                Status.resolved,
+                now,
+                None,
+                None,
+            )
+            record(
+                session, inc.id, "resolved", "resolved: someone is on call for the whole horizon now", at=now
+            )
+    return gaps

@@ -1,0 +1,81 @@
+"""Command-line entry shared by every exporter: Prometheus-style flags, start-up checks, serving."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from exporters.core.probe import Exporter
+from exporters.core.server import ExporterApp, RunningServer, parse_listen_address, wait_forever
+from exporters.core.webconfig import load_web_config
+from hospmon import __version__
+from hospmon.config import ConfigError
+
+
+def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argparse.ArgumentParser:
+    """Return the flag parser every hospmon exporter shares."""
+    parser = argparse.ArgumentParser(
+        prog=f"hospmon-{exporter.name}-exporter", description=exporter.description or None
+    )
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        type=Path,
+        required=config_required,
+        help="the exporter's YAML configuration",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=f":{exporter.default_port}",
+        help="address to listen on (default :%(default)s; use 127.0.0.1:PORT for loopback only)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        type=Path,
+        help="exporter-toolkit web config: TLS and basic auth",
+    )
+    parser.add_argument(
+        "--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"]
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--check-config", action="store_true", help="check the config files and exit")
+    return parser
+
+
+def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
+    """Parse flags, load and check every config, then serve until SIGTERM; return the exit status."""
+    args = build_parser(exporter).parse_args(argv)
+    level = {"warn": "WARNING"}.get(args.log_level, args.log_level.upper())
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
+    )
+    log = logging.getLogger("hospmon.exporter")
+    try:
+        host, port = parse_listen_address(args.listen)
+    except ValueError as exc:
+        print(f"--web.listen-address: {exc}", file=sys.stderr)
+        return 2
+    try:
+        web = load_web_config(args.web_config) if args.web_config else None
+        app = ExporterApp(exporter, args.config_file, web)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    if args.check_config:
+        print("configuration is valid")
+        return 0
+    try:
+        server = RunningServer(app, host, port).start()
+    except OSError as exc:
+        print(f"cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)
+        return 1
+    log.info("listening on %s", server.url)
+    wait_forever(server, app.reload)
+    return 0

@@ -1,0 +1,61 @@
+"""hospmon-emr-exporter: FHIR R4 and web probes of the electronic medical record system."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from prometheus_client.metrics_core import Metric
+
+from exporters.core.cli import serve
+from exporters.core.http import http_metrics, http_probe
+from exporters.core.httpconfig import check_target, target_url
+from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
+from exporters.emr import fhir
+from exporters.emr.config import EmrConfig, load_emr_config
+from hospmon.config import ConfigError
+
+
+class EmrExporter(Exporter[tuple[EmrConfig, Path]]):
+    """Probe an EMR: the target is its FHIR base URL, or its web site for ``http`` modules."""
+
+    name = "emr"
+    default_port = 9106
+    description = "FHIR R4 and web probes of the electronic medical record (EMR) system."
+
+    def load_config(self, path: Path | None) -> tuple[EmrConfig, Path]:
+        """Load and check the config file; secrets are read once here to fail early."""
+        if path is None:
+            raise ConfigError.single("--config.file", "give the EMR exporter's config file")
+        return load_emr_config(path), path
+
+    def module_names(self, config: tuple[EmrConfig, Path]) -> Collection[str]:
+        """Return the configured modules."""
+        return config[0].modules.keys()
+
+    def check_request(self, config: tuple[EmrConfig, Path], request: ProbeRequest) -> None:
+        """Refuse unknown modules and targets that are not http(s) URLs."""
+        super().check_request(config, request)
+        problem = check_target(request.target)
+        if problem:
+            raise BadRequest(problem)
+
+    def probe_module(
+        self, config: tuple[EmrConfig, Path], request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
+        """Run one module against the target."""
+        emr, file = config
+        spec = emr.modules[module]
+        if spec.kind == "fhir_metadata":
+            return list(fhir.metadata(module, spec, request.target, emr.auths, file, deadline))
+        if spec.kind == "fhir_search":
+            return list(fhir.search(module, spec, request.target, emr.auths, file, deadline))
+        if spec.kind == "fhir_read":
+            return list(fhir.read(module, spec, request.target, emr.auths, file, deadline))
+        url = target_url(request.target, spec.http.path)
+        return http_metrics(module, http_probe(url, spec.http, emr.auths, file, deadline))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the EMR exporter."""
+    return serve(EmrExporter(), argv)

@@ -1,0 +1,58 @@
+"""The LIS exporter's config file: one entry per probe module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from hospmon.config import ConfigError, StrictModel, load
+
+SEPARATORS = "|^~\\&\r\n"
+
+
+def check_hl7_field(value: str) -> str:
+    """Return `value` when it can sit in an HL7 v2 field as is: printable, no separator characters."""
+    if any(ch in SEPARATORS or not ch.isprintable() for ch in value):
+        raise ValueError("must be printable and hold none of | ^ ~ \\ & or line breaks")
+    return value
+
+
+Hl7Field = Annotated[str, AfterValidator(check_hl7_field)]
+
+
+class MllpModule(StrictModel):
+    """Send one synthetic HL7 v2 message over MLLP and read its acknowledgement.
+
+    The message names no real patient: its patient is ``patient_id`` (``HOSPMON-PROBE`` by default) with the
+    name ``PROBE^HOSPMON``, and the processing id ``T`` (training) lets the receiver tell it from real
+    traffic. Point it at a test route of the interface engine, or make the LIS discard this patient.
+    """
+
+    prober: Literal["mllp"] = "mllp"
+    message_type: Literal["ADT^A01", "ORM^O01"] = "ADT^A01"
+    sending_application: Hl7Field = "HOSPMON"
+    sending_facility: Hl7Field = "MONITORING"
+    receiving_application: Hl7Field = "LIS"
+    receiving_facility: Hl7Field = "LAB"
+    version: Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"] = "2.5"
+    processing_id: Literal["P", "T", "D"] = "T"
+    patient_id: Hl7Field = Field("HOSPMON-PROBE", min_length=1, max_length=20)
+    encoding: Literal["utf-8", "gb18030", "latin-1", "ascii"] = "utf-8"
+    timeout_seconds: float = Field(10.0, gt=0)
+    """Cap of each network wait; the scrape deadline caps it further."""
+    max_ack_bytes: int = Field(65536, gt=0)
+
+
+class LisConfig(StrictModel):
+    """The exporter's modules, by name."""
+
+    modules: dict[str, MllpModule] = Field(min_length=1)
+
+
+def load_config(path: Path | None) -> LisConfig:
+    """Load and check the config file."""
+    if path is None:
+        raise ConfigError.single("--config.file", "give the exporter's config file")
+    return load(LisConfig, path)

@@ -1,0 +1,197 @@
+"""The network exporter's configuration: named auths, modules as data, request defaults and limits.
+
+Shipped modules live in ``exporters/network/modules/*.yml``; a config file may add or replace modules and
+must name every auth. Secrets come from environment variables or files, read once at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, SecretStr, model_validator
+
+from exporters.network.ber import parse_oid
+from hospmon.config import ConfigError, ConfigFault, StrictModel, load, load_yaml, validate
+
+MODULES_DIR = Path(__file__).parent / "modules"
+DEFAULT_CONFIG = Path(__file__).parent / "network.yml"
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _oid(text: str) -> str:
+    parse_oid(str(text))
+    return str(text).strip().lstrip(".")
+
+
+def _label(text: str) -> str:
+    if not LABEL_RE.match(text) or text.startswith("__"):
+        raise ValueError(f"not a Prometheus label name: {text!r}")
+    return text
+
+
+OidText = Annotated[str, AfterValidator(_oid)]
+LabelName = Annotated[str, AfterValidator(_label)]
+ValueType = Literal[
+    "DisplayString", "OctetString", "PhysAddress", "InetAddress", "IpAddress", "ObjectIdentifier", "Integer"
+]
+
+
+class Index(StrictModel):
+    """How to turn part of a row's index into a label."""
+
+    label: LabelName
+    type: Literal["integer", "string", "ipv4", "physaddress", "rest"] = "integer"
+
+
+class Lookup(StrictModel):
+    """A label taken from another column at the same index (ifName for an ifHCInOctets row)."""
+
+    label: LabelName
+    oid: OidText
+    type: ValueType = "DisplayString"
+    enum_values: dict[int | str, str] = Field(default_factory=dict)
+
+
+class SplitBy(StrictModel):
+    """Emit rows under ``<name>_<suffix>`` chosen by the integer value of another column (sensor type)."""
+
+    oid: OidText
+    names: dict[int, str]
+    default: str = "value"
+
+
+class Metric(StrictModel):
+    """One column or scalar and the series it becomes."""
+
+    name: str
+    oid: OidText
+    type: Literal["gauge", "counter", "enum", "info"]
+    help: str
+    indexes: list[Index] = Field(default_factory=list)
+    lookups: list[Lookup] = Field(default_factory=list)
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    enum_values: dict[int | str, str] = Field(default_factory=dict)
+    value_label: LabelName | None = None
+    value_type: ValueType = "DisplayString"
+    scale: float = 1.0
+    multiply_by: OidText | None = None
+    si_prefix_oid: OidText | None = None
+    precision_oid: OidText | None = None
+    split_by: SplitBy | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Metric:
+        if not NAME_RE.match(self.name):
+            raise ValueError(f"name {self.name!r}: use lower case, digits and underscores")
+        if self.type == "counter" and self.name.endswith("_total"):
+            raise ValueError("counter names get _total added; leave it out")
+        if self.type == "info" and (not self.name.endswith("_info") or not self.value_label):
+            raise ValueError("an info metric needs a name ending in _info and a value_label")
+        if self.type == "enum" and not self.enum_values:
+            raise ValueError("an enum metric needs enum_values")
+        return self
+
+    def columns(self) -> list[str]:
+        """Return every OID this metric reads."""
+        extra = [self.multiply_by, self.si_prefix_oid, self.precision_oid]
+        extra.append(self.split_by.oid if self.split_by else None)
+        return [self.oid, *(lk.oid for lk in self.lookups), *(o for o in extra if o)]
+
+
+class Module(StrictModel):
+    """What to fetch from a target (subtrees to walk, scalars to get) and which series to make of it."""
+
+    walk: list[OidText] = Field(default_factory=list)
+    get: list[OidText] = Field(default_factory=list)
+    max_repetitions: int | None = Field(default=None, ge=1, le=200)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    timeout: float | None = Field(default=None, gt=0, le=60)
+    metrics: list[Metric]
+
+    @model_validator(mode="after")
+    def _covered(self) -> Module:
+        walks = [parse_oid(w) for w in self.walk]
+        gets = [parse_oid(g) for g in self.get]
+        for metric in self.metrics:
+            for text in metric.columns():
+                col = parse_oid(text)
+                if not any(col[: len(w)] == w for w in walks) and not any(g[: len(col)] == col for g in gets):
+                    raise ValueError(f"metric {metric.name}: {text} is neither walked nor fetched by a get")
+        return self
+
+
+class Auth(StrictModel):
+    """A named set of credentials. Secrets: ``*_env`` (environment variable) or ``*_file``."""
+
+    version: Literal[1, 2, 3] = 2
+    community: SecretStr | None = Field(default=None, description="lab only; prefer community_env/_file")
+    community_env: str | None = None
+    community_file: str | None = None
+    username: str | None = None
+    security_level: Literal["noAuthNoPriv", "authNoPriv", "authPriv"] = "authPriv"
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = "SHA256"
+    password_env: str | None = None
+    password_file: str | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256", "AES192C", "AES256C"] = "AES"
+    priv_password_env: str | None = None
+    priv_password_file: str | None = None
+    context_name: str = ""
+    backend: Literal["fast", "pysnmp"] | None = Field(default=None, description="default: fast for v1/v2c")
+
+    @model_validator(mode="after")
+    def _check(self) -> Auth:
+        if self.version == 3 and not self.username:
+            raise ValueError("SNMPv3 needs a username")
+        if self.version == 3 and self.backend == "fast":
+            raise ValueError("the fast backend speaks SNMP v1 and v2c only; leave backend out for v3")
+        if self.version != 3 and self.username:
+            raise ValueError("username is for SNMPv3; set version: 3")
+        return self
+
+
+class Defaults(StrictModel):
+    """Request settings used where a module does not set its own."""
+
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    retries: int = Field(default=3, ge=0, le=10)
+    max_repetitions: int = Field(default=25, ge=1, le=200)
+
+
+class Limits(StrictModel):
+    """How many requests may be in flight at once."""
+
+    overall: int = Field(default=64, ge=1)
+    per_target: int = Field(default=2, ge=1)
+
+
+class NetworkConfig(StrictModel):
+    """The whole config file."""
+
+    auths: dict[str, Auth]
+    modules: dict[str, Module] = Field(default_factory=dict)
+    defaults: Defaults = Defaults()
+    limits: Limits = Limits()
+
+
+def shipped_modules() -> dict[str, Module]:
+    """Load every module shipped in ``modules/*.yml`` (file name = module name)."""
+    modules: dict[str, Module] = {}
+    faults: list[ConfigFault] = []
+    for path in sorted(MODULES_DIR.glob("*.yml")):
+        try:
+            modules[path.stem] = load(Module, path, id_field="name")
+        except ConfigError as exc:
+            faults.extend(exc.faults)
+    if faults:
+        raise ConfigError(faults)
+    return modules
+
+
+def load_config(path: Path | None) -> tuple[NetworkConfig, dict[str, Module]]:
+    """Read a config file (or the shipped default) and return it with all modules, shipped ones first."""
+    path = path or DEFAULT_CONFIG
+    config = validate(NetworkConfig, load_yaml(path), path, id_field="name")
+    return config, {**shipped_modules(), **config.modules}

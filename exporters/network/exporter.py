@@ -1,0 +1,218 @@
+"""The network exporter: SNMP modules probed on request, ``/probe?target=HOST[:PORT]&module=M&auth=NAME``."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from prometheus_client.metrics_core import Metric
+
+from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
+from exporters.network.ber import V1, V2C, VarBind
+from exporters.network.config import Auth, NetworkConfig, load_config
+from exporters.network.render import CompiledModule
+from exporters.network.session import Limiter, Session, get, walk
+from exporters.network.udp import UdpSession
+from exporters.network.v3 import PysnmpSession, community_data, usm_user
+from hospmon.config import ConfigError, read_secret
+
+log = logging.getLogger(__name__)
+DEFAULT_AUTH = "public_v2"
+SNMP_PORT = 161
+Job = Callable[[Session], list[VarBind]]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An auth with its secrets read; `repr` never shows them."""
+
+    auth: Auth
+    community: bytes
+    v3_user: object | None
+
+    def __repr__(self) -> str:
+        return f"Credentials(version={self.auth.version}, backend={self.auth.backend})"
+
+
+@dataclass
+class Runtime:
+    """A loaded config: modules compiled, secrets read, limits shared by every probe."""
+
+    config: NetworkConfig
+    modules: dict[str, CompiledModule]
+    credentials: dict[str, Credentials]
+    limiter: Limiter
+
+
+def _secret(auth: Auth, name: str, key: str, path: Path) -> str | None:
+    file, env = getattr(auth, f"{key}_file"), getattr(auth, f"{key}_env")
+    if not file and not env:
+        return None
+    return read_secret(file, env, what=f"auths.{name}.{key}", config_file=path)
+
+
+def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
+    """Read the secrets of one auth from its env variables or files."""
+    if auth.version != 3:
+        community = _secret(auth, name, "community", path)
+        if community is None:
+            community = auth.community.get_secret_value() if auth.community else None
+        if community is None:
+            raise ConfigError.single(path, "give community_env or community_file", entry=f"auths.{name}")
+        return Credentials(auth, community.encode(), None)
+    level = auth.security_level
+    password = _secret(auth, name, "password", path) if level != "noAuthNoPriv" else None
+    priv = _secret(auth, name, "priv_password", path) if level == "authPriv" else None
+    if level != "noAuthNoPriv" and not password:
+        raise ConfigError.single(path, f"{level} needs password_env or password_file", entry=f"auths.{name}")
+    if level == "authPriv" and not priv:
+        raise ConfigError.single(path, "authPriv needs priv_password_env or _file", entry=f"auths.{name}")
+    user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
+    return Credentials(auth, b"", user)
+
+
+def parse_target(target: str) -> tuple[str, int]:
+    """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; raise `BadRequest` if invalid."""
+    target = target.strip()
+    host, port = target, SNMP_PORT
+    if target.startswith("["):
+        end = target.find("]")
+        if end < 0:
+            raise BadRequest(f"invalid target {target!r}")
+        host, rest = target[1:end], target[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise BadRequest(f"invalid target {target!r}")
+            port = _port(rest[1:], target)
+    elif target.count(":") == 1:
+        host, text = target.split(":")
+        port = _port(text, target)
+    elif target.count(":") > 1:
+        try:
+            ipaddress.IPv6Address(target)
+        except ValueError:
+            raise BadRequest(f"invalid target {target!r}") from None
+    if not host or any(c.isspace() or c in "/?#@" for c in host):
+        raise BadRequest(f"invalid target {target!r}")
+    return host, port
+
+
+def _port(text: str, target: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise BadRequest(f"invalid port in target {target!r}")
+    return int(text)
+
+
+class NetworkExporter(Exporter[Runtime]):
+    """SNMP v1/v2c/v3 for switches, routers, firewalls, servers, storage and UPS."""
+
+    name = "network"
+    default_port = 9161
+    description = "SNMP exporter for network gear, servers, storage and UPS"
+    default_module = "if_mib"
+
+    def load_config(self, path: Path | None) -> Runtime:
+        """Read the config (default: the shipped lab config), compile modules and read secrets."""
+        config, modules = load_config(path)
+        where = path or Path("network.yml")
+        faults = []
+        credentials: dict[str, Credentials] = {}
+        for name, auth in config.auths.items():
+            try:
+                credentials[name] = read_credentials(name, auth, where)
+            except ConfigError as exc:
+                faults.extend(exc.faults)
+        if faults:
+            raise ConfigError(faults)
+        compiled = {name: CompiledModule(name, module) for name, module in modules.items()}
+        limiter = Limiter(config.limits.overall, config.limits.per_target)
+        return Runtime(config, compiled, credentials, limiter)
+
+    def module_names(self, config: Runtime) -> Collection[str]:
+        """Return the shipped and configured module names."""
+        return config.modules.keys()
+
+    def check_request(self, config: Runtime, request: ProbeRequest) -> None:
+        """Reject unknown modules and auths and malformed targets."""
+        super().check_request(config, request)
+        auth = request.params.get("auth", DEFAULT_AUTH)
+        if auth not in config.credentials:
+            raise BadRequest(f"unknown auth {auth!r}; known: {', '.join(sorted(config.credentials))}")
+        parse_target(request.target)
+
+    def open_session(self, config: Runtime, request: ProbeRequest, module: CompiledModule) -> Session:
+        """Open a session to the request's target with its auth and the module's timing."""
+        host, port = parse_target(request.target)
+        creds = config.credentials[request.params.get("auth", DEFAULT_AUTH)]
+        auth, defaults, mod = creds.auth, config.config.defaults, module.module
+        timeout = mod.timeout or defaults.timeout
+        retries = defaults.retries if mod.retries is None else mod.retries
+        version = {1: V1, 2: V2C, 3: 3}[auth.version]
+        if auth.version != 3 and auth.backend != "pysnmp":
+            return UdpSession(
+                host,
+                port,
+                version=version,
+                community=creds.community,
+                timeout=timeout,
+                retries=retries,
+                limiter=config.limiter,
+            )
+        user = creds.v3_user if auth.version == 3 else community_data(creds.community, version)
+        return PysnmpSession(
+            host,
+            port,
+            version=version,
+            auth_data=user,
+            context_name=auth.context_name,
+            timeout=timeout,
+            retries=retries,
+            limiter=config.limiter,
+        )
+
+    def fetch(
+        self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline
+    ) -> list[VarBind]:
+        """Walk and get everything a module needs, up to ``limits.per_target`` sessions at a time."""
+        reps = module.module.max_repetitions or config.config.defaults.max_repetitions
+        jobs: list[Job] = [
+            partial(walk, root=root, max_repetitions=reps, deadline=deadline) for root in module.walk
+        ]
+        if module.get:
+            jobs.append(partial(get, oids=module.get, deadline=deadline))
+        workers = min(len(jobs), config.config.limits.per_target)
+        if workers <= 1:
+            return [vb for part in self._run(config, request, module, jobs) for vb in part]
+        # One session (socket or engine) per worker: while the agent answers one walk, the other's answer
+        # is decoded, so our CPU time overlaps the agent's instead of adding to it.
+        shares = [jobs[i::workers] for i in range(workers)]
+        with ThreadPoolExecutor(workers, thread_name_prefix="snmp-fetch") as pool:
+            parts = list(pool.map(lambda share: self._run(config, request, module, share), shares))
+        ordered: list[list[VarBind]] = [[] for _ in jobs]
+        for i, part in enumerate(parts):
+            ordered[i::workers] = part
+        return [vb for part in ordered for vb in part]
+
+    def _run(
+        self, config: Runtime, request: ProbeRequest, module: CompiledModule, jobs: list[Job]
+    ) -> list[list[VarBind]]:
+        session = self.open_session(config, request, module)
+        try:
+            return [job(session) for job in jobs]
+        finally:
+            session.close()
+
+    def probe_module(
+        self, config: Runtime, request: ProbeRequest, module: str, deadline: Deadline
+    ) -> Iterable[Metric]:
+        """Probe one module of one target and return its metric families."""
+        compiled = config.modules[module]
+        varbinds = self.fetch(config, request, compiled, deadline)
+        if not varbinds:
+            raise ProbeFailed("bad_response", f"module {module}: the agent returned none of its OIDs")
+        return compiled.render(varbinds)

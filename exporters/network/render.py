@@ -1,0 +1,273 @@
+"""Turn the variable bindings of one module into Prometheus metric families.
+
+Sample of what the shipped ``if_mib`` module yields for one interface::
+
+    hospmon_snmp_if_in_bytes_total{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b"} 4.2e+07
+    hospmon_snmp_if_oper_status{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b",state="up"} 1
+    hospmon_snmp_if_oper_status{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b",state="down"} 0
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from exporters.network.ber import (
+    EXCEPTIONS,
+    INTEGER,
+    IP_ADDRESS,
+    NULL,
+    OCTET_STRING,
+    UNSIGNED,
+    Oid,
+    Value,
+    VarBind,
+    format_oid,
+    parse_oid,
+)
+from exporters.network.config import Index, Metric, Module
+
+PREFIX = "hospmon_snmp_"
+Cell = tuple[int, Value]
+Column = dict[Oid, Cell]
+Family = GaugeMetricFamily | CounterMetricFamily
+
+
+def display_string(raw: bytes) -> str:
+    """Decode a DisplayString: UTF-8, else GB18030 (common on Chinese devices), else hex."""
+    raw = raw.rstrip(b"\x00")
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.hex()
+
+
+def label_value(tag: int, value: Value, vtype: str, enum: dict[int | str, str]) -> str:
+    """Render one cell as a label value according to its declared type."""
+    if value is None or tag in EXCEPTIONS or tag == NULL:
+        return ""
+    if enum:
+        key: int | str = (
+            format_oid(value) if isinstance(value, tuple) else value if isinstance(value, int) else ""
+        )
+        if key in enum:
+            return enum[key]
+    if isinstance(value, tuple):
+        return format_oid(value)
+    if isinstance(value, int):
+        return str(value)
+    if tag == IP_ADDRESS or vtype == "IpAddress":
+        return ".".join(map(str, value)) if len(value) == 4 else value.hex()
+    if vtype == "PhysAddress":
+        return ":".join(f"{b:02x}" for b in value)
+    if vtype == "InetAddress":
+        if len(value) in (4, 16):
+            return str(ipaddress.ip_address(value))
+        if len(value) in (8, 20):  # address with a zone index (InetAddressIPv4z/IPv6z)
+            return f"{ipaddress.ip_address(value[:-4])}%{int.from_bytes(value[-4:], 'big')}"
+        return value.hex()
+    if vtype in ("OctetString", "ObjectIdentifier"):
+        return value.hex()
+    return display_string(value)
+
+
+def number(tag: int, value: Value) -> float | int | None:
+    """Return the numeric value of a cell, or None when it has none."""
+    if tag == INTEGER or tag in UNSIGNED:
+        return value if isinstance(value, int) else None
+    if tag == OCTET_STRING and isinstance(value, bytes):
+        try:
+            return float(value.decode("ascii").strip())  # e.g. UCD laLoad "0.15"
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return None
+
+
+def scaled(value: float, exponent: int) -> float:
+    """Multiply by ``10**exponent``, dividing for negative exponents so that 235 / 10 gives exactly 23.5."""
+    return float(value * 10**exponent if exponent >= 0 else value / 10 ** (-exponent))
+
+
+def apply_scale(value: float, scale: float) -> float | int:
+    """Multiply by `scale`, dividing by its inverse when that is a whole number (0.01 -> / 100)."""
+    if scale == 1:
+        return value
+    if 0 < scale < 1:
+        inverse = round(1 / scale)
+        if abs(1 / scale - inverse) < 1e-9:
+            return value / inverse
+    return value * scale
+
+
+def index_labels(index: Oid, specs: list[Index]) -> list[str] | None:
+    """Decode a row index into label values, or None when it does not fit the declared layout."""
+    out: list[str] = []
+    pos = 0
+    for spec in specs:
+        if spec.type == "integer":
+            part: Oid = index[pos : pos + 1]
+            out.append(str(part[0]) if part else "")
+        elif spec.type == "ipv4":
+            part = index[pos : pos + 4]
+            out.append(".".join(map(str, part)))
+        elif spec.type == "physaddress":
+            part = index[pos : pos + 6]
+            out.append(":".join(f"{b:02x}" for b in part))
+        elif spec.type == "string":
+            n = index[pos] if pos < len(index) else -1
+            part = index[pos : pos + 1 + n]
+            if n < 0 or any(b > 255 for b in part[1:]):
+                return None
+            out.append(display_string(bytes(part[1:])))
+        else:
+            part = index[pos:]
+            out.append(format_oid(part))
+        if not part:
+            return None
+        pos += len(part)
+    return out if pos == len(index) else None
+
+
+@dataclass
+class CompiledModule:
+    """A module with its OIDs parsed once, ready to render many probes."""
+
+    name: str
+    module: Module
+    walk: list[Oid] = field(init=False)
+    get: list[Oid] = field(init=False)
+    columns: dict[Oid, str] = field(init=False)
+    lengths: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.walk = [parse_oid(w) for w in self.module.walk]
+        self.get = [parse_oid(g) for g in self.module.get]
+        self.columns = {parse_oid(c): c for m in self.module.metrics for c in m.columns()}
+        self.lengths = sorted({len(c) for c in self.columns}, reverse=True)
+
+    def tabulate(self, varbinds: Iterable[VarBind]) -> dict[str, Column]:
+        """Sort bindings into the module's columns, keyed by dotted column OID and then row index."""
+        table: dict[Oid, Column] = {c: {} for c in self.columns}
+        lengths = self.lengths
+        for oid, tag, value in varbinds:
+            for n in lengths:
+                column = table.get(oid[:n])
+                if column is not None:
+                    column[oid[n:]] = (tag, value)
+                    break
+        return {self.columns[c]: rows for c, rows in table.items()}
+
+    def render(self, varbinds: Iterable[VarBind]) -> list[Family]:
+        """Return the metric families of this module for one probe's bindings."""
+        table = self.tabulate(varbinds)
+        families: dict[str, Family] = {}
+        cache: dict[tuple[str, Oid], list[str] | None] = {}  # many columns share index labels and lookups
+        for metric in self.module.metrics:
+            _render_metric(metric, table, families, cache)
+        return list(families.values())  # every family is a prometheus_client Metric
+
+
+def _row_labels(metric: Metric, index: Oid, table: dict[str, Column]) -> list[str] | None:
+    """Return the index and lookup label values of one row, or None to skip the row."""
+    if metric.indexes:
+        labels = index_labels(index, metric.indexes)
+        if labels is None:
+            return None
+    else:
+        labels = [] if index == (0,) else [format_oid(index)]
+    for lk in metric.lookups:
+        cell = table[lk.oid].get(index)
+        labels.append(label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else "")
+    return labels
+
+
+def _render_metric(
+    metric: Metric,
+    table: dict[str, Column],
+    families: dict[str, Family],
+    cache: dict[tuple[str, Oid], list[str] | None],
+) -> None:
+    names = [i.label for i in metric.indexes] + [lk.label for lk in metric.lookups] + list(metric.labels)
+    const = list(metric.labels.values())
+    rows = table[metric.oid]
+    if not metric.indexes and any(idx != (0,) for idx in rows):
+        names.insert(0, "index")
+    signature = repr((metric.indexes, metric.lookups))
+    for index, (tag, value) in rows.items():
+        if tag in EXCEPTIONS:
+            continue
+        key = (signature, index)
+        if key in cache:
+            row = cache[key]
+        else:
+            row = cache[key] = _row_labels(metric, index, table)
+        if row is None:
+            continue
+        labels = row + const
+        if metric.type == "info":
+            info = label_value(tag, value, metric.value_type, metric.enum_values)
+            _family(families, metric, metric.name, [*names, metric.value_label or "value"]).add_metric(
+                [*labels, info], 1
+            )
+            continue
+        num = number(tag, value)
+        if num is None:
+            continue
+        if metric.type == "enum":
+            _add_states(_family(families, metric, metric.name, [*names, "state"]), metric, labels, int(num))
+            continue
+        name = metric.name
+        if metric.split_by:
+            kind = table[metric.split_by.oid].get(index)
+            code = kind[1] if kind and isinstance(kind[1], int) else None
+            suffix = metric.split_by.names.get(code, metric.split_by.default) if code is not None else None
+            name = f"{name}_{suffix or metric.split_by.default}"
+        result = _value(metric, table, index, num)
+        if result is not None:
+            _family(families, metric, name, names).add_metric(labels, result)
+
+
+def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> float | None:
+    if metric.multiply_by:
+        factor = table[metric.multiply_by].get(index)
+        factor_num = number(*factor) if factor else None
+        if factor_num is None:
+            return None
+        num = num * factor_num
+    exponent = 0
+    if metric.si_prefix_oid:
+        prefix = table[metric.si_prefix_oid].get(index)
+        exponent += (int(prefix[1]) - 9) * 3 if prefix and isinstance(prefix[1], int) else 0
+    if metric.precision_oid:
+        precision = table[metric.precision_oid].get(index)
+        exponent -= int(precision[1]) if precision and isinstance(precision[1], int) else 0
+    if exponent:
+        num = scaled(num, exponent)
+    return apply_scale(num, metric.scale)
+
+
+def _add_states(family: Family, metric: Metric, labels: list[str], current: int) -> None:
+    known = False
+    for code, state in metric.enum_values.items():
+        hit = code == current
+        known = known or hit
+        family.add_metric([*labels, state], 1 if hit else 0)
+    if not known:
+        family.add_metric([*labels, str(current)], 1)
+
+
+def _family(families: dict[str, Family], metric: Metric, name: str, labels: list[str]) -> Family:
+    family = families.get(name)
+    if family is None:
+        full = PREFIX + name
+        if metric.type == "counter":
+            family = CounterMetricFamily(full, metric.help, labels=labels)
+        else:
+            family = GaugeMetricFamily(full, metric.help, labels=labels)
+        families[name] = family
+    return family

@@ -1,0 +1,327 @@
+"""`hospmon demo`: run the whole suite on this machine against the simulated hospital.
+
+The launcher writes configs into a run folder, starts every part on 127.0.0.1, waits until each is ready,
+prints where to look and stops everything on Ctrl-C. Prometheus and Alertmanager read the same files under
+`deploy/` that docker-compose.yml mounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import os
+import pkgutil
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hospmon.inventory import load_inventory
+from hospmon.inventory.targets import write_targets
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_INVENTORY = REPO / "demo" / "inventory"
+PROMETHEUS = "http://127.0.0.1:19090"
+ALERTMANAGER = "http://127.0.0.1:19093"
+# The demo moves this CI's warranty end to a few weeks from today, so the warranty alert fires whatever
+# day the demo runs.
+WARRANTY_DEMO_CI = "ups-mr1-02"
+WARRANTY_DEMO_DAYS = 20
+
+
+@dataclass
+class Part:
+    """One process of the demo stack."""
+
+    name: str
+    argv: list[str]
+    ready_url: str
+    shown_url: str
+    cwd: Path | None = None
+    env: dict[str, str] | None = None
+    """Extra environment variables for the process."""
+    ready: Callable[[], bool] | None = None
+    """A readiness check for processes without an HTTP endpoint; `ready_url` is used when None."""
+    cleanup: Callable[[], None] | None = None
+    """Run after the process has stopped, e.g. to remove a temporary data folder."""
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log: Path | None = None
+
+
+def console_script(name: str) -> str:
+    """Return the path of a console script installed beside this interpreter, or the name on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else name
+
+
+def prepare(run: Path) -> list[Part]:
+    """Write the run folder's configs and return the parts to start, in start order."""
+    run = run.resolve()
+    for sub in ("prometheus", "alertmanager/secrets", "logs"):
+        (run / sub).mkdir(parents=True, exist_ok=True)
+    inventory = run / "inventory"
+    if inventory.exists():
+        shutil.rmtree(inventory)
+    shutil.copytree(DEMO_INVENTORY, inventory)
+    _move_warranty(inventory, WARRANTY_DEMO_CI, dt.date.today() + dt.timedelta(days=WARRANTY_DEMO_DAYS))
+    write_targets(load_inventory(inventory), run / "prometheus" / "targets")
+
+    shutil.copy(REPO / "deploy" / "prometheus" / "prometheus.yml", run / "prometheus" / "prometheus.yml")
+    rules = run / "prometheus" / "rules"
+    if rules.is_symlink() or rules.exists():
+        rules.unlink()
+    rules.symlink_to(REPO / "rules", target_is_directory=True)
+    shutil.copy(
+        REPO / "deploy" / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "alertmanager.yml"
+    )
+    token = run / "alertmanager" / "secrets" / "router-webhook-token"
+    if not token.exists():
+        token.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+        token.chmod(0o600)
+
+    core = [
+        Part(
+            "alertmanager",
+            [
+                "prometheus-alertmanager",
+                "--config.file=alertmanager.yml",
+                "--storage.path=data",
+                "--web.listen-address=127.0.0.1:19093",
+                "--cluster.listen-address=",
+            ],
+            f"{ALERTMANAGER}/-/ready",
+            ALERTMANAGER,
+            cwd=run / "alertmanager",
+        ),
+        Part(
+            "inventory-exporter",
+            [
+                console_script("hospmon-inventory-exporter"),
+                f"--config.file={inventory}",
+                "--web.listen-address=127.0.0.1:19101",
+            ],
+            "http://127.0.0.1:19101/-/healthy",
+            "http://127.0.0.1:19101",
+        ),
+        Part(
+            "prometheus",
+            [
+                "prometheus",
+                "--config.file=prometheus.yml",
+                "--storage.tsdb.path=data",
+                "--web.listen-address=127.0.0.1:19090",
+                "--web.enable-lifecycle",
+            ],
+            f"{PROMETHEUS}/-/ready",
+            PROMETHEUS,
+            cwd=run / "prometheus",
+        ),
+    ]
+    # Simulated systems and their exporters start before Prometheus, so its first scrape finds them up.
+    areas = [part for factory in part_factories() for part in factory(run, inventory)]
+    return [*core[:-1], *areas, core[-1]]
+
+
+PartFactory = Callable[[Path, Path], list[Part]]
+
+
+def part_factories() -> list[PartFactory]:
+    """Return the ``parts(run, inventory)`` function of every module in `hospmon.demoparts`, by name.
+
+    Each area (network, databases, HIS, EMR, LIS, PACS, router) adds one module there: it writes what its
+    simulated systems and its exporter need into the run folder and returns the processes to start.
+    """
+    from hospmon import demoparts
+
+    names = sorted(m.name for m in pkgutil.iter_modules(demoparts.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"hospmon.demoparts.{name}").parts for name in names]
+
+
+def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for ci in data.get("cis", []):
+            if ci.get("id") == ci_id:
+                ci["warranty_end"] = day
+                header = f"# Written by hospmon demo: warranty_end of {ci_id} moved to {day}.\n"
+                path.write_text(
+                    header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+                )
+                return
+    raise LookupError(f"{ci_id} is not in the demo inventory")
+
+
+def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - our own loopback URLs
+            return int(resp.status), bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    """Poll `check` until it holds or `timeout` seconds pass."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def _http_ready(url: str) -> Callable[[], bool]:
+    return lambda: _get(url)[0] == 200
+
+
+def _started_or_exited(proc: subprocess.Popen[bytes], check: Callable[[], bool]) -> Callable[[], bool]:
+    return lambda: proc.poll() is not None or check()
+
+
+def start(parts: list[Part], run: Path) -> None:
+    """Start each part and wait until it answers ready, failing with its log when it does not."""
+    for part in parts:
+        part.log = run / "logs" / f"{part.name}.log"
+        check = part.ready or _http_ready(part.ready_url)
+        if check():
+            raise RuntimeError(f"{part.name}: {part.shown_url} already answers: is another demo running?")
+        env = {**os.environ, **part.env} if part.env else None
+        with part.log.open("ab") as log:
+            part.process = subprocess.Popen(
+                part.argv,
+                cwd=part.cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        proc = part.process
+        wait_until(_started_or_exited(proc, check), 60)
+        if proc.poll() is not None or not check():
+            tail = part.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"{part.name} did not become ready; its log ({part.log}) ends:\n{tail}")
+        print(f"  {part.name:<22} ready  {part.shown_url}", flush=True)
+
+
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process we started: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def stop(parts: list[Part]) -> None:
+    """Stop the parts we started, newest first."""
+    for part in reversed(parts):
+        if part.process is not None:
+            terminate(part.process)
+        if part.cleanup is not None:
+            part.cleanup()
+
+
+def _json(url: str) -> Any:
+    status, body = _get(url)
+    return json.loads(body) if status == 200 else None
+
+
+def check_stack(timeout: float = 150.0) -> list[str]:
+    """Wait for every Prometheus target to be up and the warranty alert to reach Alertmanager."""
+    problems: list[str] = []
+
+    def targets_up() -> bool:
+        data = _json(f"{PROMETHEUS}/api/v1/targets?state=active")
+        active = data["data"]["activeTargets"] if data else []
+        return bool(active) and all(t["health"] == "up" for t in active)
+
+    def warranty_alert() -> bool:
+        alerts = _json(f"{ALERTMANAGER}/api/v2/alerts") or []
+        return any(
+            a["labels"].get("alertname") == "CIWarrantyExpiringSoon"
+            and a["labels"].get("ci") == WARRANTY_DEMO_CI
+            for a in alerts
+        )
+
+    started = time.monotonic()
+    if not wait_until(targets_up, timeout, 2):
+        data = _json(f"{PROMETHEUS}/api/v1/targets?state=active")
+        down = [
+            f"{t['labels'].get('job')}/{t['labels'].get('ci')}: {t['lastError']}"
+            for t in (data["data"]["activeTargets"] if data else [])
+            if t["health"] != "up"
+        ]
+        problems.append("targets not up: " + "; ".join(down or ["no active targets"]))
+    else:
+        print(f"  every Prometheus target is up ({time.monotonic() - started:.0f} s)")
+    if not wait_until(warranty_alert, max(0.0, timeout - (time.monotonic() - started)), 2):
+        problems.append(f"CIWarrantyExpiringSoon for {WARRANTY_DEMO_CI} did not reach Alertmanager")
+    else:
+        print(
+            f"  warranty alert for {WARRANTY_DEMO_CI} is in Alertmanager ({time.monotonic() - started:.0f} s)"
+        )
+    return problems
+
+
+def run_demo(run: Path, hold: bool = True) -> int:
+    """Run the demo until Ctrl-C (hold) or until the stack is checked (not hold); return the exit status."""
+    print(f"hospmon demo: writing configs into {run.resolve()}", flush=True)
+    parts = prepare(run)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        start(parts, run.resolve())
+        print(
+            "\nThe simulated hospital is monitored. Open:\n"
+            f"  Prometheus targets  {PROMETHEUS}/targets\n"
+            f"  Prometheus alerts   {PROMETHEUS}/alerts\n"
+            f"  Alertmanager        {ALERTMANAGER}/#/alerts\n"
+            f"  Inventory metrics   http://127.0.0.1:19101/metrics\n"
+            f"The warranty alert for {WARRANTY_DEMO_CI} reaches Alertmanager within about a minute.\n",
+            flush=True,
+        )
+        if not hold:
+            problems = check_stack()
+            for problem in problems:
+                print(f"  FAILED: {problem}", file=sys.stderr)
+            return 1 if problems else 0
+        print("Press Ctrl-C to stop.", flush=True)
+        while True:
+            for part in parts:
+                if part.process is not None and part.process.poll() is not None:
+                    print(
+                        f"{part.name} exited with {part.process.returncode}; see {part.log}", file=sys.stderr
+                    )
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        stop(parts)

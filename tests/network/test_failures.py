@@ -1,0 +1,122 @@
+"""SNMPv3 security levels; every failure answers within its deadline with its reason and no secret."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from exporters.core.probe import BadRequest, Deadline, ProbeFailed, ProbeRequest
+from exporters.network.exporter import NetworkExporter, Runtime
+from tests.network.agent import V3_USERS, Agent, free_udp_port
+from tests.network.helpers import probe, value
+
+SECRETS = ["not-public", "wrong-pass"] + [str(s) for u in V3_USERS.values() for s in (u[2], u[4]) if s]
+# "public" is left out: it is also part of auth names such as public_v2.
+
+
+@pytest.mark.parametrize(
+    "auth", ["hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth", "public_v1", "public_v2_pysnmp"]
+)
+def test_every_version_and_security_level_reads_the_agent(
+    exporter: NetworkExporter, runtime: Runtime, agent: Agent, auth: str
+) -> None:
+    fams = probe(exporter, runtime, agent.target, "system", auth=auth)
+    info = next(s for f in fams for s in f.samples if s.name == "hospmon_snmp_system_info")
+    assert info.labels["sysName"] == "hm-lab-agent"
+    assert value(fams, "hospmon_snmp_system_uptime_seconds") > 0
+
+
+def test_v3_authpriv_walks_a_table(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
+    v2 = probe(exporter, runtime, agent.target, "ups")
+    v3 = probe(exporter, runtime, agent.target, "ups", auth="hm_sha256_aes")
+    assert [f.samples for f in v2] == [f.samples for f in v3]
+
+
+def _fail(
+    exporter: NetworkExporter,
+    runtime: Runtime,
+    target: str,
+    auth: str,
+    deadline: float,
+    module: str = "system",
+) -> tuple[ProbeFailed, float]:
+    request = ProbeRequest(target, (module,), {"auth": auth})
+    exporter.check_request(runtime, request)
+    start = time.monotonic()
+    with pytest.raises(ProbeFailed) as info:
+        list(exporter.probe_module(runtime, request, module, Deadline.after(deadline)))
+    return info.value, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [("wrong_community", "timeout"), ("v3_wrong_password", "auth"), ("v3_unknown_user", "auth")],
+)
+def test_wrong_credentials_fail_within_the_deadline(
+    exporter: NetworkExporter,
+    runtime: Runtime,
+    agent: Agent,
+    auth: str,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    failure, elapsed = _fail(exporter, runtime, agent.target, auth, 2.0)
+    assert failure.reason == reason
+    assert elapsed < 2.3
+    shown = str(failure) + caplog.text
+    assert not [s for s in SECRETS if s in shown]
+
+
+def test_closed_port_is_unreachable_quickly(exporter: NetworkExporter, runtime: Runtime) -> None:
+    failure, elapsed = _fail(exporter, runtime, f"127.0.0.1:{free_udp_port()}", "public_v2", 3.0)
+    assert failure.reason == "unreachable"
+    assert elapsed < 1.0
+
+
+def test_silent_host_times_out_at_the_deadline_even_with_long_timeouts(
+    exporter: NetworkExporter, runtime: Runtime
+) -> None:
+    # 192.0.2.0/24 is TEST-NET-1: nothing answers. The deadline (1 s) is shorter than timeout x retries.
+    failure, elapsed = _fail(exporter, runtime, "192.0.2.1", "public_v2", 1.0)
+    assert failure.reason in {"timeout", "unreachable"}
+    assert elapsed < 1.3
+    failure, elapsed = _fail(exporter, runtime, "192.0.2.1", "hm_sha_aes", 1.0)
+    assert failure.reason in {"timeout", "unreachable"}
+    assert elapsed < 1.3
+
+
+def test_module_the_agent_lacks_fails_as_bad_response(
+    exporter: NetworkExporter, runtime: Runtime, switch_agent: Agent
+) -> None:
+    failure, _ = _fail(exporter, runtime, switch_agent.target, "public_v2", 3.0, module="ups")
+    assert failure.reason == "bad_response"
+
+
+@pytest.mark.parametrize(
+    ("target", "params", "message"),
+    [
+        ("127.0.0.1", {"auth": "nope"}, "unknown auth 'nope'"),
+        ("127.0.0.1:99999", {}, "invalid port"),
+        ("host/../x", {}, "invalid target"),
+        ("[::1", {}, "invalid target"),
+        ("", {}, "invalid target"),
+    ],
+)
+def test_bad_requests_are_rejected_with_their_reason(
+    exporter: NetworkExporter, runtime: Runtime, target: str, params: dict[str, str], message: str
+) -> None:
+    with pytest.raises(BadRequest, match=message):
+        exporter.check_request(runtime, ProbeRequest(target, ("system",), params))
+
+
+def test_unknown_module_is_a_bad_request(exporter: NetworkExporter, runtime: Runtime) -> None:
+    with pytest.raises(BadRequest, match="unknown module nope"):
+        exporter.check_request(runtime, ProbeRequest("127.0.0.1", ("system", "nope"), {}))
+
+
+def test_credentials_repr_hides_secrets(runtime: Runtime) -> None:
+    shown = repr(runtime) + str(runtime.credentials)
+    assert not [s for s in SECRETS if s in shown]

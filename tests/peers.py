@@ -1,0 +1,98 @@
+"""Third-party peers for protocol probes: start a program on a free port and wait until it accepts TCP.
+
+dcmtk's storescp and dcmqrscp (3.6.7) have no option to bind one address: they listen on every interface.
+The tests give them a free port, reach them on 127.0.0.1 and stop them by their PID.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.servers import wait_for
+
+
+def accepts(port: int) -> bool:
+    """Tell whether something accepts TCP connections on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def tcp_process(argv: Sequence[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a program until the block ends, after it accepts connections on 127.0.0.1:`port`."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=log.parent
+        )
+    try:
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"{argv[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            return accepts(port)
+
+        wait_for(ready, 30, f"{Path(argv[0]).name} on port {port}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections, reads what comes and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.stopped = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)  # held open, never answered
+
+    def close(self) -> None:
+        """Stop accepting and close every held connection."""
+        self.stopped.set()
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+        self.sock.close()
+        for conn in self._conns:
+            conn.close()
+        self._thread.join(5)
+
+
+@contextmanager
+def silent_server() -> Iterator[SilentServer]:
+    """Yield a server that accepts and never replies."""
+    server = SilentServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def refused_port() -> int:
+    """Return a port on 127.0.0.1 where nothing listens, so a connect is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,96 @@
+"""Fixtures: a router config, its store on SQLite or a real PostgreSQL, the app and a client."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+
+from alertrouter.app import create_app
+from alertrouter.context import Router, load_router
+from alertrouter.migrate import upgrade
+from tests.router.pgserver import PostgresServer
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "webhook-token-0123456789"
+API_TOKEN = "api-token-0123456789abcdef"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Start one PostgreSQL for the session, with a migrated template database."""
+    server = PostgresServer().start()
+    try:
+        server.execute("CREATE DATABASE router_template")
+        upgrade(server.url("router_template"))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return a fresh, migrated store: a SQLite file, or a PostgreSQL database cloned from the template."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'router.db'}"
+        upgrade(url)
+        return url
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"t{next(_counter)}"
+    server.execute(f"CREATE DATABASE {name} TEMPLATE router_template")
+    return server.url(name)
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Return a function writing a router config file; keyword arguments override top-level keys."""
+
+    def write(database_url: str, **overrides: Any) -> Path:
+        (tmp_path / "token").write_text(TOKEN + "\n")
+        (tmp_path / "api-tokens").write_text(f"wang.lei {API_TOKEN}\n")
+        config: dict[str, Any] = {
+            "inventory": str(REPO / "demo" / "inventory"),
+            "policy": str(REPO / "rules" / "routing" / "policy.yml"),
+            "database": {"url": database_url, "busy_timeout_ms": 2000},
+            "webhook_auth": {"bearer_token_file": "token"},
+            "api_tokens_file": "api-tokens",
+            "worker": {"enabled": False},
+        }
+        config.update(overrides)
+        path = tmp_path / "router.yml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def router(database_url: str, write_config: Callable[..., Path]) -> Router:
+    """Return the loaded router config on a fresh store."""
+    return load_router(write_config(database_url))
+
+
+@pytest.fixture
+def app(router: Router) -> Iterator[Flask]:
+    """Return the app; dispose of its engine afterwards so no connection leaks."""
+    app = create_app(router)
+    yield app
+    app.extensions["hospmon_router"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Return a test client."""
+    return app.test_client()
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    """Return the Authorization header for a bearer token."""
+    return {"Authorization": f"Bearer {token}"}

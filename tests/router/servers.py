@@ -1,0 +1,220 @@
+"""Real Prometheus, Alertmanager and router processes on loopback for the end-to-end test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from tests.router.pgserver import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_for(
+    check: Callable[[], Any],
+    what: str,
+    timeout: float = 60.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> Any:
+    """Poll until `check` returns something truthy; fail with the process log if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except requests.RequestException:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited\n{log.read_text() if log else ''}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}\n{log.read_text()[-3000:] if log else ''}")
+        time.sleep(0.1)
+
+
+class Process:
+    """A child process with its log in a file; stopped by its own PID."""
+
+    def __init__(self, name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.log = workdir / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
+            )
+
+    def stop(self) -> None:
+        """Terminate and reap."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class MetricTarget:
+    """A scrape target serving one gauge per CI, which the test flips: 1 up, 0 down."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = "".join(
+                    f'demo_up{{ci="{ci}"}} {v}\n' for ci, v in sorted(target.values.items())
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def start_alertmanager(workdir: Path, router_port: int, token_file: Path) -> tuple[Process, int]:
+    """Start Alertmanager routing everything to the router's webhook with a bearer token."""
+    port = free_port()
+    config = {
+        "route": {
+            "receiver": "hospmon-router",
+            "group_by": ["alertname", "ci"],
+            "group_wait": "1s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [
+            {
+                "name": "hospmon-router",
+                "webhook_configs": [
+                    {
+                        "url": f"http://127.0.0.1:{router_port}/webhook/alertmanager",
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {"type": "Bearer", "credentials_file": str(token_file)}
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
+    proc = Process(
+        "alertmanager",
+        [
+            "prometheus-alertmanager",
+            f"--config.file={workdir / 'alertmanager.yml'}",
+            f"--storage.path={workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        workdir,
+    )
+    wait_for(
+        lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok,
+        "alertmanager",
+        proc=proc.proc,
+        log=proc.log,
+    )
+    return proc, port
+
+
+def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Process, int]:
+    """Start Prometheus scraping the target every second with one alerting rule."""
+    port = free_port()
+    rules = {
+        "groups": [
+            {
+                "name": "e2e",
+                "interval": "1s",
+                "rules": [
+                    {
+                        "alert": "TargetDown",
+                        "expr": "demo_up == 0",
+                        "for": "0s",
+                        "labels": {"severity": "critical"},
+                        "annotations": {"summary": "{{ $labels.ci }} does not answer"},
+                    }
+                ],
+            }
+        ]
+    }
+    (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(workdir / "rules.yml")],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": [
+            {"job_name": "demo", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
+        ],
+    }
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    proc = Process(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        workdir,
+    )
+    wait_for(
+        lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok,
+        "prometheus",
+        proc=proc.proc,
+        log=proc.log,
+    )
+    return proc, port
+
+
+def start_router(workdir: Path, config: Path) -> tuple[Process, int]:
+    """Start hospmon-router (gunicorn) on a free port, migrating its store first."""
+    port = free_port()
+    proc = Process(
+        "router",
+        [
+            sys.executable,
+            "-m",
+            "alertrouter.main",
+            "--config.file",
+            str(config),
+            "--db.upgrade",
+            "--web.listen-address",
+            f"127.0.0.1:{port}",
+        ],
+        workdir,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    wait_for(
+        lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok,
+        "router",
+        proc=proc.proc,
+        log=proc.log,
+    )
+    return proc, port

@@ -1,0 +1,104 @@
+"""Channels: apprise URLs for every kind, and real deliveries to an HTTP webhook and an SMS gateway."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertrouter.notify.channels import DeliveryError, apprise_url, send
+from alertrouter.settings import Settings, load_settings
+
+
+class Receiver:
+    """An HTTP server keeping every POSTed JSON body and its query string."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.posts: list[tuple[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length", "0"))
+                outer.posts.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def _settings(tmp_path: Path, write_config: Callable[..., Path], port: int) -> Settings:
+    (tmp_path / "wecom-key").write_text("0123-wecom-key\n")
+    (tmp_path / "ding-token").write_text("dingtoken123\n")
+    (tmp_path / "ding-secret").write_text("SECabc\n")
+    (tmp_path / "smtp-password").write_text("p@ss word\n")
+    channels = [
+        {"name": "wecom", "kind": "wecom", "key_file": "wecom-key"},
+        {"name": "dingtalk", "kind": "dingtalk", "key_file": "ding-token", "secret_file": "ding-secret"},
+        {"name": "hook", "kind": "webhook", "url": f"http://127.0.0.1:{port}/hospmon?source=router"},
+        {"name": "sms", "kind": "sms", "url": f"http://127.0.0.1:{port}/sms", "priorities": ["P1"]},
+        {"name": "mail", "kind": "email", "smtp": {"host": "smtp.hospital.example", "port": 587,
+                                                   "sender": "router@hospital.example", "username": "router",
+                                                   "password_file": "smtp-password"}},
+    ]
+    return load_settings(write_config("sqlite:///x.db", channels=channels))
+
+
+def test_apprise_urls(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    settings = _settings(tmp_path, write_config, 8080)
+    ch = {c.name: c for c in settings.file.channels}
+    assert apprise_url(ch["wecom"], settings, "") == "wecombot://0123-wecom-key"
+    assert apprise_url(ch["dingtalk"], settings, "") == "dingtalk://SECabc@dingtoken123/"
+    assert apprise_url(ch["hook"], settings, "") == "json://127.0.0.1:8080/hospmon?source=router"
+    assert apprise_url(ch["sms"], settings, "+86-555-0101") == "json://127.0.0.1:8080/sms?:to=%2B86-555-0101"
+    assert apprise_url(ch["mail"], settings, "li.qiang@hospital.example") == (
+        "mailto://router:p%40ss%20word@smtp.hospital.example:587?mode=starttls&from=router%40hospital.example"
+        "&to=li.qiang%40hospital.example"
+    )
+
+
+def test_webhook_and_sms_gateway_receive_messages(
+    tmp_path: Path, write_config: Callable[..., Path], receiver: Receiver
+) -> None:
+    settings = _settings(tmp_path, write_config, receiver.port)
+    ch = {c.name: c for c in settings.file.channels}
+    send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...")
+    send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down")
+    (hook_path, hook), (sms_path, sms) = receiver.posts
+    assert hook_path.startswith("/hospmon") and hook["title"] == "[P1] #1 SwitchDown on core-sw-1"
+    assert sms_path.startswith("/sms") and sms["to"] == "+86-555-0101" and sms["message"] == "core-sw-1 down"
+
+
+def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    refusing = Receiver(status=500)
+    try:
+        settings = _settings(tmp_path, write_config, refusing.port)
+        hook = next(c for c in settings.file.channels if c.name == "hook")
+        with pytest.raises(DeliveryError):
+            send(hook, settings, "network", "s", "b")
+    finally:
+        refusing.stop()

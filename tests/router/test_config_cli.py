@@ -1,0 +1,84 @@
+"""Router config checks at start-up, and the ``hospmon router`` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alertrouter.cli import main as cli
+from alertrouter.main import main as serve
+from alertrouter.settings import load_settings
+from hospmon.config import ConfigError
+from tests.router.conftest import REPO
+
+
+def test_faults_name_file_and_key(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    path = write_config(
+        "sqlite:///x.db",
+        channels=[{"name": "sms", "kind": "sms"}],
+        colour="red",
+        webhook_auth={"bearer_token_file": "token", "basic_auth": {"username": "am", "password_file": "p"}},
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    text = str(err.value)
+    assert f"{path}: colour: unknown key" in text
+    assert f"{path}: channels[sms]" in text and "a sms channel needs url" in text
+    assert "give exactly one of bearer_token_file and basic_auth" in text
+
+
+def test_missing_secret_and_bad_template(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    path = write_config("sqlite:///x.db", webhook_auth={"bearer_token_file": "nope"})
+    with pytest.raises(ConfigError, match=r"webhook_auth.bearer_token_file: cannot read secret file"):
+        load_settings(path)
+    path = write_config(
+        "sqlite:///x.db",
+        channels=[{"name": "hook", "kind": "webhook", "url": "http://x/", "subject": "{priority} {patient}"}],
+    )
+    with pytest.raises(ConfigError, match="unknown fields patient"):
+        load_settings(path)
+
+
+def test_relative_sqlite_path_and_basic_auth(tmp_path: Path, write_config: Callable[..., Path]) -> None:
+    (tmp_path / "am-password").write_text("s3cret\n")
+    path = write_config(
+        "sqlite:///run/r.db", webhook_auth={"basic_auth": {"username": "am", "password_file": "am-password"}}
+    )
+    settings = load_settings(path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'run' / 'r.db'}"
+    assert settings.basic_auth == ("am", "s3cret") and settings.bearer_token is None
+
+
+def test_explain_prints_without_storing(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli(
+        [
+            "router",
+            "explain",
+            str(REPO / "tests/router/payloads/firing-core-sw-1.json"),
+            "--inventory",
+            str(REPO / "demo/inventory"),
+            "--policy",
+            str(REPO / "rules/routing/policy.yml"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "SwitchDown on core-sw-1 (firing): P1: Emergency Department depends on core-sw-1" in out
+    assert "caused by core-sw-1: joins its incident" in out
+
+
+def test_db_upgrade_and_check(
+    tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(f"sqlite:///{tmp_path / 'r.db'}")
+    assert cli(["router", "db", "upgrade", "--config", str(path)]) == 0
+    assert (tmp_path / "r.db").exists()
+    assert serve(["--config.file", str(path), "--check"]) == 0
+    data = yaml.safe_load(path.read_text())
+    data["policy"] = str(tmp_path / "missing.yml")
+    path.write_text(yaml.safe_dump(data))
+    assert serve(["--config.file", str(path), "--check"]) == 2
+    assert "missing.yml: cannot read file" in capsys.readouterr().err

@@ -1,0 +1,103 @@
+"""End to end: a rule fires in Prometheus, Alertmanager calls the router, an incident opens with the expected
+priority, owner and explanation, an email reaches a real SMTP server, and the resolve flows back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from alertrouter.context import load_router
+from alertrouter.policy.oncall import on_call
+from tests.router.conftest import API_TOKEN, TOKEN
+from tests.router.servers import (
+    MetricTarget,
+    Process,
+    start_alertmanager,
+    start_prometheus,
+    start_router,
+    wait_for,
+)
+from tests.router.smtp import SmtpServer
+
+
+@pytest.fixture
+def target() -> Iterator[MetricTarget]:
+    t = MetricTarget()
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_rule_to_incident_to_email_and_back(
+    database_url: str,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    target: MetricTarget,
+    smtp: SmtpServer,
+) -> None:
+    channels = [
+        {
+            "name": "email",
+            "kind": "email",
+            "priorities": ["P1", "P2"],
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "sender": "router@hospital.example",
+                "security": "none",
+            },
+        }
+    ]
+    config = write_config(database_url, channels=channels, worker={"enabled": True, "interval_seconds": 0.5})
+    procs: list[Process] = []
+    try:
+        router, rport = start_router(tmp_path, config)
+        procs.append(router)
+        am, am_port = start_alertmanager(tmp_path, rport, tmp_path / "token")
+        procs.append(am)
+        target.values["his-db"] = 1
+        prom, _ = start_prometheus(tmp_path, target.port, am_port)
+        procs.append(prom)
+        api = f"http://127.0.0.1:{rport}/api/v1"
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+
+        def incidents(**params: str) -> list[dict[str, Any]]:
+            resp = requests.get(f"{api}/incidents", params=params, headers=headers, timeout=5)
+            resp.raise_for_status()
+            found: list[dict[str, Any]] = resp.json()["incidents"]
+            return found
+
+        target.values["his-db"] = 0
+        [inc] = wait_for(lambda: incidents(ci="his-db"), "the incident", log=router.log)
+        assert inc["priority"] == "P1" and inc["team"] == "apps" and inc["status"] == "triggered"
+        assert inc["explanation"].startswith("P1: Emergency Department depends on his-db; severity critical")
+        loaded = load_router(config)
+        expected = on_call(loaded.inventory, loaded.policy, "apps", dt.datetime.now(dt.UTC)).person
+        assert inc["assignee"] == expected
+        assert f"on call {expected}" in inc["owner_explanation"]
+        msg = wait_for(lambda: smtp.mailbox.messages, "the email", log=router.log)[0]
+        assert expected is not None
+        address = {m.id: m.contacts.email for m in loaded.inventory.teams["apps"].members}[expected]
+        assert msg["To"] == address and msg["Subject"].startswith(f"[P1] #{inc['id']} TargetDown on his-db")
+        target.values["his-db"] = 1
+        wait_for(lambda: incidents(ci="his-db", status="resolved"), "the resolve", log=router.log)
+        full = requests.get(f"{api}/incidents/{inc['id']}", headers=headers, timeout=5).json()
+        kinds = [e["kind"] for e in full["timeline"]]
+        assert kinds[:2] == ["opened", "paged"] and "notification_sent" in kinds and kinds[-1] == "resolved"
+        assert full["alerts"][0]["labels"]["job"] == "demo"
+        assert TOKEN not in (tmp_path / "router.log").read_text()
+    finally:
+        for proc in reversed(procs):
+            proc.stop()

@@ -1,0 +1,164 @@
+"""Webhook intake on SQLite and PostgreSQL: auth, limits, idempotency, ordering, grouping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from alertrouter.models import Alert, Delivery, Event, Incident
+from tests.router.conftest import API_TOKEN, auth
+from tests.router.payloads import alert, real, webhook
+
+T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)  # 03:10 on National Day in Shanghai
+URL = "/webhook/alertmanager"
+
+
+def post(client: FlaskClient, payload: Any, **headers: str) -> Any:
+    return client.post(URL, json=payload, headers={**auth(), **headers})
+
+
+def count(app: Flask, model: Any) -> int:
+    with app.extensions["hospmon_router"].sessions() as session:
+        return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def incidents(app: Flask) -> list[Incident]:
+    with app.extensions["hospmon_router"].sessions() as session:
+        return list(session.execute(select(Incident).order_by(Incident.id)).scalars())
+
+
+def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
+    client: FlaskClient, app: Flask
+) -> None:
+    resp = post(client, real("firing-core-sw-1.json"))
+    assert resp.status_code == 200, resp.json
+    assert resp.json["alerts"] == {"new": 2}
+    [inc] = incidents(app)
+    assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
+    assert inc.explanation.startswith("P1: Emergency Department depends on core-sw-1; severity critical")
+    assert "03:10 on a holiday (National Day)" in inc.explanation
+    assert inc.team == "network" and inc.assignee == "wang.lei"
+    assert "on call wang.lei (weekly rotation" in inc.owner_explanation
+    assert [d.department for d in inc.departments][:2] == ["ed", "icu"]
+    with app.extensions["hospmon_router"].sessions() as session:
+        texts = [e.text for e in session.execute(select(Event).order_by(Event.id)).scalars()]
+    assert any("HttpProbeFailed on his-web firing, caused by core-sw-1" in t for t in texts)
+
+
+def test_same_payload_five_times_is_one_incident(client: FlaskClient, app: Flask) -> None:
+    payload = real("firing-core-sw-1.json")
+    for _ in range(5):
+        assert post(client, payload).status_code == 200
+    assert count(app, Incident) == 1 and count(app, Alert) == 2
+    with app.extensions["hospmon_router"].sessions() as session:
+        assert session.execute(select(Alert.receive_count)).scalars().all() == [5, 5]
+
+
+def test_ha_pair_duplicates_and_repeat_intervals_update(client: FlaskClient, app: Flask) -> None:
+    a = alert("his-db", T0)
+    twin = {**a, "endsAt": "2026-10-01T19:20:00Z"}  # the other Alertmanager's copy, another endsAt
+    assert post(client, webhook(a)).json["alerts"] == {"new": 1}
+    assert post(client, webhook(twin)).json["alerts"] == {"repeat": 1}
+    assert count(app, Incident) == 1
+
+
+def test_resolve_closes_the_incident_and_stale_firing_does_not_reopen(
+    client: FlaskClient, app: Flask
+) -> None:
+    a = alert("his-db", T0)
+    post(client, webhook(a))
+    done = alert("his-db", T0, status="resolved")
+    assert post(client, webhook(done)).json["alerts"] == {"resolved": 1}
+    assert post(client, webhook(a)).json["alerts"] == {"stale": 1}
+    [inc] = incidents(app)
+    assert inc.status == "resolved" and inc.open_key is None and inc.resolved_at is not None
+
+
+def test_resolve_before_firing_ends_resolved(client: FlaskClient, app: Flask) -> None:
+    done = alert("lis-db", T0, status="resolved")
+    assert post(client, webhook(done)).json["alerts"] == {"new": 1}
+    assert post(client, webhook(alert("lis-db", T0))).json["alerts"] == {"stale": 1}
+    [inc] = incidents(app)
+    assert inc.status == "resolved" and inc.next_escalation_at is None
+
+
+def test_refiring_after_resolve_opens_a_new_incident(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-db", T0)))
+    post(client, webhook(alert("his-db", T0, status="resolved")))
+    post(client, webhook(alert("his-db", T0 + dt.timedelta(hours=1))))
+    assert [i.status for i in incidents(app)] == ["resolved", "triggered"]
+
+
+def test_dependent_incident_opened_first_joins_the_root(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-web", T0)))
+    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    child, root = incidents(app)
+    assert child.parent_id == root.id and child.next_escalation_at is None
+    post(client, webhook(alert("fw-intranet-1", T0 + dt.timedelta(seconds=40))))
+    assert count(app, Incident) == 2
+    with app.extensions["hospmon_router"].sessions() as session:
+        alert_row = session.execute(select(Alert).where(Alert.ci == "fw-intranet-1")).scalar_one()
+    assert alert_row.incident_id == root.id
+
+
+def test_priority_rises_when_a_worse_alert_joins(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("ins-fep", T0, severity="warning")))
+    assert incidents(app)[0].priority == "P4"
+    post(client, webhook(alert("ins-fep", T0 + dt.timedelta(hours=6), name="SettlementFailing")))
+    [inc] = incidents(app)
+    assert inc.priority == "P3", inc.explanation  # critical, but billing is closed on National Day
+    with app.extensions["hospmon_router"].sessions() as session:
+        kinds = session.execute(select(Event.kind).where(Event.incident_id == inc.id)).scalars().all()
+    assert "priority_changed" in kinds
+
+
+def test_unknown_ci_and_missing_ci(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("printer-7", T0), alert(None, T0, name="Watchdog", severity="info")))
+    a, b = incidents(app)
+    assert {a.priority, b.priority} <= {"P3", "P4"}
+    assert a.team == "infra" and "fallback_team" in a.owner_explanation
+
+
+def test_auth_is_required(client: FlaskClient, app: Flask) -> None:
+    payload = real("firing-core-sw-1.json")
+    assert client.post(URL, json=payload).status_code == 401
+    resp = client.post(URL, json=payload, headers=auth("wrong"))
+    assert resp.status_code == 401 and resp.json["error"]["reason"] == "missing or wrong credentials"
+    assert client.post(URL, json=payload, headers=auth(API_TOKEN)).status_code == 401
+    assert count(app, Alert) == 0
+
+
+def test_invalid_payload_is_400_and_writes_nothing(client: FlaskClient, app: Flask) -> None:
+    payload = real("firing-core-sw-1.json")
+    payload["alerts"][1]["startsAt"] = "soon"
+    resp = post(client, payload, **{"X-Request-Id": "abc-123"})
+    assert resp.status_code == 400
+    assert resp.json == {
+        "error": {
+            "status": 400,
+            "reason": "alerts[1].startsAt: 'soon' is not an RFC 3339 time",
+            "request_id": "abc-123",
+        }
+    }
+    assert resp.headers["X-Request-Id"] == "abc-123"
+    resp = client.post(URL, data=b"{not json", headers={**auth(), "Content-Type": "application/json"})
+    assert resp.status_code == 400 and "not JSON" in resp.json["error"]["reason"]
+    assert count(app, Alert) == 0 and count(app, Incident) == 0
+
+
+def test_body_limit_is_413(client: FlaskClient, app: Flask) -> None:
+    big = webhook(*[alert(f"x-{i}", T0, extra={"pad": "x" * 5000}) for i in range(1000)])
+    resp = post(client, big)
+    assert resp.status_code == 413 and resp.json["error"]["status"] == 413
+    assert count(app, Alert) == 0
+
+
+def test_truncated_alerts_are_recorded_for_fetching(client: FlaskClient, app: Flask) -> None:
+    assert post(client, webhook(alert("his-db", T0), truncated=3)).status_code == 200
+    with app.extensions["hospmon_router"].sessions() as session:
+        [d] = session.execute(select(Delivery)).scalars().all()
+    assert d.truncated == 3 and d.alerts == 1

@@ -1,0 +1,180 @@
+"""Priority tables: department x hour x type of day, blast radius, explanations; on-call rotations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from alertrouter.policy.calendar import DayType
+from alertrouter.policy.load import load_policy
+from alertrouter.policy.oncall import gaps_ahead, on_call
+from alertrouter.policy.priority import Assessor
+from hospmon.config import ConfigError
+from hospmon.inventory import Inventory, load_inventory
+
+REPO = Path(__file__).resolve().parents[2]
+SH = ZoneInfo("Asia/Shanghai")
+POLICY = REPO / "rules" / "routing" / "policy.yml"
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Inventory:
+    return load_inventory(REPO / "demo" / "inventory")
+
+
+@pytest.fixture(scope="module")
+def assessor(inventory: Inventory) -> Assessor:
+    policy, calendar = load_policy(POLICY, inventory)
+    return Assessor(inventory, policy, calendar)
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+# ins-fep serves only billing, outpatient and the outpatient pharmacy: all keep hours.
+@pytest.mark.parametrize(
+    ("when", "day", "priority"),
+    [
+        ("2026-11-30 09:00", DayType.working, "P2"),  # Monday morning: clinics open
+        ("2026-11-30 07:29", DayType.working, "P3"),  # before the registration peak
+        ("2026-11-30 07:30", DayType.working, "P2"),
+        ("2026-11-30 12:40", DayType.working, "P2"),  # billing works through lunch
+        ("2026-11-30 21:00", DayType.working, "P3"),  # evening: closed
+        ("2026-11-28 09:00", DayType.weekend, "P2"),  # Saturday morning clinic
+        ("2026-11-28 15:00", DayType.weekend, "P3"),  # Saturday afternoon: closed
+        ("2026-11-29 09:00", DayType.weekend, "P3"),  # Sunday
+        ("2026-10-01 09:00", DayType.holiday, "P3"),  # National Day
+        ("2026-10-10 09:00", DayType.adjusted, "P2"),  # Saturday worked for National Day
+        ("2026-09-20 10:00", DayType.adjusted, "P2"),  # Sunday worked
+        ("2026-02-17 10:00", DayType.holiday, "P3"),  # Spring Festival, a Tuesday
+    ],
+)
+def test_outpatient_impact_follows_hours_and_calendar(
+    assessor: Assessor, when: str, day: DayType, priority: str
+) -> None:
+    moment = at(when)
+    assert assessor.calendar.day_type(moment.date()) is day
+    decision = assessor.assess(ci="ins-fep", severity="critical", at=moment)
+    assert decision.priority == priority, decision.explanation
+    assert decision.explanation.startswith(f"{priority}: ")
+    assert f"{moment:%H:%M} on " in decision.explanation
+
+
+@pytest.mark.parametrize("when", ["2026-11-30 09:00", "2026-11-29 03:10", "2026-10-01 03:10"])
+def test_critical_departments_never_close(assessor: Assessor, when: str) -> None:
+    decision = assessor.assess(ci="core-sw-1", severity="critical", at=at(when))
+    assert decision.priority == "P1"
+    assert decision.departments[0] == "ed"
+
+
+def test_explanation_names_department_path_severity_and_moment(assessor: Assessor) -> None:
+    decision = assessor.assess(ci="ups-mr1-01", severity="critical", at=at("2026-10-01 03:10"))
+    assert decision.explanation.startswith(
+        "P1: Emergency Department depends on ups-mr1-01 through san-1, db-his-node1; severity critical"
+    )
+    assert decision.explanation.endswith("03:10 on a holiday (National Day)") or "03:10 on a holiday" in (
+        decision.explanation
+    )
+
+
+def test_blast_radius_raises_a_warning(assessor: Assessor) -> None:
+    wide = assessor.assess(ci="core-sw-1", severity="warning", at=at("2026-11-30 09:00"))
+    assert wide.priority == "P1"
+    assert "(raised 1)" in wide.explanation
+    narrow = assessor.assess(ci="acc-sw-icu-5f", severity="warning", at=at("2026-11-30 09:00"))
+    assert narrow.priority == "P2"
+
+
+def test_tier_lowers_and_unknown_ci_and_severity(assessor: Assessor) -> None:
+    mon = assessor.assess(ci="env-mr1", severity="critical", at=at("2026-11-30 09:00"))
+    assert "tier 1" in mon.explanation
+    unknown = assessor.assess(ci="printer-7", severity="critical", at=at("2026-11-30 09:00"))
+    assert unknown.priority == "P3" and "printer-7 is not in the inventory" in unknown.explanation
+    odd = assessor.assess(ci="his-web", severity="disaster", at=at("2026-11-30 09:00"))
+    assert "severity warning" in odd.explanation and odd.priority == "P2"
+
+
+def test_local_calendar_wins(tmp_path: Path, inventory: Inventory) -> None:
+    (tmp_path / "cal.yml").write_text(
+        "holidays: {2026-11-30: hospital anniversary}\nworking_days: {2026-11-29: staff day}\n"
+    )
+    data = yaml.safe_load(POLICY.read_text())
+    data["calendar"] = {"country": "CN", "files": ["cal.yml"]}
+    (tmp_path / "policy.yml").write_text(yaml.safe_dump(data))
+    policy, calendar = load_policy(tmp_path / "policy.yml", inventory)
+    local = Assessor(inventory, policy, calendar)
+    assert local.assess(ci="ins-fep", severity="critical", at=at("2026-11-30 09:00")).priority == "P3"
+    sunday = local.assess(ci="ins-fep", severity="critical", at=at("2026-11-29 09:00"))
+    assert sunday.priority == "P2" and "an adjusted working day" in sunday.explanation
+
+
+def test_policy_faults_name_file_entry_and_key(tmp_path: Path, inventory: Inventory) -> None:
+    data = yaml.safe_load(POLICY.read_text())
+    data["matrix"]["critical"].pop("low")
+    data["overrides"] = [
+        {
+            "team": "nobody",
+            "person": "x",
+            "start": "2026-12-01T08:00:00+08:00",
+            "end": "2026-12-02T08:00:00+08:00",
+        }
+    ]
+    data["colour"] = "red"
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_policy(path, inventory)
+    text = str(err.value)
+    assert f"{path}: matrix: " in text and "severity critical: add low" in text
+    assert f"{path}: colour: unknown key" in text
+    data["matrix"]["critical"]["low"] = "P3"
+    del data["colour"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"overrides\[0\]: team: unknown team 'nobody'"):
+        load_policy(path, inventory)
+
+
+@pytest.mark.parametrize(
+    ("team", "when", "person"),
+    [
+        ("network", "2026-01-05 08:29", None),
+        ("network", "2026-01-05 08:30", "li.qiang"),
+        ("network", "2026-01-12 08:29", "li.qiang"),
+        ("network", "2026-01-12 08:30", "zhao.min"),
+        ("network", "2026-01-26 09:00", "li.qiang"),
+        ("apps", "2026-01-06 07:59", "xu.fang"),
+        ("apps", "2026-01-06 08:00", "ma.chao"),
+        ("apps", "2026-01-08 08:00", "xu.fang"),
+    ],
+)
+def test_rotation(inventory: Inventory, assessor: Assessor, team: str, when: str, person: str | None) -> None:
+    assert on_call(inventory, assessor.policy, team, at(when)).person == person
+
+
+def test_overrides_absences_and_gaps_ahead(inventory: Inventory, tmp_path: Path) -> None:
+    data = yaml.safe_load(POLICY.read_text())
+    data["overrides"] = [
+        {
+            "team": "network",
+            "person": "wang.lei",
+            "start": "2026-12-01T08:30:00+08:00",
+            "end": "2026-12-02T08:30:00+08:00",
+        }
+    ]
+    data["absences"] = [
+        {"person": "wu.tao", "start": "2026-12-08T00:00:00+08:00", "end": "2026-12-10T00:00:00+08:00"}
+    ]
+    (tmp_path / "policy.yml").write_text(yaml.safe_dump(data))
+    (tmp_path / "calendar.yml").write_text("{}\n")
+    policy, _ = load_policy(tmp_path / "policy.yml", inventory)
+    assert on_call(inventory, policy, "network", at("2026-12-01 12:00")).person == "wang.lei"
+    away = on_call(inventory, policy, "dba", at("2026-12-08 12:00"))
+    assert away.person is None and "wu.tao is absent" in away.reason
+    assert gaps_ahead(inventory, policy, at("2026-11-30 10:00"), dt.timedelta(days=7)) == {}
+    gaps = gaps_ahead(inventory, policy, at("2026-11-30 10:00"), dt.timedelta(days=9))
+    assert gaps == {"dba": at("2026-12-08 00:00").astimezone(dt.UTC)}

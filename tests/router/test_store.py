@@ -1,0 +1,137 @@
+"""The store under stress: an outage answers 503 and loses nothing; two routers on one store never split."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from alertrouter.app import create_app
+from alertrouter.context import load_router
+from alertrouter.models import Alert, Incident
+from tests.router.conftest import auth
+from tests.router.payloads import alert, real, webhook
+from tests.router.pgserver import PostgresServer
+
+T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.extensions["hospmon_router"].sessions() as session:
+        incidents = session.execute(select(func.count()).select_from(Incident)).scalar_one()
+        alerts = session.execute(select(func.count()).select_from(Alert)).scalar_one()
+        return int(incidents), int(alerts)
+
+
+class _Outage:
+    """Make the store unavailable: a SQLite writer holding the lock, or PostgreSQL refusing connections."""
+
+    def __init__(self, url: str, server: PostgresServer | None) -> None:
+        self.url, self.server = url, server
+        self.db = url.rsplit("/", 1)[1]
+        self.conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> _Outage:
+        if self.server is None:
+            self.conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            self.conn.execute("BEGIN EXCLUSIVE")
+        else:
+            self.server.execute(f"ALTER DATABASE {self.db} ALLOW_CONNECTIONS false")
+            self.server.execute(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.db}'"
+            )
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.conn is not None:
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+        if self.server is not None:
+            self.server.execute(f"ALTER DATABASE {self.db} ALLOW_CONNECTIONS true")
+
+
+def test_outage_answers_503_then_nothing_is_lost(
+    database_url: str, write_config: Callable[..., Path], request: Any
+) -> None:
+    server = request.getfixturevalue("postgres") if database_url.startswith("postgresql") else None
+    router = load_router(write_config(database_url, database={"url": database_url, "busy_timeout_ms": 100}))
+    app = create_app(router)
+    client = app.test_client()
+    try:
+        assert (
+            client.post(
+                "/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth()
+            ).status_code
+            == 200
+        )
+        payload = real("firing-core-sw-1.json")
+        with _Outage(database_url, server):
+            resp = client.post("/webhook/alertmanager", json=payload, headers=auth())
+            assert resp.status_code == 503, resp.json
+            assert resp.headers["Retry-After"] == "5"
+            assert resp.json["error"]["reason"] == "the store is unavailable; retry later"
+            assert client.get("/-/ready").status_code == 503
+            assert client.get("/-/healthy").status_code == 200
+            assert "hospmon_router_store_up 0.0" in client.get("/metrics").text
+        # Alertmanager retries the same delivery once the store is back.
+        assert client.post("/webhook/alertmanager", json=payload, headers=auth()).status_code == 200
+        assert client.get("/-/ready").status_code == 200
+        assert _counts(app) == (2, 3)
+    finally:
+        app.extensions["hospmon_router"].engine.dispose()
+
+
+def _send(app: Flask, body: dict[str, Any], barrier: threading.Barrier, codes: list[int]) -> None:
+    client = app.test_client()
+    barrier.wait()
+    codes.append(client.post("/webhook/alertmanager", json=body, headers=auth()).status_code)
+
+
+def test_two_routers_same_payload_same_moment_one_incident(
+    database_url: str, write_config: Callable[..., Path]
+) -> None:
+    router = load_router(write_config(database_url))
+    apps = [create_app(router) for _ in range(2)]
+    try:
+        for round_ in range(8):
+            start = T0 + dt.timedelta(minutes=round_)
+            payload = webhook(
+                alert("core-sw-1", start),
+                alert("his-web", start),
+                alert("acc-sw-icu-5f", start),
+                alert(f"unknown-{round_}", start),
+            )
+            barrier = threading.Barrier(4)
+            codes: list[int] = []
+
+            threads = [
+                threading.Thread(target=_send, args=(apps[i % 2], payload, barrier, codes)) for i in range(4)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert codes == [200] * 4
+            # Resolve the round so the next one opens fresh incidents.
+            done = webhook(
+                *[
+                    {**a, "status": "resolved", "endsAt": a["startsAt"].replace("T01", "T02")}
+                    for a in payload["alerts"]
+                ]
+            )
+            assert (
+                apps[0].test_client().post("/webhook/alertmanager", json=done, headers=auth()).status_code
+                == 200
+            )
+        incidents, alerts = _counts(apps[0])
+        assert alerts == 8 * 4
+        assert incidents == 8 * 2  # core-sw-1 with its dependents, and the unknown CI
+    finally:
+        for app in apps:
+            app.extensions["hospmon_router"].engine.dispose()

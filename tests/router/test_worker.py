@@ -1,0 +1,219 @@
+"""The worker: paging and escalation with ack timeouts, email to a real SMTP server, retries, replicas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from sqlalchemy import select
+
+from alertrouter.app import create_app
+from alertrouter.context import Router, load_router
+from alertrouter.models import Event, Incident, Notification
+from alertrouter.notify.channels import DeliveryError, send
+from alertrouter.worker.run import Worker
+from tests.router.conftest import API_TOKEN, REPO, auth
+from tests.router.payloads import alert, webhook
+from tests.router.smtp import SmtpServer
+
+T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
+
+
+class Clock:
+    """A settable clock."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_router(database_url: str, write_config: Callable[..., Path], smtp: SmtpServer) -> Router:
+    channels = [
+        {
+            "name": "email",
+            "kind": "email",
+            "priorities": ["P1", "P2", "P3"],
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "sender": "router@hospital.example",
+                "security": "none",
+            },
+        }
+    ]
+    path = write_config(
+        database_url, channels=channels, worker={"enabled": False, "retry_seconds": 10, "max_attempts": 2}
+    )
+    return load_router(path)
+
+
+@pytest.fixture
+def mail_app(mail_router: Router) -> Iterator[Flask]:
+    app = create_app(mail_router)
+    yield app
+    app.extensions["hospmon_router"].engine.dispose()
+
+
+def events(app: Flask, kind: str) -> list[str]:
+    with app.extensions["hospmon_router"].sessions() as session:
+        return list(
+            session.execute(select(Event.text).where(Event.kind == kind).order_by(Event.id)).scalars()
+        )
+
+
+def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
+    client = mail_app.test_client()
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(T0)
+    worker = Worker(mail_router, state.sessions, now=clock)
+    state.now = clock
+    assert (
+        client.post("/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth()).status_code
+        == 200
+    )
+    worker.run_once()
+    [msg] = smtp.mailbox.messages
+    assert msg["To"] == "huang.li@hospital.example"
+    assert msg["Subject"].startswith("[P1] #")
+    assert "Why this priority: P1: Emergency Department depends on his-db" in _plain(msg)
+    assert events(mail_app, "paged") and events(mail_app, "notification_sent")
+    clock.at = T0 + dt.timedelta(minutes=11)  # apps escalate to the lead after 10 minutes
+    worker.run_once()
+    assert len(smtp.mailbox.messages) == 2
+    assert smtp.mailbox.messages[1]["To"] == "huang.li@hospital.example"
+    assert "escalated huang.li" in events(mail_app, "escalated")[0]
+    [inc] = client.get("/api/v1/incidents", headers=auth(API_TOKEN)).json["incidents"]
+    assert (
+        client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=auth(API_TOKEN)).status_code == 200
+    )
+    clock.at = T0 + dt.timedelta(minutes=31)
+    worker.run_once()
+    assert len(smtp.mailbox.messages) == 2
+
+
+def _plain(msg: Any) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    text: str = part.get_content()
+    return text
+
+
+def test_failed_delivery_is_recorded_and_retried(
+    mail_app: Flask, mail_router: Router, smtp: SmtpServer
+) -> None:
+    client = mail_app.test_client()
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(dt.datetime.now(dt.UTC))
+    calls: list[str] = []
+
+    def flaky(*args: Any) -> None:
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise DeliveryError("SMTP relay said 451 try later")
+        send(*args)
+
+    worker = Worker(mail_router, state.sessions, now=clock, sender=flaky)
+    state.now = clock
+    client.post("/webhook/alertmanager", json=webhook(alert("lis-db", clock.at)), headers=auth())
+    worker.run_once()
+    assert smtp.mailbox.messages == []
+    assert "failed via email" in events(mail_app, "notification_failed")[0]
+    assert "451 try later" in events(mail_app, "notification_failed")[0]
+    worker.run_once()  # not due yet
+    assert len(calls) == 1
+    clock.at += dt.timedelta(seconds=11)
+    worker.run_once()
+    assert len(smtp.mailbox.messages) == 1
+    with state.sessions() as session:
+        [note] = session.execute(select(Notification)).scalars().all()
+    assert note.status == "sent" and note.attempts == 2
+    metrics = client.get("/metrics").text
+    assert 'hospmon_router_notification_failures_total{channel="email"} 1.0' in metrics
+
+
+def test_two_workers_on_one_store_page_once(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
+    client = mail_app.test_client()
+    state = mail_app.extensions["hospmon_router"]
+    now = dt.datetime.now(dt.UTC)
+    for ci in ("his-db", "lis-db", "emr-db", "backup-1", "ct-1"):
+        client.post("/webhook/alertmanager", json=webhook(alert(ci, now)), headers=auth())
+    other = create_app(mail_router)
+    try:
+        workers = [
+            Worker(mail_router, app.extensions["hospmon_router"].sessions) for app in (mail_app, other)
+        ]
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(w: Worker) -> None:
+            barrier.wait()
+            try:
+                w.run_once()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        workers[0].run_once()
+    finally:
+        other.extensions["hospmon_router"].engine.dispose()
+    assert len(smtp.mailbox.messages) == 5
+    with state.sessions() as session:
+        steps = session.execute(select(Incident.escalation_step)).scalars().all()
+    assert steps == [1] * 5
+
+
+def test_gap_in_on_call_is_raised_ahead_and_cleared(
+    database_url: str, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
+    policy["calendar"] = {"country": "CN", "files": []}
+    policy["overrides"] = [
+        {
+            "team": "dba",
+            "person": None,
+            "start": (now + dt.timedelta(days=2)).isoformat(),
+            "end": (now + dt.timedelta(days=3)).isoformat(),
+        }
+    ]
+    (tmp_path / "policy.yml").write_text(yaml.safe_dump(policy))
+    router = load_router(write_config(database_url, policy=str(tmp_path / "policy.yml")))
+    app = create_app(router)
+    try:
+        state = app.extensions["hospmon_router"]
+        Worker(router, state.sessions).run_once()
+        Worker(router, state.sessions).run_once()
+        with state.sessions() as session:
+            [inc] = session.execute(select(Incident)).scalars().all()
+        assert inc.team == "dba" and inc.alertname == "OnCallGap" and inc.status == "triggered"
+        assert inc.title.startswith("Nobody on call for Database Team from ")
+        gap = app.test_client().get("/metrics").text
+        assert 'hospmon_router_oncall_gap_timestamp_seconds{team="dba"} 0.0' not in gap
+        assert 'hospmon_router_oncall_gap_timestamp_seconds{team="apps"} 0.0' in gap
+        fixed = load_router(write_config(database_url))  # the override is removed from the policy
+        Worker(fixed, state.sessions).run_once()
+        with state.sessions() as session:
+            assert session.execute(select(Incident.status)).scalar_one() == "resolved"
+    finally:
+        app.extensions["hospmon_router"].engine.dispose()
