@@ -228,5 +228,12 @@ def check_references(config: DatabaseConfig, file: str | Path) -> None:
     for name in config.connections:
         if ":" in name:
             faults.append(ConfigFault(str(file), f"connections.{name}", "", "a name cannot contain ':'"))
+    seen: dict[str, str] = {}
+    for module_name, module in config.modules.items():
+        for query in module.queries:
+            if query.name in seen:
+                message = f"query {query.name} is also in module {seen[query.name]}; names label series"
+                faults.append(ConfigFault(str(file), f"modules.{module_name}", "queries", message))
+            seen.setdefault(query.name, module_name)
     if faults:
         raise ConfigError(faults)

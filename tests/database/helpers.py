@@ -30,7 +30,7 @@ class Admin:
                 with conn.cursor() as cur:
                     cur.execute(sql)
                     return cur.fetchone()[0]
-            return conn.execute(sql).fetchone()[0]  # type: ignore[index]
+            return conn.execute(sql).fetchone()[0]
         finally:
             conn.close()
 

@@ -62,7 +62,7 @@ class MariaDB:
     socket: str
     proc: subprocess.Popen[bytes]
 
-    def admin(self, database: str | None = None) -> pymysql.Connection:  # type: ignore[type-arg]
+    def admin(self, database: str | None = None) -> pymysql.Connection:
         """Connect as root over the socket."""
         return pymysql.connect(unix_socket=self.socket, user="root", database=database, autocommit=True)
 

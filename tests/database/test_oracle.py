@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import Deadline
 from exporters.database.config import HealthSpec
@@ -19,7 +20,7 @@ from exporters.database.health.common import interval_seconds
 from tests.database.conftest import samples, value
 from tests.database.servers import free_port
 
-RECORDED = {
+RECORDED: dict[str, list[tuple[object, ...]]] = {
     "FROM v$instance": [("19.0.0.0.0", Decimal("86400.5"), "PHYSICAL STANDBY", "READ ONLY WITH APPLY", 1520)],
     "FROM v$session": [("ACTIVE", 700, None, "User I/O"), ("INACTIVE", 5, None, "Idle"),
                        ("ACTIVE", 12, 45, "Application")],
@@ -54,7 +55,7 @@ class RecordedSession:
 
 def test_oracle_collectors_on_recorded_rows() -> None:
     session = RecordedSession()
-    metrics = []
+    metrics: list[Metric] = []
     for collector in ora.COLLECTORS:
         metrics.extend(collector.collect(session, HealthSpec()))  # type: ignore[arg-type]
     assert (
