@@ -91,6 +91,7 @@ class Session:
             self.round_trips += self._conn.round_trips - self._base
             self.pool.release(self._conn)
             self._conn = None
+            self._base = 0
 
     def time_left(self, timeout: float | None = None) -> float:
         """Return the server-side timeout for the next statement: its own, cut to fit the deadline."""
@@ -119,16 +120,16 @@ class Session:
 
     def close(self) -> None:
         """End the probe's work and give the connection back to the pool."""
-        if self._conn is None:
-            return
         conn, self._conn = self._conn, None
-        try:
-            if not conn.broken:
-                conn.end()
-        except Exception:
-            conn.broken = True
-        self.round_trips += conn.round_trips - self._base
-        self.pool.release(conn)
+        if conn is not None:
+            try:
+                if not conn.broken:
+                    conn.end()
+            except Exception:
+                conn.broken = True
+            self.round_trips += conn.round_trips - self._base
+            self.pool.release(conn)
+        self.pool.count_round_trips(self.round_trips)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
@@ -102,10 +102,14 @@ class DatabaseExporter(Exporter[LoadedConfig]):
         peak = GaugeMetricFamily(
             "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
         )
+        trips = CounterMetricFamily(
+            "hospmon_db_server_round_trips", "Statements and connects sent to a target.", labels=["target"]
+        )
         for pool in config.engine.pools():
             open_.add_metric([pool.target.name], pool.open_count)
             peak.add_metric([pool.target.name], pool.peak_open)
-        return [open_, peak]
+            trips.add_metric([pool.target.name], pool.round_trips)
+        return [open_, peak, trips]
 
     def close(self, config: LoadedConfig) -> None:
         """Close every pooled connection of the config."""

@@ -31,6 +31,8 @@ class Pool:
         self._waiting = 0
         self._closed = False
         self.peak_open = 0
+        self.round_trips = 0
+        """Statements and connects sent to the server by this pool's sessions (added when they close)."""
 
     @property
     def open_count(self) -> int:
@@ -109,6 +111,11 @@ class Pool:
             return self._open_new(SPARE_CONNECT_SECONDS)
         except QueryError:
             return None
+
+    def count_round_trips(self, n: int) -> None:
+        """Add a finished session's round trips to the pool's total."""
+        with self._cond:
+            self.round_trips += n
 
     def release(self, conn: DbConnection) -> None:
         """Take a session back: keep it for the next probe if healthy, else close it."""
