@@ -58,7 +58,7 @@ class DatabaseExporter(Exporter[LoadedConfig]):
     """Health and custom SQL probes of MySQL/MariaDB, PostgreSQL and Oracle databases."""
 
     name = "database"
-    default_port = 9641
+    default_port = 9104
     description = "Database health and custom SQL probes: MySQL/MariaDB, PostgreSQL and compatibles, Oracle."
     default_module = HEALTH_MODULE
 
