@@ -174,3 +174,34 @@ def test_frozen_server_returns_within_deadline_and_leaves_no_session(
     assert eventually(lambda: admin.monitor_sessions(running_only=True) == 0)
     pool = config.engine.pool(config.targets[name])
     assert pool.peak_open <= 2
+
+
+@pytest.mark.parametrize("name", ["maria", "pg"])
+def test_long_running_statement_is_counted(
+    exporter_config: Callable[[str], LoadedConfig], name: str, mariadb: MariaDB, postgres: Postgres
+) -> None:
+    config = exporter_config("  {}\nhealth:\n  long_query_seconds: [1, 3600]\n")
+    admin = Admin("mysql", mariadb) if name == "maria" else Admin("postgres", postgres)
+    sleeper = threading.Thread(
+        target=admin.execute, args=("SELECT SLEEP(2.5)" if name == "maria" else "SELECT pg_sleep(2.5)",)
+    )
+    sleeper.start()
+    try:
+        time.sleep(1.2)  # the statement must be older than the 1 s threshold
+        metrics = health(config, name)
+    finally:
+        sleeper.join()
+    assert value(metrics, "hospmon_db_long_queries", over_seconds="1") == 1
+    assert value(metrics, "hospmon_db_long_queries", over_seconds="3600") == 0
+    assert value(metrics, "hospmon_db_oldest_query_seconds") >= 1
+    assert value(metrics, "hospmon_db_active_sessions") >= 1
+
+
+def test_slow_queries_counter_matches_the_server(config: LoadedConfig, mariadb: MariaDB) -> None:
+    admin = Admin("mysql", mariadb)
+    admin.execute("SELECT SLEEP(0.6)")  # the test server logs statements slower than 0.5 s
+    metrics = health(config, "maria")
+    slow = admin.scalar(
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLOW_QUERIES'"
+    )
+    assert value(metrics, "hospmon_db_slow_queries_total") == int(slow) >= 1
