@@ -101,10 +101,12 @@ class Session:
     def query(self, sql: str, timeout: float | None = None) -> Result:
         """Run one read-only statement; raise `QueryError` with a reason when it fails or runs out of time."""
         for attempt in (1, 2):
-            seconds = self.time_left(timeout)
-            if seconds < MIN_QUERY_SECONDS:
+            if self.time_left(timeout) < MIN_QUERY_SECONDS:
                 raise QueryError("timeout", "no time left before the scrape deadline")
             conn = self._connection()
+            seconds = self.time_left(timeout)  # again: connecting took some of it
+            if seconds < MIN_QUERY_SECONDS:
+                raise QueryError("timeout", "no time left before the scrape deadline")
             reused = conn.statements > 0 and not self._checked_out_used
             try:
                 return conn.query(sql, seconds)

@@ -50,9 +50,7 @@ class Pool:
                 while True:
                     stale.extend(self._take_stale())
                     if self._idle:
-                        conn = self._idle.pop()
-                        conn.broken = False
-                        return conn
+                        return self._idle.pop()
                     if self._open < self.target.pool_size:
                         self._open += 1
                         self.peak_open = max(self.peak_open, self._open)
