@@ -25,6 +25,7 @@ The built-in ``health`` module needs no entry. Passwords come from files or envi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -216,13 +217,20 @@ class DatabaseConfig(StrictModel):
     allow_adhoc_targets: bool = True
 
 
+def auth_faults(
+    connections: Mapping[str, Connection], auths: Mapping[str, Auth], file: str | Path
+) -> list[ConfigFault]:
+    """Return a fault for every connection naming an auth that does not exist."""
+    return [
+        ConfigFault(str(file), f"connections.{name}", "auth", f"no auth named {conn.auth!r} in auths")
+        for name, conn in connections.items()
+        if conn.auth not in auths
+    ]
+
+
 def check_references(config: DatabaseConfig, file: str | Path) -> None:
     """Raise a `ConfigError` listing every connection naming an unknown auth and every reserved module."""
-    faults = [
-        ConfigFault(str(file), f"connections.{name}", "auth", f"no auth named {conn.auth!r} in auths")
-        for name, conn in config.connections.items()
-        if conn.auth not in config.auths
-    ]
+    faults = auth_faults(config.connections, config.auths, file)
     if HEALTH_MODULE in config.modules:
         faults.append(ConfigFault(str(file), "modules", HEALTH_MODULE, "the health module is built in"))
     for name in config.connections:

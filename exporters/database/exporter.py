@@ -45,8 +45,8 @@ def load_database_config(path: Path | None) -> LoadedConfig:
         return LoadedConfig(DatabaseConfig(), {}, {})
     config = load(DatabaseConfig, path)
     check_references(config, path)
-    passwords = read_passwords(config, path)
-    return LoadedConfig(config, passwords, named_targets(config, passwords))
+    passwords = read_passwords(config.auths, path)
+    return LoadedConfig(config, passwords, named_targets(config.connections, config.auths, passwords))
 
 
 def _fail(failures: list[QueryError]) -> ProbeFailed:

@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from exporters.core.probe import BadRequest
-from exporters.database.config import DEFAULT_PORTS, DatabaseConfig
+from exporters.database.config import DEFAULT_PORTS, Auth, Connection, DatabaseConfig
 from exporters.database.drivers import Target
 from hospmon.config import ConfigError, ConfigFault, read_secret
 
 
-def read_passwords(config: DatabaseConfig, file: str | Path) -> dict[str, str]:
+def read_passwords(auths: Mapping[str, Auth], file: str | Path) -> dict[str, str]:
     """Read every auth's password from its file or environment variable, reporting every fault at once."""
     passwords: dict[str, str] = {}
     faults: list[ConfigFault] = []
-    for name, auth in config.auths.items():
+    for name, auth in auths.items():
         try:
             passwords[name] = read_secret(
                 auth.password_file, auth.password_env, what=f"auths.{name}.password", config_file=file
@@ -27,11 +27,13 @@ def read_passwords(config: DatabaseConfig, file: str | Path) -> dict[str, str]:
     return passwords
 
 
-def named_targets(config: DatabaseConfig, passwords: Mapping[str, str]) -> dict[str, Target]:
-    """Build the target of every configured connection."""
+def named_targets(
+    connections: Mapping[str, Connection], auths: Mapping[str, Auth], passwords: Mapping[str, str]
+) -> dict[str, Target]:
+    """Build the target of every configured connection (its auth must exist: see `check_references`)."""
     targets = {}
-    for name, conn in config.connections.items():
-        auth = config.auths[conn.auth]
+    for name, conn in connections.items():
+        auth = auths[conn.auth]
         targets[name] = Target(
             name=name,
             engine=conn.engine,
