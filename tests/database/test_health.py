@@ -171,7 +171,7 @@ def test_frozen_server_returns_within_deadline_and_leaves_no_session(
     assert len(outcome) == 2, outcome
     assert outcome[0] == "timeout"
     assert isinstance(outcome[1], float) and outcome[1] < 2.0, outcome
-    assert eventually(lambda: admin.monitor_sessions(running_only=True) == 0)
+    assert eventually(lambda: admin.monitor_sessions(running_only=True) == 0, seconds=3)
     pool = config.engine.pool(config.targets[name])
     assert pool.peak_open <= 2
 
