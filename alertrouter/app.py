@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from alertrouter.api.views import bp as api_bp
 from alertrouter.context import Router, load_router
@@ -20,6 +21,7 @@ from alertrouter.metrics import StoreCollector
 from alertrouter.state import AppState, Counters
 
 CONFIG_ENV = "HOSPMON_ROUTER_CONFIG"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def create_app(config: Router | str | Path | None = None) -> Flask:
@@ -35,7 +37,13 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
         router.settings.database_url, busy_timeout_ms=db.busy_timeout_ms, pool_size=db.pool_size
     )
     registry = CollectorRegistry(auto_describe=True)
-    state = AppState(router, engine, make_sessionmaker(engine), registry, Counters.create(registry))
+    if os.environ.get(MULTIPROC_ENV):
+        # Under gunicorn with several processes: counters go to files that every process's /metrics sums.
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        counters = Counters.create(None)
+    else:
+        counters = Counters.create(registry)
+    state = AppState(router, engine, make_sessionmaker(engine), registry, counters)
     if engine.dialect.name == "sqlite":
         state.write_lock = threading.Lock()
 

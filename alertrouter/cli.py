@@ -69,7 +69,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``router explain`` and ``router db upgrade``; each sets ``func(args) -> exit code``."""
+    """Add ``router explain`` and ``router db upgrade``; each sets ``handler(args) -> exit code``."""
     router = subparsers.add_parser("router", help="the alert router")
     commands = router.add_subparsers(dest="router_command", required=True)
     ex = commands.add_parser("explain", help="print the decision for a webhook payload without storing it")
@@ -79,12 +79,12 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     ex.add_argument("--policy", help="policy file (instead of --config)")
     ex.add_argument("--at", help="decide as if at this time (ISO 8601; hospital time if no offset)")
     ex.add_argument("--json", action="store_true", help="print JSON")
-    ex.set_defaults(func=cmd_explain)
+    ex.set_defaults(handler=cmd_explain)
     db = commands.add_parser("db", help="the router's store")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     up = db_commands.add_parser("upgrade", help="apply migrations")
     _config_arg(up)
-    up.set_defaults(func=cmd_upgrade)
+    up.set_defaults(handler=cmd_upgrade)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        code: int = args.handler(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("alertrouter")
@@ -45,6 +46,13 @@ def error_body(status: int, reason: str) -> Response:
     return resp
 
 
+def _store_down(exc: Exception) -> bool:
+    """Tell whether an error means the store cannot be reached or is busy, so a retry may succeed."""
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def _handle(exc: Exception) -> Response:
     if isinstance(exc, ApiError):
         return error_body(exc.status, exc.reason)
@@ -53,10 +61,8 @@ def _handle(exc: Exception) -> Response:
         if exc.code == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="hospmon-router"'
         return resp
-    if isinstance(exc, OperationalError | DBAPIError) and (
-        isinstance(exc, OperationalError) or exc.connection_invalidated
-    ):
-        log.warning("store unavailable (request %s): %s", request_id(), exc.orig)
+    if _store_down(exc):
+        log.warning("store unavailable (request %s): %s", request_id(), exc)
         resp = error_body(503, "the store is unavailable; retry later")
         resp.headers["Retry-After"] = "5"
         return resp

@@ -18,10 +18,11 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
     out = []
     for alert in message.alerts:
         when = at or alert.starts_at
-        decision = assessor.assess(ci=alert.ci, severity=alert.severity, at=when)
+        decision = assessor.assess(ci=alert.ci, severity=alert.severity, at=when, alertname=alert.alertname)
         owner = owner_of(inv, assessor.policy, alert.ci, when)
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
-        root = next((c for c in upstream if c in cis_in_payload), None)
+        outage = assessor.is_outage(alert.alertname)
+        root = next((c for c in upstream if c in cis_in_payload), None) if outage else None
         out.append(
             {
                 "alert": alert.alertname,
@@ -32,9 +33,15 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
                 "team": owner.team,
                 "on_call": owner.person,
                 "owner": owner.explanation,
-                "grouping": f"caused by {root}: joins its incident"
-                if root
-                else "own incident, unless an upstream CI already has an open one",
+                "grouping": _grouping(root, outage),
             }
         )
     return out
+
+
+def _grouping(root: str | None, outage: bool) -> str:
+    if not outage:
+        return "own incident for this CI and alert: not an outage, never grouped"
+    if root:
+        return f"caused by {root}: joins its incident"
+    return "own incident, unless an upstream CI already has an open one"

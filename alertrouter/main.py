@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from prometheus_client import values
 
-from alertrouter.app import create_app
+from alertrouter.app import MULTIPROC_ENV, create_app
 from alertrouter.context import Router, load_router
 from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
@@ -85,8 +89,23 @@ def main(argv: list[str] | None = None) -> int:
         "proc_name": "hospmon-router",
         "control_socket_disable": True,
     }
-    RouterServer(router, options).run()
+    made = _multiprocess_metrics()
+    try:
+        RouterServer(router, options).run()  # gunicorn leaves by SystemExit
+    finally:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _multiprocess_metrics() -> str | None:
+    """Keep counters in files shared by the gunicorn processes; return the folder if made here."""
+    made = None
+    if not os.environ.get(MULTIPROC_ENV):
+        made = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="hospmon-router-metrics-")
+    # prometheus_client picks its value store when first imported; pick again now that the folder is set.
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    return made
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from alertrouter.db import UtcDateTime
 class Base(DeclarativeBase):
     """Declarative base with UTC datetimes and JSON dictionaries."""
 
-    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}  # noqa: RUF012
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
 class Status(StrEnum):

@@ -26,8 +26,8 @@ class Counters:
     alerts: Counter
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> Counters:
-        """Register the counters with every label value present."""
+    def create(cls, registry: CollectorRegistry | None) -> Counters:
+        """Create the counters with every label value present; None: multi-process mode, no registration."""
         requests = Counter(
             "hospmon_router_webhook_requests",
             "Webhook deliveries answered, by HTTP status.",

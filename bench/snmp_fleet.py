@@ -5,7 +5,7 @@ port per simulated switch, so each switch is a distinct target to the exporter. 
 of ``if_mib`` over each interval, as Prometheus does, and the bench reports the exporter process' CPU share of
 one core, its resident memory (now and peak), scrape durations and failures.
 
-    sudo .venv/bin/python bench/snmp_fleet.py [--switches 500] [--interval 60] [--rounds 2]
+    sudo .venv/bin/python bench/snmp_fleet.py [--switches 500] [--interval 60] [--rounds 2] [--snmp v2c|v3]
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.snmp_vs_snmp_exporter import cpu_seconds, fetch, free_tcp_port, server  # noqa: E402
-from tests.network.agent import netns_with_interfaces, snmpd  # noqa: E402
+from bench.snmp_vs_snmp_exporter import V3_USER, cpu_seconds, fetch, server  # noqa: E402
+from tests.network.agent import V3_USERS, netns_with_interfaces, snmpd  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 BASE_PORT = 20000
 
@@ -55,11 +59,23 @@ def main() -> int:
     parser.add_argument("--switches", type=int, default=500)
     parser.add_argument("--interval", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--snmp", choices=["v2c", "v3"], default="v2c", help="v3: authPriv with SHA and AES-128"
+    )
     args = parser.parse_args()
-    port = free_tcp_port()
+    port = free_port()
+    _, auth_proto, auth_pass, priv_proto, priv_pass = V3_USERS[V3_USER]
+    os.environ["HM_BENCH_AUTH"], os.environ["HM_BENCH_PRIV"] = str(auth_pass), str(priv_pass)
+    config = Path(tempfile.mkdtemp(prefix="hm-fleet-")) / "network.yml"
+    config.write_text(yaml.safe_dump({"auths": {
+        "v2c": {"version": 2, "community": "public"},
+        "v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
+               "auth_protocol": auth_proto, "password_env": "HM_BENCH_AUTH",
+               "priv_protocol": priv_proto, "priv_password_env": "HM_BENCH_PRIV"},
+    }}))  # fmt: skip
     cmd = [
         sys.executable, "-m", "exporters.network.main", f"--web.listen-address=127.0.0.1:{port}",
-        f"--config.file={REPO / 'exporters' / 'network' / 'network.yml'}", "--log.level=error",
+        f"--config.file={config}", "--log.level=error",
     ]  # fmt: skip
     os.environ["PYTHONPATH"] = str(REPO) + (
         ":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""
@@ -74,7 +90,10 @@ def main() -> int:
         server(cmd, f"http://127.0.0.1:{port}/-/healthy") as proc,
         ThreadPoolExecutor(64) as pool,
     ):
-        urls = [f"http://127.0.0.1:{port}/probe?target={agent.host}:{p}&module=if_mib" for p in ports]
+        urls = [
+            f"http://127.0.0.1:{port}/probe?target={agent.host}:{p}&module=if_mib&auth={args.snmp}"
+            for p in ports
+        ]
         warm = fetch(urls[0]).decode()  # warm up: imports, first allocations
         series = sum(1 for line in warm.splitlines() if line.startswith("hospmon_snmp_"))
         cpu0, start = cpu_seconds(proc.pid), time.monotonic()
@@ -91,8 +110,9 @@ def main() -> int:
         cpu = cpu_seconds(proc.pid) - cpu0
         rss, peak = memory_kib(proc.pid)
     print(
-        f"{args.switches} simulated 48-port switches (50 interfaces, {series} series each), if_mib every "
-        f"{args.interval:.0f} s, {args.rounds} rounds, {len(durations)} scrapes, {len(failures)} failed"
+        f"{args.switches} simulated 48-port switches (50 interfaces, {series} series each) over SNMP "
+        f"{args.snmp}, if_mib every {args.interval:.0f} s, {args.rounds} rounds, {len(durations)} scrapes, "
+        f"{len(failures)} failed"
     )
     print(
         f"exporter CPU: {cpu:.1f} s in {elapsed:.0f} s = {100 * cpu / elapsed:.1f}% of one core "

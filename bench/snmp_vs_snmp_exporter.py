@@ -5,9 +5,9 @@ ifTable and ifXTable with GETBULK (max-repetitions 25); ours renders the shipped
 reference ``snmp_exporter_if_mib.yml`` (its v0.21 generated module). For each exporter the bench prints the
 median wall time of a scrape (HTTP round trip) and the exporter process' CPU time per scrape (median from
 /proc/PID/stat, which counts in 10 ms ticks, and the mean over all scrapes), their ratios, and whether both
-report the same counter values.
+report the same counter values; once over SNMP v2c and once over SNMPv3 authPriv (SHA, AES-128).
 
-    sudo .venv/bin/python bench/snmp_vs_snmp_exporter.py [--pairs 120] [--scrapes 25]
+    sudo .venv/bin/python bench/snmp_vs_snmp_exporter.py [--pairs 120] [--scrapes 25] [--versions v2c,v3]
 """
 
 from __future__ import annotations
@@ -15,22 +15,26 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.network.agent import netns_with_interfaces, snmpd  # noqa: E402
+from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd  # noqa: E402
+from tests.servers import free_port  # noqa: E402
+
+V3_USER = "hm_sha_aes"
 
 SNMP_EXPORTER = "prometheus-snmp-exporter"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -47,13 +51,6 @@ COUNTERS = {
     "ifInDiscards": "hospmon_snmp_if_in_discards",
     "ifOutDiscards": "hospmon_snmp_if_out_discards",
 }
-
-
-def free_tcp_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,19 +113,14 @@ def counters(body: bytes, names: dict[str, str], skip: set[str]) -> dict[tuple[s
     return out
 
 
-def main() -> int:
-    """Run the comparison and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=120, help="veth pairs (interfaces = 2 x pairs + 2)")
-    parser.add_argument("--scrapes", type=int, default=25)
-    args = parser.parse_args()
-    if shutil.which(SNMP_EXPORTER) is None:
-        print(f"{SNMP_EXPORTER} is not installed: apt-get install prometheus-snmp-exporter", file=sys.stderr)
-        return 1
-    theirs_port, ours_port = free_tcp_port(), free_tcp_port()
+def compare(
+    agent: Agent, label: str, theirs_config: Path, ours_config: Path, auth: str, scrapes: int
+) -> bool:
+    """Scrape both exporters against `agent`, print the figures and tell whether the counters agree."""
+    theirs_port, ours_port = free_port(), free_port()
     theirs_cmd = [
         SNMP_EXPORTER,
-        f"--config.file={REPO / 'bench' / 'snmp_exporter_if_mib.yml'}",
+        f"--config.file={theirs_config}",
         f"--web.listen-address=127.0.0.1:{theirs_port}",
         "--log.level=error",
     ]
@@ -137,24 +129,21 @@ def main() -> int:
         "-m",
         "exporters.network.main",
         f"--web.listen-address=127.0.0.1:{ours_port}",
-        f"--config.file={REPO / 'exporters' / 'network' / 'network.yml'}",
+        f"--config.file={ours_config}",
         "--log.level=error",
     ]
-    with netns_with_interfaces(args.pairs) as (ns, address), snmpd(address, netns=ns) as agent:
-        target = agent.target
-        theirs_url = f"http://127.0.0.1:{theirs_port}/snmp?target={target}&module=if_mib"
-        ours_url = f"http://127.0.0.1:{ours_port}/probe?target={target}&module=if_mib"
-        env_path = os.environ.get("PYTHONPATH", "")
-        os.environ["PYTHONPATH"] = f"{REPO}:{env_path}" if env_path else str(REPO)
-        with (
-            server(theirs_cmd, f"http://127.0.0.1:{theirs_port}/") as theirs_proc,
-            server(ours_cmd, f"http://127.0.0.1:{ours_port}/-/healthy") as ours_proc,
-        ):
-            t_wall, t_cpu, t_body = measure(theirs_proc.pid, theirs_url, args.scrapes)
-            o_wall, o_cpu, o_body = measure(ours_proc.pid, ours_url, args.scrapes)
-            # compare counters from two back-to-back scrapes; the uplink carries the SNMP traffic itself
-            theirs_now = counters(fetch(theirs_url), {k: k for k in COUNTERS}, {"uplink0"})
-            ours_now = counters(fetch(ours_url), {v: k for k, v in COUNTERS.items()}, {"uplink0"})
+    target = agent.target
+    theirs_url = f"http://127.0.0.1:{theirs_port}/snmp?target={target}&module=if_mib"
+    ours_url = f"http://127.0.0.1:{ours_port}/probe?target={target}&module=if_mib&auth={auth}"
+    with (
+        server(theirs_cmd, f"http://127.0.0.1:{theirs_port}/") as theirs_proc,
+        server(ours_cmd, f"http://127.0.0.1:{ours_port}/-/healthy") as ours_proc,
+    ):
+        t_wall, t_cpu, t_body = measure(theirs_proc.pid, theirs_url, scrapes)
+        o_wall, o_cpu, o_body = measure(ours_proc.pid, ours_url, scrapes)
+        # compare counters from two back-to-back scrapes; the uplink carries the SNMP traffic itself
+        theirs_now = counters(fetch(theirs_url), {k: k for k in COUNTERS}, {"uplink0"})
+        ours_now = counters(fetch(ours_url), {v: k for k, v in COUNTERS.items()}, {"uplink0"})
     interfaces = sum(
         1 for line in o_body.decode().splitlines() if line.startswith("hospmon_snmp_if_in_bytes_total")
     )
@@ -166,7 +155,7 @@ def main() -> int:
     tw, tc, ow, oc = (statistics.median(x) for x in (t_wall, t_cpu, o_wall, o_cpu))
     tcm, ocm = statistics.fmean(t_cpu), statistics.fmean(o_cpu)
     print(
-        f"snmpd with {interfaces} interfaces; {args.scrapes} scrapes each; "
+        f"{label}: snmpd with {interfaces} interfaces; {scrapes} scrapes each; "
         f"series: snmp_exporter {series[0]}, hospmon {series[1]}"
     )
     print(f"{'':24}{'wall median':>14}{'CPU median':>14}{'CPU mean':>14}")
@@ -178,9 +167,53 @@ def main() -> int:
     )
     print(
         f"same counter values: {'yes' if same else 'NO'} ({len(ours_now)} values compared, "
-        f"{len(set(theirs_now.items()) ^ set(ours_now.items()))} differing)"
+        f"{len(set(theirs_now.items()) ^ set(ours_now.items()))} differing)\n"
     )
-    return 0 if same else 1
+    return same
+
+
+def main() -> int:
+    """Run the comparison over SNMP v2c and v3 authPriv and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=120, help="veth pairs (interfaces = 2 x pairs + 2)")
+    parser.add_argument("--scrapes", type=int, default=25)
+    parser.add_argument("--versions", default="v2c,v3", help="which comparisons to run: v2c, v3 or both")
+    args = parser.parse_args()
+    if shutil.which(SNMP_EXPORTER) is None:
+        print(f"{SNMP_EXPORTER} is not installed: apt-get install prometheus-snmp-exporter", file=sys.stderr)
+        return 1
+    env_path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = f"{REPO}:{env_path}" if env_path else str(REPO)
+    reference = REPO / "bench" / "snmp_exporter_if_mib.yml"
+    _, auth_proto, auth_pass, priv_proto, priv_pass = V3_USERS[V3_USER]
+    os.environ["HM_BENCH_AUTH"], os.environ["HM_BENCH_PRIV"] = str(auth_pass), str(priv_pass)
+    ok = True
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        netns_with_interfaces(args.pairs) as (ns, address),
+        snmpd(address, netns=ns) as agent,
+    ):
+        # the same module over SNMPv3 authPriv (SHA, AES): snmp_exporter 0.21 keeps auth in the module
+        theirs_v3 = Path(tmp) / "snmp_v3.yml"
+        modules = yaml.safe_load(reference.read_text())
+        modules["if_mib"] |= {
+            "version": 3,
+            "auth": {"username": V3_USER, "security_level": "authPriv", "password": auth_pass,
+                     "auth_protocol": auth_proto, "priv_protocol": priv_proto, "priv_password": priv_pass},
+        }  # fmt: skip
+        theirs_v3.write_text(yaml.safe_dump(modules))
+        ours = Path(tmp) / "network.yml"
+        ours.write_text(yaml.safe_dump({"auths": {
+            "public_v2": {"version": 2, "community": "public"},
+            "bench_v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
+                         "auth_protocol": auth_proto, "password_env": "HM_BENCH_AUTH",
+                         "priv_protocol": priv_proto, "priv_password_env": "HM_BENCH_PRIV"},
+        }}))  # fmt: skip
+        if "v2c" in args.versions:
+            ok &= compare(agent, "SNMP v2c", reference, ours, "public_v2", args.scrapes)
+        if "v3" in args.versions:
+            ok &= compare(agent, "SNMPv3 authPriv (SHA, AES-128)", theirs_v3, ours, "bench_v3", args.scrapes)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from alertrouter import incidents as svc
 from alertrouter.api.openapi import document
 from alertrouter.api.serialize import alert_json, event_json, incident_json
 from alertrouter.errors import ApiError
+from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
 from alertrouter.settings import PRIORITIES
 from alertrouter.state import current_state
@@ -124,7 +125,13 @@ def assign(incident_id: int) -> Response:
     people = {m.id for t in current_state().router.inventory.teams.values() for m in t.members}
     if to not in people:
         raise ApiError(400, f"to: {to!r} is not a person in the inventory")
-    return _act(incident_id, svc.assign, to=to, by=by)
+    state = current_state()
+    now = state.now()
+    with state.sessions() as session, session.begin():
+        inc = svc.assign(incident_id, session=session, to=to, by=by, now=now)
+        if to != by:  # tell the new assignee, on the channels that carry this priority
+            page(state.router, inc, [to], f"assigned by {by}", session=session, now=now)
+        return jsonify(incident_json(inc))
 
 
 @bp.post("/incidents/<int:incident_id>/resolve")

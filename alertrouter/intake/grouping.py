@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
 from alertrouter.settings import PRIORITIES
@@ -23,9 +24,15 @@ def insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def open_key(alert: ParsedAlert) -> str:
-    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint."""
-    return f"ci:{alert.ci}" if alert.ci else f"fp:{alert.fingerprint}"
+def open_key(alert: ParsedAlert, *, outage: bool = True) -> str:
+    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint.
+
+    An alert that is not an outage (a warranty running out) keeps its own incident per CI and alert name, so
+    a real failure of the CI never lands in it.
+    """
+    if not alert.ci:
+        return f"fp:{alert.fingerprint}"
+    return f"ci:{alert.ci}" if outage else f"ci:{alert.ci}:{alert.alertname}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class Planner:
         }
 
     def _keys(self, alert: ParsedAlert) -> list[str]:
+        if not self.router.assessor.is_outage(alert.alertname):
+            return [open_key(alert, outage=False)]
         inv = self.router.inventory
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
         return [open_key(alert), *(f"ci:{c}" for c in upstream)]
@@ -86,7 +95,9 @@ class Planner:
 
     def route(self, alert: ParsedAlert) -> Plan:
         """Decide the incident of a new alert, opening it if needed."""
-        decision = self.router.assessor.assess(ci=alert.ci, severity=alert.severity, at=alert.starts_at)
+        decision = self.router.assessor.assess(
+            ci=alert.ci, severity=alert.severity, at=alert.starts_at, alertname=alert.alertname
+        )
         keys = self._keys(alert)
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
@@ -129,10 +140,17 @@ class Planner:
                 .where(Incident.id == incident_id)
                 .values(priority=decision.priority, explanation=decision.explanation)
             )
+            tell_assignee(
+                self.router,
+                incident_id,
+                f"priority raised to {decision.priority}",
+                session=self.session,
+                now=self.now,
+            )
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
         """Open an incident; return its id, or the incident another replica opened a moment ago."""
-        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, alert.starts_at)
+        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
         title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
@@ -189,7 +207,7 @@ class Planner:
             self.events.append(
                 self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
             )
-        elif alert.ci in self.router.inventory.cis:
+        elif alert.ci in self.router.inventory.cis and self.router.assessor.is_outage(alert.alertname):
             self._adopt(incident_id, alert.ci)
         return incident_id
 

@@ -12,13 +12,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.intake.ending import end_alerts, maybe_resolve, superseded
 from alertrouter.intake.grouping import Planner, insert_for
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
-from alertrouter.models import OPEN, Alert, Delivery, Event, Incident, Status
+from alertrouter.models import Alert, Delivery, Event, Incident
 
 Key = tuple[str, dt.datetime]
 # Core statements on the tables: the ORM's per-row bookkeeping costs more than the database here.
@@ -47,13 +48,13 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     # and one total order for every replica, so two transactions never wait on each other crosswise.
     depth = router.assessor.depth
     unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
-    stored = _stored(unique, session)
+    stored, siblings = _stored(unique, session)
     fresh = [a for a in unique if key_of(a) not in stored]
     if fresh:
-        inserted = _insert_new(fresh, session=session, router=router, now=now, result=result)
+        inserted = _insert_new(fresh, siblings, session=session, router=router, now=now, result=result)
         raced = [a for a in fresh if key_of(a) not in inserted]
         if raced:  # another replica stored them a moment ago: they are repeats here
-            stored.update(_stored(raced, session))
+            stored.update(_stored(raced, session)[0])
     _update_stored(
         [a for a in unique if key_of(a) in stored], stored, session=session, now=now, result=result
     )
@@ -73,7 +74,8 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     return result
 
 
-def _stored(alerts: list[ParsedAlert], session: Session) -> dict[Key, Any]:
+def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any], dict[str, list[Any]]]:
+    """Return the stored rows of these alerts, and every stored row sharing a fingerprint with them."""
     fingerprints = sorted({a.fingerprint for a in alerts})
     wanted = {key_of(a) for a in alerts}
     rows = session.execute(
@@ -82,14 +84,23 @@ def _stored(alerts: list[ParsedAlert], session: Session) -> dict[Key, Any]:
         ).where(ALERTS.c.fingerprint.in_(fingerprints))
     )
     found = {}
+    siblings: dict[str, list[Any]] = {}
     for row in rows:
         if (row.fingerprint, row.starts_at) in wanted:
             found[(row.fingerprint, row.starts_at)] = row
-    return found
+        else:
+            siblings.setdefault(row.fingerprint, []).append(row)
+    return found, siblings
 
 
 def _insert_new(
-    fresh: list[ParsedAlert], *, session: Session, router: Router, now: dt.datetime, result: IngestResult
+    fresh: list[ParsedAlert],
+    siblings: dict[str, list[Any]],
+    *,
+    session: Session,
+    router: Router,
+    now: dt.datetime,
+    result: IngestResult,
 ) -> set[Key]:
     """Route and insert alerts not stored yet; return the keys this transaction inserted."""
     planner = Planner(router, session=session, now=now)
@@ -136,15 +147,21 @@ def _insert_new(
         if alert.status == "resolved":
             resolved.add(plan.incident_id)
     orphans = planner.opened - touched
-    if orphans:  # opened for alerts another replica stored first; nothing points at them
+    if orphans:  # opened for alerts another replica stored first: undo them and any adoption they made
+        session.execute(update(Incident).where(Incident.parent_id.in_(orphans)).values(parent_id=None))
         session.execute(delete(Incident).where(Incident.id.in_(orphans)))
-    events = [e for e in planner.events if e["incident_id"] not in orphans] + per_alert
+    events = [
+        e
+        for e in planner.events
+        if e["incident_id"] not in orphans and e["data"].get("parent_id") not in orphans
+    ] + per_alert
     if events:
         session.execute(EVENTS.insert(), events)
     # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
     planner.apply_raises()
     for incident_id in sorted(resolved):
         maybe_resolve(incident_id, session=session, now=now)
+    end_alerts(superseded(fresh, inserted, siblings), session=session, now=now)
     return set(inserted)
 
 
@@ -165,74 +182,16 @@ def _update_stored(
         .where(ALERTS.c.id.in_(ids))
         .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
     )
-    to_resolve = []
+    to_resolve: list[tuple[int, dt.datetime | None, str]] = []
     for alert in alerts:
         row = stored[key_of(alert)]
         if row.incident_id is not None:
             result.incidents.add(row.incident_id)
         if alert.status == "resolved" and row.status == "firing":
-            to_resolve.append({"aid": row.id, "ends": alert.ends_at})
+            to_resolve.append((row.id, alert.ends_at, "resolved"))
         elif alert.status == "firing" and row.status == "resolved":
             result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
         else:
             result.outcomes["repeat"] += 1
-    if not to_resolve:
-        return
-    # Compare and set, so two replicas resolving the same alert record it once.
-    stmt = (
-        update(ALERTS)
-        .where(ALERTS.c.id == bindparam("aid"), ALERTS.c.status == "firing")
-        .values(status="resolved", ends_at=bindparam("ends"))
-        .returning(ALERTS.c.id, ALERTS.c.incident_id, ALERTS.c.alertname, ALERTS.c.ci)
-    )
-    changed = [session.execute(stmt, params).one_or_none() for params in to_resolve]
-    for row in changed:
-        if row is None:
-            result.outcomes["repeat"] += 1
-            continue
-        result.outcomes["resolved"] += 1
-        if row.incident_id is not None:
-            session.execute(
-                EVENTS.insert().values(
-                    incident_id=row.incident_id,
-                    at=now,
-                    kind="alert_resolved",
-                    actor="router",
-                    text=f"{row.alertname} on {row.ci} resolved",
-                    data={"alert_id": row.id},
-                )
-            )
-    for incident_id in sorted(
-        {r.incident_id for r in changed if r is not None and r.incident_id is not None}
-    ):
-        maybe_resolve(incident_id, session=session, now=now)
-
-
-def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
-    """Resolve an open incident once none of its alerts is firing."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise with other replicas resolving this incident's other alerts, or both could miss it.
-        session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
-    firing = session.execute(
-        select(func.count())
-        .select_from(ALERTS)
-        .where(ALERTS.c.incident_id == incident_id, ALERTS.c.status == "firing")
-    ).scalar_one()
-    if firing:
-        return
-    done = session.execute(
-        update(Incident)
-        .where(Incident.id == incident_id, Incident.status.in_(OPEN))
-        .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
-    ).rowcount  # type: ignore[attr-defined]
-    if done:
-        session.execute(
-            EVENTS.insert().values(
-                incident_id=incident_id,
-                at=now,
-                kind="resolved",
-                actor="router",
-                text="resolved: all alerts resolved",
-                data={},
-            )
-        )
+    for row in end_alerts(to_resolve, session=session, now=now):
+        result.outcomes["resolved" if row is not None else "repeat"] += 1

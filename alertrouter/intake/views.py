@@ -7,7 +7,6 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
 
 from alertrouter.auth import authorized
 from alertrouter.errors import ApiError
@@ -37,33 +36,28 @@ def _store(message: WebhookMessage, state: AppState) -> IngestResult:
     raise AssertionError("unreachable")
 
 
+@bp.after_request
+def _count(resp: Response) -> Response:
+    """Count every answer, errors included (the app's error handler has made them by now)."""
+    current_state().counters.requests.labels(str(resp.status_code)).inc()
+    return resp
+
+
 @bp.post("/webhook/alertmanager")
 def alertmanager() -> Response:
     """Take one Alertmanager delivery; 200 only after the alerts are committed."""
     state = current_state()
-    code = "500"
+    if not authorized(request.headers.get("Authorization"), state.router.settings):
+        raise ApiError(401, "missing or wrong credentials")
+    limit = state.router.settings.file.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"body larger than {limit} bytes")
     try:
-        if not authorized(request.headers.get("Authorization"), state.router.settings):
-            code = "401"
-            raise ApiError(401, "missing or wrong credentials")
-        limit = state.router.settings.file.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            code = "413"
-            raise ApiError(413, f"body larger than {limit} bytes")
-        try:
-            message = parse_webhook(json.loads(request.get_data(cache=False)))
-        except HTTPException as exc:
-            code = str(exc.code)
-            raise
-        except (ValueError, UnicodeDecodeError) as exc:
-            code = "400"
-            reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
-            raise ApiError(400, reason) from None
-        code = "503"
-        result = _store(message, state)
-        code = "200"
-    finally:
-        state.counters.requests.labels(code).inc()
+        message = parse_webhook(json.loads(request.get_data(cache=False)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
+        raise ApiError(400, reason) from None
+    result = _store(message, state)
     for outcome, n in result.outcomes.items():
         state.counters.alerts.labels(outcome).inc(n)
     return jsonify({"status": "ok", "alerts": dict(result.outcomes), "incidents": sorted(result.incidents)})

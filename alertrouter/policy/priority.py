@@ -120,17 +120,25 @@ class Assessor:
         """Return the severity the matrix knows, falling back to the policy's default."""
         return severity if severity in self.policy.matrix else self.policy.default_severity
 
-    def assess(self, *, ci: str | None, severity: str, at: dt.datetime) -> Decision:
+    def is_outage(self, alertname: str) -> bool:
+        """Tell whether an alert means its CI is failing (the default) rather than a risk or a chore."""
+        rule = self.policy.alerts.get(alertname)
+        return rule is None or rule.outage
+
+    def assess(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> Decision:
         """Decide the priority of an alert on a CI at a moment (to the minute: hours are kept in minutes)."""
         local = at.astimezone(self.inventory.tz).replace(second=0, microsecond=0)
-        return self._decide(ci, self.severity_of(severity), local)
+        name = alertname if alertname in self.policy.alerts else ""
+        return self._decide(ci, self.severity_of(severity), local, name)
 
-    def _assess(self, ci: str | None, severity: str, local: dt.datetime) -> Decision:
+    def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
         moment = describe_moment(local, self.calendar)
+        rule = self.policy.alerts.get(alertname)
         if ci is None or ci not in self.inventory.cis:
-            prio = self.policy.unknown_ci_priority
+            index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
+            prio = PRIORITIES[index]
             what = "no ci label" if ci is None else f"{ci} is not in the inventory"
-            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}", (), None)
+            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}{capped}", (), None)
         fp = self.footprint(ci)
         depts = self.inventory.departments
         level_of: dict[str, Level] = {}
@@ -159,7 +167,10 @@ class Assessor:
             ),
             default=0,
         )
+        if rule is not None and not rule.outage:
+            raise_by = 0
         index = min(max(PRIORITIES.index(base) + lower - raise_by, 0), len(PRIORITIES) - 1)
+        index, capped = self._cap(index, alertname)
         prio = PRIORITIES[index]
         parts = [f"{prio}: " + (self._reach_text(top, ci) if top else f"no department depends on {ci}")]
         parts.append(f"severity {severity}")
@@ -176,7 +187,17 @@ class Assessor:
         if closed:
             names = ", ".join(str(depts[d].name) for d in closed[:3]) + (" ..." if len(closed) > 3 else "")
             parts.append(f"closed now: {names}")
-        return Decision(prio, "; ".join(parts), tuple(r.department for r in order), fp.service)
+        return Decision(prio, "; ".join(parts) + capped, tuple(r.department for r in order), fp.service)
+
+    def _cap(self, index: int, alertname: str) -> tuple[int, str]:
+        """Apply the policy's cap for an alert; return the index and a note for the explanation."""
+        rule = self.policy.alerts.get(alertname)
+        if rule is None or rule.max_priority is None:
+            return index, ""
+        cap = PRIORITIES.index(rule.max_priority)
+        if index >= cap:
+            return index, ""
+        return cap, f"; capped at {rule.max_priority} for {alertname}"
 
     def _reach_text(self, reach: Reach, ci: str) -> str:
         name = self.inventory.departments[reach.department].name

@@ -81,6 +81,16 @@ class Absence(StrictModel):
         return self
 
 
+class AlertPolicy(StrictModel):
+    """How one alert, by name, differs from an outage of its CI."""
+
+    outage: bool = True
+    """False for a risk or a chore (a warranty or certificate running out): it gets its own incident, other
+    alerts never join it, and the blast radius does not raise it."""
+    max_priority: Priority | None = None
+    """Never above this priority, whatever depends on the CI."""
+
+
 class Policy(StrictModel):
     """Priority by clinical impact, and who answers."""
 
@@ -98,6 +108,8 @@ class Policy(StrictModel):
     absences: list[Absence] = []
     fallback_team: str | None = None
     """Team for alerts whose CI is not in the inventory."""
+    alerts: dict[str, AlertPolicy] = {}
+    """By alertname: alerts that are not outages, and caps."""
 
     @field_validator("matrix")
     @classmethod

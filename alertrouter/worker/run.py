@@ -16,6 +16,7 @@ from alertrouter.worker.escalation import escalate_due
 from alertrouter.worker.fetch import fetch_truncated
 from alertrouter.worker.gaps import check_gaps
 from alertrouter.worker.outbox import Sender, deliver_due
+from alertrouter.worker.reassess import reassess_open
 
 log = logging.getLogger("alertrouter.worker")
 
@@ -44,9 +45,11 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        """Run every job once: on-call gaps, escalations, deliveries, truncated fetches."""
+        """Run every job once: on-call gaps, priorities, escalations, deliveries, truncated fetches."""
         with self.sessions() as session, session.begin():
             check_gaps(self.router, session=session, now=self.now())
+        with self.sessions() as session, session.begin():
+            reassess_open(self.router, session=session, now=self.now())
         with self.sessions() as session, session.begin():
             escalate_due(self.router, session=session, now=self.now())
         deliver_due(self.router, self.sessions, now=self.now, sender=self.sender)

@@ -75,12 +75,14 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | len(raw),)) + raw
 
 
-def _tlv(tag: int, content: bytes) -> bytes:
+def tlv(tag: int, content: bytes) -> bytes:
+    """Encode one tag-length-value."""
     return bytes((tag,)) + _length(len(content)) + content
 
 
-def _int(value: int) -> bytes:
-    return _tlv(INTEGER, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+def integer(value: int) -> bytes:
+    """Encode an INTEGER."""
+    return tlv(INTEGER, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
 
 
 def encode_oid(oid: Oid) -> bytes:
@@ -102,10 +104,9 @@ def encode_oid(oid: Oid) -> bytes:
 def encode_request(
     version: int, community: bytes, pdu_type: int, request_id: int, oids: list[Oid], a: int = 0, b: int = 0
 ) -> bytes:
-    """Encode a request message; `a` and `b` are non-repeaters and max-repetitions for GETBULK."""
-    varbinds = b"".join(_tlv(0x30, _tlv(OBJECT_IDENTIFIER, encode_oid(o)) + b"\x05\x00") for o in oids)
-    pdu = _tlv(pdu_type, _int(request_id) + _int(a) + _int(b) + _tlv(0x30, varbinds))
-    return _tlv(0x30, _int(version) + _tlv(OCTET_STRING, community) + pdu)
+    """Encode a v1/v2c request message; `a` and `b` are non-repeaters and max-repetitions for GETBULK."""
+    pdu = encode_pdu(pdu_type, request_id, oids, a, b)
+    return tlv(0x30, integer(version) + tlv(OCTET_STRING, community) + pdu)
 
 
 def decode_oid(data: bytes, start: int, end: int) -> Oid:
@@ -131,7 +132,7 @@ def decode_oid(data: bytes, start: int, end: int) -> Oid:
     return head + tuple(subs[1:])
 
 
-def _header(data: bytes, pos: int) -> tuple[int, int, int]:
+def header(data: bytes, pos: int) -> tuple[int, int, int]:
     """Return (tag, content start, content end) of the TLV at `pos`."""
     try:
         tag = data[pos]
@@ -151,37 +152,46 @@ def _header(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, end
 
 
-def _expect(data: bytes, pos: int, tag: int) -> tuple[int, int]:
-    got, start, end = _header(data, pos)
+def expect(data: bytes, pos: int, tag: int) -> tuple[int, int]:
+    """Return the content bounds of the TLV at `pos`, which must carry `tag`."""
+    got, start, end = header(data, pos)
     if got != tag:
         raise DecodeError(f"expected tag 0x{tag:02x}, got 0x{got:02x}")
     return start, end
 
 
-def _read_int(data: bytes, pos: int) -> tuple[int, int]:
-    start, end = _expect(data, pos, INTEGER)
+def read_int(data: bytes, pos: int) -> tuple[int, int]:
+    """Return the INTEGER at `pos` and the position after it."""
+    start, end = expect(data, pos, INTEGER)
     return int.from_bytes(data[start:end], "big", signed=True), end
 
 
 def decode_message(data: bytes) -> tuple[int, bytes, int, Response]:
     """Decode a v1/v2c message: return version, community, PDU type and the PDU."""
-    start, end = _expect(data, 0, 0x30)
-    version, pos = _read_int(data, start)
-    cstart, pos = _expect(data, pos, OCTET_STRING)
+    start, end = expect(data, 0, 0x30)
+    version, pos = read_int(data, start)
+    cstart, pos = expect(data, pos, OCTET_STRING)
     community = data[cstart:pos]
-    pdu_type, pos, pdu_end = _header(data, pos)
+    pdu_type, pdu = decode_pdu(data, pos, end)
+    return version, community, pdu_type, pdu
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, Response]:
+    """Decode the PDU at `pos`, which must end exactly at `end`: return its type and content."""
+    pdu_type, pos, pdu_end = header(data, pos)
     if pdu_end != end:
         raise DecodeError("trailing bytes after PDU")
-    request_id, pos = _read_int(data, pos)
-    error_status, pos = _read_int(data, pos)
-    error_index, pos = _read_int(data, pos)
-    pos, vb_end = _expect(data, pos, 0x30)
-    return (
-        version,
-        community,
-        pdu_type,
-        Response(request_id, error_status, error_index, _varbinds(data, pos, vb_end)),
-    )
+    request_id, pos = read_int(data, pos)
+    error_status, pos = read_int(data, pos)
+    error_index, pos = read_int(data, pos)
+    pos, vb_end = expect(data, pos, 0x30)
+    return pdu_type, Response(request_id, error_status, error_index, _varbinds(data, pos, vb_end))
+
+
+def encode_pdu(pdu_type: int, request_id: int, oids: list[Oid], a: int = 0, b: int = 0) -> bytes:
+    """Encode a request PDU; `a` and `b` are non-repeaters and max-repetitions for GETBULK."""
+    varbinds = b"".join(tlv(0x30, tlv(OBJECT_IDENTIFIER, encode_oid(o)) + b"\x05\x00") for o in oids)
+    return tlv(pdu_type, integer(request_id) + integer(a) + integer(b) + tlv(0x30, varbinds))
 
 
 # Agents answer the same OIDs scrape after scrape (and switches of one model the same ones), so decoded
@@ -212,7 +222,7 @@ def _decode_varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
             vb_end = pos + 2 + data[pos + 1]
             pos += 2
         else:
-            _, pos, vb_end = _header(data, pos)
+            _, pos, vb_end = header(data, pos)
         if vb_end > end:
             raise DecodeError("truncated variable binding")
         if data[pos] != OBJECT_IDENTIFIER or data[pos + 1] >= 0x80:
@@ -228,7 +238,7 @@ def _decode_varbinds(data: bytes, pos: int, end: int) -> list[VarBind]:
         if data[oend + 1] < 0x80:
             vstart, vend = oend + 2, oend + 2 + data[oend + 1]
         else:
-            tag, vstart, vend = _header(data, oend)
+            tag, vstart, vend = header(data, oend)
         if vend != vb_end:
             raise DecodeError("malformed variable binding")
         value: Value

@@ -61,6 +61,7 @@ class SplitBy(StrictModel):
     oid: OidText
     names: dict[int, str]
     default: str = "value"
+    scales: dict[int, float] = Field(default_factory=dict, description="a factor per value, e.g. % -> ratio")
 
 
 class Metric(StrictModel):
@@ -92,7 +93,19 @@ class Metric(StrictModel):
             raise ValueError("an info metric needs a name ending in _info and a value_label")
         if self.type == "enum" and not self.enum_values:
             raise ValueError("an enum metric needs enum_values")
+        names = self.label_names()
+        if len(set(names)) != len(names):
+            raise ValueError(f"metric {self.name}: a label name is used twice in {names}")
         return self
+
+    def label_names(self) -> list[str]:
+        """Return the label names of this metric's series, in order."""
+        names = [i.label for i in self.indexes] + [lk.label for lk in self.lookups] + list(self.labels)
+        if self.type == "enum":
+            names.append("state")
+        elif self.type == "info":
+            names.append(str(self.value_label))
+        return names
 
     def columns(self) -> list[str]:
         """Return every OID this metric reads."""
@@ -109,6 +122,7 @@ class Module(StrictModel):
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
     retries: int | None = Field(default=None, ge=0, le=10)
     timeout: float | None = Field(default=None, gt=0, le=60)
+    walk_together: bool = Field(default=True, description="false: one subtree per request, for buggy agents")
     metrics: list[Metric]
 
     @model_validator(mode="after")
@@ -120,6 +134,11 @@ class Module(StrictModel):
                 col = parse_oid(text)
                 if not any(col[: len(w)] == w for w in walks) and not any(g[: len(col)] == col for g in gets):
                     raise ValueError(f"metric {metric.name}: {text} is neither walked nor fetched by a get")
+        shapes: dict[str, tuple[str, list[str]]] = {}
+        for metric in self.metrics:
+            shape = shapes.setdefault(metric.name, (metric.type, metric.label_names()))
+            if shape != (metric.type, metric.label_names()):
+                raise ValueError(f"metrics named {metric.name} differ in type or label names")
         return self
 
 
@@ -139,17 +158,27 @@ class Auth(StrictModel):
     priv_password_env: str | None = None
     priv_password_file: str | None = None
     context_name: str = ""
-    backend: Literal["fast", "pysnmp"] | None = Field(default=None, description="default: fast for v1/v2c")
+    backend: Literal["fast", "pysnmp"] | None = Field(
+        default=None, description="default: fast, or pysnmp for privacy protocols other than AES (128)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Auth:
         if self.version == 3 and not self.username:
             raise ValueError("SNMPv3 needs a username")
-        if self.version == 3 and self.backend == "fast":
-            raise ValueError("the fast backend speaks SNMP v1 and v2c only; leave backend out for v3")
+        if self.backend == "fast" and self.version == 3 and not self.fast_path_ok():
+            raise ValueError(f"the fast backend speaks AES (128) privacy only, not {self.priv_protocol}")
         if self.version != 3 and self.username:
             raise ValueError("username is for SNMPv3; set version: 3")
         return self
+
+    def fast_path_ok(self) -> bool:
+        """Tell whether our own codec speaks this auth (everything but DES and AES-192/256 privacy)."""
+        return self.version != 3 or self.security_level != "authPriv" or self.priv_protocol == "AES"
+
+    def effective_backend(self) -> str:
+        """Return the backend used: the one asked for, else fast where it can serve."""
+        return self.backend or ("fast" if self.fast_path_ok() else "pysnmp")
 
 
 class Defaults(StrictModel):

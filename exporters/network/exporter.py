@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
-from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
+from typing import TypedDict
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
+from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
-from exporters.network.session import Limiter, Session, get, walk
+from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
-from exporters.network.v3 import PysnmpSession, community_data, usm_user
+from exporters.network.usm import UsmSession
 from hospmon.config import ConfigError, read_secret
 
-log = logging.getLogger(__name__)
 DEFAULT_AUTH = "public_v2"
 SNMP_PORT = 161
-Job = Callable[[Session], list[VarBind]]
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,20 @@ class Credentials:
 
     auth: Auth
     community: bytes
-    v3_user: object | None
+    password: str | None = None
+    priv_password: str | None = None
+    pysnmp_user: object | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(version={self.auth.version}, backend={self.auth.backend})"
+        return f"Credentials(version={self.auth.version}, backend={self.auth.effective_backend()})"
+
+
+class Timing(TypedDict):
+    """Request settings every session takes."""
+
+    timeout: float
+    retries: int
+    limiter: Limiter
 
 
 @dataclass
@@ -72,8 +79,10 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
         raise ConfigError.single(path, f"{level} needs password_env or password_file", entry=f"auths.{name}")
     if level == "authPriv" and not priv:
         raise ConfigError.single(path, "authPriv needs priv_password_env or _file", entry=f"auths.{name}")
-    user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
-    return Credentials(auth, b"", user)
+    user = None
+    if auth.effective_backend() == "pysnmp":
+        user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
+    return Credentials(auth, b"", password, priv, user)
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -153,57 +162,39 @@ class NetworkExporter(Exporter[Runtime]):
         timeout = mod.timeout or defaults.timeout
         retries = defaults.retries if mod.retries is None else mod.retries
         version = {1: V1, 2: V2C, 3: 3}[auth.version]
-        if auth.version != 3 and auth.backend != "pysnmp":
-            return UdpSession(
+        common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
+        if auth.effective_backend() == "fast" and auth.version == 3:
+            return UsmSession(
                 host,
                 port,
-                version=version,
-                community=creds.community,
-                timeout=timeout,
-                retries=retries,
-                limiter=config.limiter,
+                username=str(auth.username),
+                auth=(auth.auth_protocol, creds.password) if creds.password else None,
+                priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
+                context_name=auth.context_name,
+                **common,
             )
-        user = creds.v3_user if auth.version == 3 else community_data(creds.community, version)
+        if auth.effective_backend() == "fast":
+            return UdpSession(host, port, version=version, community=creds.community, **common)
+        user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
         return PysnmpSession(
-            host,
-            port,
-            version=version,
-            auth_data=user,
-            context_name=auth.context_name,
-            timeout=timeout,
-            retries=retries,
-            limiter=config.limiter,
+            host, port, version=version, auth_data=user, context_name=auth.context_name, **common
         )
 
     def fetch(
         self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline
     ) -> list[VarBind]:
-        """Walk and get everything a module needs, up to ``limits.per_target`` sessions at a time."""
+        """Walk and get everything a module needs from the target, over one session."""
         reps = module.module.max_repetitions or config.config.defaults.max_repetitions
-        jobs: list[Job] = [
-            partial(walk, root=root, max_repetitions=reps, deadline=deadline) for root in module.walk
-        ]
-        if module.get:
-            jobs.append(partial(get, oids=module.get, deadline=deadline))
-        workers = min(len(jobs), config.config.limits.per_target)
-        if workers <= 1:
-            return [vb for part in self._run(config, request, module, jobs) for vb in part]
-        # One session (socket or engine) per worker: while the agent answers one walk, the other's answer
-        # is decoded, so our CPU time overlaps the agent's instead of adding to it.
-        shares = [jobs[i::workers] for i in range(workers)]
-        with ThreadPoolExecutor(workers, thread_name_prefix="snmp-fetch") as pool:
-            parts = list(pool.map(lambda share: self._run(config, request, module, share), shares))
-        ordered: list[list[VarBind]] = [[] for _ in jobs]
-        for i, part in enumerate(parts):
-            ordered[i::workers] = part
-        return [vb for part in ordered for vb in part]
-
-    def _run(
-        self, config: Runtime, request: ProbeRequest, module: CompiledModule, jobs: list[Job]
-    ) -> list[list[VarBind]]:
         session = self.open_session(config, request, module)
         try:
-            return [job(session) for job in jobs]
+            if module.module.walk_together:
+                parts = walk_many(session, module.walk, reps, deadline)
+            else:
+                parts = [walk(session, root, reps, deadline) for root in module.walk]
+            varbinds = [vb for part in parts for vb in part]
+            if module.get:
+                varbinds += get(session, module.get, deadline)
+            return varbinds
         finally:
             session.close()
 

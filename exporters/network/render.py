@@ -222,14 +222,17 @@ def _render_metric(
             _add_states(_family(families, metric, metric.name, [*names, "state"]), metric, labels, int(num))
             continue
         name = metric.name
+        result = _value(metric, table, index, num)
+        if result is None:
+            continue
         if metric.split_by:
             kind = table[metric.split_by.oid].get(index)
             code = kind[1] if kind and isinstance(kind[1], int) else None
-            suffix = metric.split_by.names.get(code, metric.split_by.default) if code is not None else None
-            name = f"{name}_{suffix or metric.split_by.default}"
-        result = _value(metric, table, index, num)
-        if result is not None:
-            _family(families, metric, name, names).add_metric(labels, result)
+            split = metric.split_by
+            name = f"{name}_{split.names.get(code, split.default) if code is not None else split.default}"
+            if code in split.scales:
+                result = apply_scale(result, split.scales[code])
+        _family(families, metric, name, names).add_metric(labels, result)
 
 
 def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> float | None:

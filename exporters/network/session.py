@@ -81,32 +81,52 @@ class Limiter:
 
 def walk(session: Session, root: Oid, max_repetitions: int, deadline: Deadline) -> list[VarBind]:
     """Return every binding below `root`, with GETBULK (v2c, v3) or GETNEXT (v1)."""
-    out: list[VarBind] = []
-    n = len(root)
-    current = root
+    return walk_many(session, [root], max_repetitions, deadline)[0]
+
+
+def walk_many(
+    session: Session, roots: Sequence[Oid], max_repetitions: int, deadline: Deadline
+) -> list[list[VarBind]]:
+    """Walk several subtrees at once, one variable binding per subtree in each request, and return the
+    bindings of each. A GETBULK answer holds up to ``max_repetitions`` rows of every subtree still open,
+    interleaved (RFC 3416 4.2.3), so N subtrees take about 1/N of the round trips of N single walks."""
+    out: list[list[VarBind]] = [[] for _ in roots]
+    current = list(roots)
+    active = list(range(len(roots)))
     reps = max_repetitions
-    while True:
+    while active:
+        asked = [current[i] for i in active]
         try:
             if session.version == 0:
-                answer = session.request(GETNEXT, [current], 0, deadline)
+                answer = session.request(GETNEXT, asked, 0, deadline)
             else:
-                answer = session.request(GETBULK, [current], reps, deadline)
+                answer = session.request(GETBULK, asked, reps, deadline)
         except SnmpErrorStatus as err:
-            if session.version == 0 and err.status == NO_SUCH_NAME:
-                return out  # v1 end of MIB
+            if session.version == 0 and err.status == NO_SUCH_NAME and 1 <= err.index <= len(active):
+                del active[err.index - 1]  # SNMPv1: that subtree ran to the end of the MIB
+                continue
             if err.status == TOO_BIG and reps > 1:
                 reps = max(1, reps // 2)
                 continue
-            raise error_to_failure(err, f"walk {format_oid(root)}") from None
+            raise error_to_failure(err, f"walk {', '.join(format_oid(r) for r in roots)}") from None
         if not answer:
             return out
-        for oid, tag, value in answer:
-            if tag == END_OF_MIB_VIEW or oid[:n] != root:
-                return out
-            if oid <= current:
+        width = len(active)
+        closed: set[int] = set()
+        for k, (oid, tag, value) in enumerate(answer):
+            i = active[k % width]
+            if i in closed:
+                continue
+            root = roots[i]
+            if tag == END_OF_MIB_VIEW or oid[: len(root)] != root:
+                closed.add(i)
+                continue
+            if oid <= current[i]:
                 raise ProbeFailed("bad_response", f"walk {format_oid(root)}: OIDs not increasing")
-            out.append((oid, tag, value))
-            current = oid
+            out[i].append((oid, tag, value))
+            current[i] = oid
+        active = [i for i in active if i not in closed]
+    return out
 
 
 def get(session: Session, oids: Sequence[Oid], deadline: Deadline) -> list[VarBind]:

@@ -1,4 +1,5 @@
-"""The fast SNMP v1/v2c session: a connected UDP socket and our own BER codec, no event loop."""
+"""The fast SNMP session: a connected UDP socket and our own BER codec, no event loop (v1/v2c here; SNMPv3
+in `usm.py` builds on it)."""
 
 from __future__ import annotations
 
@@ -59,13 +60,10 @@ class UdpSession:
     ) -> list[VarBind]:
         """Send one request and wait for its response, retrying on silence."""
         for _ in range(self._retries + 1):
-            timeout = deadline.cap(self._timeout)
-            if timeout <= 0:
+            if deadline.cap(self._timeout) <= 0:
                 break
             request_id = secrets.randbits(31)
-            message = encode_request(
-                self.version, self._community, pdu_type, request_id, list(oids), 0, max_repetitions
-            )
+            message = self.encode(pdu_type, request_id, list(oids), max_repetitions)
             with self._limiter.slot(self._target, deadline):
                 answer = self._exchange(message, request_id, time.monotonic() + deadline.cap(self._timeout))
             if answer is not None:
@@ -75,6 +73,19 @@ class UdpSession:
             f"no answer from {self._target} within the deadline "
             "(agent down, filtered, or a community it does not accept)",
         )
+
+    def encode(self, pdu_type: int, request_id: int, oids: list[Oid], max_repetitions: int) -> bytes:
+        """Encode one request message."""
+        return encode_request(self.version, self._community, pdu_type, request_id, oids, 0, max_repetitions)
+
+    def decode(self, data: bytes, request_id: int) -> list[VarBind] | None:
+        """Decode an answer: its bindings, or None when it answers another request."""
+        version, _, pdu_type, pdu = decode_message(data)
+        if pdu.request_id != request_id or version != self.version or pdu_type != RESPONSE:
+            return None  # a late answer to an earlier try
+        if pdu.error_status:
+            raise SnmpErrorStatus(pdu.error_status, pdu.error_index)
+        return pdu.varbinds
 
     def _exchange(self, message: bytes, request_id: int, until: float) -> list[VarBind] | None:
         sock = self._sock
@@ -87,16 +98,13 @@ class UdpSession:
                 except TimeoutError:
                     return None
                 try:
-                    version, _, pdu_type, pdu = decode_message(data)
+                    answer = self.decode(data, request_id)
                 except DecodeError as exc:
                     raise ProbeFailed(
                         "bad_response", f"undecodable answer from {self._target}: {exc}"
                     ) from None
-                if pdu.request_id != request_id or version != self.version or pdu_type != RESPONSE:
-                    continue  # a late answer to an earlier try
-                if pdu.error_status:
-                    raise SnmpErrorStatus(pdu.error_status, pdu.error_index)
-                return pdu.varbinds
+                if answer is not None:
+                    return answer
         except OSError as exc:
             if exc.errno in UNREACHABLE_ERRNOS:
                 raise ProbeFailed("unreachable", f"{self._target}: {exc.strerror}") from None

@@ -58,9 +58,15 @@ def write_config(folder: Path, **overrides: object) -> Path:
                 "priv_password_file": str(_secret(folder, user + "_priv", str(ppass))),
             }
         auths[user] = entry
+    for user in ("hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth"):
+        auths[f"{user}_pysnmp"] = dict(auths[user], backend="pysnmp")
     auths["v3_wrong_password"] = dict(
         auths["hm_sha_aes"], password_file=str(_secret(folder, "bad", "wrong-pass"))
     )
+    auths["v3_wrong_priv_password"] = dict(
+        auths["hm_sha_aes"], priv_password_file=str(_secret(folder, "badpriv", "wrong-priv"))
+    )
+    auths["v3_wrong_password_pysnmp"] = dict(auths["v3_wrong_password"], backend="pysnmp")
     auths["v3_unknown_user"] = dict(auths["hm_sha_aes"], username="nobody_here")
     data: dict[str, object] = {"auths": auths, "defaults": {"timeout": 0.5, "retries": 1}} | overrides
     path = folder / "network.yml"

@@ -8,6 +8,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import Deadline, ProbeRequest
 from exporters.network.exporter import NetworkExporter, Runtime
+from tests.network.agent import Agent
 
 
 def samples(families: Iterable[Metric]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -36,3 +37,12 @@ def value(families: Iterable[Metric], name: str, **labels: str) -> float:
     ]
     assert len(found) == 1, (name, labels, found)
     return found[0]
+
+
+def cli_values(agent: Agent, oid: str) -> dict[str, str]:
+    """Return ``{index: value}`` of one column from ``snmpbulkwalk -On -Oe -Ot -Oq``."""
+    out: dict[str, str] = {}
+    for line in agent.cli("snmpbulkwalk", "-Oq", "-OU", oid).splitlines():
+        name, _, rest = line.partition(" ")
+        out[name.removeprefix("." + oid + ".")] = rest.strip().strip('"')
+    return out

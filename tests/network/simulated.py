@@ -31,6 +31,12 @@ VALUES: list[tuple[str, str, str]] = [
     (f"{SENSOR}.1.10", "integer", "8"),  # celsius
     (f"{SENSOR}.1.11", "integer", "4"),  # voltsDC
     (f"{SENSOR}.1.12", "integer", "10"),  # rpm
+    (f"{SENSOR}.1.13", "integer", "9"),  # percentRH
+    (f"{SENSOR}.2.13", "integer", "9"),
+    (f"{SENSOR}.3.13", "integer", "1"),
+    (f"{SENSOR}.4.13", "integer", "455"),  # 45.5 %RH
+    (f"{SENSOR}.5.13", "integer", "1"),
+    (f"{ENT_NAME}.13", "octet_str", '"Room humidity"'),
     (f"{SENSOR}.2.10", "integer", "9"),  # units
     (f"{SENSOR}.2.11", "integer", "8"),  # milli
     (f"{SENSOR}.2.12", "integer", "9"),

@@ -9,14 +9,16 @@ from exporters.network import ber
 
 def _response(varbinds: bytes, request_id: int = 7, status: int = 0) -> bytes:
     def tlv(tag: int, body: bytes) -> bytes:
-        return ber._tlv(tag, body)
+        return ber.tlv(tag, body)
 
-    pdu = tlv(ber.RESPONSE, ber._int(request_id) + ber._int(status) + ber._int(0) + tlv(0x30, varbinds))
-    return tlv(0x30, ber._int(1) + tlv(ber.OCTET_STRING, b"public") + pdu)
+    pdu = tlv(
+        ber.RESPONSE, ber.integer(request_id) + ber.integer(status) + ber.integer(0) + tlv(0x30, varbinds)
+    )
+    return tlv(0x30, ber.integer(1) + tlv(ber.OCTET_STRING, b"public") + pdu)
 
 
 def _vb(oid: ber.Oid, tag: int, content: bytes) -> bytes:
-    return ber._tlv(0x30, ber._tlv(ber.OBJECT_IDENTIFIER, ber.encode_oid(oid)) + ber._tlv(tag, content))
+    return ber.tlv(0x30, ber.tlv(ber.OBJECT_IDENTIFIER, ber.encode_oid(oid)) + ber.tlv(tag, content))
 
 
 def test_counter64_and_unsigned_values_are_exact() -> None:

@@ -9,13 +9,12 @@ import pytest
 import yaml
 
 from exporters.network.config import Index
-from exporters.network.exporter import NetworkExporter
+from exporters.network.exporter import NetworkExporter, parse_target
 from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
 from tests.conftest import REPO
 from tests.network.agent import Agent
-from tests.network.helpers import probe, value
-from tests.network.test_values import cli_values
+from tests.network.helpers import cli_values, probe, value
 
 
 def test_default_config_ships_the_lab_auth_and_all_modules() -> None:
@@ -149,3 +148,64 @@ def _sectors_read() -> dict[str, int]:
     return {
         f[2]: int(f[5]) for f in (line.split() for line in Path("/proc/diskstats").read_text().splitlines())
     }
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        (
+            "[{name: a, oid: 1.3.6.1.2.1.2.2.1.8, type: enum, help: h, enum_values: {1: up},"
+            " indexes: [{label: state}]}]",
+            "a label name is used twice",
+        ),
+        (
+            "[{name: b, oid: 1.3.6.1.2.1.2.2.1.5, type: gauge, help: h, labels: {x: '1'}},"
+            " {name: b, oid: 1.3.6.1.2.1.2.2.1.4, type: gauge, help: h}]",
+            "metrics named b differ",
+        ),
+        ("[{name: c_total, oid: 1.3.6.1.2.1.2.2.1.10, type: counter, help: h}]", "get _total added"),
+    ],
+)
+def test_module_mistakes_are_refused(tmp_path: Path, metrics: str, message: str) -> None:
+    path = tmp_path / "network.yml"
+    path.write_text(
+        f"auths: {{lab: {{version: 2, community: public}}}}\n"
+        f"modules:\n  m:\n    walk: [1.3.6.1.2.1.2]\n    metrics: {metrics}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=message):
+        NetworkExporter().load_config(path)
+
+
+def test_the_documented_configuration_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (REPO / "docs" / "snmp.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "core_v3:" in b)
+    secret = tmp_path / "snmp-auth"
+    secret.write_text("auth-secret\n", encoding="utf-8")
+    monkeypatch.setenv("HOSPMON_SNMP_PRIV", "priv-secret")
+    monkeypatch.setenv("HOSPMON_WARD_COMMUNITY", "ward-secret")
+    path = tmp_path / "network.yml"
+    path.write_text(block.replace("/etc/hospmon/secrets/snmp-auth", str(secret)), encoding="utf-8")
+    runtime = NetworkExporter().load_config(path)
+    core = runtime.credentials["core_v3"]
+    assert (core.password, core.priv_password, core.auth.effective_backend()) == (
+        "auth-secret",
+        "priv-secret",
+        "fast",
+    )
+    assert runtime.credentials["legacy_ward_switches"].community == b"ward-secret"
+    assert runtime.config.limits.per_target == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("10.1.0.1", ("10.1.0.1", 161)),
+        ("core-sw-1.hospital.example:1161", ("core-sw-1.hospital.example", 1161)),
+        ("[2001:db8::1]:1161", ("2001:db8::1", 1161)),
+        ("[2001:db8::1]", ("2001:db8::1", 161)),
+        ("2001:db8::1", ("2001:db8::1", 161)),
+    ],
+)
+def test_targets_are_parsed(target: str, expected: tuple[str, int]) -> None:
+    assert parse_target(target) == expected

@@ -12,7 +12,9 @@ from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, free_udp_port
 from tests.network.helpers import probe, value
 
-SECRETS = ["not-public", "wrong-pass"] + [str(s) for u in V3_USERS.values() for s in (u[2], u[4]) if s]
+SECRETS = ["not-public", "wrong-priv", "wrong-pass"] + [
+    str(s) for u in V3_USERS.values() for s in (u[2], u[4]) if s
+]
 # "public" is left out: it is also part of auth names such as public_v2.
 
 
@@ -34,6 +36,12 @@ def test_v3_authpriv_walks_a_table(exporter: NetworkExporter, runtime: Runtime, 
     assert [f.samples for f in v2] == [f.samples for f in v3]
 
 
+def test_snmpv1_walks_tables_with_getnext(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
+    v1 = probe(exporter, runtime, agent.target, "ups", auth="public_v1")
+    v2 = probe(exporter, runtime, agent.target, "ups")
+    assert [f.samples for f in v1] == [f.samples for f in v2]
+
+
 def _fail(
     exporter: NetworkExporter,
     runtime: Runtime,
@@ -52,7 +60,13 @@ def _fail(
 
 @pytest.mark.parametrize(
     ("auth", "reason"),
-    [("wrong_community", "timeout"), ("v3_wrong_password", "auth"), ("v3_unknown_user", "auth")],
+    [
+        ("wrong_community", "timeout"),
+        ("v3_wrong_password", "auth"),
+        ("v3_wrong_password_pysnmp", "auth"),
+        ("v3_wrong_priv_password", "auth"),
+        ("v3_unknown_user", "auth"),
+    ],
 )
 def test_wrong_credentials_fail_within_the_deadline(
     exporter: NetworkExporter,

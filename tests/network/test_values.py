@@ -11,18 +11,9 @@ import pytest
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import Agent
 from tests.network.conftest import VETH_PAIRS
-from tests.network.helpers import probe, value
+from tests.network.helpers import cli_values, probe, value
 
 P = "hospmon_snmp_"
-
-
-def cli_values(agent: Agent, oid: str) -> dict[str, str]:
-    """Return ``{index: value}`` of one column from ``snmpbulkwalk -On -Oe -Ot -Oq``."""
-    out: dict[str, str] = {}
-    for line in agent.cli("snmpbulkwalk", "-Oq", "-OU", oid).splitlines():
-        name, _, rest = line.partition(" ")
-        out[name.removeprefix("." + oid + ".")] = rest.strip().strip('"')
-    return out
 
 
 def test_system_identity_and_uptime(exporter: NetworkExporter, runtime: Runtime, agent: Agent) -> None:
@@ -93,6 +84,7 @@ def test_entity_sensors_scaled_by_type_scale_and_precision(
     assert value(fams, P + "entity_sensor_temperature_celsius", entPhysicalName="CPU temp") == 23.5
     assert value(fams, P + "entity_sensor_dc_volts", entPhysicalName="PSU 12V") == 12.05
     assert value(fams, P + "entity_sensor_fan_speed_rpm", entPhysicalName="Fan 1") == 5400
+    assert value(fams, P + "entity_sensor_humidity_ratio", entPhysicalName="Room humidity") == 0.455
     assert value(fams, P + "entity_sensor_status", entPhysicalName="Fan 1", state="nonoperational") == 1
 
 

@@ -94,3 +94,8 @@ def client(app: Flask) -> FlaskClient:
 def auth(token: str = TOKEN) -> dict[str, str]:
     """Return the Authorization header for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def js(resp: Any) -> Any:
+    """Return a test response's JSON body (typed Any, so tests may index it)."""
+    return resp.json

@@ -102,7 +102,9 @@ class PostgresServer:
         """Stop the server and remove its files."""
         if self.proc is not None:
             subprocess.run(
-                self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+                self._as_postgres(
+                    str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+                ),
                 capture_output=True,
                 check=False,
             )

@@ -23,7 +23,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 outer.posts.append((self.path, json.loads(self.rfile.read(length) or b"null")))
                 self.send_response(status)
@@ -61,9 +61,17 @@ def _settings(tmp_path: Path, write_config: Callable[..., Path], port: int) -> S
         {"name": "dingtalk", "kind": "dingtalk", "key_file": "ding-token", "secret_file": "ding-secret"},
         {"name": "hook", "kind": "webhook", "url": f"http://127.0.0.1:{port}/hospmon?source=router"},
         {"name": "sms", "kind": "sms", "url": f"http://127.0.0.1:{port}/sms", "priorities": ["P1"]},
-        {"name": "mail", "kind": "email", "smtp": {"host": "smtp.hospital.example", "port": 587,
-                                                   "sender": "router@hospital.example", "username": "router",
-                                                   "password_file": "smtp-password"}},
+        {
+            "name": "mail",
+            "kind": "email",
+            "smtp": {
+                "host": "smtp.hospital.example",
+                "port": 587,
+                "sender": "router@hospital.example",
+                "username": "router",
+                "password_file": "smtp-password",
+            },
+        },
     ]
     return load_settings(write_config("sqlite:///x.db", channels=channels))
 

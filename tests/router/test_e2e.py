@@ -14,6 +14,7 @@ import requests
 from alertrouter.context import load_router
 from alertrouter.policy.oncall import on_call
 from tests.router.conftest import API_TOKEN, TOKEN
+from tests.router.outage import Outage
 from tests.router.servers import (
     MetricTarget,
     Process,
@@ -98,6 +99,57 @@ def test_rule_to_incident_to_email_and_back(
         assert kinds[:2] == ["opened", "paged"] and "notification_sent" in kinds and kinds[-1] == "resolved"
         assert full["alerts"][0]["labels"]["job"] == "demo"
         assert TOKEN not in (tmp_path / "router.log").read_text()
+        metrics = requests.get(f"http://127.0.0.1:{rport}/metrics", timeout=5).text
+        assert 'hospmon_router_alerts_received_total{outcome="new"} 1.0' in metrics
+        assert 'hospmon_router_mttr_seconds_count{priority="P1",team="apps"} 1.0' in metrics
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+@pytest.mark.slow
+def test_store_outage_alertmanager_retries_nothing_lost(
+    database_url: str,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    target: MetricTarget,
+    request: pytest.FixtureRequest,
+) -> None:
+    server = request.getfixturevalue("postgres") if database_url.startswith("postgresql") else None
+    config = write_config(
+        database_url,
+        database={"url": database_url, "busy_timeout_ms": 200},
+        worker={"enabled": True, "interval_seconds": 0.5},
+    )
+    procs: list[Process] = []
+    try:
+        router, rport = start_router(tmp_path, config)
+        procs.append(router)
+        am, am_port = start_alertmanager(tmp_path, rport, tmp_path / "token")
+        procs.append(am)
+        target.values["lis-db"] = 1
+        prom, _ = start_prometheus(tmp_path, target.port, am_port)
+        procs.append(prom)
+        base = f"http://127.0.0.1:{rport}"
+
+        def refused() -> bool:
+            text = requests.get(f"{base}/metrics", timeout=5).text
+            return 'hospmon_router_webhook_requests_total{code="503"} 0.0' not in text
+
+        with Outage(database_url, server):
+            target.values["lis-db"] = 0
+            wait_for(refused, "a 503 during the outage", log=router.log)
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+
+        def stored() -> list[dict[str, Any]]:
+            resp = requests.get(
+                f"{base}/api/v1/incidents", params={"ci": "lis-db"}, headers=headers, timeout=5
+            )
+            found: list[dict[str, Any]] = resp.json()["incidents"] if resp.ok else []
+            return found
+
+        [inc] = wait_for(stored, "the incident after the outage", log=router.log)
+        assert inc["priority"] == "P1" and inc["team"] == "medtech"
     finally:
         for proc in reversed(procs):
             proc.stop()

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from alertrouter.models import Alert, Delivery, Event, Incident
-from tests.router.conftest import API_TOKEN, auth
+from tests.router.conftest import API_TOKEN, auth, js
 from tests.router.payloads import alert, real, webhook
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)  # 03:10 on National Day in Shanghai
@@ -34,9 +34,10 @@ def incidents(app: Flask) -> list[Incident]:
 def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     client: FlaskClient, app: Flask
 ) -> None:
+    app.extensions["hospmon_router"].now = lambda: T0 + dt.timedelta(minutes=1)  # whoever is on call then
     resp = post(client, real("firing-core-sw-1.json"))
     assert resp.status_code == 200, resp.json
-    assert resp.json["alerts"] == {"new": 2}
+    assert js(resp)["alerts"] == {"new": 2}
     [inc] = incidents(app)
     assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
     assert inc.explanation.startswith("P1: Emergency Department depends on core-sw-1; severity critical")
@@ -61,8 +62,8 @@ def test_same_payload_five_times_is_one_incident(client: FlaskClient, app: Flask
 def test_ha_pair_duplicates_and_repeat_intervals_update(client: FlaskClient, app: Flask) -> None:
     a = alert("his-db", T0)
     twin = {**a, "endsAt": "2026-10-01T19:20:00Z"}  # the other Alertmanager's copy, another endsAt
-    assert post(client, webhook(a)).json["alerts"] == {"new": 1}
-    assert post(client, webhook(twin)).json["alerts"] == {"repeat": 1}
+    assert js(post(client, webhook(a)))["alerts"] == {"new": 1}
+    assert js(post(client, webhook(twin)))["alerts"] == {"repeat": 1}
     assert count(app, Incident) == 1
 
 
@@ -72,16 +73,16 @@ def test_resolve_closes_the_incident_and_stale_firing_does_not_reopen(
     a = alert("his-db", T0)
     post(client, webhook(a))
     done = alert("his-db", T0, status="resolved")
-    assert post(client, webhook(done)).json["alerts"] == {"resolved": 1}
-    assert post(client, webhook(a)).json["alerts"] == {"stale": 1}
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    assert js(post(client, webhook(a)))["alerts"] == {"stale": 1}
     [inc] = incidents(app)
     assert inc.status == "resolved" and inc.open_key is None and inc.resolved_at is not None
 
 
 def test_resolve_before_firing_ends_resolved(client: FlaskClient, app: Flask) -> None:
     done = alert("lis-db", T0, status="resolved")
-    assert post(client, webhook(done)).json["alerts"] == {"new": 1}
-    assert post(client, webhook(alert("lis-db", T0))).json["alerts"] == {"stale": 1}
+    assert js(post(client, webhook(done)))["alerts"] == {"new": 1}
+    assert js(post(client, webhook(alert("lis-db", T0))))["alerts"] == {"stale": 1}
     [inc] = incidents(app)
     assert inc.status == "resolved" and inc.next_escalation_at is None
 
@@ -127,7 +128,7 @@ def test_auth_is_required(client: FlaskClient, app: Flask) -> None:
     payload = real("firing-core-sw-1.json")
     assert client.post(URL, json=payload).status_code == 401
     resp = client.post(URL, json=payload, headers=auth("wrong"))
-    assert resp.status_code == 401 and resp.json["error"]["reason"] == "missing or wrong credentials"
+    assert resp.status_code == 401 and js(resp)["error"]["reason"] == "missing or wrong credentials"
     assert client.post(URL, json=payload, headers=auth(API_TOKEN)).status_code == 401
     assert count(app, Alert) == 0
 
@@ -137,7 +138,7 @@ def test_invalid_payload_is_400_and_writes_nothing(client: FlaskClient, app: Fla
     payload["alerts"][1]["startsAt"] = "soon"
     resp = post(client, payload, **{"X-Request-Id": "abc-123"})
     assert resp.status_code == 400
-    assert resp.json == {
+    assert js(resp) == {
         "error": {
             "status": 400,
             "reason": "alerts[1].startsAt: 'soon' is not an RFC 3339 time",
@@ -146,14 +147,14 @@ def test_invalid_payload_is_400_and_writes_nothing(client: FlaskClient, app: Fla
     }
     assert resp.headers["X-Request-Id"] == "abc-123"
     resp = client.post(URL, data=b"{not json", headers={**auth(), "Content-Type": "application/json"})
-    assert resp.status_code == 400 and "not JSON" in resp.json["error"]["reason"]
+    assert resp.status_code == 400 and "not JSON" in js(resp)["error"]["reason"]
     assert count(app, Alert) == 0 and count(app, Incident) == 0
 
 
 def test_body_limit_is_413(client: FlaskClient, app: Flask) -> None:
     big = webhook(*[alert(f"x-{i}", T0, extra={"pad": "x" * 5000}) for i in range(1000)])
     resp = post(client, big)
-    assert resp.status_code == 413 and resp.json["error"]["status"] == 413
+    assert resp.status_code == 413 and js(resp)["error"]["status"] == 413
     assert count(app, Alert) == 0
 
 
@@ -162,3 +163,31 @@ def test_truncated_alerts_are_recorded_for_fetching(client: FlaskClient, app: Fl
     with app.extensions["hospmon_router"].sessions() as session:
         [d] = session.execute(select(Delivery)).scalars().all()
     assert d.truncated == 3 and d.alerts == 1
+
+
+def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-db", T0)))
+    later = T0 + dt.timedelta(hours=2)
+    post(client, webhook(alert("his-db", later)))  # Alertmanager restarted; the first resolve never came
+    post(client, webhook(alert("his-db", T0 - dt.timedelta(hours=1))))  # an older start, arriving late
+    with app.extensions["hospmon_router"].sessions() as session:
+        rows = session.execute(
+            select(Alert.starts_at, Alert.status, Alert.ends_at).order_by(Alert.starts_at)
+        ).all()
+    assert [r.status for r in rows] == ["resolved", "resolved", "firing"]
+    assert rows[1].ends_at == later and rows[0].ends_at == T0
+    [inc] = incidents(app)
+    assert inc.status == "triggered"
+    post(client, webhook(alert("his-db", later, status="resolved")))
+    assert incidents(app)[0].status == "resolved"
+
+
+def test_a_warranty_incident_never_swallows_an_outage(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("core-sw-1", T0, name="CIWarrantyExpired")))
+    post(client, webhook(alert("core-sw-1", T0, name="SwitchDown"), alert("his-web", T0, name="HttpDown")))
+    warranty, outage = incidents(app)
+    assert warranty.alertname == "CIWarrantyExpired" and warranty.priority == "P4"
+    assert outage.alertname == "SwitchDown" and outage.priority == "P1"
+    with app.extensions["hospmon_router"].sessions() as session:
+        joined = session.execute(select(Alert.incident_id).where(Alert.ci == "his-web")).scalar_one()
+    assert joined == outage.id

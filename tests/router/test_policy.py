@@ -178,3 +178,16 @@ def test_overrides_absences_and_gaps_ahead(inventory: Inventory, tmp_path: Path)
     assert gaps_ahead(inventory, policy, at("2026-11-30 10:00"), dt.timedelta(days=7)) == {}
     gaps = gaps_ahead(inventory, policy, at("2026-11-30 10:00"), dt.timedelta(days=9))
     assert gaps == {"dba": at("2026-12-08 00:00").astimezone(dt.UTC)}
+
+
+def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assessor) -> None:
+    expired = assessor.assess(
+        ci="core-sw-1", severity="critical", at=at("2026-10-01 03:10"), alertname="CIWarrantyExpired"
+    )
+    assert expired.priority == "P4"
+    assert expired.explanation.endswith("; capped at P4 for CIWarrantyExpired")
+    restarted = assessor.assess(
+        ci="core-sw-1", severity="warning", at=at("2026-11-30 09:00"), alertname="DeviceRestarted"
+    )
+    assert restarted.priority == "P3" and "(raised" not in restarted.explanation
+    assert not assessor.is_outage("CIWarrantyExpired") and assessor.is_outage("SwitchDown")

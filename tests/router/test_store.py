@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +14,9 @@ from sqlalchemy import func, select
 from alertrouter.app import create_app
 from alertrouter.context import load_router
 from alertrouter.models import Alert, Incident
-from tests.router.conftest import auth
+from tests.router.conftest import auth, js
+from tests.router.outage import Outage
 from tests.router.payloads import alert, real, webhook
-from tests.router.pgserver import PostgresServer
 
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
 
@@ -27,33 +26,6 @@ def _counts(app: Flask) -> tuple[int, int]:
         incidents = session.execute(select(func.count()).select_from(Incident)).scalar_one()
         alerts = session.execute(select(func.count()).select_from(Alert)).scalar_one()
         return int(incidents), int(alerts)
-
-
-class _Outage:
-    """Make the store unavailable: a SQLite writer holding the lock, or PostgreSQL refusing connections."""
-
-    def __init__(self, url: str, server: PostgresServer | None) -> None:
-        self.url, self.server = url, server
-        self.db = url.rsplit("/", 1)[1]
-        self.conn: sqlite3.Connection | None = None
-
-    def __enter__(self) -> _Outage:
-        if self.server is None:
-            self.conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
-            self.conn.execute("BEGIN EXCLUSIVE")
-        else:
-            self.server.execute(f"ALTER DATABASE {self.db} ALLOW_CONNECTIONS false")
-            self.server.execute(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.db}'"
-            )
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.conn is not None:
-            self.conn.execute("ROLLBACK")
-            self.conn.close()
-        if self.server is not None:
-            self.server.execute(f"ALTER DATABASE {self.db} ALLOW_CONNECTIONS true")
 
 
 def test_outage_answers_503_then_nothing_is_lost(
@@ -71,11 +43,11 @@ def test_outage_answers_503_then_nothing_is_lost(
             == 200
         )
         payload = real("firing-core-sw-1.json")
-        with _Outage(database_url, server):
+        with Outage(database_url, server):
             resp = client.post("/webhook/alertmanager", json=payload, headers=auth())
             assert resp.status_code == 503, resp.json
             assert resp.headers["Retry-After"] == "5"
-            assert resp.json["error"]["reason"] == "the store is unavailable; retry later"
+            assert js(resp)["error"]["reason"] == "the store is unavailable; retry later"
             assert client.get("/-/ready").status_code == 503
             assert client.get("/-/healthy").status_code == 200
             assert "hospmon_router_store_up 0.0" in client.get("/metrics").text

@@ -18,7 +18,7 @@ from alertrouter.context import Router, load_router
 from alertrouter.models import Event, Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import API_TOKEN, REPO, auth
+from tests.router.conftest import API_TOKEN, REPO, auth, js
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
 
@@ -98,7 +98,7 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     assert len(smtp.mailbox.messages) == 2
     assert smtp.mailbox.messages[1]["To"] == "huang.li@hospital.example"
     assert "escalated huang.li" in events(mail_app, "escalated")[0]
-    [inc] = client.get("/api/v1/incidents", headers=auth(API_TOKEN)).json["incidents"]
+    [inc] = js(client.get("/api/v1/incidents", headers=auth(API_TOKEN)))["incidents"]
     assert (
         client.post(f"/api/v1/incidents/{inc['id']}/acknowledge", headers=auth(API_TOKEN)).status_code == 200
     )
@@ -217,3 +217,39 @@ def test_gap_in_on_call_is_raised_ahead_and_cleared(
             assert session.execute(select(Incident.status)).scalar_one() == "resolved"
     finally:
         app.extensions["hospmon_router"].engine.dispose()
+
+
+def test_priority_rises_when_clinics_open(mail_app: Flask, mail_router: Router) -> None:
+    state = mail_app.extensions["hospmon_router"]
+    evening = dt.datetime(2026, 11, 30, 13, 0, tzinfo=dt.UTC)  # Monday 21:00 in Shanghai: billing closed
+    clock = Clock(evening)
+    state.now = clock
+    body = webhook(alert("ins-fep", evening))
+    assert mail_app.test_client().post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
+    worker = Worker(mail_router, state.sessions, now=clock)
+    worker.run_once()
+    with state.sessions() as session:
+        assert session.execute(select(Incident.priority)).scalar_one() == "P3"
+    clock.at = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # Tuesday 09:00: clinics and billing open
+    worker.run_once()
+    with state.sessions() as session:
+        inc = session.execute(select(Incident)).scalar_one()
+    assert inc.priority == "P2" and "09:00 on a working day" in inc.explanation
+    assert "as time moved" in events(mail_app, "priority_changed")[0]
+    with state.sessions() as session:
+        subjects = session.execute(select(Notification.subject)).scalars().all()
+    assert any(s.startswith("[P2]") for s in subjects)  # the assignee hears of the raise
+
+
+def test_assignee_is_told(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
+    client = mail_app.test_client()
+    state = mail_app.extensions["hospmon_router"]
+    client.post("/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth())
+    [inc] = js(client.get("/api/v1/incidents", headers=auth(API_TOKEN)))["incidents"]
+    resp = client.post(
+        f"/api/v1/incidents/{inc['id']}/assign", json={"to": "zhou.jing"}, headers=auth(API_TOKEN)
+    )
+    assert resp.status_code == 200
+    with state.sessions() as session:
+        recipients = session.execute(select(Notification.recipient)).scalars().all()
+    assert "zhou.jing@hospital.example" in recipients

@@ -1,4 +1,5 @@
-"""The pysnmp session: SNMPv3 (USM with SHA/SHA-2 and AES), and v1/v2c when an auth asks for it.
+"""The pysnmp backend: SNMPv3 with the protocols our codec does not speak (DES, AES-192/256), and any auth
+with ``backend: pysnmp``; also the reference our codec is tested against.
 
 pysnmp is asyncio-based; each session owns a private event loop driven from the probe's worker thread, so
 no loop or engine is shared between probes.

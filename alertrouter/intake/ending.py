@@ -1,0 +1,105 @@
+"""End alerts: resolves, and firings superseded by a newer start of the same alert; resolve incidents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from alertrouter.intake.parser import ParsedAlert
+from alertrouter.models import OPEN, Alert, Event, Incident, Status
+
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+Key = tuple[str, dt.datetime]
+Ending = tuple[int, "dt.datetime | None", str]
+"""Alert id, its end, and why it ended."""
+
+
+def superseded(
+    fresh: Sequence[ParsedAlert], inserted: dict[Key, int], siblings: dict[str, list[Any]]
+) -> list[Ending]:
+    """Find firings that a newer start of the same alert (same fingerprint) has replaced.
+
+    Alertmanager keys an alert by its labels; a new start means the old one ended, even if its resolve was
+    lost (an Alertmanager restart, a dropped delivery). An older start arriving late is ended at once.
+    """
+    endings: list[Ending] = []
+    for alert in fresh:
+        new_id = inserted.get((alert.fingerprint, alert.starts_at))
+        if new_id is None:
+            continue
+        others = siblings.get(alert.fingerprint, [])
+        for row in others:
+            if row.starts_at < alert.starts_at and row.status == "firing":
+                endings.append(
+                    (row.id, alert.starts_at, f"superseded by the firing that started {alert.starts_at}")
+                )
+        newer = [row.starts_at for row in others if row.starts_at > alert.starts_at]
+        if newer and alert.status == "firing":
+            endings.append((new_id, min(newer), "arrived after a newer start of the same alert"))
+    return endings
+
+
+def end_alerts(endings: Iterable[Ending], *, session: Session, now: dt.datetime) -> list[Row[Any] | None]:
+    """Mark firing alerts resolved (compare and set); write the timeline; resolve emptied incidents."""
+    stmt = (
+        update(ALERTS)
+        .where(ALERTS.c.id == bindparam("aid"), ALERTS.c.status == "firing")
+        .values(status="resolved", ends_at=bindparam("ends"))
+        .returning(ALERTS.c.id, ALERTS.c.incident_id, ALERTS.c.alertname, ALERTS.c.ci)
+    )
+    changed: list[Row[Any] | None] = []
+    events = []
+    for alert_id, ends, why in endings:
+        row = session.execute(stmt, {"aid": alert_id, "ends": ends}).one_or_none()
+        changed.append(row)
+        if row is not None and row.incident_id is not None:
+            events.append(
+                {
+                    "incident_id": row.incident_id,
+                    "at": now,
+                    "kind": "alert_resolved",
+                    "actor": "router",
+                    "text": f"{row.alertname} on {row.ci} {why}",
+                    "data": {"alert_id": row.id},
+                }
+            )
+    if events:
+        session.execute(EVENTS.insert(), events)
+    for incident_id in sorted({e["incident_id"] for e in events}):
+        maybe_resolve(incident_id, session=session, now=now)
+    return changed
+
+
+def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
+    """Resolve an open incident once none of its alerts is firing."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise with other replicas resolving this incident's other alerts, or both could miss it.
+        session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    firing = session.execute(
+        select(func.count())
+        .select_from(ALERTS)
+        .where(ALERTS.c.incident_id == incident_id, ALERTS.c.status == "firing")
+    ).scalar_one()
+    if firing:
+        return
+    done = session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status.in_(OPEN))
+        .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    if done:
+        session.execute(
+            EVENTS.insert().values(
+                incident_id=incident_id,
+                at=now,
+                kind="resolved",
+                actor="router",
+                text="resolved: all alerts resolved",
+                data={},
+            )
+        )
