@@ -11,13 +11,14 @@ from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import Deadline
 from exporters.database.config import HealthSpec
-from exporters.database.drivers import Result, Target
+from exporters.database.drivers import Target
 from exporters.database.drivers.oracle import classify_code
 from exporters.database.engine import SqlEngine
 from exporters.database.health import oracle as ora
 from exporters.database.health import run_health
 from exporters.database.health.common import interval_seconds
 from tests.database.conftest import samples, value
+from tests.database.helpers import RecordedSession
 from tests.database.servers import free_port
 
 RECORDED: dict[str, list[tuple[object, ...]]] = {
@@ -36,25 +37,8 @@ RECORDED: dict[str, list[tuple[object, ...]]] = {
 }  # fmt: skip
 
 
-class RecordedSession:
-    """Answers each collector's SQL with the rows recorded above, keyed by the view it reads."""
-
-    flavor = "oracle"
-    server_version = "19.0.0.0.0"
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def query(self, sql: str, timeout: float | None = None) -> Result:
-        self.statements.append(sql)
-        for marker, rows in RECORDED.items():
-            if marker in sql:
-                return Result(tuple(f"c{i}" for i in range(len(rows[0]))), list(rows))
-        raise AssertionError(f"no recorded rows for {sql}")
-
-
 def test_oracle_collectors_on_recorded_rows() -> None:
-    session = RecordedSession()
+    session = RecordedSession("oracle", "19.0.0.0.0", RECORDED)
     metrics: list[Metric] = []
     for collector in ora.COLLECTORS:
         metrics.extend(collector.collect(session, HealthSpec()))  # type: ignore[arg-type]
