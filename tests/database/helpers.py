@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from exporters.database.drivers import Result
@@ -72,7 +72,7 @@ class RecordedSession:
     """Stands in for a `Session`: answers each statement with rows recorded for the view it reads."""
 
     def __init__(
-        self, flavor: str, version: str, recorded: dict[str, Result | list[tuple[Any, ...]]]
+        self, flavor: str, version: str, recorded: Mapping[str, Result | Sequence[tuple[Any, ...]]]
     ) -> None:
         self.flavor = flavor
         self.server_version = version

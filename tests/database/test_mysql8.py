@@ -10,8 +10,10 @@ from exporters.database.health import mysql
 from tests.database.conftest import value
 from tests.database.helpers import RecordedSession
 
-STATUS = [("Uptime", "3600"), ("Threads_connected", "12"), ("Threads_running", "3"), ("Questions", "5000"),
-          ("Innodb_buffer_pool_read_requests", "1000"), ("Innodb_buffer_pool_reads", "10")]  # fmt: skip
+STATUS: list[tuple[object, ...]] = [
+    ("Uptime", "3600"), ("Threads_connected", "12"), ("Threads_running", "3"), ("Questions", "5000"),
+    ("Innodb_buffer_pool_read_requests", "1000"), ("Innodb_buffer_pool_reads", "10"),
+]  # fmt: skip
 REPLICA = Result(
     ("Replica_IO_State", "Source_Host", "Replica_IO_Running", "Replica_SQL_Running", "Seconds_Behind_Source",
      "Channel_Name"),
