@@ -16,6 +16,7 @@ or run your own statements through `engine.session(target, deadline)`. Per-query
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -157,7 +158,8 @@ class SqlEngine:
         """Return the pool of `target`, creating it on first use."""
         with self._lock:
             pool = self._pools.get(target.key)
-            if pool is None or pool.target != target:
+            # Connections naming the same server, database and account share a pool (the first name shows).
+            if pool is None or pool.target != dataclasses.replace(target, name=pool.target.name):
                 pool = self._pools[target.key] = Pool(target, self._connector)
             return pool
 

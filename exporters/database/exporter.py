@@ -46,7 +46,10 @@ def load_database_config(path: Path | None) -> LoadedConfig:
     config = load(DatabaseConfig, path)
     check_references(config, path)
     passwords = read_passwords(config.auths, path)
-    return LoadedConfig(config, passwords, named_targets(config.connections, config.auths, passwords))
+    loaded = LoadedConfig(config, passwords, named_targets(config.connections, config.auths, passwords))
+    for target in loaded.targets.values():
+        loaded.engine.pool(target)  # no connection yet: the pool's series exist from the start
+    return loaded
 
 
 def _fail(failures: list[QueryError]) -> ProbeFailed:

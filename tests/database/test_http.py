@@ -79,6 +79,9 @@ def test_hanging_module_fails_alone_within_the_scrape_timeout(exporter: str, pos
 
 
 def test_pool_sizes_on_metrics(exporter: str) -> None:
+    _, flat = scrape(f"{exporter}/metrics")
+    assert flat[("hospmon_db_pool_connections", (("target", "maria"),))] == 0  # there before the first probe
+    assert flat[("hospmon_db_server_round_trips_total", (("target", "maria"),))] == 0
     scrape(f"{exporter}/probe?target=maria")
     _, flat = scrape(f"{exporter}/metrics")
     assert flat[("hospmon_db_pool_connections", (("target", "maria"),))] == 1
