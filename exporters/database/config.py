@@ -71,6 +71,10 @@ class Limits(StrictModel):
     query_timeout: float = Field(5.0, gt=0, le=600)
     idle_timeout: float = Field(120.0, ge=0)
     """Seconds an idle pooled connection is kept for the next scrape; 0 closes it after every probe."""
+    tls: Literal["disable", "preferred", "require", "verify"] = "preferred"
+    """TLS to the server: ``preferred`` uses it when offered; ``verify`` checks the certificate and name."""
+    tls_ca_file: str | None = None
+    """CA bundle for ``verify`` (the system's when not given)."""
 
 
 class Connection(Limits):

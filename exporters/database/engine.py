@@ -156,12 +156,16 @@ class SqlEngine:
 
     def pool(self, target: Target) -> Pool:
         """Return the pool of `target`, creating it on first use."""
+        old = None
         with self._lock:
             pool = self._pools.get(target.key)
             # Connections naming the same server, database and account share a pool (the first name shows).
             if pool is None or pool.target != dataclasses.replace(target, name=pool.target.name):
-                pool = self._pools[target.key] = Pool(target, self._connector)
-            return pool
+                old, pool = pool, Pool(target, self._connector)
+                self._pools[target.key] = pool
+        if old is not None:
+            old.close()
+        return pool
 
     def pools(self) -> list[Pool]:
         """Return every pool, for the exporter's own metrics."""

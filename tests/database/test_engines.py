@@ -10,8 +10,9 @@ import pytest
 
 from exporters.core.probe import Deadline, ProbeFailed, ProbeRequest
 from exporters.database.drivers import QueryError
+from exporters.database.engine import SqlEngine
 from exporters.database.exporter import DatabaseExporter, LoadedConfig
-from tests.database.conftest import samples, value
+from tests.database.conftest import make_target, samples, value
 from tests.database.helpers import Admin, eventually
 from tests.database.servers import MariaDB, Postgres
 
@@ -240,3 +241,20 @@ def test_idle_connection_closed_by_server_is_replaced(config: LoadedConfig, name
     metrics = probe(config, name, "custom")
     assert value(metrics, "hospmon_db_query_success", query="by_clinic") == 1
     assert samples(metrics)
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgres"])
+def test_tls_modes(engine: str, mariadb: MariaDB, postgres: Postgres) -> None:
+    """The test servers offer no TLS: preferred and disable connect, require fails with config."""
+    port = mariadb.port if engine == "mysql" else postgres.port
+    sql = SqlEngine()
+    try:
+        for mode in ("disable", "preferred"):
+            with sql.session(make_target(engine, port, tls=mode), Deadline.after(5)) as session:
+                assert session.query("SELECT 1").rows == [(1,)]
+        with sql.session(make_target(engine, port, tls="require"), Deadline.after(5)) as session:
+            with pytest.raises(QueryError) as err:
+                session.query("SELECT 1")
+            assert err.value.reason == "config" and "TLS" in err.value.detail
+    finally:
+        sql.close()

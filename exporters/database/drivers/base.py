@@ -41,11 +41,13 @@ class Target:
     connect_timeout: float = 3.0
     query_timeout: float = 5.0
     idle_timeout: float = 120.0
+    tls: str = "preferred"
+    tls_ca_file: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, int, str | None, str]:
-        """Identify the pool this target shares: same server, database and account."""
-        return (self.engine, self.host, self.port, self.database, self.user)
+    def key(self) -> tuple[str, str, int, str | None, str, str]:
+        """Identify the pool this target shares: same server, database, account and TLS mode."""
+        return (self.engine, self.host, self.port, self.database, self.user, self.tls)
 
 
 class QueryError(Exception):

@@ -104,6 +104,9 @@ def connect(target: Target, timeout: float) -> OracleConnection:
             tcp_connect_timeout=max(0.1, timeout),
             retry_count=0,
             program="hospmon-database-exporter",
+            # TLS is Oracle's TCPS protocol (its own listener port); preferred means plain TCP here.
+            protocol="tcps" if target.tls in ("require", "verify") else "tcp",
+            ssl_server_dn_match=target.tls == "verify",
         )
     except oracledb.Error as exc:
         error = classify_code(error_code(exc), str(exc))

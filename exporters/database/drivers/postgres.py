@@ -15,6 +15,7 @@ from exporters.database.drivers.base import DbConnection, QueryError, Result, Ta
 
 APPLICATION_NAME = "hospmon-database-exporter"
 CANCEL_SECONDS = 5.0
+_SSLMODE = {"disable": "disable", "preferred": "prefer", "require": "require", "verify": "verify-full"}
 # Syntax or access rule, read-only transaction, no such database, unsupported feature.
 _CONFIG_STATES = ("42", "25006", "3D000", "0A000")
 
@@ -117,6 +118,8 @@ def connect(target: Target, timeout: float) -> PostgresConnection:
             options=options,
             autocommit=True,
             prepare_threshold=None,
+            sslmode=_SSLMODE[target.tls],
+            sslrootcert=target.tls_ca_file,  # None is left out of the conninfo
         )
     except psycopg.OperationalError as exc:
         message = str(exc)
@@ -124,6 +127,8 @@ def connect(target: Target, timeout: float) -> PostgresConnection:
             raise QueryError("auth", f"authentication failed for user {target.user}") from None
         if "does not exist" in message and "database" in message:
             raise QueryError("config", f"database {target.database} does not exist") from None
+        if "SSL" in message and target.tls in ("require", "verify"):
+            raise QueryError("config", f"TLS refused or not verified (tls: {target.tls})") from None
         reason = "timeout" if "timeout" in message else "unreachable"
         raise QueryError(reason, f"cannot connect to {target.host}:{target.port}") from None
     conn = PostgresConnection(target, raw, timeout_ms)
