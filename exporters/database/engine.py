@@ -16,6 +16,7 @@ or run your own statements through `engine.session(target, deadline)`. Per-query
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import threading
@@ -144,6 +145,15 @@ class Cached:
     rows: int
     metrics: list[Metric]
 
+    def families(self) -> list[Metric]:
+        """Return copies of the families: the core merges same-named families by extending their samples."""
+        out = []
+        for family in self.metrics:
+            twin = copy.copy(family)
+            twin.samples = list(family.samples)
+            out.append(twin)
+        return out
+
 
 class SqlEngine:
     """Pools and cached results for every target of one loaded config."""
@@ -206,7 +216,7 @@ class SqlEngine:
                 key = (target.key, "query", query.name, query.sql_for(target.engine))
                 entry = self.cached(key, query.min_interval)
                 if entry is not None:
-                    out.extend(entry.metrics)
+                    out.extend(entry.families())
                     stats.add(query.name, entry, time.monotonic() - entry.at)
                     continue
                 try:
@@ -217,7 +227,7 @@ class SqlEngine:
                     stats.fail(query.name, exc.reason)
                     continue
                 self.store(key, entry)
-                out.extend(entry.metrics)
+                out.extend(entry.families())
                 stats.add(query.name, entry, 0.0)
         out.extend(stats.families())
         return out, failed

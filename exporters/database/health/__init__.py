@@ -49,7 +49,7 @@ def run_health(engine: SqlEngine, target: Target, spec: HealthSpec, deadline: De
             interval = spec.sizes_min_interval if collector.costly else 0.0
             entry = engine.cached(key, interval)
             if entry is not None:
-                out.extend(entry.metrics)
+                out.extend(entry.families())
                 stats.add(collector.name, entry, time.monotonic() - entry.at)
                 continue
             started = time.monotonic()
@@ -64,7 +64,7 @@ def run_health(engine: SqlEngine, target: Target, spec: HealthSpec, deadline: De
             entry = Cached(started, time.monotonic() - started, len(metrics), metrics)
             if collector.costly:
                 engine.store(key, entry)
-            out.extend(metrics)
+            out.extend(entry.families())
             stats.add(collector.name, entry, 0.0)
     if failures and not answered:
         # Cached results alone do not show the server is up: fail the module with the first reason.
