@@ -33,6 +33,20 @@ MODULES = f"""
         sql: SELECT 42 AS answer
         min_interval: 300
         metrics: [{{name: hospmon_test_answer, help: The answer., values: [answer]}}]
+  custom_twin:
+    queries:
+      - name: cached_twin
+        sql: SELECT 'twin' AS copy, 43 AS answer
+        min_interval: 300
+        label_rules: {{copy: {{allow: [twin]}}}}
+        metrics: [{{name: hospmon_test_answer_by_copy, help: The answer., labels: [copy], values: [answer]}}]
+  custom_first:
+    queries:
+      - name: cached_first
+        sql: SELECT 'first' AS copy, 42 AS answer
+        min_interval: 300
+        label_rules: {{copy: {{allow: [first]}}}}
+        metrics: [{{name: hospmon_test_answer_by_copy, help: The answer., labels: [copy], values: [answer]}}]
   leak:
     queries:
       - name: by_id_number

@@ -86,3 +86,19 @@ def test_pool_sizes_on_metrics(exporter: str) -> None:
     _, flat = scrape(f"{exporter}/metrics")
     assert flat[("hospmon_db_pool_connections", (("target", "maria"),))] == 1
     assert flat[("hospmon_db_pool_connections_peak", (("target", "maria"),))] <= 2
+
+
+def test_cached_families_shared_by_two_modules_do_not_grow(exporter: str) -> None:
+    """The core merges same-named families of two modules; cached results must not collect the merges."""
+    url = f"{exporter}/probe?target=maria&module=custom_first,custom_twin"
+    for _ in range(3):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            lines = [
+                x
+                for x in response.read().decode().splitlines()
+                if x.startswith("hospmon_test_answer_by_copy")
+            ]
+        assert sorted(lines) == [
+            'hospmon_test_answer_by_copy{copy="first"} 42.0',
+            'hospmon_test_answer_by_copy{copy="twin"} 43.0',
+        ]
