@@ -25,7 +25,6 @@ The built-in ``health`` module needs no entry. Passwords come from files or envi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -209,37 +208,48 @@ class HealthSpec(StrictModel):
     """Database and tablespace sizes are costly to compute; they are refreshed at most this often."""
 
 
-class DatabaseConfig(StrictModel):
-    """The whole config file of the database exporter."""
+class SqlAccess(StrictModel):
+    """The databases a SQL-probing exporter may reach: accounts, named connections, ad-hoc limits.
+
+    The database exporter's whole config extends it; the HIS and LIS exporters hold one as a section.
+    """
 
     auths: dict[str, Auth] = Field(default_factory=dict)
     connections: dict[str, Connection] = Field(default_factory=dict)
-    modules: dict[str, ModuleSpec] = Field(default_factory=dict)
-    health: HealthSpec = Field(default_factory=HealthSpec)
     adhoc: Limits = Field(default_factory=Limits)
     """Limits used for ``target=HOST:PORT&auth=NAME`` requests."""
     allow_adhoc_targets: bool = True
 
 
-def auth_faults(
-    connections: Mapping[str, Connection], auths: Mapping[str, Auth], file: str | Path
-) -> list[ConfigFault]:
-    """Return a fault for every connection naming an auth that does not exist."""
-    return [
-        ConfigFault(str(file), f"connections.{name}", "auth", f"no auth named {conn.auth!r} in auths")
-        for name, conn in connections.items()
-        if conn.auth not in auths
+class DatabaseConfig(SqlAccess):
+    """The whole config file of the database exporter."""
+
+    modules: dict[str, ModuleSpec] = Field(default_factory=dict)
+    health: HealthSpec = Field(default_factory=HealthSpec)
+
+
+def connection_faults(config: SqlAccess, file: str | Path, section: str = "") -> list[ConfigFault]:
+    """Return a fault for every connection naming an unknown auth or holding ':' in its name."""
+    faults = [
+        ConfigFault(
+            str(file), f"{section}connections.{name}", "auth", f"no auth named {conn.auth!r} in auths"
+        )
+        for name, conn in config.connections.items()
+        if conn.auth not in config.auths
     ]
+    for name in config.connections:
+        if ":" in name:
+            faults.append(
+                ConfigFault(str(file), f"{section}connections.{name}", "", "a name cannot contain ':'")
+            )
+    return faults
 
 
 def check_references(config: DatabaseConfig, file: str | Path) -> None:
     """Raise a `ConfigError` listing every connection naming an unknown auth and every reserved module."""
-    faults = auth_faults(config.connections, config.auths, file)
+    faults = connection_faults(config, file)
     if HEALTH_MODULE in config.modules:
         faults.append(ConfigFault(str(file), "modules", HEALTH_MODULE, "the health module is built in"))
-    for name in config.connections:
-        if ":" in name:
-            faults.append(ConfigFault(str(file), f"connections.{name}", "", "a name cannot contain ':'"))
     seen: dict[str, str] = {}
     for module_name, module in config.modules.items():
         for query in module.queries:

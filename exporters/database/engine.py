@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import Deadline
@@ -181,6 +181,30 @@ class SqlEngine:
         """Return every pool, for the exporter's own metrics."""
         with self._lock:
             return list(self._pools.values())
+
+    def pool_metrics(self) -> list[Metric]:
+        """Return the size and peak of every pool, for an exporter's ``/metrics``.
+
+        Sample::
+
+            hospmon_db_pool_connections{target="his-db"} 1
+            hospmon_db_pool_connections_peak{target="his-db"} 2
+            hospmon_db_server_round_trips_total{target="his-db"} 1234
+        """
+        open_ = GaugeMetricFamily(
+            "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
+        )
+        peak = GaugeMetricFamily(
+            "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
+        )
+        trips = CounterMetricFamily(
+            "hospmon_db_server_round_trips", "Statements and connects sent to a target.", labels=["target"]
+        )
+        for pool in self.pools():
+            open_.add_metric([pool.target.name], pool.open_count)
+            peak.add_metric([pool.target.name], pool.peak_open)
+            trips.add_metric([pool.target.name], pool.round_trips)
+        return [open_, peak, trips]
 
     @contextmanager
     def session(self, target: Target, deadline: Deadline) -> Iterator[Session]:

@@ -10,7 +10,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
@@ -45,8 +44,8 @@ def load_database_config(path: Path | None) -> LoadedConfig:
         return LoadedConfig(DatabaseConfig(), {}, {})
     config = load(DatabaseConfig, path)
     check_references(config, path)
-    passwords = read_passwords(config.auths, path)
-    loaded = LoadedConfig(config, passwords, named_targets(config.connections, config.auths, passwords))
+    passwords = read_passwords(config, path)
+    loaded = LoadedConfig(config, passwords, named_targets(config, passwords))
     for target in loaded.targets.values():
         loaded.engine.pool(target)  # no connection yet: the pool's series exist from the start
     return loaded
@@ -99,20 +98,7 @@ class DatabaseExporter(Exporter[LoadedConfig]):
 
     def collect(self, config: LoadedConfig) -> Iterable[Metric]:
         """Yield the size of each connection pool."""
-        open_ = GaugeMetricFamily(
-            "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
-        )
-        peak = GaugeMetricFamily(
-            "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
-        )
-        trips = CounterMetricFamily(
-            "hospmon_db_server_round_trips", "Statements and connects sent to a target.", labels=["target"]
-        )
-        for pool in config.engine.pools():
-            open_.add_metric([pool.target.name], pool.open_count)
-            peak.add_metric([pool.target.name], pool.peak_open)
-            trips.add_metric([pool.target.name], pool.round_trips)
-        return [open_, peak, trips]
+        return config.engine.pool_metrics()
 
     def close(self, config: LoadedConfig) -> None:
         """Close every pooled connection of the config."""

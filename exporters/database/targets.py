@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from exporters.core.probe import BadRequest
-from exporters.database.config import DEFAULT_PORTS, Auth, Connection, DatabaseConfig
+from exporters.database.config import DEFAULT_PORTS, SqlAccess
 from exporters.database.drivers import Target
 from hospmon.config import ConfigError, ConfigFault, read_secret
 
 
-def read_passwords(auths: Mapping[str, Auth], file: str | Path) -> dict[str, str]:
+def read_passwords(config: SqlAccess, file: str | Path) -> dict[str, str]:
     """Read every auth's password from its file or environment variable, reporting every fault at once."""
     passwords: dict[str, str] = {}
     faults: list[ConfigFault] = []
-    for name, auth in auths.items():
+    for name, auth in config.auths.items():
         try:
             passwords[name] = read_secret(
                 auth.password_file, auth.password_env, what=f"auths.{name}.password", config_file=file
@@ -27,13 +27,11 @@ def read_passwords(auths: Mapping[str, Auth], file: str | Path) -> dict[str, str
     return passwords
 
 
-def named_targets(
-    connections: Mapping[str, Connection], auths: Mapping[str, Auth], passwords: Mapping[str, str]
-) -> dict[str, Target]:
-    """Build the target of every configured connection (its auth must exist: see `check_references`)."""
+def named_targets(config: SqlAccess, passwords: Mapping[str, str]) -> dict[str, Target]:
+    """Build the target of every configured connection."""
     targets = {}
-    for name, conn in connections.items():
-        auth = auths[conn.auth]
+    for name, conn in config.connections.items():
+        auth = config.auths[conn.auth]
         targets[name] = Target(
             name=name,
             engine=conn.engine,
@@ -63,7 +61,7 @@ def split_host_port(text: str) -> tuple[str, int] | None:
 
 
 def adhoc_target(
-    config: DatabaseConfig, passwords: Mapping[str, str], target: str, params: Mapping[str, str]
+    config: SqlAccess, passwords: Mapping[str, str], target: str, params: Mapping[str, str]
 ) -> Target:
     """Build the target of a ``target=HOST:PORT&auth=NAME[&engine=E][&database=D]`` request."""
     hostport = split_host_port(target)

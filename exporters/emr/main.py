@@ -59,3 +59,9 @@ class EmrExporter(Exporter[tuple[EmrConfig, Path]]):
 def main(argv: list[str] | None = None) -> int:
     """Run the EMR exporter."""
     return serve(EmrExporter(), argv)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
