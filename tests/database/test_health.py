@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -137,8 +137,20 @@ def _server_pids(name: str, mariadb: MariaDB, postgres: Postgres) -> list[int]:
     if name == "maria":
         return [mariadb.proc.pid]
     postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])
-    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
-    return [postmaster, *map(int, children)]
+    return [postmaster, *children_of(postmaster)]
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the processes whose parent is `pid`, from /proc (no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 @pytest.mark.parametrize("name", ["maria", "pg"])
