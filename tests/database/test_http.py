@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.database.exporter import DatabaseExporter
 from tests.database.conftest import CONFIG
-from tests.database.helpers import Admin
+from tests.database.helpers import Admin, eventually
 from tests.database.servers import MONITOR_PASSWORD, MariaDB, Postgres, free_port
 from tests.database.test_engines import MODULES
 
@@ -102,3 +102,23 @@ def test_cached_families_shared_by_two_modules_do_not_grow(exporter: str) -> Non
             'hospmon_test_answer_by_copy{copy="first"} 42.0',
             'hospmon_test_answer_by_copy{copy="twin"} 43.0',
         ]
+
+
+def test_reload_closes_the_old_pools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mariadb: MariaDB, postgres: Postgres
+) -> None:
+    monkeypatch.setenv("HOSPMON_TEST_DB_PASSWORD", MONITOR_PASSWORD)
+    monkeypatch.setenv("HOSPMON_TEST_WRONG_PASSWORD", "not-the-password")
+    path = tmp_path / "database.yml"
+    path.write_text(
+        CONFIG.format(my_port=mariadb.port, pg_port=postgres.port, dead_port=free_port(), modules="  {}")
+    )
+    admin = Admin("postgres", postgres)
+    before = admin.monitor_sessions(running_only=False)
+    with RunningServer(ExporterApp(DatabaseExporter(), path), "127.0.0.1", 0) as server:
+        assert scrape(f"{server.url}/probe?target=pg")[1][("hospmon_db_up", ())] == 1
+        assert admin.monitor_sessions(running_only=False) == before + 1  # the idle pooled connection
+        assert server.app.reload() is None
+        assert eventually(lambda: admin.monitor_sessions(running_only=False) == before)
+        assert scrape(f"{server.url}/probe?target=pg")[1][("hospmon_db_up", ())] == 1
+    assert eventually(lambda: admin.monitor_sessions(running_only=False) == before)
