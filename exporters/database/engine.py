@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MIN_QUERY_SECONDS = 0.05
 """A statement is not started with less time than this left: it would only be interrupted."""
+MAX_POOLS = 256
 DEADLINE_MARGIN_SECONDS = 0.2
 """Time kept after the watchdog's interrupt to answer the scrape, even on a loaded machine."""
 
@@ -167,14 +168,20 @@ class SqlEngine:
 
     def pool(self, target: Target) -> Pool:
         """Return the pool of `target`, creating it on first use."""
-        old = None
+        dropped: list[Pool] = []
         with self._lock:
             pool = self._pools.get(target.key)
             # Connections naming the same server, database and account share a pool (the first name shows).
             if pool is None or pool.target != dataclasses.replace(target, name=pool.target.name):
-                old, pool = pool, Pool(target, self._connector)
+                if pool is not None:
+                    dropped.append(pool)
+                pool = Pool(target, self._connector)
+                if len(self._pools) >= MAX_POOLS:
+                    # HOST:PORT requests create pools: forget (and close) the ones holding no connection.
+                    dropped.extend(p for p in self._pools.values() if not p.open_count)
+                    self._pools = {k: p for k, p in self._pools.items() if p.open_count}
                 self._pools[target.key] = pool
-        if old is not None:
+        for old in dropped:
             old.close()
         return pool
 
