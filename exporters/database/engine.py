@@ -85,7 +85,7 @@ class Session:
                 conn.begin()
             except Exception as exc:
                 self._drop()
-                raise conn.classify(exc, first=True) from None
+                raise conn.classify(exc) from None
             self._checked_out_used = False
         return self._conn
 

@@ -53,12 +53,10 @@ class Target:
 class QueryError(Exception):
     """A connection or query failed with one of the probe `REASONS`; `broken` retires the connection."""
 
-    def __init__(self, reason: str, detail: str, *, broken: bool = False, lost: bool = False) -> None:
+    def __init__(self, reason: str, detail: str, *, broken: bool = False) -> None:
         self.reason = reason
         self.detail = detail
-        self.broken = broken or lost
-        self.lost = lost
-        """The connection was gone before the server saw the statement: a retry on a fresh one is safe."""
+        self.broken = broken
         super().__init__(f"{reason}: {detail}")
 
 
@@ -178,7 +176,7 @@ class DbConnection(ABC):
             self.broken = True
             detail = "interrupted by the watchdog after the server-side timeout"
             return QueryError("timeout", detail, broken=True)
-        error = self.classify(exc, first=self.statements == 0)
+        error = self.classify(exc)
         self.broken = self.broken or error.broken
         return error
 
@@ -206,7 +204,7 @@ class DbConnection(ABC):
         """Stop the running statement from another thread."""
 
     @abstractmethod
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Turn a driver exception into a `QueryError` with a reason and a secret-free detail."""
 
     @abstractmethod

@@ -89,14 +89,14 @@ class MySQLConnection(DbConnection):
             if self.give_back:
                 self.give_back(spare)
 
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Map PyMySQL errors to probe reasons."""
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         text = f"MySQL error {code}" if code is not None else type(exc).__name__
         if code in _TIMEOUT_CODES:
             return QueryError("timeout", f"{text}: stopped by the server-side timeout")
         if code in _LOST_CODES or isinstance(exc, OSError | pymysql.err.InterfaceError):
-            return QueryError("unreachable", f"{text}: connection lost", lost=first)
+            return QueryError("unreachable", f"{text}: connection lost", broken=True)
         if code in _AUTH_CODES:
             return QueryError("auth", f"{text}: access denied")
         if code in _CONFIG_CODES or isinstance(exc, pymysql.err.ProgrammingError):
@@ -170,7 +170,7 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
         conn.setup()
     except Exception as exc:
         conn.close()
-        raise conn.classify(exc, first=False) from None
+        raise conn.classify(exc) from None
     # From here on the server-side timeout and the watchdog bound each statement; this is a backstop.
     raw._read_timeout = READ_TIMEOUT_SECONDS
     return conn

@@ -75,7 +75,7 @@ class PostgresConnection(DbConnection):
                 target=_send_cancel, args=(cancel,), name="hospmon-db-cancel", daemon=True
             ).start()
 
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Map psycopg errors to probe reasons by SQLSTATE."""
         state = getattr(exc, "sqlstate", None) or ""
         text = f"SQLSTATE {state}" if state else type(exc).__name__
@@ -89,7 +89,7 @@ class PostgresConnection(DbConnection):
         if state.startswith("22"):
             return QueryError("bad_response", text)
         if isinstance(exc, psycopg.OperationalError) or self.raw.closed or self.raw.broken:
-            return QueryError("unreachable", f"{text}: connection lost", lost=first)
+            return QueryError("unreachable", f"{text}: connection lost", broken=True)
         return QueryError("error", text)
 
     def close(self) -> None:
