@@ -43,6 +43,8 @@ MIN_QUERY_SECONDS = 0.05
 MAX_POOLS = 256
 DEADLINE_MARGIN_SECONDS = 0.2
 """Time kept after the watchdog's interrupt to answer the scrape, even on a loaded machine."""
+SLACK_SHARE = 0.1
+"""With a short deadline (a 1 s scrape timeout leaves 0.5 s), grace and margin are each this share of it."""
 
 
 class Session:
@@ -97,10 +99,17 @@ class Session:
             self._conn = None
             self._base = 0
 
+    def _slack(self, remaining: float) -> tuple[float, float]:
+        """Return the watchdog's grace and the answer's margin: fixed, or a share of a short deadline."""
+        share = SLACK_SHARE * remaining
+        return min(WATCHDOG_GRACE_SECONDS, share), min(DEADLINE_MARGIN_SECONDS, share)
+
     def time_left(self, timeout: float | None = None) -> float:
         """Return the server-side timeout for the next statement: its own, cut to fit the deadline."""
         wanted = timeout if timeout is not None else self.target.query_timeout
-        return min(wanted, self.deadline.remaining() - WATCHDOG_GRACE_SECONDS - DEADLINE_MARGIN_SECONDS)
+        remaining = self.deadline.remaining()
+        grace, margin = self._slack(remaining)
+        return min(wanted, remaining - grace - margin)
 
     def query(self, sql: str, timeout: float | None = None) -> Result:
         """Run one read-only statement; raise `QueryError` with a reason when it fails or runs out of time."""
@@ -113,7 +122,7 @@ class Session:
                 raise QueryError("timeout", "no time left before the scrape deadline")
             reused = conn.statements > 0 and not self._checked_out_used
             try:
-                return conn.query(sql, seconds)
+                return conn.query(sql, seconds, self._slack(self.deadline.remaining())[0])
             except QueryError as exc:
                 # An idle pooled session the server closed meanwhile: retry once on a fresh one.
                 if attempt == 1 and reused and exc.reason == "unreachable":

@@ -14,6 +14,7 @@ from exporters.database.engine import SqlEngine
 from tests.database.conftest import make_target
 from tests.database.helpers import Admin, eventually
 from tests.database.servers import MariaDB, Postgres
+from tests.peers import silent_server
 
 
 def without_server_timeout(target: Target, timeout: float) -> DbConnection:
@@ -110,3 +111,34 @@ def test_oracle_session_is_one_read_only_transaction_with_call_timeouts() -> Non
     ]
     sql.close()
     assert raw.log[-1] == "CLOSE"
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "mysql",
+        "postgres",
+        # python-oracledb leaves its socket to the garbage collector when a pending connect is reset.
+        pytest.param("oracle", marks=pytest.mark.filterwarnings("ignore::ResourceWarning")),
+    ],
+)
+def test_silent_server_fails_within_a_short_deadline(engine: str) -> None:
+    """A listener that accepts and never answers: the probe ends at its deadline whatever the driver does.
+
+    libpq waits at least 2 s and python-oracledb has no timeout once TCP is up: the abandoned connect keeps
+    its pool slot until it ends (for Oracle, until the listener answers or drops the connection).
+    """
+    sql = SqlEngine()
+    with silent_server() as server:
+        target = Target("silent", engine, "127.0.0.1", server.port, "his", "hospmon", "pw", connect_timeout=3)
+        pool = sql.pool(target)
+        start = time.monotonic()
+        with sql.session(target, Deadline.after(0.8)) as session, pytest.raises(QueryError) as err:
+            session.query("SELECT 1")
+        assert time.monotonic() - start < 0.8
+        assert err.value.reason == "timeout", err.value
+        assert pool.open_count <= 1
+        if engine != "oracle":
+            assert eventually(lambda: pool.open_count == 0, seconds=5)  # the connect timed out by itself
+    assert eventually(lambda: pool.open_count == 0, seconds=5)  # the abandoned connect gave its slot back
+    sql.close()

@@ -156,10 +156,10 @@ class DbConnection(ABC):
         self.give_back: Callable[[DbConnection], None] | None = None
         self._interrupted = False
 
-    def query(self, sql: str, timeout: float) -> Result:
-        """Run one statement with a server-side `timeout` backed by the watchdog."""
+    def query(self, sql: str, timeout: float, grace: float = WATCHDOG_GRACE_SECONDS) -> Result:
+        """Run one statement with a server-side `timeout`; the watchdog interrupts it `grace` s later."""
         self._interrupted = False
-        handle = WATCHDOG.arm(timeout + WATCHDOG_GRACE_SECONDS, self._watchdog_fired)
+        handle = WATCHDOG.arm(timeout + grace, self._watchdog_fired)
         try:
             self._set_timeout(timeout)  # a round trip too: it hangs on a frozen server like any other
             result = self._execute(sql)
