@@ -95,7 +95,8 @@ def mariadb_server(primary: MariaDB | None = None) -> Iterator[MariaDB]:
          f"--socket={sock}", f"--pid-file={tmp / 'mysqld.pid'}", f"--log-error={log}", "--skip-name-resolve",
          "--innodb-buffer-pool-size=32M", "--performance-schema=OFF", "--max-connections=50",
          "--slow-query-log=ON", f"--slow-query-log-file={tmp / 'slow.log'}", "--long-query-time=0.5",
-         f"--server-id={2 if primary else 1}", f"--log-bin={tmp / 'binlog'}", "--binlog-format=ROW",
+         f"--tmpdir={tmp}", f"--server-id={2 if primary else 1}", f"--log-bin={tmp / 'binlog'}",
+         "--binlog-format=ROW",
          *_as_root_user()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
