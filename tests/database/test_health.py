@@ -48,6 +48,11 @@ def test_mariadb_health_matches_the_server(config: LoadedConfig, mariadb: MariaD
     )
     assert value(metrics, "hospmon_db_database_size_bytes", database="his") == his
     assert value(metrics, "hospmon_db_replication_is_replica") == 0
+    connected = admin.scalar(
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS"
+        " WHERE VARIABLE_NAME = 'THREADS_CONNECTED'"
+    )
+    assert value(metrics, "hospmon_db_connections") == int(connected) - 1  # less the admin's own session
     for collector in ("info", "status", "activity", "replication", "sizes"):
         assert value(metrics, "hospmon_db_collector_success", collector=collector) == 1
 
@@ -69,6 +74,9 @@ def test_postgres_health_matches_the_server(config: LoadedConfig, postgres: Post
         "SELECT pg_database_size('his')"
     )
     assert value(metrics, "hospmon_db_replication_is_replica") == 0
+    # The admin's own session is the one more it sees (the exporter's stays open in the pool).
+    clients = admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+    assert value(metrics, "hospmon_db_connections") == clients - 1
     commits = admin.scalar("SELECT sum(xact_commit) FROM pg_stat_database")
     assert 0 < value(metrics, "hospmon_db_transactions_total", result="commit") <= commits
     for collector in ("info", "activity", "database", "replication", "sizes"):
