@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from alertrouter.api.views import bp as api_bp
+from alertrouter.console import init_console
 from alertrouter.context import Router, load_router
 from alertrouter.db import make_engine, make_sessionmaker
 from alertrouter.errors import register_errors
@@ -56,6 +57,7 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
     app.register_blueprint(webhook_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    init_console(app)
     registry.register(StoreCollector(state))
     logging.getLogger("alertrouter").setLevel(logging.INFO)
     return app

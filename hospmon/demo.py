@@ -49,8 +49,8 @@ class Part:
     ready_url: str
     shown_url: str
     cwd: Path | None = None
-    env: dict[str, str] | None = None
-    """Extra environment variables for the process."""
+    env: dict[str, str | Callable[[], str]] | None = None
+    """Extra environment variables; a callable is read when the process starts (all areas are prepared)."""
     ready: Callable[[], bool] | None = None
     """A readiness check for processes without an HTTP endpoint; `ready_url` is used when None."""
     cleanup: Callable[[], None] | None = None
@@ -197,7 +197,11 @@ def start(parts: list[Part], run: Path) -> None:
         check = part.ready or _http_ready(part.ready_url)
         if check():
             raise RuntimeError(f"{part.name}: {part.shown_url} already answers: is another demo running?")
-        env = {**os.environ, **part.env} if part.env else None
+        env = (
+            {**os.environ, **{k: v() if callable(v) else v for k, v in part.env.items()}}
+            if part.env
+            else None
+        )
         with part.log.open("ab") as log:
             part.process = subprocess.Popen(
                 part.argv,

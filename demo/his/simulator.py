@@ -184,6 +184,8 @@ class Database:
             for statement in schema_statements():
                 cur.execute(statement)
             cur.execute("CREATE USER 'hospmon'@'127.0.0.1' IDENTIFIED BY %s", (self.monitor_password,))
+            # Server health for the database exporter: the process list and replication state, no data.
+            cur.execute("GRANT PROCESS, REPLICA MONITOR ON *.* TO 'hospmon'@'127.0.0.1'")
             for table, columns in readable.items():
                 what = "SELECT" if columns == "*" else f"SELECT ({columns})"
                 cur.execute(f"GRANT {what} ON his.{table} TO 'hospmon'@'127.0.0.1'")

@@ -22,6 +22,10 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 15432
 EXPORTER = "127.0.0.1:19104"
 PASSWORD_ENV = "HOSPMON_DB_MONITOR_PASSWORD"  # noqa: S105 - the name of the variable, not a password
+HIS_PASSWORD_ENV = "HOSPMON_HIS_DB_MONITOR_PASSWORD"  # noqa: S105
+# The HIS database (MariaDB on 13306) belongs to the simulated HIS (demoparts/his.py), which writes the
+# monitoring account's password here; it is read when the exporter starts.
+HIS_PASSWORD_FILE = Path("his") / "secrets" / "his-db-password"
 
 
 def _run_as_postgres(argv: list[str], stdin: str | None = None) -> None:
@@ -74,6 +78,10 @@ def _init_postgres(password: str) -> Path:
     return data
 
 
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8").strip()
+
+
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Start the EMR database, then the database exporter."""
     if os.geteuid() != 0 or shutil.which("runuser") is None:
@@ -118,6 +126,6 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             ],
             ready_url=f"http://{EXPORTER}/-/healthy",
             shown_url=f"http://{EXPORTER}",
-            env={PASSWORD_ENV: password},
+            env={PASSWORD_ENV: password, HIS_PASSWORD_ENV: functools.partial(_read, run / HIS_PASSWORD_FILE)},
         ),
     ]

@@ -1,0 +1,185 @@
+"""Changes and maintenance windows: records on CIs, silenced in Alertmanager through its API v2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alertrouter.console.models import Change
+from alertrouter.errors import NotFound
+from alertrouter.models import Incident
+
+RECURRENCES = {"none": None, "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    """A client for the few API v2 calls the console needs."""
+
+    url: str
+    timeout: float = 5.0
+
+    def create_silence(
+        self, cis: list[str], starts: dt.datetime, ends: dt.datetime, by: str, comment: str
+    ) -> str:
+        """Silence every alert on the CIs for a window; return the silence id."""
+        body = {
+            "matchers": [
+                {"name": "ci", "value": "|".join(re.escape(c) for c in cis), "isRegex": True, "isEqual": True}
+            ],
+            "startsAt": _iso(starts),
+            "endsAt": _iso(ends),
+            "createdBy": by,
+            "comment": comment,
+        }
+        resp = requests.post(f"{self.url.rstrip('/')}/api/v2/silences", json=body, timeout=self.timeout)
+        resp.raise_for_status()
+        return str(resp.json()["silenceID"])
+
+    def expire_silence(self, silence_id: str) -> None:
+        """End a silence now; one already gone is fine."""
+        resp = requests.delete(f"{self.url.rstrip('/')}/api/v2/silence/{silence_id}", timeout=self.timeout)
+        if resp.status_code not in (200, 404, 500):
+            # Alertmanager answers 500 for a silence that has already expired.
+            resp.raise_for_status()
+
+    def silences(self) -> list[dict[str, Any]]:
+        """Return the silences that are active or pending."""
+        resp = requests.get(f"{self.url.rstrip('/')}/api/v2/silences", timeout=self.timeout)
+        resp.raise_for_status()
+        return [s for s in resp.json() if s.get("status", {}).get("state") in ("active", "pending")]
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def window_at(change: Change, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """Return the change's window now under way, else its next one, else None."""
+    step = RECURRENCES[change.recurrence]
+    start, end = change.starts_at, change.ends_at
+    if step is not None:
+        last = change.until or (now + dt.timedelta(days=366))
+        if end <= now:
+            skip = int((now - end) / step) + 1
+            start, end = start + skip * step, end + skip * step
+        if start > last:
+            return None
+    return (start, end) if end > now else None
+
+
+def create_change(
+    title: str,
+    *,
+    session: Session,
+    cis: list[str],
+    starts: dt.datetime,
+    ends: dt.datetime,
+    recurrence: str,
+    until: dt.datetime | None,
+    description: str,
+    author: str,
+    now: dt.datetime,
+) -> Change:
+    """Record a change; `sync` creates its silence."""
+    if ends <= starts:
+        raise ValueError("the window must end after it starts")
+    if recurrence not in RECURRENCES:
+        raise ValueError(f"recurrence: one of {', '.join(RECURRENCES)}")
+    change = Change(
+        title=title[:300],
+        description=description,
+        cis=cis,
+        starts_at=starts,
+        ends_at=ends,
+        recurrence=recurrence,
+        until=until,
+        status="planned",
+        author=author,
+        created_at=now,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def sync(*, session: Session, am: Alertmanager | None, now: dt.datetime) -> None:
+    """Keep one silence per planned change on its current or next window; finish changes that are over."""
+    query = select(Change).where(Change.status == "planned").order_by(Change.id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Replicas syncing at once each take different changes, so no window gets two silences.
+        query = query.with_for_update(skip_locked=True)
+    for change in session.execute(query).scalars():
+        window = window_at(change, now)
+        if window is None:
+            change.status = "done"
+            ends = change.silence_ends_at
+            if change.silence_id and am is not None and ends is not None and ends > now:
+                am.expire_silence(change.silence_id)
+            change.silence_id = change.silence_ends_at = None
+            continue
+        if am is None or change.silence_ends_at == window[1]:
+            continue
+        change.silence_id = am.create_silence(
+            list(change.cis), window[0], window[1], change.author, f"change {change.id}: {change.title}"
+        )
+        change.silence_ends_at = window[1]
+
+
+def cancel(change_id: int, *, session: Session, am: Alertmanager | None) -> Change:
+    """Cancel a change and remove its silence."""
+    change = get_change_or_raise(change_id, session=session)
+    if change.silence_id and am is not None:
+        am.expire_silence(change.silence_id)
+    change.status, change.silence_id, change.silence_ends_at = "cancelled", None, None
+    return change
+
+
+def get_change_or_raise(change_id: int, *, session: Session) -> Change:
+    """Return a change or raise NotFound."""
+    change = session.get(Change, change_id)
+    if change is None:
+        raise NotFound(f"no change {change_id}")
+    return change
+
+
+def list_changes(*, session: Session, limit: int = 200) -> list[Change]:
+    """Return changes, latest window first."""
+    stmt = select(Change).order_by(Change.starts_at.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def covers(change: Change, ci: str, at: dt.datetime) -> bool:
+    """Tell whether one of a change's windows on a CI covered a moment."""
+    if ci not in change.cis or at < change.starts_at or change.status == "cancelled":
+        return False
+    length, step = change.ends_at - change.starts_at, RECURRENCES[change.recurrence]
+    if step is None:
+        return at < change.ends_at
+    if change.until is not None and at > change.until + length:
+        return False
+    return (at - change.starts_at) % step < length
+
+
+def change_during(ci: str | None, at: dt.datetime, *, session: Session) -> Change | None:
+    """Return a change (not cancelled) whose window on the CI covered a moment, if any."""
+    if ci is None:
+        return None
+    stmt = select(Change).where(Change.status != "cancelled", Change.starts_at <= at)
+    return next((c for c in session.execute(stmt).scalars() if covers(c, ci, at)), None)
+
+
+def during_changes(incidents: list[Incident], *, session: Session) -> set[int]:
+    """Return the ids of the incidents that opened inside a change window on their CI."""
+    if not incidents:
+        return set()
+    first = min(i.created_at for i in incidents)
+    stmt = select(Change).where(Change.status != "cancelled")
+    found = [c for c in session.execute(stmt).scalars() if c.recurrence != "none" or c.ends_at > first]
+    return {i.id for i in incidents if i.ci and any(covers(c, i.ci, i.created_at) for c in found)}

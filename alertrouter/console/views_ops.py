@@ -1,0 +1,179 @@
+"""Problems, changes with their Alertmanager silences, and who is on call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+from flask import render_template, request
+from werkzeug.wrappers.response import Response as HttpResponse
+
+from alertrouter.console import changes, problems
+from alertrouter.console.models import Role
+from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
+from alertrouter.policy.oncall import on_call
+from alertrouter.state import current_state
+
+
+def alertmanager() -> changes.Alertmanager | None:
+    """Return the Alertmanager client from the router config, if it names one."""
+    cfg = current_state().router.settings.file.alertmanager
+    return changes.Alertmanager(cfg.url, cfg.timeout_seconds) if cfg.url else None
+
+
+@bp.get("/problems")
+def problems_page() -> str:
+    """List problems."""
+    with current_state().sessions() as session:
+        return render_template("console/problems.html", problems=problems.list_problems(session=session))
+
+
+@bp.post("/problems/scan")
+@needs(Role.engineer)
+def problems_scan() -> HttpResponse:
+    """Look for recurring incidents now."""
+    from alertrouter.console.views_incidents import problem_rule
+
+    rule = problem_rule()
+    with writing() as session:
+        found = problems.scan(session=session, now=current_state().now(), times=rule.times, days=rule.days)
+        audit(session, "problems_scanned", detail_count=len(found))
+    return see_other(".problems_page")
+
+
+@bp.route("/problems/<int:problem_id>", methods=["GET", "POST"])
+def problem_page(problem_id: int) -> HttpResponse | str:
+    """Show a problem and its incidents; engineers set its status and root cause."""
+    if request.method == "POST":
+        if not viewer().can(Role.engineer):
+            return error_page(403, _("You may not do this."))
+        status = request.form.get("status", "")
+        if status not in problems.STATUSES:
+            return error_page(400, _("Status"))
+        with writing() as session:
+            problem = problems.get_problem_or_raise(problem_id, session=session)
+            problem.status = status
+            problem.root_cause = request.form.get("root_cause", "").strip()[:10_000]
+            audit(session, "problem_updated", f"problem {problem_id}", status=status)
+        return see_other(".problem_page", problem_id=problem_id)
+    with current_state().sessions() as session:
+        return render_template(
+            "console/problem.html",
+            p=problems.get_problem_or_raise(problem_id, session=session),
+            incidents=problems.incidents_of(problem_id, session=session),
+            statuses=problems.STATUSES,
+        )
+
+
+def _sync_changes() -> str:
+    """Bring the silences up to date; return an error to show, if Alertmanager did not answer."""
+    state = current_state()
+    try:
+        with writing() as session:
+            changes.sync(session=session, am=alertmanager(), now=state.now())
+    except requests.RequestException as exc:
+        return f"Alertmanager: {exc}"
+    return ""
+
+
+@bp.get("/changes")
+def changes_page() -> str:
+    """List changes (keeping their silences in step) and offer the form for a new one."""
+    error = _sync_changes()
+    with current_state().sessions() as session:
+        return render_template(
+            "console/changes.html",
+            changes=changes.list_changes(session=session),
+            error=error,
+            recurrences=list(changes.RECURRENCES),
+            window_at=changes.window_at,
+            now=current_state().now(),
+        )
+
+
+def _local(value: str) -> dt.datetime:
+    tz = current_state().router.inventory.tz
+    return dt.datetime.fromisoformat(value).replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+@bp.post("/changes")
+@needs(Role.engineer)
+def changes_create() -> HttpResponse:
+    """Record a change and silence its CIs for its window."""
+    form, state = request.form, current_state()
+    cis = [c.strip() for c in form.get("cis", "").split(",") if c.strip()]
+    unknown = [c for c in cis if c not in state.router.inventory.cis]
+    try:
+        if not cis or unknown:
+            raise ValueError(f"{_('Configuration item')}: {', '.join(unknown) or '-'}")
+        starts, ends = _local(form.get("starts", "")), _local(form.get("ends", ""))
+        until = _local(form["until"]) if form.get("until") else None
+        with writing() as session:
+            change = changes.create_change(
+                form.get("title", "").strip() or "-",
+                session=session,
+                cis=cis,
+                starts=starts,
+                ends=ends,
+                recurrence=form.get("recurrence", "none"),
+                until=until,
+                description=form.get("description", "").strip()[:10_000],
+                author=viewer().username,
+                now=state.now(),
+            )
+            audit(session, "change_created", f"change {change.id}", cis=cis)
+    except ValueError as exc:
+        return error_page(400, str(exc))
+    error = _sync_changes()
+    if error:
+        return error_page(502, error)
+    return see_other(".changes_page")
+
+
+@bp.post("/changes/<int:change_id>/cancel")
+@needs(Role.engineer)
+def changes_cancel(change_id: int) -> HttpResponse:
+    """Cancel a change and lift its silence."""
+    try:
+        with writing() as session:
+            changes.cancel(change_id, session=session, am=alertmanager())
+            audit(session, "change_cancelled", f"change {change_id}")
+    except requests.RequestException as exc:
+        return error_page(502, f"Alertmanager: {exc}")
+    return see_other(".changes_page")
+
+
+def _handover_moments(now: dt.datetime, horizon: dt.timedelta) -> list[dt.datetime]:
+    """Return the moments ahead when duty can change: rotation hand-overs, override and absence edges."""
+    router = current_state().router
+    tz = router.inventory.tz
+    moments: set[dt.datetime] = set()
+    for day in range(horizon.days + 1):
+        date = now.astimezone(tz).date() + dt.timedelta(days=day)
+        for team in router.inventory.teams.values():
+            if team.rotation:
+                hh, mm = (int(x) for x in team.rotation.handover.split(":"))
+                moments.add(dt.datetime.combine(date, dt.time(hh, mm), tzinfo=tz))
+    for ov in router.policy.overrides:
+        moments.update((ov.start, ov.end))
+    for ab in router.policy.absences:
+        moments.update((ab.start, ab.end))
+    return sorted(m.astimezone(dt.UTC) for m in moments if now < m <= now + horizon)
+
+
+@bp.get("/oncall")
+def oncall_page() -> str:
+    """Show who is on call now and next for each team."""
+    router, now = current_state().router, current_state().now()
+    rows = []
+    moments = _handover_moments(now, dt.timedelta(days=15))
+    for team_id, team in router.inventory.teams.items():
+        current = on_call(router.inventory, router.policy, team_id, now)
+        nxt = None
+        for at in moments:
+            candidate = on_call(router.inventory, router.policy, team_id, at)
+            if candidate.person != current.person:
+                nxt = (candidate, at)
+                break
+        rows.append((team_id, team, current, nxt))
+    return render_template("console/oncall.html", rows=rows, now=now)

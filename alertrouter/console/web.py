@@ -1,0 +1,210 @@
+"""What every console page shares: the blueprint, the logged-in user, CSRF, roles, language, rendering."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from werkzeug.wrappers.response import Response as HttpResponse
+
+from alertrouter.console import audit as audit_log
+from alertrouter.console.i18n import pick, translate
+from alertrouter.console.models import RANK, Role
+from alertrouter.console.users import session_user
+from alertrouter.errors import ApiError
+from alertrouter.state import current_state
+from hospmon.inventory.schema import Name
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+COOKIE = "hospmon_console"
+LOGIN_CSRF_COOKIE = "hospmon_console_login"
+OPEN_ENDPOINTS = {"console.login", "console.static"}
+F = TypeVar("F", bound=Callable[..., Any])
+CSRF_FIELD = Markup('<input type="hidden" name="csrf" value="{}">')
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user as the pages see it."""
+
+    id: int
+    username: str
+    role: Role
+    lang: str | None
+    csrf: str
+
+    def can(self, role: Role) -> bool:
+        """Tell whether this user has at least a role."""
+        return RANK[self.role] >= RANK[role]
+
+
+def viewer() -> Viewer:
+    """Return the logged-in user; the before-request hook guarantees one outside the open pages."""
+    return cast(Viewer, g.console_user)
+
+
+def lang() -> str:
+    """Return the language of this request: the user's setting, else the browser's."""
+    return cast(str, g.console_lang)
+
+
+def _(text: str) -> str:
+    """Translate a console string into this request's language."""
+    return translate(text, lang())
+
+
+def name_of(name: Name | None, fallback: str) -> str:
+    """Pick the inventory name in this request's language."""
+    if name is None:
+        return fallback
+    return (name.zh or name.en or fallback) if lang() == "zh" else (name.en or name.zh or fallback)
+
+
+def see_other(endpoint: str, **values: Any) -> HttpResponse:
+    """Redirect after a POST (303), to a console page."""
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def secure_cookies() -> bool:
+    """Mark cookies Secure on HTTPS, with an https console_url, or with CONSOLE_SECURE_COOKIES."""
+    return bool(
+        request.is_secure
+        or current_state().router.settings.file.console_url.startswith("https://")
+        or current_app.config.get("CONSOLE_SECURE_COOKIES", False)
+    )
+
+
+def error_page(status: int, message: str) -> Response:
+    """Render an error in the console's look."""
+    resp = Response(render_template("console/error.html", message=message, status=status), status=status)
+    return resp
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    return error_page(exc.status, exc.reason)
+
+
+@bp.before_request
+def _before() -> Response | None:
+    g.console_user = None
+    if request.endpoint == "console.static":
+        return None
+    token = request.cookies.get(COOKIE)
+    state = current_state()
+    if token:
+        with state.sessions() as session:
+            found = session_user(token, session=session, now=state.now())
+            if found is not None:
+                user, row = found
+                g.console_user = Viewer(user.id, user.username, Role(user.role), user.lang, row.csrf)
+    user = g.console_user
+    g.console_lang = (user.lang if user and user.lang else None) or pick(
+        request.headers.get("Accept-Language", "")
+    )
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if user is None:
+        if request.method == "GET":
+            return cast(Response, redirect(url_for("console.login", next=request.full_path)))
+        return error_page(401, _("Log in"))
+    if request.method == "POST":
+        given = request.form.get("csrf", "")
+        if not given or not hmac.compare_digest(given.encode(), user.csrf.encode()):
+            return error_page(403, _("The form has expired; reload the page and try again."))
+    return None
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "console.static":
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """Open a write transaction; on SQLite it waits behind this process's other writers first."""
+    state = current_state()
+    with state.write_lock, state.sessions() as session, session.begin():
+        yield session
+
+
+def needs(role: Role) -> Callable[[F], F]:
+    """Refuse a view (403) to users below a role."""
+
+    def wrap(view: F) -> F:
+        @wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            if not viewer().can(role):
+                return error_page(403, _("You may not do this."))
+            return view(*args, **kwargs)
+
+        return cast(F, inner)
+
+    return wrap
+
+
+def audit(session: Session, action: str, target: str = "", **detail: Any) -> None:
+    """Record a change by the logged-in user in the audit log."""
+    audit_log.audit(
+        action,
+        session=session,
+        actor=viewer().username,
+        at=current_state().now(),
+        target=target,
+        address=request.remote_addr or "",
+        detail=detail,
+    )
+
+
+def new_login_csrf() -> str:
+    """Return a fresh token for the login form's double-submit cookie."""
+    return secrets.token_urlsafe(24)
+
+
+@bp.app_template_global("_")
+def _template_translate(text: str) -> str:
+    return _(text)
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    user = g.get("console_user")
+    return {
+        "me": user,
+        "lang": g.get("console_lang", "en"),
+        "csrf_field": CSRF_FIELD.format(user.csrf if user else ""),
+        "Role": Role,
+        "name_of": name_of,
+        "inventory": current_state().router.inventory,
+        "localtime": localtime,
+    }
+
+
+def localtime(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show a UTC datetime in the hospital's time zone."""
+    if value is None:
+        return ""
+    return str(value.astimezone(current_state().router.inventory.tz).strftime(fmt))
