@@ -188,6 +188,7 @@ def test_held_lock_times_out_and_leaves_no_session(config: LoadedConfig, name: s
         assert err.value.reason == "timeout"
         assert time.monotonic() - start < 2.0
         assert admin.monitor_sessions(running_only=True) == 0
+        assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0, seconds=2)
     finally:
         holder.close()
 
@@ -200,6 +201,8 @@ def test_every_query_hangs_returns_within_deadline(config: LoadedConfig, name: s
     assert err.value.reason == "timeout"
     assert elapsed < 3.0, elapsed
     assert admin.monitor_sessions(running_only=True) == 0
+    # Not even an idle one: a session whose statement timed out is closed, never pooled.
+    assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0, seconds=2)
 
 
 def test_pool_is_never_exceeded_and_scrapes_do_not_pile_up(

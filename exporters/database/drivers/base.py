@@ -177,7 +177,8 @@ class DbConnection(ABC):
             detail = "interrupted by the watchdog after the server-side timeout"
             return QueryError("timeout", detail, broken=True)
         error = self.classify(exc)
-        self.broken = self.broken or error.broken
+        # After a timeout the session is closed, not pooled: a server that hangs keeps no monitoring session.
+        self.broken = self.broken or error.broken or error.reason == "timeout"
         return error
 
     def _watchdog_fired(self) -> None:
