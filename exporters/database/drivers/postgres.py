@@ -23,6 +23,7 @@ _CONFIG_STATES = ("42", "25006", "3D000", "0A000")
 def _send_cancel(cancel: PGcancelConn) -> None:
     """Drive a started cancel request to its end, for at most `CANCEL_SECONDS`."""
     try:
+        cancel.start()  # here, not in the watchdog: resolving the host name may block
         waiting.wait_conn(generators.cancel(cancel), interval=0.1, timeout=CANCEL_SECONDS)
     except Exception:
         return
@@ -64,8 +65,7 @@ class PostgresConnection(DbConnection):
         cancel is libpq's non-blocking one (libpq 17+), so a frozen server cannot block this thread.
         """
         try:
-            cancel = self.raw.pgconn.cancel_conn()
-            cancel.start()
+            cancel = self.raw.pgconn.cancel_conn()  # copies the backend key: usable once the socket is cut
         except Exception:
             cancel = None
         with contextlib.suppress(Exception):
