@@ -26,7 +26,7 @@ class LoadedConfig:
     """A validated config with its passwords, targets and the engine holding their pools."""
 
     config: DatabaseConfig
-    passwords: dict[str, str]
+    passwords: dict[str, str] = field(repr=False)
     targets: dict[str, Target]
     engine: SqlEngine = field(default_factory=SqlEngine)
 

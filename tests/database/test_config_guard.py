@@ -173,3 +173,10 @@ def test_engine_forgets_idle_pools_beyond_its_limit(monkeypatch: pytest.MonkeyPa
     assert len(sql.pools()) <= 3
     assert pools[-1] in sql.pools()
     sql.close()
+
+
+def test_passwords_never_in_reprs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "s3cret-value")
+    loaded = load_database_config(write(tmp_path, BASE))
+    assert "s3cret-value" not in repr(loaded)
+    assert "s3cret-value" not in repr(loaded.targets)
