@@ -180,3 +180,12 @@ def test_passwords_never_in_reprs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     loaded = load_database_config(write(tmp_path, BASE))
     assert "s3cret-value" not in repr(loaded)
     assert "s3cret-value" not in repr(loaded.targets)
+
+
+def test_the_documented_config_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "database.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("HOSPMON_DB_PASSWORD", "x")
+    loaded = load_database_config(write(tmp_path, example))
+    assert loaded.targets["his-db"].tls == "preferred"
+    assert loaded.config.modules["his_business"].queries[0].label_rules
