@@ -151,7 +151,7 @@ class Pool:
             self.peak_open = max(self.peak_open, self._open)
         try:
             return self._open_new(SPARE_CONNECT_SECONDS)
-        except QueryError:
+        except Exception:  # no spare: the caller falls back to what it can do without one
             return None
 
     def count_round_trips(self, n: int) -> None:
