@@ -6,10 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hospmon-installed
 
-.PHONY: help deps demo test lint bench clean
+.PHONY: help deps demo test lint bench dashboards clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 deps: $(STAMP) ## Install Debian packages, the virtualenv and hospmon (editable) when missing
 	@./deps/install-apt.sh
@@ -28,9 +28,13 @@ lint: deps ## ruff (lint and format) and mypy --strict
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@cd dashboards/src && $(CURDIR)/$(BIN)/mypy --strict .
 
 test: lint ## Lint, then run every test against real servers
 	@$(BIN)/python -m pytest -q
+
+dashboards: deps ## Regenerate the Grafana dashboards from dashboards/src/
+	@$(BIN)/python dashboards/src/generate.py
 
 bench: deps ## Run the benchmarks in bench/ and print their figures
 	@set -e; shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -7,12 +7,12 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from alertrouter.app import CONFIG_ENV
 from alertrouter.context import load_router
 from alertrouter.explain import explain
-from alertrouter.intake.parser import PayloadError
 from alertrouter.migrate import upgrade
 from alertrouter.policy.load import load_policy
 from alertrouter.policy.priority import Assessor
@@ -40,13 +40,13 @@ def _assessor(args: argparse.Namespace) -> Assessor:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print the priority, explanation, owner and grouping of every alert in a payload."""
     assessor = _assessor(args)
-    payload = json.loads(Path(args.payload).read_text(encoding="utf-8"))
-    at = dt.datetime.fromisoformat(args.at) if args.at else None
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=assessor.inventory.tz)
     try:
+        payload = json.loads(Path(args.payload).read_text(encoding="utf-8"))
+        at = dt.datetime.fromisoformat(args.at) if args.at else None
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=assessor.inventory.tz)
         decisions = explain(assessor, payload, at=at)
-    except PayloadError as exc:
+    except (OSError, ValueError) as exc:  # unreadable file, not JSON, bad --at, or PayloadError
         print(f"{args.payload}: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -68,6 +68,19 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reporting(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Print configuration faults (file, entry, key) and exit 2 instead of a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+
+    return run
+
+
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``router explain`` and ``router db upgrade``; each sets ``handler(args) -> exit code``."""
     router = subparsers.add_parser("router", help="the alert router")
@@ -79,12 +92,12 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     ex.add_argument("--policy", help="policy file (instead of --config)")
     ex.add_argument("--at", help="decide as if at this time (ISO 8601; hospital time if no offset)")
     ex.add_argument("--json", action="store_true", help="print JSON")
-    ex.set_defaults(handler=cmd_explain)
+    ex.set_defaults(handler=_reporting(cmd_explain))
     db = commands.add_parser("db", help="the router's store")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     up = db_commands.add_parser("upgrade", help="apply migrations")
     _config_arg(up)
-    up.set_defaults(handler=cmd_upgrade)
+    up.set_defaults(handler=_reporting(cmd_upgrade))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hospmon")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    try:
-        code: int = args.handler(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    code: int = args.handler(args)
     return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +65,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+@contextmanager
+def transaction(
+    sessions: sessionmaker[Session], lock: AbstractContextManager[Any] | None = None
+) -> Iterator[Session]:
+    """Open a session in a transaction, holding the process's SQLite write lock (if given) throughout."""
+    with lock or nullcontext(), sessions() as session, session.begin():
+        yield session
+
+
 def is_postgres(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_for(session: Session) -> Any:
+    """Return the dialect's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if is_postgres(session) else sqlite.insert

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alertrouter.db import is_postgres
 from alertrouter.errors import ApiError, NotFound
+from alertrouter.intake.ending import release_children
 from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
 from alertrouter.timeline import record
 
@@ -31,7 +33,7 @@ class IncidentFilter:
 def get_incident_or_raise(incident_id: int, *, session: Session, lock: bool = False) -> Incident:
     """Return an incident or raise NotFound."""
     query = select(Incident).where(Incident.id == incident_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock and is_postgres(session):
         query = query.with_for_update()
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
@@ -115,6 +117,8 @@ def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.d
     if inc.status not in OPEN:
         raise ApiError(409, f"incident {incident_id} is already {inc.status}")
     inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = Status.resolved, now, None, None
+    session.flush()
+    release_children(inc.id, session=session, now=now)
     record(
         session,
         inc.id,

@@ -46,7 +46,7 @@ class RouterServer(BaseApplication):  # type: ignore[misc]
 def _start_worker(worker: Any) -> None:
     app: Flask = worker.wsgi
     state = app.extensions["hospmon_router"]
-    Worker(state.router, state.sessions).start()
+    Worker(state.router, state.sessions, lock=state.write_lock).start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,28 +9,21 @@ hospmon_router_oncall_gap{team="dba"} 0
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from alertrouter.db import is_postgres
 from alertrouter.models import OPEN, Incident, Notification
 from alertrouter.policy.oncall import gaps_ahead
 from alertrouter.state import AppState
 
 BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
-
-
-def _histogram(name: str, doc: str, samples: dict[tuple[str, str], list[float]]) -> HistogramMetricFamily:
-    fam = HistogramMetricFamily(name, doc, labels=["team", "priority"])
-    for (team, prio), values in sorted(samples.items()):
-        buckets = [(str(b), float(sum(1 for v in values if v <= b))) for b in BUCKETS]
-        buckets.append(("+Inf", float(len(values))))
-        fam.add_metric([team, prio], buckets, sum(values))
-    return fam
 
 
 class StoreCollector(Collector):
@@ -81,24 +74,36 @@ class StoreCollector(Collector):
             for channel, n in failures:
                 fails.add_metric([channel], float(n or 0))
             yield fails
-            mtta: dict[tuple[str, str], list[float]] = defaultdict(list)
-            mttr: dict[tuple[str, str], list[float]] = defaultdict(list)
-            times = session.execute(
-                select(
-                    Incident.team,
-                    Incident.priority,
-                    Incident.created_at,
-                    Incident.acknowledged_at,
-                    Incident.resolved_at,
-                ).where(Incident.parent_id.is_(None))
+            yield self._histogram(
+                session,
+                Incident.acknowledged_at,
+                "hospmon_router_mtta_seconds",
+                "Time from opening to acknowledgement.",
             )
-            for team, prio, created, acked, resolved in times:
-                if acked is not None:
-                    mtta[(team or "", prio)].append((acked - created).total_seconds())
-                if resolved is not None:
-                    mttr[(team or "", prio)].append((resolved - created).total_seconds())
-            yield _histogram("hospmon_router_mtta_seconds", "Time from opening to acknowledgement.", mtta)
-            yield _histogram("hospmon_router_mttr_seconds", "Time from opening to resolution.", mttr)
+            yield self._histogram(
+                session,
+                Incident.resolved_at,
+                "hospmon_router_mttr_seconds",
+                "Time from opening to resolution.",
+            )
+
+    def _histogram(
+        self, session: Session, end: InstrumentedAttribute[dt.datetime | None], name: str, doc: str
+    ) -> HistogramMetricFamily:
+        """Bucket the time from opening to `end` by team and priority in SQL, so history never loads."""
+        seconds = _seconds(Incident.created_at, end, session)
+        columns = [func.sum(case((seconds <= b, 1), else_=0)) for b in BUCKETS]
+        rows = session.execute(
+            select(Incident.team, Incident.priority, func.count(), func.sum(seconds), *columns)
+            .where(end.is_not(None), Incident.parent_id.is_(None))
+            .group_by(Incident.team, Incident.priority)
+            .order_by(Incident.team, Incident.priority)
+        )
+        fam = HistogramMetricFamily(name, doc, labels=["team", "priority"])
+        for team, prio, count, total, *under in rows:
+            buckets = [(str(b), float(n or 0)) for b, n in zip(BUCKETS, under, strict=True)]
+            fam.add_metric([team or "", prio], [*buckets, ("+Inf", float(count))], float(total or 0))
+        return fam
 
     def _gaps(self) -> GaugeMetricFamily:
         router = self.state.router
@@ -112,3 +117,10 @@ class StoreCollector(Collector):
         for team in router.inventory.teams:
             fam.add_metric([team], gaps[team].timestamp() if team in gaps else 0.0)
         return fam
+
+
+def _seconds(start: Any, end: Any, session: Session) -> Any:
+    """Return an SQL expression for the seconds between two timestamps, for this dialect."""
+    if is_postgres(session):
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0

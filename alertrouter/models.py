@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from alertrouter.db import UtcDateTime
@@ -151,3 +151,8 @@ class Delivery(Base):
     """None (nothing to fetch), pending, done or failed."""
     lease_until: Mapped[dt.datetime | None]
     fetch_error: Mapped[str] = mapped_column(Text, default="")
+
+
+# Tables for Core statements on the hot path, where the ORM's per-row bookkeeping costs more than SQL.
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]

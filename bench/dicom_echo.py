@@ -29,14 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from exporters.core.probe import Deadline  # noqa: E402
 from exporters.pacs.echo import c_echo  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 CALLED_AE = "BENCH_SCP"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:

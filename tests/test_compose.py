@@ -1,14 +1,28 @@
-"""docker-compose.yml: it parses, every file it mounts exists, and it shares its configs with `make demo`."""
+"""docker-compose.yml: valid by the Compose Specification and by Debian's docker-compose, every file it mounts
+or names exists, images are pinned, and it shares its configs with `make demo`."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from pathlib import Path
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import jsonschema
+import pytest
 import yaml
 
+from tests.servers import require
+
 REPO = Path(__file__).resolve().parent.parent
+# Debian 12's docker-compose (1.29.2) ships the Compose Specification schema it validates with.
+COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
+ENV = {"GRAFANA_ADMIN_PASSWORD": "test-only"}
+EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs")
 
 
 def _compose() -> dict[str, Any]:
@@ -17,23 +31,87 @@ def _compose() -> dict[str, Any]:
 
 
 def _expand(value: str) -> str:
-    """Resolve ${VAR:-default} to its default, as Compose does when VAR is unset."""
-    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    """Resolve ${VAR:-default} to its default and ${VAR:?message} to the test's value, as Compose does."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: ENV[m.group(1)], value)
 
 
-def test_every_bind_mount_and_build_context_exists() -> None:
+def _interpolated(node: Any) -> Any:
+    if isinstance(node, str):
+        return _expand(node)
+    if isinstance(node, list):
+        return [_interpolated(v) for v in node]
+    if isinstance(node, dict):
+        return {k: _interpolated(v) for k, v in node.items()}
+    return node
+
+
+def _binds(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host path, container path) of each bind mount."""
+    found = []
+    for volume in service.get("volumes", []):
+        source, target = _expand(volume).split(":")[:2]
+        if source.startswith((".", "/")):
+            found.append((source, target))
+    return found
+
+
+def test_valid_by_the_compose_specification_schema() -> None:
+    if not COMPOSE_SPEC.exists():
+        pytest.fail(
+            "the Compose Specification schema is missing: apt-get install docker-compose", pytrace=False
+        )
+    schema = json.loads(COMPOSE_SPEC.read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(_interpolated(_compose()))
+    ]
+    assert not errors, "\n".join(errors)
+    # The check can fail: an unknown service key is refused.
+    broken = _interpolated(_compose())
+    broken["services"]["prometheus"]["listen"] = "127.0.0.1:19090"
+    assert not validator.is_valid(broken)
+
+
+def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
+    binary = require("docker-compose")
+    result = subprocess.run(
+        [binary, "-f", str(REPO / "docker-compose.yml"), "--profile", "demo", "config", "--services"],
+        capture_output=True, text=True, env={**os.environ, **ENV}, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    services = set(result.stdout.split())
+    exporters = {f"{name}-exporter" for name in (*EXPORTERS, "inventory")}
+    assert (
+        services >= {"prometheus", "alertmanager", "grafana", "router", "router-db", "hospital"} | exporters
+    )
+
+
+def test_every_bind_mount_named_file_and_build_context_exists() -> None:
     compose = _compose()
-    named = set(compose.get("volumes", {}))
     missing = []
     for name, service in compose["services"].items():
-        for volume in service.get("volumes", []):
-            source = _expand(volume).split(":", 1)[0]
-            if source in named:
-                continue
+        binds = _binds(service)
+        for source, _ in binds:
             if not (REPO / source).exists():
                 missing.append(f"{name}: {source}")
-        if "build" in service and not (REPO / service["build"] / "Dockerfile").exists():
-            missing.append(f"{name}: build context {service['build']} has no Dockerfile")
+        # A container path named in the command must come from a bind mount of a file that exists.
+        named = [
+            p for arg in service.get("command", []) for p in re.findall(r"/etc/hospmon/[\w./-]+", str(arg))
+        ]
+        for value in named if name != "init" else []:
+            path = PurePosixPath(value)
+            host = [REPO / s / path.relative_to(t) for s, t in binds if path.is_relative_to(t)]
+            if not host or not host[0].exists():
+                missing.append(f"{name}: {value} is in no bind mount or missing on the host")
+        build = service.get("build")
+        if build is not None:
+            context = build if isinstance(build, str) else build["context"]
+            dockerfile = (REPO / context / "Dockerfile").read_text()
+            target = None if isinstance(build, str) else build.get("target")
+            if target and f" AS {target}\n" not in dockerfile:
+                missing.append(f"{name}: Dockerfile has no stage {target}")
     assert not missing, missing
 
 
@@ -45,13 +123,57 @@ def test_images_are_pinned_and_parts_listen_on_loopback() -> None:
         for arg in service.get("command", []):
             if isinstance(arg, str) and "listen-address=" in arg and "cluster" not in arg:
                 assert "127.0.0.1:" in arg, f"{name}: {arg}"
+            if isinstance(arg, str) and arg.startswith("listen_addresses="):
+                assert arg == "listen_addresses=127.0.0.1", name
 
 
 def test_compose_and_demo_share_config_files() -> None:
-    services = _compose()["services"].values()
-    mounts = {_expand(v).split(":", 1)[0] for s in services for v in s.get("volumes", [])}
+    services = _compose()["services"]
+    mounts = {s for svc in services.values() for s, _ in _binds(svc)}
     demo = (REPO / "hospmon" / "demo.py").read_text()
     for shared in ("deploy/prometheus/prometheus.yml", "deploy/alertmanager/alertmanager.yml"):
         assert f"./{shared}" in mounts
         assert repr(shared.split("/")[-1]) in demo or f'"{shared.split("/")[-1]}"' in demo
-    assert "./rules" in mounts and "./dashboards" in mounts
+    assert {"./rules", "./dashboards", "./deploy/exporters", "./deploy/router/router.yml"} <= mounts
+    # Each exporter listens where the demo's Prometheus config scrapes it.
+    prometheus = (REPO / "deploy" / "prometheus" / "prometheus.yml").read_text()
+    for name in EXPORTERS:
+        command = " ".join(services[f"{name}-exporter"]["command"])
+        listen = re.search(r"--web.listen-address=(\S+)", command)
+        assert listen, name
+        assert f"replacement: {listen.group(1)}" in prometheus, name
+
+
+@pytest.mark.parametrize("name", EXPORTERS)
+def test_shared_exporter_configs_are_valid(name: str, tmp_path: Path) -> None:
+    """Each deploy/exporters config passes its exporter's --check-config (secrets replaced by test files), run
+    from the config's folder as docker-compose.yml and the demo run them."""
+    folder = tmp_path / "exporters"
+    shutil.copytree(REPO / "deploy" / "exporters", folder)
+    text = (folder / f"{name}.yml").read_text()
+    for secret in re.findall(r"password_file: (secrets/[\w.-]+)", text):
+        (folder / secret).write_text("test-only\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.update(dict.fromkeys(re.findall(r"_env: (\w+)", text), "test-only"))
+    code = f"import sys; from exporters.{name}.main import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, f"--config.file={folder / f'{name}.yml'}", "--check-config"],
+        capture_output=True, text=True, cwd=folder, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_router_config_is_valid(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name in ("router-db-password", "router-webhook-token"):
+        (secrets / name).write_text("test-only\n")
+    text = (REPO / "deploy" / "router" / "router.yml").read_text()
+    text = text.replace("/etc/hospmon/inventory", str(REPO / "demo" / "inventory"))
+    text = text.replace("/etc/hospmon/rules", str(REPO / "rules")).replace("/secrets/", f"{secrets}/")
+    (tmp_path / "router.yml").write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "alertrouter.main", f"--config.file={tmp_path / 'router.yml'}", "--check"],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from alertrouter import incidents as svc
 from alertrouter.api.openapi import document
 from alertrouter.api.serialize import alert_json, event_json, incident_json
+from alertrouter.db import transaction
 from alertrouter.errors import ApiError
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
@@ -105,7 +106,7 @@ def get_incident(incident_id: int) -> Response:
 
 def _act(incident_id: int, action: Callable[..., Any], **kwargs: Any) -> Response:
     now = current_state().now()
-    with current_state().sessions() as session, session.begin():
+    with transaction(current_state().sessions, current_state().write_lock) as session:
         action(incident_id, session=session, now=now, **kwargs)
         inc = svc.get_incident_or_raise(incident_id, session=session)
         return jsonify(incident_json(inc))
@@ -127,7 +128,7 @@ def assign(incident_id: int) -> Response:
         raise ApiError(400, f"to: {to!r} is not a person in the inventory")
     state = current_state()
     now = state.now()
-    with state.sessions() as session, session.begin():
+    with transaction(state.sessions, state.write_lock) as session:
         inc = svc.assign(incident_id, session=session, to=to, by=by, now=now)
         if to != by:  # tell the new assignee, on the channels that carry this priority
             page(state.router, inc, [to], f"assigned by {by}", session=session, now=now)
@@ -154,7 +155,7 @@ def add_note(incident_id: int) -> tuple[Response, int]:
     by = _actor()
     text = _text(_body(), "text", required=True)
     now = current_state().now()
-    with current_state().sessions() as session, session.begin():
+    with transaction(current_state().sessions, current_state().write_lock) as session:
         event = svc.add_note(incident_id, session=session, by=by, text=text, now=now)
         return jsonify(event_json(event)), 201
 

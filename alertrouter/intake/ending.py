@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from alertrouter.db import is_postgres
 from alertrouter.intake.parser import ParsedAlert
-from alertrouter.models import OPEN, Alert, Event, Incident, Status
+from alertrouter.models import ALERTS, EVENTS, OPEN, Incident, Status
 
-ALERTS: Table = Alert.__table__  # type: ignore[assignment]
-EVENTS: Table = Event.__table__  # type: ignore[assignment]
 Key = tuple[str, dt.datetime]
 Ending = tuple[int, "dt.datetime | None", str]
 """Alert id, its end, and why it ended."""
@@ -77,7 +76,7 @@ def end_alerts(endings: Iterable[Ending], *, session: Session, now: dt.datetime)
 
 def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> None:
     """Resolve an open incident once none of its alerts is firing."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         # Serialise with other replicas resolving this incident's other alerts, or both could miss it.
         session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
     firing = session.execute(
@@ -93,6 +92,7 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
         .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
     ).rowcount  # type: ignore[attr-defined]
     if done:
+        release_children(incident_id, session=session, now=now)
         session.execute(
             EVENTS.insert().values(
                 incident_id=incident_id,
@@ -102,4 +102,33 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
                 text="resolved: all alerts resolved",
                 data={},
             )
+        )
+
+
+def release_children(incident_id: int, *, session: Session, now: dt.datetime) -> None:
+    """Let the incidents a resolved root had taken over page again if they are still failing."""
+    children = (
+        session.execute(
+            update(Incident)
+            .where(Incident.parent_id == incident_id, Incident.status == Status.triggered)
+            .values(next_escalation_at=now)
+            .returning(Incident.id)
+        )
+        .scalars()
+        .all()
+    )
+    if children:
+        session.execute(
+            EVENTS.insert(),
+            [
+                {
+                    "incident_id": child,
+                    "at": now,
+                    "kind": "released",
+                    "actor": "router",
+                    "text": f"root cause #{incident_id} resolved; this one still fails, paging resumes",
+                    "data": {"parent_id": incident_id},
+                }
+                for child in children
+            ],
         )

@@ -7,21 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.db import insert_for
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.models import Incident, IncidentDepartment, Status
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
 from alertrouter.settings import PRIORITIES
-
-
-def insert_for(session: Session) -> Any:
-    """Return the dialect's INSERT, which knows ON CONFLICT."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def open_key(alert: ParsedAlert, *, outage: bool = True) -> str:

@@ -12,19 +12,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.intake.ending import end_alerts, maybe_resolve, superseded
-from alertrouter.intake.grouping import Planner, insert_for
+from alertrouter.db import insert_for
+from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
+from alertrouter.intake.grouping import Planner
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
-from alertrouter.models import Alert, Delivery, Event, Incident
-
-Key = tuple[str, dt.datetime]
-# Core statements on the tables: the ORM's per-row bookkeeping costs more than the database here.
-ALERTS: Table = Alert.__table__  # type: ignore[assignment]
-EVENTS: Table = Event.__table__  # type: ignore[assignment]
+from alertrouter.models import ALERTS, EVENTS, Delivery, Incident
 
 
 @dataclass

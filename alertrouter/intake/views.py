@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
 from alertrouter.auth import authorized
+from alertrouter.db import transaction
 from alertrouter.errors import ApiError
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_webhook
 from alertrouter.intake.service import IngestResult, ingest
@@ -27,7 +28,7 @@ def _store(message: WebhookMessage, state: AppState) -> IngestResult:
     """Ingest in one transaction, retrying the ones PostgreSQL chose to abort."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with state.write_lock, state.sessions() as session, session.begin():
+            with transaction(state.sessions, state.write_lock) as session:
                 return ingest(message, session=session, router=state.router, now=state.now())
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == ATTEMPTS:

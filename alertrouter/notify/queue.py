@@ -28,7 +28,8 @@ def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, 
         "service": inc.service or "",
         "team": inc.team or "",
         "departments": ", ".join(d.department for d in inc.departments),
-        "url": f"{base}/api/v1/incidents/{inc.id}" if base else f"/api/v1/incidents/{inc.id}",
+        # People open the console's incident page; machines use the API.
+        "url": f"{base}/console/incidents/{inc.id}",
     }
 
 

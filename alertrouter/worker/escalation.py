@@ -43,11 +43,7 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
     """Run every escalation step that is due; return how many steps ran."""
     query = (
         select(Incident)
-        .where(
-            Incident.status == Status.triggered,
-            Incident.next_escalation_at <= now,
-            Incident.parent_id.is_(None),
-        )
+        .where(Incident.status == Status.triggered, Incident.next_escalation_at <= now)
         .order_by(Incident.next_escalation_at)
         .limit(limit)
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import requests
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
+from alertrouter.db import transaction
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_alert
 from alertrouter.intake.service import ingest
 from alertrouter.models import Delivery
@@ -33,7 +37,7 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
         "active": "true",
     }
     if delivery.receiver:
-        params["receiver"] = delivery.receiver
+        params["receiver"] = re.escape(delivery.receiver)  # Alertmanager takes a regular expression
     resp = requests.get(am.url.rstrip("/") + "/api/v2/alerts", params=params, timeout=am.timeout_seconds)
     resp.raise_for_status()
     raw = resp.json()
@@ -46,11 +50,15 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
 
 
 def fetch_truncated(
-    router: Router, sessions: sessionmaker[Session], *, now: Callable[[], dt.datetime]
+    router: Router,
+    sessions: sessionmaker[Session],
+    *,
+    now: Callable[[], dt.datetime],
+    lock: AbstractContextManager[Any] | None = None,
 ) -> int:
     """Fetch and ingest the missing alerts of pending deliveries; return how many deliveries were done."""
     at = now()
-    with sessions() as session, session.begin():
+    with transaction(sessions, lock) as session:
         query = (
             select(Delivery)
             .where(
@@ -67,14 +75,14 @@ def fetch_truncated(
         try:
             message = fetch_group(router, delivery)
         except (requests.RequestException, PayloadError, ValueError) as exc:
-            with sessions() as session, session.begin():
+            with transaction(sessions, lock) as session:
                 row = session.get(Delivery, delivery.id)
                 assert row is not None
                 row.fetch_error = str(exc)[:2000]
                 if now() - row.received_at > GIVE_UP:
                     row.fetch_status = "failed"
             continue
-        with sessions() as session, session.begin():
+        with transaction(sessions, lock) as session:
             ingest(message, session=session, router=router, now=now())
             row = session.get(Delivery, delivery.id)
             assert row is not None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.db import insert_for
 from alertrouter.models import OPEN, Incident, Status
 from alertrouter.policy.oncall import gaps_ahead
 from alertrouter.timeline import record
@@ -20,7 +20,7 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
     """Open one incident per team with a gap ahead; resolve those whose gap was filled. Return the gaps."""
     horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
     gaps = gaps_ahead(router.inventory, router.policy, now, horizon)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     tz = router.inventory.tz
     for team_id, when in gaps.items():
         team = router.inventory.teams[team_id]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
+from alertrouter.db import transaction
 from alertrouter.models import Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.settings import ChannelConfig, Settings
@@ -39,10 +42,15 @@ def claim(*, session: Session, now: dt.datetime, limit: int = 20) -> list[Notifi
 
 
 def deliver_due(
-    router: Router, sessions: sessionmaker[Session], *, now: Callable[[], dt.datetime], sender: Sender = send
+    router: Router,
+    sessions: sessionmaker[Session],
+    *,
+    now: Callable[[], dt.datetime],
+    sender: Sender = send,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> int:
     """Send what is due, outside any transaction, then record the outcome; return how many were tried."""
-    with sessions() as session, session.begin():
+    with transaction(sessions, lock) as session:
         claimed = claim(session=session, now=now())
     channels = {c.name: c for c in router.settings.file.channels}
     for item in claimed:
@@ -56,7 +64,7 @@ def deliver_due(
             error = str(exc)[:2000]
         except Exception as exc:  # a channel library failing must not stop the other deliveries
             error = f"{type(exc).__name__}: {exc}"[:2000]
-        with sessions() as session, session.begin():
+        with transaction(sessions, lock) as session:
             _outcome(router, session, item.id, error, now())
     return len(claimed)
 

@@ -6,11 +6,16 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from alertrouter.console.changes import Alertmanager as ChangeSilences
+from alertrouter.console.changes import sync as sync_changes
 from alertrouter.context import Router
+from alertrouter.db import transaction
 from alertrouter.notify.channels import send
 from alertrouter.worker.escalation import escalate_due
 from alertrouter.worker.fetch import fetch_truncated
@@ -36,25 +41,32 @@ class Worker:
         *,
         now: Callable[[], dt.datetime] = utcnow,
         sender: Sender = send,
+        lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.router = router
         self.sessions = sessions
+        self.lock = lock
+        """The app's SQLite write lock, so the worker queues with the intake instead of polling SQLite."""
         self.now = now
         self.sender = sender
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        """Run every job once: on-call gaps, priorities, escalations, deliveries, truncated fetches."""
-        with self.sessions() as session, session.begin():
+        """Run every job once: on-call gaps, priorities, escalations, deliveries, fetches, change silences."""
+        with transaction(self.sessions, self.lock) as session:
             check_gaps(self.router, session=session, now=self.now())
-        with self.sessions() as session, session.begin():
+        with transaction(self.sessions, self.lock) as session:
             reassess_open(self.router, session=session, now=self.now())
-        with self.sessions() as session, session.begin():
+        with transaction(self.sessions, self.lock) as session:
             escalate_due(self.router, session=session, now=self.now())
-        deliver_due(self.router, self.sessions, now=self.now, sender=self.sender)
-        if self.router.settings.file.alertmanager.url:
-            fetch_truncated(self.router, self.sessions, now=self.now)
+        deliver_due(self.router, self.sessions, now=self.now, sender=self.sender, lock=self.lock)
+        am = self.router.settings.file.alertmanager
+        if am.url:
+            fetch_truncated(self.router, self.sessions, now=self.now, lock=self.lock)
+            # Changes keep their silence on the current or next window without anyone opening the console.
+            with transaction(self.sessions, self.lock) as session:
+                sync_changes(session=session, am=ChangeSilences(am.url, am.timeout_seconds), now=self.now())
 
     def _loop(self) -> None:
         interval = self.router.settings.file.worker.interval_seconds

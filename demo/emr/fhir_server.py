@@ -42,6 +42,16 @@ SYNTHETIC_PATIENT = {
     "name": [{"text": "HOSPMON 监测测试"}],
     "active": True,
 }
+SYNTHETIC_DOCUMENT = {
+    "resourceType": "DocumentReference",
+    "id": "hospmon-synthetic-doc-1",
+    "meta": {"tag": [{"system": "urn:hospmon", "code": "synthetic-monitoring-record"}]},
+    "status": "current",
+    "subject": {"reference": "Patient/hospmon-synthetic-1"},
+    "content": [{"attachment": {"contentType": "text/plain", "url": "Binary/hospmon-synthetic-doc-1"}}],
+}
+# A discharge summary's size: the probe measures how long a clinician waits for a document of this kind.
+SYNTHETIC_TEXT = ("HOSPMON synthetic discharge summary for monitoring. 监测用合成出院小结。\n" * 600).encode()
 rng = random.Random()  # noqa: S311 - simulated latency, not secrets
 
 
@@ -74,6 +84,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"resourceType": "Bundle", "type": "searchset", "total": total})
         elif path == "Patient/hospmon-synthetic-1":
             self._send(200, SYNTHETIC_PATIENT)
+        elif path == "DocumentReference/hospmon-synthetic-doc-1":
+            self._send(200, SYNTHETIC_DOCUMENT)
+        elif path == "Binary/hospmon-synthetic-doc-1":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(SYNTHETIC_TEXT)))
+            self.end_headers()
+            self.wfile.write(SYNTHETIC_TEXT)
         else:
             outcome = {"severity": "error", "code": "not-found"}
             self._send(404, {"resourceType": "OperationOutcome", "issue": [outcome]})

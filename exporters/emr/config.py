@@ -32,12 +32,14 @@ RESOURCE_REF = re.compile(r"^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$")
 class EmrModule(StrictModel):
     """One probe module: what to ask the EMR and how."""
 
-    kind: Literal["fhir_metadata", "fhir_search", "fhir_read", "http"]
+    kind: Literal["fhir_metadata", "fhir_search", "fhir_read", "fhir_document", "http"]
     http: HttpSpec = HttpSpec()
     resource_types: list[str] = Field(
         default=[], description="fhir_search: types counted with _summary=count"
     )
-    resource: str | None = Field(default=None, description="fhir_read: a synthetic test resource, Type/id")
+    resource: str | None = Field(
+        default=None, description="fhir_read, fhir_document: a synthetic test resource, Type/id"
+    )
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> EmrModule:
@@ -52,8 +54,15 @@ class EmrModule(StrictModel):
         if self.kind == "fhir_read":
             if self.resource is None or not RESOURCE_REF.match(self.resource):
                 raise ValueError("fhir_read needs resource: Type/id, for example Patient/hospmon-test")
+        elif self.kind == "fhir_document":
+            if (
+                self.resource is None
+                or not self.resource.startswith("DocumentReference/")
+                or not (RESOURCE_REF.match(self.resource))
+            ):
+                raise ValueError("fhir_document needs resource: DocumentReference/id of a synthetic document")
         elif self.resource is not None:
-            raise ValueError("resource is only for fhir_read")
+            raise ValueError("resource is only for fhir_read and fhir_document")
         if self.kind != "http" and self.http.path:
             raise ValueError("FHIR modules build their own path; http.path is only for http modules")
         return self

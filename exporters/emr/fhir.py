@@ -6,6 +6,9 @@ Samples::
     hospmon_fhir_search_duration_seconds{module="search",resource_type="Patient"} 0.021
     hospmon_fhir_resources{module="search",resource_type="Patient"} 1342
     hospmon_fhir_read_duration_seconds{module="read",resource_type="Patient"} 0.008
+    hospmon_fhir_document_retrieval_duration_seconds{module="doc",step="reference"} 0.006
+    hospmon_fhir_document_retrieval_duration_seconds{module="doc",step="content"} 0.031
+    hospmon_fhir_document_size_bytes{module="doc"} 48213
 
 Only counts, versions and timings leave this module: resources are parsed to check them and dropped.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
@@ -125,3 +129,52 @@ def read(
     duration.add_metric([module, resource_type], result.total)
     yield duration
     yield from http_metrics(module, result)
+
+
+def _attachment_url(target: str, reference: dict[str, Any]) -> str:
+    """Return where the DocumentReference's first attachment is, refusing another server than the EMR's."""
+    content = reference.get("content")
+    attachment = content[0].get("attachment") if isinstance(content, list) and content else None
+    url = attachment.get("url") if isinstance(attachment, dict) else None
+    if not isinstance(url, str) or not url:
+        raise ProbeFailed("bad_response", "the DocumentReference has no attachment URL")
+    resolved = urljoin(target.rstrip("/") + "/", url)
+    base, found = urlsplit(target), urlsplit(resolved)
+    if (found.scheme, found.netloc) != (base.scheme, base.netloc):
+        raise ProbeFailed("check_failed", "the attachment is on another server than the EMR probed")
+    return resolved
+
+
+def document(
+    module: str, spec: EmrModule, target: str, auths: Mapping[str, AuthSpec], file: Path, deadline: Deadline
+) -> Iterator[Metric]:
+    """Retrieve a synthetic document: its DocumentReference, then the attachment it points to.
+
+    This is what a clinician waits for when opening a report; the content is measured and dropped.
+    """
+    assert spec.resource is not None
+    resource_id = spec.resource.partition("/")[2]
+    reference_result = HttpResult()
+    auth = auth_headers(spec.http, auths, file, deadline, reference_result)
+    fetch(target_url(target, spec.resource), spec.http, deadline, headers=ACCEPT, auth=auth,
+          result=reference_result)  # fmt: skip
+    reference = _resource(reference_result, "DocumentReference")
+    if reference.get("id") != resource_id:
+        raise ProbeFailed("check_failed", "server returned another resource than the one read")
+    content_result = HttpResult()
+    fetch(_attachment_url(target, reference), spec.http, deadline, headers={"Accept": "*/*"}, auth=auth,
+          result=content_result)  # fmt: skip
+    run_checks(spec.http, content_result.body)
+    duration = GaugeMetricFamily(
+        "hospmon_fhir_document_retrieval_duration_seconds",
+        "How long retrieving the synthetic document took, by step: the DocumentReference, then its content.",
+        labels=["module", "step"],
+    )
+    duration.add_metric([module, "reference"], reference_result.total)
+    duration.add_metric([module, "content"], content_result.total)
+    size = GaugeMetricFamily("hospmon_fhir_document_size_bytes", "Size of the retrieved document.",
+                             labels=["module"])  # fmt: skip
+    size.add_metric([module], len(content_result.body))
+    yield duration
+    yield size
+    yield from http_metrics(module, content_result)

@@ -52,6 +52,8 @@ class EmrExporter(Exporter[tuple[EmrConfig, Path]]):
             return list(fhir.search(module, spec, request.target, emr.auths, file, deadline))
         if spec.kind == "fhir_read":
             return list(fhir.read(module, spec, request.target, emr.auths, file, deadline))
+        if spec.kind == "fhir_document":
+            return list(fhir.document(module, spec, request.target, emr.auths, file, deadline))
         url = target_url(request.target, spec.http.path)
         return http_metrics(module, http_probe(url, spec.http, emr.auths, file, deadline))
 

@@ -24,6 +24,10 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
         hospmon_ci_warranty_expiry_timestamp_seconds{ci="core-sw-1",service="network",...} 1.8048384e+09
         hospmon_ci_depends_on{ci="fw-intranet-1",service="network",...,depends_on="core-sw-1"} 1
         hospmon_inventory_cis{kind="switch",service="network"} 12
+        hospmon_service_info{service="lis",name="LIS",tier="1",team="medtech"} 1
+        hospmon_service_department_info{service="lis",department="ed"} 1
+        hospmon_service_workflow_info{service="lis",workflow="order to result"} 1
+        hospmon_department_info{department="ed",name="Emergency",criticality="critical",hours="24/7"} 1
     """
     ci_info = InfoMetricFamily(
         "hospmon_ci",
@@ -49,6 +53,13 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
     service_info = InfoMetricFamily(
         "hospmon_service", "A service of the inventory.", labels=["service", "name", "tier", "team"]
     )
+    # The service map, for status boards by department and by clinical workflow.
+    service_department = InfoMetricFamily(
+        "hospmon_service_department", "A department relies on a service.", labels=["service", "department"]
+    )
+    service_workflow = InfoMetricFamily(
+        "hospmon_service_workflow", "A service carries a clinical workflow.", labels=["service", "workflow"]
+    )
     department_info = InfoMetricFamily(
         "hospmon_department",
         "A department of the inventory.",
@@ -72,9 +83,23 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
         counts.add_metric([kind, service], n)
     for svc in inv.services.values():
         service_info.add_metric([svc.id, str(svc.name), str(svc.tier), svc.team], {})
+        for dept_id in svc.departments:
+            service_department.add_metric([svc.id, dept_id], {})
+        for workflow in svc.workflows:
+            service_workflow.add_metric([svc.id, workflow], {})
     for dept in inv.departments.values():
         department_info.add_metric(
             [dept.id, str(dept.name), dept.criticality.value, "24/7" if dept.hours is None else "scheduled"],
             {},
         )
-    yield from (ci_info, warranty, purchased, depends, counts, service_info, department_info)
+    yield from (
+        ci_info,
+        warranty,
+        purchased,
+        depends,
+        counts,
+        service_info,
+        service_department,
+        service_workflow,
+        department_info,
+    )

@@ -1,12 +1,28 @@
-"""The LIS exporter's config file: one entry per probe module."""
+"""The LIS exporter's config file: MLLP modules, and SQL modules on named LIS database connections.
+
+Example (see ``deploy/exporters/lis.yml`` for the queries on the demo LIS schema, docs/lis-schema.md)::
+
+    auths:
+      lis-monitor: {user: hospmon, password_env: HOSPMON_LIS_DB_PASSWORD}
+    connections:
+      lis-db: {engine: mysql, host: 10.1.4.20, database: lis, auth: lis-monitor}
+    modules:
+      mllp: {message_type: ORM^O01}
+      lis_flow:
+        prober: sql
+        queries: [...]        # the database exporter's custom queries, label guard included
+
+MLLP modules take ``target=HOST:PORT``; SQL modules take ``target=CONNECTION`` (a name under connections).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Discriminator, Field, Tag
 
+from exporters.database.config import Auth, Connection, DatabaseConfig, ModuleSpec, check_references
 from hospmon.config import ConfigError, StrictModel, load
 
 SEPARATORS = "|^~\\&\r\n"
@@ -45,14 +61,40 @@ class MllpModule(StrictModel):
     max_ack_bytes: int = Field(65536, gt=0)
 
 
-class LisConfig(StrictModel):
-    """The exporter's modules, by name."""
+class SqlModule(ModuleSpec):
+    """Custom queries on a LIS database connection, through the database exporter's SQL engine."""
 
-    modules: dict[str, MllpModule] = Field(min_length=1)
+    prober: Literal["sql"]
+
+
+def _prober(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("prober", "mllp"))
+    return str(getattr(value, "prober", "mllp"))
+
+
+Module = Annotated[
+    Annotated[MllpModule, Tag("mllp")] | Annotated[SqlModule, Tag("sql")],
+    Discriminator(_prober, custom_error_type="prober", custom_error_message="prober must be mllp or sql"),
+]
+
+
+class LisConfig(StrictModel):
+    """The exporter's database accounts, connections and modules, by name."""
+
+    auths: dict[str, Auth] = Field(default_factory=dict)
+    connections: dict[str, Connection] = Field(default_factory=dict)
+    modules: dict[str, Module] = Field(min_length=1)
+
+    def database_config(self) -> DatabaseConfig:
+        """Return the accounts and connections as the SQL engine's config, without ad hoc targets."""
+        return DatabaseConfig(auths=self.auths, connections=self.connections, allow_adhoc_targets=False)
 
 
 def load_config(path: Path | None) -> LisConfig:
     """Load and check the config file."""
     if path is None:
         raise ConfigError.single("--config.file", "give the exporter's config file")
-    return load(LisConfig, path)
+    config = load(LisConfig, path)
+    check_references(config.database_config(), path)
+    return config

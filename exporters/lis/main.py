@@ -1,16 +1,20 @@
-"""hospmon-lis-exporter: HL7 v2 interfaces of the laboratory, probed over MLLP."""
+"""hospmon-lis-exporter: HL7 v2 interfaces of the laboratory over MLLP, and the LIS database through SQL."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporters.core.cli import serve
-from exporters.core.probe import Deadline, Exporter, ProbeFailed, ProbeRequest
+from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import host_port
-from exporters.lis.config import LisConfig, MllpModule, load_config
+from exporters.database.drivers import Target
+from exporters.database.engine import SqlEngine
+from exporters.database.targets import named_targets, read_passwords
+from exporters.lis.config import LisConfig, MllpModule, SqlModule, load_config
 from exporters.lis.message import Ack, AckError, control_id, parse_ack, synthetic_message
 from exporters.lis.mllp import Exchange, exchange
 
@@ -56,35 +60,85 @@ def probe_mllp(host: str, port: int, spec: MllpModule, deadline: Deadline) -> li
     return metrics
 
 
-class LisExporter(Exporter[LisConfig]):
-    """Probe HL7 v2 interfaces; ``/probe?target=HOST:PORT&module=mllp``."""
+@dataclass
+class LoadedLis:
+    """A checked config with its database targets and the SQL engine holding their pools."""
+
+    config: LisConfig
+    targets: dict[str, Target]
+    engine: SqlEngine = field(default_factory=SqlEngine)
+
+
+def load_lis(path: Path | None) -> LoadedLis:
+    """Load the config and read every database password it names."""
+    config = load_config(path)
+    assert path is not None
+    database = config.database_config()
+    return LoadedLis(config, named_targets(database, read_passwords(database, path)))
+
+
+def probe_sql(loaded: LoadedLis, target: Target, spec: SqlModule, deadline: Deadline) -> list[Metric]:
+    """Run the module's queries on the LIS database; fail only when every query failed.
+
+    Besides the queries' own families, per query::
+
+        hospmon_lis_query_success{query="turnaround"} 1
+        hospmon_lis_query_duration_seconds{query="turnaround"} 0.004
+    """
+    metrics, failures = loaded.engine.run_queries(target, spec.queries, deadline, prefix="hospmon_lis")
+    if failures and len(failures) == len(spec.queries):
+        raise ProbeFailed(failures[0].reason, failures[0].detail)
+    return metrics
+
+
+class LisExporter(Exporter[LoadedLis]):
+    """Probe HL7 v2 interfaces (``target=HOST:PORT&module=mllp``) and LIS databases (``target=lis-db``)."""
 
     name = "lis"
     default_port = 9107
-    description = "HL7 v2 interfaces of the laboratory, probed over MLLP with a synthetic message."
+    description = "HL7 v2 interfaces of the laboratory over MLLP, and the LIS database through SQL."
     default_module = "mllp"
 
-    def load_config(self, path: Path | None) -> LisConfig:
-        """Load and check the config file."""
-        return load_config(path)
+    def load_config(self, path: Path | None) -> LoadedLis:
+        """Load and check the config file and the passwords it names."""
+        return load_lis(path)
 
-    def module_names(self, config: LisConfig) -> Collection[str]:
+    def module_names(self, config: LoadedLis) -> Collection[str]:
         """Return the configured modules."""
-        return config.modules.keys()
+        return config.config.modules.keys()
 
-    def check_request(self, config: LisConfig, request: ProbeRequest) -> None:
-        """Refuse unknown modules and a target that is not host:port."""
+    def check_request(self, config: LoadedLis, request: ProbeRequest) -> None:
+        """Refuse unknown modules, and targets that are not host:port (MLLP) or a connection name (SQL)."""
         super().check_request(config, request)
-        host_port(request.target)
+        kinds = {config.config.modules[m].prober for m in request.modules}
+        if kinds == {"mllp", "sql"}:
+            raise BadRequest("MLLP modules take HOST:PORT, SQL modules a connection: probe them apart")
+        if "sql" in kinds:
+            if request.target not in config.targets:
+                known = ", ".join(sorted(config.targets)) or "none configured"
+                raise BadRequest(f"target {request.target!r} is not a connection; known: {known}")
+        else:
+            host_port(request.target)
 
     def probe_module(
-        self, config: LisConfig, request: ProbeRequest, module: str, deadline: Deadline
+        self, config: LoadedLis, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
-        """Probe the target's MLLP interface."""
+        """Probe the target's MLLP interface or run the module's queries on the target database."""
+        spec = config.config.modules[module]
+        if isinstance(spec, SqlModule):
+            return probe_sql(config, config.targets[request.target], spec, deadline)
         host, port = host_port(request.target)
-        return probe_mllp(host, port, config.modules[module], deadline)
+        return probe_mllp(host, port, spec, deadline)
+
+    def close(self, config: LoadedLis) -> None:
+        """Close the pooled database connections of a replaced config."""
+        config.engine.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the LIS exporter."""
     return serve(LisExporter(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,13 +1,40 @@
-"""The PACS exporter's config file: one entry per probe module."""
+"""The PACS exporter's config file: named auths for the web modules and one entry per probe module.
+
+Example::
+
+    auths:
+      orthanc: {basic: {username: hospmon, password_file: /etc/hospmon/orthanc.pw}}
+    modules:
+      echo: {calling_ae: HOSPMON, called_ae: ARCHIVE}
+      studies_today: {prober: find, called_ae: ARCHIVE}
+      routing:
+        prober: routing
+        archive: {host: pacs.example, port: 104, called_ae: ARCHIVE}
+        after_minutes: 30
+      qido: {prober: qido, http: {auth: orthanc}}
+      orthanc: {prober: orthanc, capacity_bytes: 2.0e+13, http: {auth: orthanc}}
+      archive_volume: {prober: storage, path: /srv/pacs}
+
+``echo``, ``find`` and ``routing`` take ``target=HOST:PORT`` (a DICOM node); ``qido`` a DICOMweb base URL,
+``orthanc`` Orthanc's REST base URL; ``storage`` reads the volume at its configured path on the exporter's
+host and takes the target only as a name.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
+from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
 from hospmon.config import ConfigError, StrictModel, load
+
+# DICOM defined terms for imaging modalities (PS3.3 C.7.3.1.1.1) that become label values; others count
+# as "other" so a misconfigured modality cannot grow the series count.
+DEFAULT_MODALITIES = ["CT", "MR", "CR", "DX", "MG", "US", "XA", "RF", "NM", "PT"]
+# Objects that accompany images (structured reports, key objects, presentation states, documents).
+DEFAULT_IGNORED = ["SR", "KO", "PR", "DOC", "REG", "SEG"]
 
 
 def check_ae_title(value: str) -> str:
@@ -33,14 +60,127 @@ class EchoModule(StrictModel):
     """Cap of each network wait; the scrape deadline caps it further."""
 
 
-class PacsConfig(StrictModel):
-    """The exporter's modules, by name."""
+class StudyQuery(StrictModel):
+    """How study-level C-FIND results are turned into counts by modality."""
 
-    modules: dict[str, EchoModule] = Field(min_length=1)
+    modalities: list[str] = Field(default_factory=lambda: list(DEFAULT_MODALITIES), min_length=1)
+    """Modalities reported by name; any other is counted as ``other``."""
+    ignore_modalities: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORED))
+    """Modalities not counted (reports and other non-image objects stored with a study)."""
+    max_studies: int = Field(5000, ge=1)
+    """More matches than this fail the probe with check_failed instead of holding them all."""
+    timezone: str | None = None
+    """IANA zone of StudyDate and StudyTime (``Asia/Shanghai``); the exporter's local zone by default."""
+
+    @model_validator(mode="after")
+    def _zone_and_codes(self) -> StudyQuery:
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        bad = [m for m in [*self.modalities, *self.ignore_modalities] if not m.isalnum() or len(m) > 16]
+        if bad:
+            raise ValueError(f"not DICOM modality codes: {', '.join(bad)}")
+        return self
+
+
+class FindModule(StudyQuery):
+    """Count the studies dated today on the target AE, by modality, with a study-level C-FIND."""
+
+    prober: Literal["find"]
+    calling_ae: AETitle = "HOSPMON"
+    called_ae: AETitle = "ANY-SCP"
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class DicomNode(StrictModel):
+    """A DICOM node the exporter queries besides the target."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    called_ae: AETitle
+
+
+class RoutingModule(StudyQuery):
+    """Count studies on the target (a modality or a gateway) still missing on the archive after a while."""
+
+    prober: Literal["routing"]
+    calling_ae: AETitle = "HOSPMON"
+    called_ae: AETitle = "ANY-SCP"
+    """The source's AE title, unless the request gives ``called_ae``."""
+    archive: DicomNode
+    after_minutes: float = Field(30.0, gt=0)
+    """A study is unrouted when it is older than this (by StudyDate and StudyTime) and not on the archive."""
+    window_hours: float = Field(24.0, gt=0, le=168)
+    """Only studies younger than this are checked."""
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class QidoModule(StrictModel):
+    """Time a DICOMweb QIDO-RS search for today's studies: ``{target}/studies?StudyDate=today``."""
+
+    prober: Literal["qido"]
+    http: HttpSpec = HttpSpec()
+    limit: int = Field(100, ge=1, le=10000)
+    timezone: str | None = None
+
+
+class OrthancModule(StrictModel):
+    """Read Orthanc's ``/statistics``: studies, series, instances and disk use."""
+
+    prober: Literal["orthanc"]
+    http: HttpSpec = HttpSpec()
+    capacity_bytes: float | None = Field(None, gt=0)
+    """The archive's capacity (Orthanc's MaximumStorageSize, or its volume's size), to report use against."""
+
+
+class StorageModule(StrictModel):
+    """Report used and total bytes of the archive volume mounted at `path` on the exporter's host."""
+
+    prober: Literal["storage"]
+    path: Path
+
+
+def _prober(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("prober", "echo"))
+    return str(getattr(value, "prober", "echo"))
+
+
+Module = Annotated[
+    Annotated[EchoModule, Tag("echo")]
+    | Annotated[FindModule, Tag("find")]
+    | Annotated[RoutingModule, Tag("routing")]
+    | Annotated[QidoModule, Tag("qido")]
+    | Annotated[OrthancModule, Tag("orthanc")]
+    | Annotated[StorageModule, Tag("storage")],
+    Discriminator(
+        _prober,
+        custom_error_type="prober",
+        custom_error_message="prober must be one of echo, find, routing, qido, orthanc, storage",
+    ),
+]
+DICOM_PROBERS = frozenset({"echo", "find", "routing"})
+WEB_PROBERS = frozenset({"qido", "orthanc"})
+
+
+class PacsConfig(StrictModel):
+    """The exporter's auths and modules, by name."""
+
+    auths: dict[str, AuthSpec] = Field(default_factory=dict)
+    modules: dict[str, Module] = Field(min_length=1)
 
 
 def load_config(path: Path | None) -> PacsConfig:
-    """Load and check the config file."""
+    """Load and check the config file and the secrets its auths name."""
     if path is None:
         raise ConfigError.single("--config.file", "give the exporter's config file")
-    return load(PacsConfig, path)
+    config = load(PacsConfig, path)
+    used = {
+        name: m.http.auth for name, m in config.modules.items() if isinstance(m, QidoModule | OrthancModule)
+    }
+    check_auths(path, config.auths, used)
+    return config

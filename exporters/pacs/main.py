@@ -1,4 +1,4 @@
-"""hospmon-pacs-exporter: DICOM C-ECHO of PACS nodes, modalities and archives."""
+"""hospmon-pacs-exporter: DICOM nodes (C-ECHO, C-FIND counts, routing), DICOMweb and Orthanc archives."""
 
 from __future__ import annotations
 
@@ -8,32 +8,74 @@ from pathlib import Path
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
+from exporters.core.httpconfig import check_target
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
 from exporters.core.target import host_port
-from exporters.pacs.config import PacsConfig, check_ae_title, load_config
+from exporters.pacs import find, web
+from exporters.pacs.config import (
+    DICOM_PROBERS,
+    WEB_PROBERS,
+    EchoModule,
+    FindModule,
+    OrthancModule,
+    PacsConfig,
+    QidoModule,
+    RoutingModule,
+    StorageModule,
+    check_ae_title,
+    load_config,
+)
 from exporters.pacs.echo import c_echo, echo_metrics
 
 
-class PacsExporter(Exporter[PacsConfig]):
-    """Probe DICOM nodes; ``/probe?target=HOST:PORT&module=echo&called_ae=ARCHIVE``."""
+def dicom_target(target: str) -> tuple[str | None, str, int]:
+    """Split a DICOM target, ``HOST:PORT`` or ``AE@HOST:PORT``, into called AE (or None), host and port."""
+    if "://" in target:
+        raise BadRequest("DICOM modules take HOST:PORT or AE@HOST:PORT, not a URL")
+    ae, sep, address = target.rpartition("@")
+    if sep:
+        try:
+            check_ae_title(ae)
+        except ValueError as exc:
+            raise BadRequest(f"target AE title: {exc}") from exc
+    host, port = host_port(address)
+    return (ae if sep else None), host, port
+
+
+class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
+    """Probe PACS nodes: ``/probe?target=ARCHIVE@HOST:PORT&module=echo`` or a web base URL.
+
+    The called AE title is the ``called_ae`` parameter, else the one before ``@`` in the target, else the
+    module's.
+    """
 
     name = "pacs"
     default_port = 9108
-    description = "DICOM C-ECHO of PACS nodes, modalities and archives."
+    description = "DICOM nodes, DICOMweb and Orthanc archives of the PACS."
     default_module = "echo"
 
-    def load_config(self, path: Path | None) -> PacsConfig:
+    def load_config(self, path: Path | None) -> tuple[PacsConfig, Path]:
         """Load and check the config file."""
-        return load_config(path)
+        config = load_config(path)
+        assert path is not None
+        return config, path
 
-    def module_names(self, config: PacsConfig) -> Collection[str]:
+    def module_names(self, config: tuple[PacsConfig, Path]) -> Collection[str]:
         """Return the configured modules."""
-        return config.modules.keys()
+        return config[0].modules.keys()
 
-    def check_request(self, config: PacsConfig, request: ProbeRequest) -> None:
-        """Refuse unknown modules, a target that is not host:port and a bad ``called_ae``."""
+    def check_request(self, config: tuple[PacsConfig, Path], request: ProbeRequest) -> None:
+        """Refuse unknown modules, a target that does not fit a module, and a bad ``called_ae``."""
         super().check_request(config, request)
-        host_port(request.target)
+        probers = {config[0].modules[m].prober for m in request.modules}
+        if probers & DICOM_PROBERS and probers & WEB_PROBERS:
+            raise BadRequest("DICOM modules take HOST:PORT and web modules a URL: probe them separately")
+        if probers & DICOM_PROBERS:
+            dicom_target(request.target)
+        if probers & WEB_PROBERS:
+            problem = check_target(request.target)
+            if problem:
+                raise BadRequest(problem)
         called = request.params.get("called_ae")
         if called is not None:
             try:
@@ -42,12 +84,24 @@ class PacsExporter(Exporter[PacsConfig]):
                 raise BadRequest(f"called_ae: {exc}") from exc
 
     def probe_module(
-        self, config: PacsConfig, request: ProbeRequest, module: str, deadline: Deadline
+        self, config: tuple[PacsConfig, Path], request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
-        """C-ECHO the target's AE."""
-        spec = config.modules[module]
-        host, port = host_port(request.target)
-        called = request.params.get("called_ae") or spec.called_ae
+        """Run one module against the target."""
+        pacs, file = config
+        spec = pacs.modules[module]
+        if isinstance(spec, QidoModule):
+            return list(web.qido(module, spec, request.target, pacs.auths, file, deadline))
+        if isinstance(spec, OrthancModule):
+            return list(web.orthanc(module, spec, request.target, pacs.auths, file, deadline))
+        if isinstance(spec, StorageModule):
+            return web.volume(module, spec.path)
+        target_ae, host, port = dicom_target(request.target)
+        called = request.params.get("called_ae") or target_ae or spec.called_ae
+        if isinstance(spec, FindModule):
+            return find.count_today(host, port, called, spec, deadline)
+        if isinstance(spec, RoutingModule):
+            return find.routing(host, port, called, spec, deadline)
+        assert isinstance(spec, EchoModule)
         result = c_echo(host, port, spec.calling_ae, called, spec.timeout_seconds, deadline)
         return echo_metrics(called, result)
 
@@ -55,3 +109,7 @@ class PacsExporter(Exporter[PacsConfig]):
 def main(argv: list[str] | None = None) -> int:
     """Run the PACS exporter."""
     return serve(PacsExporter(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,6 +15,7 @@ from alertrouter.app import create_app
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
 from alertrouter.context import load_router
+from alertrouter.worker.run import Worker
 from tests.console.conftest import PASSWORD, csrf_of, incident_id, login, seed
 from tests.router.payloads import alert
 from tests.servers import alertmanager
@@ -118,6 +119,13 @@ def test_recurring_window_gets_the_next_silence(am_app: Flask, am_url: str) -> N
     token = csrf_of(client.get("/console/changes").text)
     moved = [s for s in _silences(am_url) if s["startsAt"] != silence["startsAt"]]
     assert len(moved) == 1
+    # The router's worker keeps it moving without anyone opening the console.
+    later = starts + dt.timedelta(days=1, minutes=31)
+    Worker(state.router, state.sessions, now=lambda: later).run_once()
+    (latest,) = [
+        s for s in _silences(am_url) if s["startsAt"] not in (silence["startsAt"], moved[0]["startsAt"])
+    ]
+    assert dt.datetime.fromisoformat(str(latest["startsAt"]).replace("Z", "+00:00")) > later
     bad = dict(form, cis="no-such-ci", csrf=token)
     assert client.post("/console/changes", data=bad).status_code == 400
 

@@ -49,6 +49,18 @@ CAPABILITY = {
     "contact": [{"name": CANARY_NAME, "telecom": [{"value": CANARY_PHONE}]}],
 }
 COUNTS = {"Patient": 1342, "Encounter": 56789}
+DOCUMENT_TEXT = f"Discharge summary of {CANARY_NAME}, {CANARY_MRN}. ".encode() * 200
+DOCUMENT = {
+    "resourceType": "DocumentReference",
+    "id": "hospmon-synthetic-doc-1",
+    "status": "current",
+    "subject": {"display": CANARY_NAME},
+    "content": [{"attachment": {"contentType": "text/plain", "url": "Binary/hospmon-synthetic-doc-1"}}],
+}
+FOREIGN_DOCUMENT = DOCUMENT | {
+    "id": "hospmon-foreign-doc",
+    "content": [{"attachment": {"url": "http://127.0.0.2:9/Binary/elsewhere"}}],
+}
 PORTAL = f"<html><body><h1>EMR</h1><p>Last patient: {CANARY_NAME} {CANARY_MRN}</p>Sign in</body></html>"
 
 
@@ -111,6 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"resourceType": "Bundle", "type": "searchset", "total": total})
         elif rest == "Patient/hospmon-synthetic-1":
             self._send(200, PATIENT)
+        elif rest == "DocumentReference/hospmon-synthetic-doc-1":
+            self._send(200, DOCUMENT)
+        elif rest == "DocumentReference/hospmon-foreign-doc":
+            self._send(200, FOREIGN_DOCUMENT)
+        elif rest == "Binary/hospmon-synthetic-doc-1":
+            self._send(200, DOCUMENT_TEXT.decode(), "text/plain; charset=utf-8")
         elif rest == "old-portal":
             self.send_response(302)
             self.send_header("Location", "portal")

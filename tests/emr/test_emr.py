@@ -45,6 +45,8 @@ modules:
   meta_basic: {{kind: fhir_metadata, http: {{auth: basic}}}}
   meta_oauth: {{kind: fhir_metadata, http: {{auth: sso}}}}
   meta_bad_oauth: {{kind: fhir_metadata, http: {{auth: wrong-sso}}}}
+  document: {{kind: fhir_document, resource: DocumentReference/hospmon-synthetic-doc-1}}
+  foreign_document: {{kind: fhir_document, resource: DocumentReference/hospmon-foreign-doc}}
   portal:
     kind: http
     http: {{path: old-portal, body_regex: ["Sign in"], body_not_regex: ["Maintenance"]}}
@@ -187,6 +189,25 @@ def test_wrong_content_fails_checks(exporter: RunningServer, emr: FakeEmr) -> No
     for module in ("portal", "health", "read"):
         assert f'hospmon_probe_failure{{module="{module}",reason="check_failed"}} 1.0' in body, body
     assert 'hospmon_probe_failure{module="meta",reason="bad_response"} 1.0' in body
+
+
+def test_document_retrieval(exporter: RunningServer, emr: FakeEmr) -> None:
+    body = probe(exporter, emr.url(), "document")
+    assert 'hospmon_probe_success{module="document"} 1.0' in body
+    assert value(body, 'hospmon_fhir_document_size_bytes{module="document"}') == len(fakeemr.DOCUMENT_TEXT)
+    for step in ("reference", "content"):
+        assert (
+            value(
+                body, f'hospmon_fhir_document_retrieval_duration_seconds{{module="document",step="{step}"}}'
+            )
+            > 0
+        )
+    assert "/fhir/Binary/hospmon-synthetic-doc-1" in emr.requests
+
+
+def test_document_on_another_server_is_not_fetched(exporter: RunningServer, emr: FakeEmr) -> None:
+    body = probe(exporter, emr.url(), "foreign_document")
+    assert 'hospmon_probe_failure{module="foreign_document",reason="check_failed"} 1.0' in body
 
 
 def test_unreachable(exporter: RunningServer) -> None:

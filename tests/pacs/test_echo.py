@@ -8,13 +8,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from exporters.core.server import RunningServer
 from exporters.pacs.main import main
 from tests.pacs.conftest import ARCHIVE_AE, Scp
-from tests.peers import refused_port, silent_server
+from tests.peers import PEER_SOCKET_LEAK, refused_port, silent_server, stop_dicom_server
 
 
 def probe(exporter: RunningServer, query: str, timeout_header: str | None = None) -> tuple[int, str]:
@@ -92,6 +93,7 @@ def test_called_ae_defaults_to_the_config(exporter: RunningServer, dcmqrscp: Scp
     assert 'hospmon_dicom_echo_seconds{called_ae="HOSPMON_ARC"}' in body
 
 
+@pytest.mark.filterwarnings(PEER_SOCKET_LEAK)
 def test_peer_that_accepts_but_never_answers_the_echo_times_out(exporter: RunningServer) -> None:
     release = threading.Event()
 
@@ -101,6 +103,7 @@ def test_peer_that_accepts_but_never_answers_the_echo_times_out(exporter: Runnin
 
     scp = AE(ae_title=ARCHIVE_AE)
     scp.add_supported_context(Verification)
+    scp.acse_timeout = 1  # the probe's TCP pre-check opens a connection that never associates
     server = scp.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_ECHO, hold)])
     assert server is not None
     port = server.server_address[1]
@@ -110,6 +113,6 @@ def test_peer_that_accepts_but_never_answers_the_echo_times_out(exporter: Runnin
         elapsed = time.monotonic() - start
     finally:
         release.set()
-        server.shutdown()
+        stop_dicom_server(server)
     assert 'hospmon_probe_failure{module="echo",reason="timeout"} 1.0' in body
     assert elapsed < 2.5, f"answered after {elapsed:.2f} s; the deadline was 2.0 s"

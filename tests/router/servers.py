@@ -15,7 +15,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.router.pgserver import free_port
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

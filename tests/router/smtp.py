@@ -10,7 +10,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.router.pgserver import free_port
+from tests.servers import free_port
 
 
 @dataclass

@@ -68,6 +68,8 @@ def test_lifecycle_with_timeline(client: FlaskClient, app: Flask) -> None:
     assert client.get("/api/v1/incidents/99999", headers=API).status_code == 404
     metrics = client.get("/metrics").text
     assert 'hospmon_router_mttr_seconds_count{priority="P1",team="network"} 1.0' in metrics
+    assert 'hospmon_router_mttr_seconds_bucket{le="60.0",priority="P1",team="network"} 1.0' in metrics
+    assert 'hospmon_router_mtta_seconds_bucket{le="+Inf",priority="P1",team="network"} 1.0' in metrics
     assert 'hospmon_router_incidents_open{priority="P3",team="network"} 1.0' in metrics
     assert 'hospmon_router_alerts_received_total{outcome="new"} 3.0' in metrics
     assert 'hospmon_router_oncall_gap_timestamp_seconds{team="network"} 0.0' in metrics

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -82,3 +86,28 @@ def test_db_upgrade_and_check(
     path.write_text(yaml.safe_dump(data))
     assert serve(["--config.file", str(path), "--check"]) == 2
     assert "missing.yml: cannot read file" in capsys.readouterr().err
+
+
+def test_explain_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.json").write_text('{"version": "3", "alerts": []}')
+    args = ["--inventory", str(REPO / "demo/inventory"), "--policy", str(REPO / "rules/routing/policy.yml")]
+    assert cli(["router", "explain", str(tmp_path / "bad.json"), *args]) == 1
+    assert 'version: expected "4"' in capsys.readouterr().err
+    assert cli(["router", "explain", str(tmp_path / "bad.json"), "--inventory", "nope", "--policy", "x"]) == 2
+
+
+def test_replicas_migrating_together_take_turns(postgres: Any, write_config: Callable[..., Path]) -> None:
+    postgres.execute("CREATE DATABASE migrate_race")
+    path = write_config(postgres.url("migrate_race"))
+    # Separate processes, as replicas are: Alembic's context is one per process.
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alertrouter.cli", "router", "db", "upgrade", "--config", str(path)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs

@@ -92,6 +92,9 @@ def test_rule_to_incident_to_email_and_back(
         assert expected is not None
         address = {m.id: m.contacts.email for m in loaded.inventory.teams["apps"].members}[expected]
         assert msg["To"] == address and msg["Subject"].startswith(f"[P1] #{inc['id']} TargetDown on his-db")
+        # The link takes the person paged to the console's incident page.
+        text = msg.get_body(("plain",)).get_content() if msg.is_multipart() else msg.get_content()
+        assert f"/console/incidents/{inc['id']}" in text
         target.values["his-db"] = 1
         wait_for(lambda: incidents(ci="his-db", status="resolved"), "the resolve", log=router.log)
         full = requests.get(f"{api}/incidents/{inc['id']}", headers=headers, timeout=5).json()

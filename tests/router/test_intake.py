@@ -191,3 +191,17 @@ def test_a_warranty_incident_never_swallows_an_outage(client: FlaskClient, app: 
     with app.extensions["hospmon_router"].sessions() as session:
         joined = session.execute(select(Alert.incident_id).where(Alert.ci == "his-web")).scalar_one()
     assert joined == outage.id
+
+
+def test_children_page_again_when_the_root_resolves_first(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-web", T0)))
+    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    child, root = incidents(app)
+    assert child.parent_id == root.id and child.next_escalation_at is None
+    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30), status="resolved")))
+    child, root = incidents(app)
+    assert root.status == "resolved" and child.status == "triggered"
+    assert child.next_escalation_at is not None  # still failing: the worker pages its owner again
+    with app.extensions["hospmon_router"].sessions() as session:
+        kinds = session.execute(select(Event.kind).where(Event.incident_id == child.id)).scalars().all()
+    assert "released" in kinds

@@ -191,3 +191,15 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     )
     assert restarted.priority == "P3" and "(raised" not in restarted.explanation
     assert not assessor.is_outage("CIWarrantyExpired") and assessor.is_outage("SwitchDown")
+
+
+def test_policy_names_only_alerts_our_rules_raise() -> None:
+    names = {
+        rule["alert"]
+        for path in (REPO / "rules").glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    listed = set(yaml.safe_load(POLICY.read_text())["alerts"])
+    assert listed <= names, listed - names

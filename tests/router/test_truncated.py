@@ -16,8 +16,8 @@ from alertrouter.models import Alert, Delivery
 from alertrouter.worker.run import Worker
 from tests.router.conftest import auth
 from tests.router.payloads import alert, iso, webhook
-from tests.router.pgserver import free_port
 from tests.router.servers import Process, start_alertmanager
+from tests.servers import free_port
 
 
 @pytest.fixture

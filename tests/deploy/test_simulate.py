@@ -1,0 +1,59 @@
+"""`python -m hospmon.simulate`: the simulated systems of every demo part, without exporters, and their
+secrets handed to the exporters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hospmon.demo import Part
+from hospmon.simulate import copy_secrets, is_simulated
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_only_simulated_systems_are_started() -> None:
+    def part(name: str) -> Part:
+        return Part(name, ["true"], "http://127.0.0.1:1/", "http://127.0.0.1:1/")
+
+    names = [
+        "alertmanager",
+        "inventory-exporter",
+        "postgresql emr-db",
+        "database-exporter",
+        "his-simulator",
+        "emr-fhir",
+        "snmpd core-sw-1",
+        "network-exporter",
+        "mail-sink",
+        "alert-router",
+        "prometheus",
+    ]
+    assert [n for n in names if is_simulated(part(n))] == [
+        "postgresql emr-db",
+        "his-simulator",
+        "emr-fhir",
+        "snmpd core-sw-1",
+    ]
+
+
+def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "his" / "secrets").mkdir(parents=True)
+    (run / "his" / "secrets" / "his-db-password").write_text("s3cret\n")
+    (run / "database").mkdir()
+    (run / "database" / "db-monitor-password").write_text("an0ther\n")
+    (run / "logs").mkdir()
+    out = tmp_path / "secrets"
+    assert copy_secrets(run, out) == ["db-monitor-password", "his-db-password"]
+    assert (out / "his-db-password").read_text() == "s3cret\n"
+    assert (out / "his-db-password").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_command_line_names_its_flags() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hospmon.simulate", "--help"], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0
+    assert "--secrets-out" in result.stdout
