@@ -190,7 +190,8 @@ def postgres_server(primary: Postgres | None = None) -> Iterator[Postgres]:
         _run_as_postgres([str(PG_BIN / "postgres"), "-D", str(data), "-k", str(tmp), "-p", str(port),
                           "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=16MB", "-c", "fsync=off",
                           "-c", "max_connections=40", "-c", "deadlock_timeout=200ms",
-                          "-c", f"cluster_name={'standby1' if primary else 'primary'}"]),
+                          "-c", f"cluster_name={'standby1' if primary else 'primary'}",
+                          "-c", "shared_preload_libraries=pg_stat_statements"]),
         stdout=logfd, stderr=logfd,
     )  # fmt: skip
     os.close(logfd)
@@ -216,6 +217,7 @@ def postgres_server(primary: Postgres | None = None) -> Iterator[Postgres]:
             )
             conn.execute(f"GRANT SELECT ON patients TO {MONITOR_USER}")
             conn.execute("CREATE TABLE scratch (x int)")
+            conn.execute("CREATE EXTENSION pg_stat_statements")
             conn.execute(f"GRANT INSERT ON scratch TO {MONITOR_USER}")
         yield server
     finally:

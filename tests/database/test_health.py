@@ -77,6 +77,8 @@ def test_postgres_health_matches_the_server(config: LoadedConfig, postgres: Post
     # The admin's own session is the one more it sees (the exporter's stays open in the pool).
     clients = admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
     assert value(metrics, "hospmon_db_connections") == clients - 1
+    calls = admin.scalar("SELECT sum(calls) FROM pg_stat_statements")
+    assert 0 < value(metrics, "hospmon_db_queries_total") <= calls  # from pg_stat_statements, installed here
     commits = admin.scalar("SELECT sum(xact_commit) FROM pg_stat_database")
     assert 0 < value(metrics, "hospmon_db_transactions_total", result="commit") <= commits
     for collector in ("info", "activity", "database", "replication", "sizes"):
