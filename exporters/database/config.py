@@ -70,6 +70,10 @@ class Limits(StrictModel):
     query_timeout: float = Field(5.0, gt=0, le=600)
     idle_timeout: float = Field(120.0, ge=0)
     """Seconds an idle pooled connection is kept for the next scrape; 0 closes it after every probe."""
+    tls: Literal["disable", "preferred", "require", "verify"] = "preferred"
+    """TLS to the server: ``preferred`` uses it when offered; ``verify`` checks the certificate and name."""
+    tls_ca_file: str | None = None
+    """CA bundle for ``verify`` (the system's when not given)."""
 
 
 class Connection(Limits):
@@ -246,5 +250,12 @@ def check_references(config: DatabaseConfig, file: str | Path) -> None:
     faults = connection_faults(config, file)
     if HEALTH_MODULE in config.modules:
         faults.append(ConfigFault(str(file), "modules", HEALTH_MODULE, "the health module is built in"))
+    seen: dict[str, str] = {}
+    for module_name, module in config.modules.items():
+        for query in module.queries:
+            if query.name in seen:
+                message = f"query {query.name} is also in module {seen[query.name]}; names label series"
+                faults.append(ConfigFault(str(file), f"modules.{module_name}", "queries", message))
+            seen.setdefault(query.name, module_name)
     if faults:
         raise ConfigError(faults)

@@ -16,6 +16,8 @@ or run your own statements through `engine.session(target, deadline)`. Per-query
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -24,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.probe import Deadline
@@ -38,7 +40,11 @@ log = logging.getLogger(__name__)
 
 MIN_QUERY_SECONDS = 0.05
 """A statement is not started with less time than this left: it would only be interrupted."""
-DEADLINE_MARGIN_SECONDS = 0.1
+MAX_POOLS = 256
+DEADLINE_MARGIN_SECONDS = 0.2
+"""Time kept after the watchdog's interrupt to answer the scrape, even on a loaded machine."""
+SLACK_SHARE = 0.1
+"""With a short deadline (a 1 s scrape timeout leaves 0.5 s), grace and margin are each this share of it."""
 
 
 class Session:
@@ -81,7 +87,7 @@ class Session:
                 conn.begin()
             except Exception as exc:
                 self._drop()
-                raise conn.classify(exc, first=True) from None
+                raise conn.classify(exc) from None
             self._checked_out_used = False
         return self._conn
 
@@ -91,22 +97,32 @@ class Session:
             self.round_trips += self._conn.round_trips - self._base
             self.pool.release(self._conn)
             self._conn = None
+            self._base = 0
+
+    def _slack(self, remaining: float) -> tuple[float, float]:
+        """Return the watchdog's grace and the answer's margin: fixed, or a share of a short deadline."""
+        share = SLACK_SHARE * remaining
+        return min(WATCHDOG_GRACE_SECONDS, share), min(DEADLINE_MARGIN_SECONDS, share)
 
     def time_left(self, timeout: float | None = None) -> float:
         """Return the server-side timeout for the next statement: its own, cut to fit the deadline."""
         wanted = timeout if timeout is not None else self.target.query_timeout
-        return min(wanted, self.deadline.remaining() - WATCHDOG_GRACE_SECONDS - DEADLINE_MARGIN_SECONDS)
+        remaining = self.deadline.remaining()
+        grace, margin = self._slack(remaining)
+        return min(wanted, remaining - grace - margin)
 
     def query(self, sql: str, timeout: float | None = None) -> Result:
         """Run one read-only statement; raise `QueryError` with a reason when it fails or runs out of time."""
         for attempt in (1, 2):
-            seconds = self.time_left(timeout)
-            if seconds < MIN_QUERY_SECONDS:
+            if self.time_left(timeout) < MIN_QUERY_SECONDS:
                 raise QueryError("timeout", "no time left before the scrape deadline")
             conn = self._connection()
+            seconds = self.time_left(timeout)  # again: connecting took some of it
+            if seconds < MIN_QUERY_SECONDS:
+                raise QueryError("timeout", "no time left before the scrape deadline")
             reused = conn.statements > 0 and not self._checked_out_used
             try:
-                return conn.query(sql, seconds)
+                return conn.query(sql, seconds, self._slack(self.deadline.remaining())[0])
             except QueryError as exc:
                 # An idle pooled session the server closed meanwhile: retry once on a fresh one.
                 if attempt == 1 and reused and exc.reason == "unreachable":
@@ -119,16 +135,16 @@ class Session:
 
     def close(self) -> None:
         """End the probe's work and give the connection back to the pool."""
-        if self._conn is None:
-            return
         conn, self._conn = self._conn, None
-        try:
-            if not conn.broken:
-                conn.end()
-        except Exception:
-            conn.broken = True
-        self.round_trips += conn.round_trips - self._base
-        self.pool.release(conn)
+        if conn is not None:
+            try:
+                if not conn.broken:
+                    conn.end()
+            except Exception:
+                conn.broken = True
+            self.round_trips += conn.round_trips - self._base
+            self.pool.release(conn)
+        self.pool.count_round_trips(self.round_trips)
 
 
 @dataclass
@@ -139,6 +155,15 @@ class Cached:
     duration: float
     rows: int
     metrics: list[Metric]
+
+    def families(self) -> list[Metric]:
+        """Return copies of the families: the core merges same-named families by extending their samples."""
+        out = []
+        for family in self.metrics:
+            twin = copy.copy(family)
+            twin.samples = list(family.samples)
+            out.append(twin)
+        return out
 
 
 class SqlEngine:
@@ -152,11 +177,22 @@ class SqlEngine:
 
     def pool(self, target: Target) -> Pool:
         """Return the pool of `target`, creating it on first use."""
+        dropped: list[Pool] = []
         with self._lock:
             pool = self._pools.get(target.key)
-            if pool is None or pool.target != target:
-                pool = self._pools[target.key] = Pool(target, self._connector)
-            return pool
+            # Connections naming the same server, database and account share a pool (the first name shows).
+            if pool is None or pool.target != dataclasses.replace(target, name=pool.target.name):
+                if pool is not None:
+                    dropped.append(pool)
+                pool = Pool(target, self._connector)
+                if len(self._pools) >= MAX_POOLS:
+                    # HOST:PORT requests create pools: forget (and close) the ones holding no connection.
+                    dropped.extend(p for p in self._pools.values() if not p.open_count)
+                    self._pools = {k: p for k, p in self._pools.items() if p.open_count}
+                self._pools[target.key] = pool
+        for old in dropped:
+            old.close()
+        return pool
 
     def pools(self) -> list[Pool]:
         """Return every pool, for the exporter's own metrics."""
@@ -170,6 +206,7 @@ class SqlEngine:
 
             hospmon_db_pool_connections{target="his-db"} 1
             hospmon_db_pool_connections_peak{target="his-db"} 2
+            hospmon_db_server_round_trips_total{target="his-db"} 1234
         """
         open_ = GaugeMetricFamily(
             "hospmon_db_pool_connections", "Connections a pool holds now.", labels=["target"]
@@ -177,10 +214,14 @@ class SqlEngine:
         peak = GaugeMetricFamily(
             "hospmon_db_pool_connections_peak", "Most connections a pool held at once.", labels=["target"]
         )
+        trips = CounterMetricFamily(
+            "hospmon_db_server_round_trips", "Statements and connects sent to a target.", labels=["target"]
+        )
         for pool in self.pools():
             open_.add_metric([pool.target.name], pool.open_count)
             peak.add_metric([pool.target.name], pool.peak_open)
-        return [open_, peak]
+            trips.add_metric([pool.target.name], pool.round_trips)
+        return [open_, peak, trips]
 
     @contextmanager
     def session(self, target: Target, deadline: Deadline) -> Iterator[Session]:
@@ -216,7 +257,7 @@ class SqlEngine:
                 key = (target.key, "query", query.name, query.sql_for(target.engine))
                 entry = self.cached(key, query.min_interval)
                 if entry is not None:
-                    out.extend(entry.metrics)
+                    out.extend(entry.families())
                     stats.add(query.name, entry, time.monotonic() - entry.at)
                     continue
                 try:
@@ -227,7 +268,7 @@ class SqlEngine:
                     stats.fail(query.name, exc.reason)
                     continue
                 self.store(key, entry)
-                out.extend(entry.metrics)
+                out.extend(entry.families())
                 stats.add(query.name, entry, 0.0)
         out.extend(stats.families())
         return out, failed

@@ -16,7 +16,7 @@ from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, Pr
 from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
 from exporters.database.drivers import QueryError, Target
 from exporters.database.engine import SqlEngine
-from exporters.database.health import COLLECTORS, run_health
+from exporters.database.health import run_health
 from exporters.database.targets import adhoc_target, named_targets, read_passwords
 from hospmon.config import load
 
@@ -26,7 +26,7 @@ class LoadedConfig:
     """A validated config with its passwords, targets and the engine holding their pools."""
 
     config: DatabaseConfig
-    passwords: dict[str, str]
+    passwords: dict[str, str] = field(repr=False)
     targets: dict[str, Target]
     engine: SqlEngine = field(default_factory=SqlEngine)
 
@@ -45,7 +45,10 @@ def load_database_config(path: Path | None) -> LoadedConfig:
     config = load(DatabaseConfig, path)
     check_references(config, path)
     passwords = read_passwords(config, path)
-    return LoadedConfig(config, passwords, named_targets(config, passwords))
+    loaded = LoadedConfig(config, passwords, named_targets(config, passwords))
+    for target in loaded.targets.values():
+        loaded.engine.pool(target)  # no connection yet: the pool's series exist from the start
+    return loaded
 
 
 def _fail(failures: list[QueryError]) -> ProbeFailed:
@@ -57,7 +60,7 @@ class DatabaseExporter(Exporter[LoadedConfig]):
     """Health and custom SQL probes of MySQL/MariaDB, PostgreSQL and Oracle databases."""
 
     name = "database"
-    default_port = 9641
+    default_port = 9104
     description = "Database health and custom SQL probes: MySQL/MariaDB, PostgreSQL and compatibles, Oracle."
     default_module = HEALTH_MODULE
 
@@ -84,12 +87,9 @@ class DatabaseExporter(Exporter[LoadedConfig]):
             raise ProbeFailed("config", str(exc)) from None
         if module == HEALTH_MODULE:
             try:
-                metrics, failures = run_health(config.engine, target, config.config.health, deadline)
+                return run_health(config.engine, target, config.config.health, deadline)
             except QueryError as exc:
                 raise ProbeFailed(exc.reason, exc.detail) from None
-            if failures and len(failures) == _collector_count(config, target):
-                raise _fail(failures)
-            return metrics
         spec = config.config.modules[module]
         metrics, failures = config.engine.run_queries(target, spec.queries, deadline)
         if failures and len(failures) == len(spec.queries):
@@ -103,7 +103,3 @@ class DatabaseExporter(Exporter[LoadedConfig]):
     def close(self, config: LoadedConfig) -> None:
         """Close every pooled connection of the config."""
         config.engine.close()
-
-
-def _collector_count(config: LoadedConfig, target: Target) -> int:
-    return sum(1 for c in COLLECTORS[target.engine] if c.name not in config.config.health.disabled)

@@ -17,6 +17,51 @@ from exporters.database.drivers import DbConnection, QueryError, Target, connect
 Connector = Callable[[Target, float], DbConnection]
 SPARE_CONNECT_SECONDS = 1.0
 CONNECT_MARGIN_SECONDS = 0.1
+CONNECT_GRACE_SECONDS = 0.05
+
+
+class _Connect(threading.Thread):
+    """One connect, in its own thread: a driver may overrun its timeout (libpq waits at least 2 s).
+
+    When the caller gives up first, the connect keeps its pool slot until it ends, then closes what it got.
+    """
+
+    def __init__(self, pool: Pool, timeout: float) -> None:
+        super().__init__(name=f"hospmon-db-connect-{pool.target.name}", daemon=True)
+        self.pool = pool
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._done = False
+        self._abandoned = False
+        self._conn: DbConnection | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        conn: DbConnection | None = None
+        error: BaseException | None = None
+        try:
+            conn = self.pool._connect(self.pool.target, self.timeout)
+        except BaseException as exc:
+            error = exc
+        with self._lock:
+            self._done = True
+            self._conn, self._error = conn, error
+            abandoned = self._abandoned
+        if abandoned:
+            if conn is not None:
+                conn.close()
+            self.pool._forget()
+
+    def outcome(self) -> DbConnection:
+        """Return the connection, or raise its error, or `QueryError` timeout if it is still connecting."""
+        with self._lock:
+            if not self._done:
+                self._abandoned = True
+                raise QueryError("timeout", f"connect to {self.pool.target.name} did not finish in time")
+        if self._conn is None:
+            self.pool._forget()
+            raise self._error or QueryError("error", "connect failed")
+        return self._conn
 
 
 class Pool:
@@ -31,6 +76,8 @@ class Pool:
         self._waiting = 0
         self._closed = False
         self.peak_open = 0
+        self.round_trips = 0
+        """Statements and connects sent to the server by this pool's sessions (added when they close)."""
 
     @property
     def open_count(self) -> int:
@@ -48,9 +95,7 @@ class Pool:
                 while True:
                     stale.extend(self._take_stale())
                     if self._idle:
-                        conn = self._idle.pop()
-                        conn.broken = False
-                        return conn
+                        return self._idle.pop()
                     if self._open < self.target.pool_size:
                         self._open += 1
                         self.peak_open = max(self.peak_open, self._open)
@@ -74,11 +119,10 @@ class Pool:
         if timeout <= 0:
             self._forget()
             raise QueryError("timeout", "no time left to connect before the deadline")
-        try:
-            conn = self._connect(self.target, timeout)
-        except BaseException:
-            self._forget()
-            raise
+        attempt = _Connect(self, timeout)
+        attempt.start()
+        attempt.join(timeout + CONNECT_GRACE_SECONDS)
+        conn = attempt.outcome()
         conn.spare = self._spare
         conn.give_back = self.release
         return conn
@@ -107,8 +151,13 @@ class Pool:
             self.peak_open = max(self.peak_open, self._open)
         try:
             return self._open_new(SPARE_CONNECT_SECONDS)
-        except QueryError:
+        except Exception:  # no spare: the caller falls back to what it can do without one
             return None
+
+    def count_round_trips(self, n: int) -> None:
+        """Add a finished session's round trips to the pool's total."""
+        with self._cond:
+            self.round_trips += n
 
     def release(self, conn: DbConnection) -> None:
         """Take a session back: keep it for the next probe if healthy, else close it."""

@@ -44,6 +44,8 @@ def named_targets(config: SqlAccess, passwords: Mapping[str, str]) -> dict[str, 
             connect_timeout=conn.connect_timeout,
             query_timeout=conn.query_timeout,
             idle_timeout=conn.idle_timeout,
+            tls=conn.tls,
+            tls_ca_file=conn.tls_ca_file,
         )
     return targets
 
@@ -90,4 +92,6 @@ def adhoc_target(
         connect_timeout=limits.connect_timeout,
         query_timeout=limits.query_timeout,
         idle_timeout=limits.idle_timeout,
+        tls=limits.tls,
+        tls_ca_file=limits.tls_ca_file,
     )

@@ -32,6 +32,18 @@ def postgres() -> Iterator[Postgres]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def mariadb_replica(mariadb: MariaDB) -> Iterator[MariaDB]:
+    with mariadb_server(primary=mariadb) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_standby(postgres: Postgres) -> Iterator[Postgres]:
+    with postgres_server(primary=postgres) as server:
+        yield server
+
+
 def make_target(engine: str, port: int, **kw: object) -> Target:
     base: dict[str, object] = {
         "name": f"test-{engine}",

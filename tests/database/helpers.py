@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from exporters.database.drivers import Result
 from tests.database.servers import MONITOR_USER, MariaDB, Postgres
 
 
@@ -30,7 +31,7 @@ class Admin:
                 with conn.cursor() as cur:
                     cur.execute(sql)
                     return cur.fetchone()[0]
-            return conn.execute(sql).fetchone()[0]  # type: ignore[index]
+            return conn.execute(sql).fetchone()[0]
         finally:
             conn.close()
 
@@ -65,3 +66,25 @@ def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+class RecordedSession:
+    """Stands in for a `Session`: answers each statement with rows recorded for the view it reads."""
+
+    def __init__(
+        self, flavor: str, version: str, recorded: Mapping[str, Result | Sequence[tuple[Any, ...]]]
+    ) -> None:
+        self.flavor = flavor
+        self.server_version = version
+        self.recorded = recorded
+        self.statements: list[str] = []
+
+    def query(self, sql: str, timeout: float | None = None) -> Result:
+        """Return the rows recorded under the first marker found in `sql` (columns c0, c1, ... for tuples)."""
+        self.statements.append(sql)
+        for marker, rows in self.recorded.items():
+            if marker in sql:
+                if isinstance(rows, Result):
+                    return rows
+                return Result(tuple(f"c{i}" for i in range(len(rows[0]) if rows else 1)), list(rows))
+        raise AssertionError(f"no recorded rows for {sql}")

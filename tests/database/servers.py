@@ -22,6 +22,7 @@ import pymysql
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MONITOR_USER = "hospmon"
 MONITOR_PASSWORD = "monitor-secret-pw"
+REPL_PASSWORD = "replication-pw"
 START_SECONDS = 60.0
 
 
@@ -62,7 +63,7 @@ class MariaDB:
     socket: str
     proc: subprocess.Popen[bytes]
 
-    def admin(self, database: str | None = None) -> pymysql.Connection:  # type: ignore[type-arg]
+    def admin(self, database: str | None = None) -> pymysql.Connection:
         """Connect as root over the socket."""
         return pymysql.connect(unix_socket=self.socket, user="root", database=database, autocommit=True)
 
@@ -72,8 +73,11 @@ def _as_root_user() -> list[str]:
 
 
 @contextlib.contextmanager
-def mariadb_server() -> Iterator[MariaDB]:
-    """Start MariaDB on a free loopback port with a least-privilege monitoring account."""
+def mariadb_server(primary: MariaDB | None = None) -> Iterator[MariaDB]:
+    """Start MariaDB on a free loopback port with a least-privilege monitoring account.
+
+    With `primary`, start a replica of it instead: it gets the database and the account by replication.
+    """
     mariadbd = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
     install = shutil.which("mariadb-install-db")
     if not mariadbd or not install:
@@ -91,14 +95,28 @@ def mariadb_server() -> Iterator[MariaDB]:
          f"--socket={sock}", f"--pid-file={tmp / 'mysqld.pid'}", f"--log-error={log}", "--skip-name-resolve",
          "--innodb-buffer-pool-size=32M", "--performance-schema=OFF", "--max-connections=50",
          "--slow-query-log=ON", f"--slow-query-log-file={tmp / 'slow.log'}", "--long-query-time=0.5",
+         f"--tmpdir={tmp}", f"--server-id={2 if primary else 1}", f"--log-bin={tmp / 'binlog'}",
+         "--binlog-format=ROW",
          *_as_root_user()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     server = MariaDB(port, sock, proc)
     try:
         wait_until(lambda: server.admin().close(), "mariadbd", proc, log)
+        if primary is not None:
+            with server.admin() as conn, conn.cursor() as cur:
+                cur.execute(
+                    f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={primary.port},"
+                    f" MASTER_USER='repl', MASTER_PASSWORD='{REPL_PASSWORD}', MASTER_USE_GTID=slave_pos"
+                )
+                cur.execute("START SLAVE")
+            wait_until(lambda: server.admin("his").close(), "replication of the his database", proc, log)
+            yield server
+            return
         with server.admin() as conn, conn.cursor() as cur:
             for stmt in (
+                f"CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '{REPL_PASSWORD}'",
+                "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
                 "CREATE DATABASE his",
                 "CREATE TABLE his.patients (id INT PRIMARY KEY, name VARCHAR(50), id_number VARCHAR(18),"
                 " phone VARCHAR(11), clinic VARCHAR(20)) ENGINE=InnoDB",
@@ -132,6 +150,7 @@ class Postgres:
     port: int
     sockdir: str
     data: Path
+    proc: subprocess.Popen[bytes]
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         """Connect as the superuser over the socket."""
@@ -145,31 +164,43 @@ def _run_as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
-    """Start PostgreSQL on a free loopback port with a pg_monitor account."""
+def postgres_server(primary: Postgres | None = None) -> Iterator[Postgres]:
+    """Start PostgreSQL on a free loopback port with a pg_monitor account.
+
+    With `primary`, start a streaming standby of it instead (``pg_basebackup -R``), named ``standby1``.
+    """
     if not (PG_BIN / "postgres").exists():
         raise RuntimeError(f"PostgreSQL is not installed in {PG_BIN}: apt-get install postgresql")
     tmp = Path(tempfile.mkdtemp(prefix="hospmon-pg-"))
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres", "postgres")
     data, log = tmp / "data", tmp / "server.log"
-    subprocess.run(
-        _run_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-                          "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+    if primary is None:
+        create = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
+                  "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]  # fmt: skip
+    else:
+        # A fast checkpoint: the default spread one makes pg_basebackup wait minutes on an idle primary.
+        create = [str(PG_BIN / "pg_basebackup"), "-h", primary.sockdir, "-p", str(primary.port),
+                  "-U", "postgres", "-D", str(data), "-R", "-X", "stream", "--no-sync",
+                  "--checkpoint=fast"]  # fmt: skip
+    subprocess.run(_run_as_postgres(create), check=True, capture_output=True)
     port = free_port()
     logfd = os.open(log, os.O_WRONLY | os.O_CREAT, 0o644)
     proc = subprocess.Popen(
         _run_as_postgres([str(PG_BIN / "postgres"), "-D", str(data), "-k", str(tmp), "-p", str(port),
                           "-c", "listen_addresses=127.0.0.1", "-c", "shared_buffers=16MB", "-c", "fsync=off",
-                          "-c", "max_connections=40", "-c", "deadlock_timeout=200ms"]),
+                          "-c", "max_connections=40", "-c", "deadlock_timeout=200ms",
+                          "-c", f"cluster_name={'standby1' if primary else 'primary'}",
+                          "-c", "shared_preload_libraries=pg_stat_statements"]),
         stdout=logfd, stderr=logfd,
     )  # fmt: skip
     os.close(logfd)
-    server = Postgres(port, str(tmp), data)
+    server = Postgres(port, str(tmp), data, proc)
     try:
         wait_until(lambda: server.admin().close(), "postgres", proc, log)
+        if primary is not None:
+            yield server
+            return
         with server.admin() as conn:
             conn.execute(f"CREATE ROLE {MONITOR_USER} LOGIN PASSWORD '{MONITOR_PASSWORD}'")
             conn.execute(f"GRANT pg_monitor TO {MONITOR_USER}")
@@ -186,6 +217,7 @@ def postgres_server() -> Iterator[Postgres]:
             )
             conn.execute(f"GRANT SELECT ON patients TO {MONITOR_USER}")
             conn.execute("CREATE TABLE scratch (x int)")
+            conn.execute("CREATE EXTENSION pg_stat_statements")
             conn.execute(f"GRANT INSERT ON scratch TO {MONITOR_USER}")
         yield server
     finally:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from exporters.core.probe import BadRequest, ProbeRequest
+from exporters.database import engine as engine_module
 from exporters.database.config import LabelRule, QuerySpec
-from exporters.database.drivers import Result
+from exporters.database.drivers import Result, Target
 from exporters.database.exporter import load_database_config
 from exporters.database.guard import GuardError, LabelGuard
 from exporters.database.queries import RowsError, build_metrics
@@ -161,3 +162,30 @@ def test_build_metrics_counter_multi_value_nulls_and_errors() -> None:
         build_metrics(query(), Result(("clinic", "n"), [("general", 1), ("general", 2)]))
     with pytest.raises(ValueError, match="counter's name ends in _total"):
         query(metrics=[{"name": "hospmon_x", "type": "counter", "help": "h", "values": ["n"]}])
+
+
+def test_engine_forgets_idle_pools_beyond_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "MAX_POOLS", 3)
+    sql = engine_module.SqlEngine()
+    pools = [
+        sql.pool(Target(f"10.0.0.{i}:3306", "mysql", f"10.0.0.{i}", 3306, None, "u", "p")) for i in range(5)
+    ]
+    assert len(sql.pools()) <= 3
+    assert pools[-1] in sql.pools()
+    sql.close()
+
+
+def test_passwords_never_in_reprs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "s3cret-value")
+    loaded = load_database_config(write(tmp_path, BASE))
+    assert "s3cret-value" not in repr(loaded)
+    assert "s3cret-value" not in repr(loaded.targets)
+
+
+def test_the_documented_config_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "database.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("HOSPMON_DB_PASSWORD", "x")
+    loaded = load_database_config(write(tmp_path, example))
+    assert loaded.targets["his-db"].tls == "preferred"
+    assert loaded.config.modules["his_business"].queries[0].label_rules

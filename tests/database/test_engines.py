@@ -10,8 +10,9 @@ import pytest
 
 from exporters.core.probe import Deadline, ProbeFailed, ProbeRequest
 from exporters.database.drivers import QueryError
+from exporters.database.engine import SqlEngine
 from exporters.database.exporter import DatabaseExporter, LoadedConfig
-from tests.database.conftest import samples, value
+from tests.database.conftest import make_target, samples, value
 from tests.database.helpers import Admin, eventually
 from tests.database.servers import MariaDB, Postgres
 
@@ -32,6 +33,20 @@ MODULES = f"""
         sql: SELECT 42 AS answer
         min_interval: 300
         metrics: [{{name: hospmon_test_answer, help: The answer., values: [answer]}}]
+  custom_twin:
+    queries:
+      - name: cached_twin
+        sql: SELECT 'twin' AS copy, 43 AS answer
+        min_interval: 300
+        label_rules: {{copy: {{allow: [twin]}}}}
+        metrics: [{{name: hospmon_test_answer_by_copy, help: The answer., labels: [copy], values: [answer]}}]
+  custom_first:
+    queries:
+      - name: cached_first
+        sql: SELECT 'first' AS copy, 42 AS answer
+        min_interval: 300
+        label_rules: {{copy: {{allow: [first]}}}}
+        metrics: [{{name: hospmon_test_answer_by_copy, help: The answer., labels: [copy], values: [answer]}}]
   leak:
     queries:
       - name: by_id_number
@@ -173,6 +188,7 @@ def test_held_lock_times_out_and_leaves_no_session(config: LoadedConfig, name: s
         assert err.value.reason == "timeout"
         assert time.monotonic() - start < 2.0
         assert admin.monitor_sessions(running_only=True) == 0
+        assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0, seconds=2)
     finally:
         holder.close()
 
@@ -185,6 +201,8 @@ def test_every_query_hangs_returns_within_deadline(config: LoadedConfig, name: s
     assert err.value.reason == "timeout"
     assert elapsed < 3.0, elapsed
     assert admin.monitor_sessions(running_only=True) == 0
+    # Not even an idle one: a session whose statement timed out is closed, never pooled.
+    assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0, seconds=2)
 
 
 def test_pool_is_never_exceeded_and_scrapes_do_not_pile_up(
@@ -240,3 +258,20 @@ def test_idle_connection_closed_by_server_is_replaced(config: LoadedConfig, name
     metrics = probe(config, name, "custom")
     assert value(metrics, "hospmon_db_query_success", query="by_clinic") == 1
     assert samples(metrics)
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgres"])
+def test_tls_modes(engine: str, mariadb: MariaDB, postgres: Postgres) -> None:
+    """The test servers offer no TLS: preferred and disable connect, require fails with config."""
+    port = mariadb.port if engine == "mysql" else postgres.port
+    sql = SqlEngine()
+    try:
+        for mode in ("disable", "preferred"):
+            with sql.session(make_target(engine, port, tls=mode), Deadline.after(5)) as session:
+                assert session.query("SELECT 1").rows == [(1,)]
+        with sql.session(make_target(engine, port, tls="require"), Deadline.after(5)) as session:
+            with pytest.raises(QueryError) as err:
+                session.query("SELECT 1")
+            assert err.value.reason == "config" and "TLS" in err.value.detail
+    finally:
+        sql.close()

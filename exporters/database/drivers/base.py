@@ -41,22 +41,22 @@ class Target:
     connect_timeout: float = 3.0
     query_timeout: float = 5.0
     idle_timeout: float = 120.0
+    tls: str = "preferred"
+    tls_ca_file: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, int, str | None, str]:
-        """Identify the pool this target shares: same server, database and account."""
-        return (self.engine, self.host, self.port, self.database, self.user)
+    def key(self) -> tuple[str, str, int, str | None, str, str]:
+        """Identify the pool this target shares: same server, database, account and TLS mode."""
+        return (self.engine, self.host, self.port, self.database, self.user, self.tls)
 
 
 class QueryError(Exception):
     """A connection or query failed with one of the probe `REASONS`; `broken` retires the connection."""
 
-    def __init__(self, reason: str, detail: str, *, broken: bool = False, lost: bool = False) -> None:
+    def __init__(self, reason: str, detail: str, *, broken: bool = False) -> None:
         self.reason = reason
         self.detail = detail
-        self.broken = broken or lost
-        self.lost = lost
-        """The connection was gone before the server saw the statement: a retry on a fresh one is safe."""
+        self.broken = broken
         super().__init__(f"{reason}: {detail}")
 
 
@@ -156,15 +156,12 @@ class DbConnection(ABC):
         self.give_back: Callable[[DbConnection], None] | None = None
         self._interrupted = False
 
-    def query(self, sql: str, timeout: float) -> Result:
-        """Run one statement with a server-side `timeout` backed by the watchdog."""
+    def query(self, sql: str, timeout: float, grace: float = WATCHDOG_GRACE_SECONDS) -> Result:
+        """Run one statement with a server-side `timeout`; the watchdog interrupts it `grace` s later."""
         self._interrupted = False
+        handle = WATCHDOG.arm(timeout + grace, self._watchdog_fired)
         try:
-            self._set_timeout(timeout)
-        except Exception as exc:
-            raise self._failure(exc) from None
-        handle = WATCHDOG.arm(timeout + WATCHDOG_GRACE_SECONDS, self._watchdog_fired)
-        try:
+            self._set_timeout(timeout)  # a round trip too: it hangs on a frozen server like any other
             result = self._execute(sql)
         except Exception as exc:
             raise self._failure(exc) from None
@@ -179,8 +176,9 @@ class DbConnection(ABC):
             self.broken = True
             detail = "interrupted by the watchdog after the server-side timeout"
             return QueryError("timeout", detail, broken=True)
-        error = self.classify(exc, first=self.statements == 0)
-        self.broken = self.broken or error.broken
+        error = self.classify(exc)
+        # After a timeout the session is closed, not pooled: a server that hangs keeps no monitoring session.
+        self.broken = self.broken or error.broken or error.reason == "timeout"
         return error
 
     def _watchdog_fired(self) -> None:
@@ -207,7 +205,7 @@ class DbConnection(ABC):
         """Stop the running statement from another thread."""
 
     @abstractmethod
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Turn a driver exception into a `QueryError` with a reason and a secret-free detail."""
 
     @abstractmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import ssl
 import threading
 from typing import Any
 
@@ -87,14 +89,14 @@ class MySQLConnection(DbConnection):
             if self.give_back:
                 self.give_back(spare)
 
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Map PyMySQL errors to probe reasons."""
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         text = f"MySQL error {code}" if code is not None else type(exc).__name__
         if code in _TIMEOUT_CODES:
             return QueryError("timeout", f"{text}: stopped by the server-side timeout")
         if code in _LOST_CODES or isinstance(exc, OSError | pymysql.err.InterfaceError):
-            return QueryError("unreachable", f"{text}: connection lost", lost=first)
+            return QueryError("unreachable", f"{text}: connection lost", broken=True)
         if code in _AUTH_CODES:
             return QueryError("auth", f"{text}: access denied")
         if code in _CONFIG_CODES or isinstance(exc, pymysql.err.ProgrammingError):
@@ -111,6 +113,24 @@ class MySQLConnection(DbConnection):
             self.raw.close()
 
 
+@functools.cache
+def _tls_context(mode: str, ca_file: str | None) -> ssl.SSLContext:
+    """Build a TLS context once per setting: loading the CA store costs about 15 ms of CPU."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if mode != "verify":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _tls_options(target: Target) -> dict[str, Any]:
+    if target.tls == "disable":
+        return {"ssl_disabled": True}
+    if target.tls in ("require", "verify"):
+        return {"ssl": _tls_context(target.tls, target.tls_ca_file)}
+    return {}  # preferred: PyMySQL's default, TLS when the server offers it
+
+
 def connect(target: Target, timeout: float) -> MySQLConnection:
     """Open a read-only MySQL/MariaDB session, or raise `QueryError`."""
     try:
@@ -121,11 +141,12 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
             password=target.password,
             database=target.database,
             connect_timeout=max(0.1, timeout),
-            read_timeout=READ_TIMEOUT_SECONDS,
+            read_timeout=max(0.1, timeout),  # bounds the session set-up below; raised after it
             write_timeout=max(1.0, timeout),
             autocommit=True,
             charset="utf8mb4",
             program_name="hospmon-database-exporter",
+            **_tls_options(target),
         )
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else None
@@ -133,6 +154,10 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
             raise QueryError("auth", f"MySQL error {code}: access denied for user {target.user}") from None
         if code == 1049:
             raise QueryError("config", f"MySQL error {code}: unknown database {target.database}") from None
+        if target.tls in ("require", "verify") and code == 2026:
+            raise QueryError(
+                "config", f"MySQL error {code}: the server does not offer TLS (tls: {target.tls})"
+            ) from None
         message = str(exc.args[1] if len(exc.args) > 1 else exc)
         reason = "timeout" if "timed out" in message else "unreachable"
         detail = f"MySQL error {code}: cannot connect to {target.host}:{target.port}"
@@ -145,5 +170,7 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
         conn.setup()
     except Exception as exc:
         conn.close()
-        raise conn.classify(exc, first=False) from None
+        raise conn.classify(exc) from None
+    # From here on the server-side timeout and the watchdog bound each statement; this is a backstop.
+    raw._read_timeout = READ_TIMEOUT_SECONDS
     return conn

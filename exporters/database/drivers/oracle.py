@@ -26,7 +26,7 @@ def error_code(exc: BaseException) -> str:
     return f"{match.group(1)}-{match.group(2)}" if match else ""
 
 
-def classify_code(code: str, message: str, *, first: bool = False) -> QueryError:
+def classify_code(code: str, message: str) -> QueryError:
     """Map an Oracle or python-oracledb error code to a probe reason."""
     text = code or "Oracle error"
     if code in _TIMEOUT:
@@ -36,7 +36,7 @@ def classify_code(code: str, message: str, *, first: bool = False) -> QueryError
     if code in _CONFIG:
         return QueryError("config", f"{text}: {short(message)}")
     if code.startswith(_UNREACHABLE_PREFIX):
-        return QueryError("unreachable", f"{text}: connection lost or refused", lost=first)
+        return QueryError("unreachable", f"{text}: connection lost or refused", broken=True)
     return QueryError("error", text)
 
 
@@ -80,9 +80,9 @@ class OracleConnection(DbConnection):
         with contextlib.suppress(Exception):
             self.raw.cancel()
 
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Map oracledb errors to probe reasons."""
-        return classify_code(error_code(exc), str(exc), first=first)
+        return classify_code(error_code(exc), str(exc))
 
     def close(self) -> None:
         """Close the session."""
@@ -104,6 +104,9 @@ def connect(target: Target, timeout: float) -> OracleConnection:
             tcp_connect_timeout=max(0.1, timeout),
             retry_count=0,
             program="hospmon-database-exporter",
+            # TLS is Oracle's TCPS protocol (its own listener port); preferred means plain TCP here.
+            protocol="tcps" if target.tls in ("require", "verify") else "tcp",
+            ssl_server_dn_match=target.tls == "verify",
         )
     except oracledb.Error as exc:
         error = classify_code(error_code(exc), str(exc))

@@ -5,24 +5,30 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable
 
 import psycopg
 from psycopg import errors as pgerr
+from psycopg import generators, waiting
+from psycopg.pq.abc import PGcancelConn
 
 from exporters.database.drivers.base import DbConnection, QueryError, Result, Target, short, shutdown_socket
 
 APPLICATION_NAME = "hospmon-database-exporter"
+CANCEL_SECONDS = 5.0
+_SSLMODE = {"disable": "disable", "preferred": "prefer", "require": "require", "verify": "verify-full"}
 # Syntax or access rule, read-only transaction, no such database, unsupported feature.
 _CONFIG_STATES = ("42", "25006", "3D000", "0A000")
 
 
-def _quiet(fn: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            fn()
-
-    return run
+def _send_cancel(cancel: PGcancelConn) -> None:
+    """Drive a started cancel request to its end, for at most `CANCEL_SECONDS`."""
+    try:
+        cancel.start()  # here, not in the watchdog: resolving the host name may block
+        waiting.wait_conn(generators.cancel(cancel), interval=0.1, timeout=CANCEL_SECONDS)
+    except Exception:
+        return
+    finally:
+        cancel.finish()
 
 
 class PostgresConnection(DbConnection):
@@ -53,18 +59,23 @@ class PostgresConnection(DbConnection):
         return Result(columns, rows)
 
     def interrupt(self) -> None:
-        """Cut the socket so the caller returns now, and send a cancel request (it opens no session)."""
+        """Cut the socket so the caller returns now, and send a cancel request (it opens no session).
+
+        Without the cancel the backend would run on: it does not watch its socket while it works. The
+        cancel is libpq's non-blocking one (libpq 17+), so a frozen server cannot block this thread.
+        """
         try:
-            cancel = self.raw.pgconn.get_cancel()
+            cancel = self.raw.pgconn.cancel_conn()  # copies the backend key: usable once the socket is cut
         except Exception:
             cancel = None
         with contextlib.suppress(Exception):
             shutdown_socket(self.raw.pgconn.socket)
         if cancel is not None:
-            # Without the cancel the backend would run on: it does not watch its socket while it works.
-            threading.Thread(target=_quiet(cancel.cancel), name="hospmon-db-cancel", daemon=True).start()
+            threading.Thread(
+                target=_send_cancel, args=(cancel,), name="hospmon-db-cancel", daemon=True
+            ).start()
 
-    def classify(self, exc: Exception, *, first: bool) -> QueryError:
+    def classify(self, exc: Exception) -> QueryError:
         """Map psycopg errors to probe reasons by SQLSTATE."""
         state = getattr(exc, "sqlstate", None) or ""
         text = f"SQLSTATE {state}" if state else type(exc).__name__
@@ -78,7 +89,7 @@ class PostgresConnection(DbConnection):
         if state.startswith("22"):
             return QueryError("bad_response", text)
         if isinstance(exc, psycopg.OperationalError) or self.raw.closed or self.raw.broken:
-            return QueryError("unreachable", f"{text}: connection lost", lost=first)
+            return QueryError("unreachable", f"{text}: connection lost", broken=True)
         return QueryError("error", text)
 
     def close(self) -> None:
@@ -107,6 +118,8 @@ def connect(target: Target, timeout: float) -> PostgresConnection:
             options=options,
             autocommit=True,
             prepare_threshold=None,
+            sslmode=_SSLMODE[target.tls],
+            sslrootcert=target.tls_ca_file,  # None is left out of the conninfo
         )
     except psycopg.OperationalError as exc:
         message = str(exc)
@@ -114,6 +127,8 @@ def connect(target: Target, timeout: float) -> PostgresConnection:
             raise QueryError("auth", f"authentication failed for user {target.user}") from None
         if "does not exist" in message and "database" in message:
             raise QueryError("config", f"database {target.database} does not exist") from None
+        if "SSL" in message and target.tls in ("require", "verify"):
+            raise QueryError("config", f"TLS refused or not verified (tls: {target.tls})") from None
         reason = "timeout" if "timeout" in message else "unreachable"
         raise QueryError(reason, f"cannot connect to {target.host}:{target.port}") from None
     conn = PostgresConnection(target, raw, timeout_ms)

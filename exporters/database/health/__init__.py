@@ -34,18 +34,14 @@ COLLECTORS: dict[str, Sequence[Collector]] = {
 }
 
 
-def run_health(
-    engine: SqlEngine, target: Target, spec: HealthSpec, deadline: Deadline
-) -> tuple[list[Metric], list[QueryError]]:
-    """Run the health collectors of the target's engine; raise `QueryError` when it cannot connect."""
+def run_health(engine: SqlEngine, target: Target, spec: HealthSpec, deadline: Deadline) -> list[Metric]:
+    """Run the health collectors of the target's engine; raise `QueryError` when none could run."""
     stats = QueryStats("hospmon_db", kind="collector", with_rows=False)
     out: list[Metric] = []
     failures: list[QueryError] = []
+    answered = 0
     with engine.session(target, deadline) as session:
         session.flavor  # noqa: B018 - connect first: a server that is down fails the whole module
-        up = GaugeMetricFamily("hospmon_db_up", "1 when the exporter could connect and log in.")
-        up.add_metric([], 1)
-        out.append(up)
         for collector in COLLECTORS[target.engine]:
             if collector.name in spec.disabled:
                 continue
@@ -53,7 +49,7 @@ def run_health(
             interval = spec.sizes_min_interval if collector.costly else 0.0
             entry = engine.cached(key, interval)
             if entry is not None:
-                out.extend(entry.metrics)
+                out.extend(entry.families())
                 stats.add(collector.name, entry, time.monotonic() - entry.at)
                 continue
             started = time.monotonic()
@@ -64,10 +60,15 @@ def run_health(
                 failures.append(exc)
                 stats.fail(collector.name, exc.reason)
                 continue
+            answered += 1
             entry = Cached(started, time.monotonic() - started, len(metrics), metrics)
             if collector.costly:
                 engine.store(key, entry)
-            out.extend(metrics)
+            out.extend(entry.families())
             stats.add(collector.name, entry, 0.0)
-    out.extend(stats.families())
-    return out, failures
+    if failures and not answered:
+        # Cached results alone do not show the server is up: fail the module with the first reason.
+        raise failures[0]
+    up = GaugeMetricFamily("hospmon_db_up", "1 when the server answered this probe's statements.")
+    up.add_metric([], 1)
+    return [up, *out, *stats.families()]

@@ -43,6 +43,12 @@ _PROCESSLIST = (
 )
 
 
+def version_tuple(text: str) -> tuple[int, ...]:
+    """Return the leading numbers of a server version (``8.0.36-log`` gives ``(8, 0, 36)``)."""
+    head = text.split("-", 1)[0]
+    return tuple(int(part) for part in head.split(".") if part.isdigit())
+
+
 def collect_info(s: Session, spec: HealthSpec) -> Iterable[Metric]:
     """Version, maximum connections and read-only flag."""
     row = s.query("SELECT VERSION(), @@max_connections, @@read_only").rows[0]
@@ -117,7 +123,12 @@ def collect_activity(s: Session, spec: HealthSpec) -> Iterable[Metric]:
 
 def collect_replication(s: Session, spec: HealthSpec) -> Iterable[Metric]:
     """Replica role, threads and lag from ``SHOW ALL SLAVES STATUS`` or ``SHOW REPLICA STATUS``."""
-    sql = "SHOW ALL SLAVES STATUS" if s.flavor == "mariadb" else "SHOW REPLICA STATUS"
+    if s.flavor == "mariadb":
+        sql = "SHOW ALL SLAVES STATUS"
+    elif version_tuple(s.server_version) >= (8, 0, 22):
+        sql = "SHOW REPLICA STATUS"
+    else:
+        sql = "SHOW SLAVE STATUS"
     rows = s.query(sql).dicts()
     yield gauge("replication_is_replica", "1 when this server replicates from another.", 1 if rows else 0)
     lag, running = [], []
@@ -134,7 +145,8 @@ def collect_replication(s: Session, spec: HealthSpec) -> Iterable[Metric]:
 
 def collect_sizes(s: Session, spec: HealthSpec) -> Iterable[Metric]:
     """Database sizes from InnoDB tablespaces (needs PROCESS only, no access to the tables)."""
-    view = "INNODB_SYS_TABLESPACES" if s.flavor == "mariadb" else "INNODB_TABLESPACES"
+    modern_mysql = s.flavor == "mysql" and version_tuple(s.server_version) >= (8,)
+    view = "INNODB_TABLESPACES" if modern_mysql else "INNODB_SYS_TABLESPACES"
     rows = s.query(f"SELECT NAME, FILE_SIZE, ALLOCATED_SIZE FROM information_schema.{view}").rows  # noqa: S608
     databases: dict[str, float] = {}
     spaces = []

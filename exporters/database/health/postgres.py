@@ -88,15 +88,22 @@ def collect_activity(s: Session, spec: HealthSpec) -> Iterable[Metric]:
 
 
 def collect_database(s: Session, spec: HealthSpec) -> Iterable[Metric]:
-    """Transaction, block read and deadlock counters from ``pg_stat_database``."""
+    """Transaction, block read and deadlock counters from ``pg_stat_database``.
+
+    Where the ``pg_stat_statements`` extension is installed in the monitored database, also the count of
+    statements executed (one more round trip, only there).
+    """
     row = s.query(
         "SELECT sum(xact_commit), sum(xact_rollback), sum(blks_hit + blks_read), sum(blks_read),"
-        " sum(deadlocks) FROM pg_stat_database"
+        " sum(deadlocks), to_regclass('pg_stat_statements') IS NOT NULL FROM pg_stat_database"
     ).rows[0]
     yield labelled("transactions", "Transactions ended, by result.", ["result"],
                    [(["commit"], row[0]), (["rollback"], row[1])], kind="counter")  # fmt: skip
     yield from cache_counters(row[2], row[3])
     yield counter("deadlocks", "Deadlocks detected since the statistics were reset.", row[4])
+    if row[5]:
+        calls = s.query("SELECT sum(calls) FROM pg_stat_statements").scalar()
+        yield counter("queries", "Statements executed (pg_stat_statements).", calls)
 
 
 def collect_replication(s: Session, spec: HealthSpec) -> Iterable[Metric]:
