@@ -42,7 +42,7 @@ class LoadedHis:
 
     config: HisConfig
     file: Path
-    passwords: dict[str, str]
+    passwords: dict[str, str] = field(repr=False)
     targets: dict[str, Target]
     engine: SqlEngine = field(default_factory=SqlEngine)
 

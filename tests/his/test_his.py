@@ -15,7 +15,7 @@ from exporters.his.main import HisExporter
 from hospmon.config import ConfigError
 from tests.database.servers import MariaDB
 from tests.emr.fakeemr import CANARIES, FakeEmr
-from tests.his.conftest import has, his_config, probe, value
+from tests.his.conftest import MONITOR_PASSWORD, has, his_config, probe, value
 
 OUTPUTS: list[str] = []
 
@@ -196,3 +196,9 @@ modules:
     path.write_text(path.read_text().replace("auth: nobody", "auth: mon").replace("{auth: missing}", "{}"))
     with pytest.raises(ConfigError, match="HOSPMON_TEST_UNSET_PASSWORD is not set"):
         HisExporter().load_config(path)
+
+
+def test_loaded_config_never_shows_its_passwords(tmp_path: Path) -> None:
+    loaded = HisExporter().load_config(his_config(tmp_path, 3306))
+    assert MONITOR_PASSWORD in loaded.passwords.values()
+    assert MONITOR_PASSWORD not in repr(loaded)
