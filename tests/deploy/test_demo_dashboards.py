@@ -37,6 +37,10 @@ EMPTY_IN_THE_DEMO = {
     ("his_emr.json", "Business queries failing"): "only faults",
     ("his_emr.json", "TLS certificates: days left"): "the demo's web front ends speak plain HTTP",
     ("his_emr.json", "Settlement round trip"): "only while the simulated clinics are open (Asia/Shanghai)",
+    ("database.json", "Probe failures"): "only faults",
+    ("database.json", "Replication lag"): "the demo's databases have no replicas",
+    ("database.json", "Wait time by class (Oracle)"): "the demo has no Oracle database",
+    ("database.json", "Tablespace use against maximum (Oracle)"): "the demo has no Oracle database",
 }
 
 
