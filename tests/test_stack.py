@@ -7,9 +7,8 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +16,27 @@ import pytest
 
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.inventory.main import InventoryExporter
-from tests.servers import alertmanager, get_json, prometheus, promql, wait_for
+from tests.servers import BackgroundHTTPServer, alertmanager, get_json, prometheus, promql, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-class _Webhook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
-    server.received = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", server.received  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    http = BackgroundHTTPServer(Handler)
+    yield f"http://127.0.0.1:{http.port}/hook", received
+    http.stop()
 
 
 def _inventory(folder: Path, exporter_address: str) -> Path:

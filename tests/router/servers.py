@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
-from tests.servers import free_port
+from tests.servers import BackgroundHTTPServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,16 +84,12 @@ class MetricTarget:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = BackgroundHTTPServer(Handler)
+        self.port = self.http.port
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.http.stop()
 
 
 def start_alertmanager(workdir: Path, router_port: int, token_file: Path) -> tuple[Process, int]:
