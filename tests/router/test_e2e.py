@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,24 @@ from tests.router.servers import (
     wait_for,
 )
 from tests.router.smtp import SmtpServer
+
+
+@contextmanager
+def chain(tmp_path: Path, config: Path, target: MetricTarget, ci: str) -> Iterator[tuple[Process, int]]:
+    """Run router, Alertmanager and a Prometheus scraping `target` with `ci` up; yield the router, its port."""
+    procs: list[Process] = []
+    try:
+        router, rport = start_router(tmp_path, config)
+        procs.append(router)
+        am, am_port = start_alertmanager(tmp_path, rport, tmp_path / "token")
+        procs.append(am)
+        target.values[ci] = 1
+        prom, _ = start_prometheus(tmp_path, target.port, am_port)
+        procs.append(prom)
+        yield router, rport
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
 
 
 @pytest.fixture
@@ -62,15 +81,7 @@ def test_rule_to_incident_to_email_and_back(
         }
     ]
     config = write_config(database_url, channels=channels, worker={"enabled": True, "interval_seconds": 0.5})
-    procs: list[Process] = []
-    try:
-        router, rport = start_router(tmp_path, config)
-        procs.append(router)
-        am, am_port = start_alertmanager(tmp_path, rport, tmp_path / "token")
-        procs.append(am)
-        target.values["his-db"] = 1
-        prom, _ = start_prometheus(tmp_path, target.port, am_port)
-        procs.append(prom)
+    with chain(tmp_path, config, target, "his-db") as (router, rport):
         api = f"http://127.0.0.1:{rport}/api/v1"
         headers = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -105,9 +116,6 @@ def test_rule_to_incident_to_email_and_back(
         metrics = requests.get(f"http://127.0.0.1:{rport}/metrics", timeout=5).text
         assert 'hospmon_router_alerts_received_total{outcome="new"} 1.0' in metrics
         assert 'hospmon_router_mttr_seconds_count{priority="P1",team="apps"} 1.0' in metrics
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
 
 
 @pytest.mark.slow
@@ -124,15 +132,7 @@ def test_store_outage_alertmanager_retries_nothing_lost(
         database={"url": database_url, "busy_timeout_ms": 200},
         worker={"enabled": True, "interval_seconds": 0.5},
     )
-    procs: list[Process] = []
-    try:
-        router, rport = start_router(tmp_path, config)
-        procs.append(router)
-        am, am_port = start_alertmanager(tmp_path, rport, tmp_path / "token")
-        procs.append(am)
-        target.values["lis-db"] = 1
-        prom, _ = start_prometheus(tmp_path, target.port, am_port)
-        procs.append(prom)
+    with chain(tmp_path, config, target, "lis-db") as (router, rport):
         base = f"http://127.0.0.1:{rport}"
 
         def refused() -> bool:
@@ -153,6 +153,3 @@ def test_store_outage_alertmanager_retries_nothing_lost(
 
         [inc] = wait_for(stored, "the incident after the outage", log=router.log)
         assert inc["priority"] == "P1" and inc["team"] == "medtech"
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
