@@ -29,7 +29,7 @@ from tests.router.smtp import SmtpServer
 
 @contextmanager
 def chain(tmp_path: Path, config: Path, target: MetricTarget, ci: str) -> Iterator[tuple[Process, int]]:
-    """Run router, Alertmanager and a Prometheus scraping `target` with `ci` up; yield the router, its port."""
+    """Run router, Alertmanager and a Prometheus scraping `target` with `ci` up; yield router and port."""
     procs: list[Process] = []
     try:
         router, rport = start_router(tmp_path, config)
