@@ -56,8 +56,8 @@ def peer_module(ours: dict[str, Any]) -> dict[str, Any]:
     return {"walk": ours["walk"], "metrics": metrics, "max_repetitions": 25, "retries": 3, "timeout": "5s"}
 
 
-def write_configs(folder: Path) -> tuple[Path, Path]:
-    """Write snmp_exporter's snmp.yml (modules if_mib, if_mib_v3) and our network.yml; return both paths."""
+def write_configs(folder: Path, v3_auth: bool) -> tuple[Path, Path]:
+    """Write snmp_exporter's snmp.yml (if_mib, if_mib_v3) and our network.yml; return both paths."""
     module = peer_module(yaml.safe_load(OUR_MODULE.read_text()))
     v3 = {"username": V3_USER, "security_level": "authPriv", "password": V3_AUTH, "auth_protocol": "SHA",
           "priv_protocol": "AES", "priv_password": V3_PRIV}  # fmt: skip
@@ -66,15 +66,16 @@ def write_configs(folder: Path) -> tuple[Path, Path]:
     (folder / "v3-auth").write_text(V3_AUTH)
     (folder / "v3-priv").write_text(V3_PRIV)
     ours = folder / "network.yml"
-    ours.write_text(yaml.safe_dump({
-        "auths": {
-            "public_v2": {"version": 2, "community": "public"},
-            "bench_v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
-                         "auth_protocol": "SHA", "password_file": str(folder / "v3-auth"),
-                         "priv_protocol": "AES", "priv_password_file": str(folder / "v3-priv")},
-        },
-        "defaults": {"timeout": 5, "retries": 3, "max_repetitions": 25},
-    }))  # fmt: skip
+    auths = {
+        "public_v2": {"version": 2, "community": "public"},
+        "bench_v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
+                     "auth_protocol": "SHA", "password_file": str(folder / "v3-auth"),
+                     "priv_protocol": "AES", "priv_password_file": str(folder / "v3-priv")},
+    }  # fmt: skip
+    if not v3_auth:  # as a v2c-only site configures it: no v3 user, so no v3 code loaded
+        del auths["bench_v3"]
+    defaults = {"timeout": 5, "retries": 3, "max_repetitions": 25}
+    ours.write_text(yaml.safe_dump({"auths": auths, "defaults": defaults}))
     return theirs, ours
 
 
@@ -87,16 +88,16 @@ def urls(port: int, peer: bool, target: str, v3: bool) -> str:
 
 
 @contextlib.contextmanager
-def exporters(folder: Path, ours_argv: list[str] | None = None) -> Iterator[dict[str, tuple[int, int]]]:
+def exporters(folder: Path, v3_auth: bool = True) -> Iterator[dict[str, tuple[int, int]]]:
     """Run both exporters; yield {"snmp_exporter": (pid, port), "hospmon": (pid, port)}."""
     if shutil.which(SNMP_EXPORTER) is None:
         raise SystemExit(f"{SNMP_EXPORTER} is not installed: apt-get install prometheus-snmp-exporter")
-    theirs_cfg, ours_cfg = write_configs(folder)
+    theirs_cfg, ours_cfg = write_configs(folder, v3_auth)
     tp, op = free_port(), free_port()
     theirs = [SNMP_EXPORTER, f"--config.file={theirs_cfg}", f"--web.listen-address=127.0.0.1:{tp}",
               "--log.level=error"]  # fmt: skip
     ours = [sys.executable, "-m", "exporters.network.main", f"--web.listen-address=127.0.0.1:{op}",
-            f"--config.file={ours_cfg}", "--log.level=error", *(ours_argv or [])]  # fmt: skip
+            f"--config.file={ours_cfg}", "--log.level=error"]  # fmt: skip
     env = {"PYTHONPATH": str(REPO)}
     with (
         process(theirs, lambda: http_ok(f"http://127.0.0.1:{tp}/"), folder / "snmp_exporter.log") as tproc,
