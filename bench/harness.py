@@ -17,6 +17,7 @@ import resource
 import socket
 import statistics
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,45 @@ def alternate(
             for key, value in turn().items():
                 out[name].setdefault(key, []).append(value)
     return out
+
+
+def scrape_turn(
+    pid: int, url: str, scrapes: int, check: Callable[[bytes], str | None], report: Report
+) -> Callable[[], Measure]:
+    """Return one turn of `scrapes` scrapes one after the other: median wall, CPU per scrape, RSS after.
+
+    CPU is the exporter's over the whole turn divided by `scrapes`, so its resolution is one tick / scrapes.
+    `check` returns why a body is wrong (recorded as a failure), or None.
+    """
+    from bench.servers import fetch
+
+    def run() -> Measure:
+        walls = []
+        cpu0 = cpu_seconds(pid)
+        for _ in range(scrapes):
+            start = time.perf_counter()
+            body = fetch(url)
+            walls.append(time.perf_counter() - start)
+            why = check(body)
+            if why:
+                report.fail(f"{url}: {why}")
+        cpu = cpu_seconds(pid) - cpu0
+        return {
+            "wall_ms": statistics.median(walls) * 1000,
+            "cpu_ms": cpu / scrapes * 1000,
+            "rss": rss_mib(pid),
+        }
+
+    return run
+
+
+def series_count(body: bytes, prefixes: tuple[str, ...] = ("",), skip: tuple[str, ...] = ()) -> int:
+    """Count the sample lines of an exposition that start with one of `prefixes` and none of `skip`."""
+    return sum(
+        1
+        for line in body.decode().splitlines()
+        if line and not line.startswith("#") and line.startswith(prefixes) and not line.startswith(skip)
+    )
 
 
 def spread(values: Sequence[float], digits: int = 1) -> str:

@@ -109,8 +109,8 @@ class Postgres:
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run SQL as the superuser with psql; return its unaligned output."""
         argv = ["psql", "-h", str(self.sockdir), "-p", str(self.port), "-U", "postgres", "-d", database,
-                "-AtqX", "-v", "ON_ERROR_STOP=1", "-c", statement]  # fmt: skip
-        return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+                "-AtqX", "-v", "ON_ERROR_STOP=1"]  # fmt: skip
+        return subprocess.run(argv, input=statement, check=True, capture_output=True, text=True).stdout
 
 
 @contextlib.contextmanager
@@ -160,9 +160,8 @@ class MariaDB:
 
     def sql(self, statement: str, database: str = "") -> str:
         """Run SQL as root with the mariadb client; return its tab-separated output."""
-        argv = ["mariadb", f"--socket={self.socket}", "-uroot", "-N", "-B", "-e", statement]
-        return subprocess.run([*argv, *([database] if database else [])], check=True,
-                              capture_output=True, text=True).stdout  # fmt: skip
+        argv = ["mariadb", f"--socket={self.socket}", "-uroot", "-N", "-B", *([database] if database else [])]
+        return subprocess.run(argv, input=statement, check=True, capture_output=True, text=True).stdout
 
 
 @contextlib.contextmanager

@@ -14,17 +14,15 @@ must report the same counter values and the same number of series.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Measure, Report, alternate, cpu_seconds, rss_mib  # noqa: E402
+from bench.harness import Report, alternate, rss_mib, scrape_turn  # noqa: E402
 from bench.servers import fetch  # noqa: E402
 from bench.snmp_agent import agent  # noqa: E402
 from bench.snmp_peer import counters, device_series, exporters, snmpwalk_ok, urls  # noqa: E402
@@ -32,24 +30,9 @@ from bench.snmp_peer import counters, device_series, exporters, snmpwalk_ok, url
 WARMUP = 3
 
 
-def turn(pid: int, url: str, scrapes: int) -> Callable[[], Measure]:
-    """Return one turn: `scrapes` scrapes one after the other, measured."""
-
-    def run() -> Measure:
-        walls = []
-        cpu0 = cpu_seconds(pid)
-        for _ in range(scrapes):
-            start = time.perf_counter()
-            fetch(url)
-            walls.append(time.perf_counter() - start)
-        cpu = cpu_seconds(pid) - cpu0
-        return {
-            "wall_ms": statistics.median(walls) * 1000,
-            "cpu_ms": cpu / scrapes * 1000,
-            "rss": rss_mib(pid),
-        }
-
-    return run
+def answered(peer: bool) -> Callable[[bytes], str | None]:
+    """Return a check that a scrape brought the device's series."""
+    return lambda body: None if device_series(body, peer) else "no series from the device"
 
 
 def main() -> int:
@@ -79,11 +62,18 @@ def main() -> int:
         )
         report.same("device series per scrape", series[("snmp_exporter", False)], series[("hospmon", False)])
         done = WARMUP * 2
+
+        def turl(v3: bool) -> str:
+            return urls(tport, True, snmpd.target(), v3)
+
+        def ourl(v3: bool) -> str:
+            return urls(oport, False, snmpd.target(), v3)
+
         for v3, label in ((False, "v2c"), (True, "v3 authPriv SHA/AES")):
             results = alternate(
                 [
-                    ("snmp_exporter", turn(tpid, urls(tport, True, snmpd.target(), v3), args.scrapes)),
-                    ("hospmon", turn(opid, urls(oport, False, snmpd.target(), v3), args.scrapes)),
+                    ("snmp_exporter", scrape_turn(tpid, turl(v3), args.scrapes, answered(True), report)),
+                    ("hospmon", scrape_turn(opid, ourl(v3), args.scrapes, answered(False), report)),
                 ],
                 args.rounds,
             )
