@@ -23,7 +23,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -31,7 +30,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Report, alternate, scrape_turn, series_count  # noqa: E402
+from bench.harness import Report, alternate, contains, scrape_turn, series_count  # noqa: E402
 from bench.servers import (  # noqa: E402
     MONITOR_PASSWORD,
     MONITOR_USER,
@@ -80,11 +79,6 @@ def our_config(folder: Path, maria_port: int, pg_port: int) -> Path:
     return path
 
 
-def has(prefix: str) -> Callable[[bytes], str | None]:
-    """Return a check that a scrape reports the server up under `prefix`."""
-    return lambda body: None if prefix.encode() in body else f"no {prefix!r} in the answer"
-
-
 def main() -> int:
     """Start the servers and the exporters, run the turns and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,12 +111,12 @@ def main() -> int:
                     env={"PYTHONPATH": str(REPO)}) as ours,
         ):  # fmt: skip
             sides = {
-                "mysql": (mysqld.pid, f"http://127.0.0.1:{mp}/metrics", has("mysql_up 1"),
+                "mysql": (mysqld.pid, f"http://127.0.0.1:{mp}/metrics", contains("mysql_up 1"),
                           f"http://127.0.0.1:{op}/probe?target=maria&module=health"),
-                "postgres": (pgexp.pid, f"http://127.0.0.1:{pp}/metrics", has("pg_up 1"),
+                "postgres": (pgexp.pid, f"http://127.0.0.1:{pp}/metrics", contains("pg_up 1"),
                              f"http://127.0.0.1:{op}/probe?target=pg&module=health"),
             }  # fmt: skip
-            ok = has('hospmon_probe_success{module="health"} 1.0')
+            ok = contains('hospmon_probe_success{module="health"} 1.0')
             counts = {
                 engine: (
                     series_count(fetch(peer_url), ("mysql_", "pg_")),

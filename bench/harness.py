@@ -88,22 +88,22 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _tree_sum(pid: int, read: Callable[[int], float]) -> float:
+    total = 0.0
+    for p in descendants(pid):
+        with contextlib.suppress(OSError):  # a process may end while we read
+            total += read(p)
+    return total
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """Return the CPU time of a process and its live descendants (e.g. gunicorn and its workers)."""
-    total = 0.0
-    for p in descendants(pid):
-        with contextlib.suppress(OSError):
-            total += cpu_seconds(p)
-    return total
+    return _tree_sum(pid, cpu_seconds)
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Return the summed RSS of a process and its descendants, in MiB."""
-    total = 0.0
-    for p in descendants(pid):
-        with contextlib.suppress(OSError):
-            total += rss_mib(p)
-    return total
+def contains(text: str) -> Callable[[bytes], str | None]:
+    """Return a check that an answer holds `text` (e.g. a probe's success line)."""
+    return lambda body: None if text.encode() in body else f"no {text!r} in the answer"
 
 
 def alternate(

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -25,7 +24,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Report, alternate, scrape_turn  # noqa: E402
+from bench.harness import Report, alternate, contains, scrape_turn  # noqa: E402
 from bench.servers import fetch, free_port, http_ok, process, tcp_ok  # noqa: E402
 
 BLACKBOX = "prometheus-blackbox-exporter"
@@ -82,11 +81,6 @@ def configs(folder: Path) -> tuple[Path, Path]:
     return blackbox, ours
 
 
-def has(text: str) -> Callable[[bytes], str | None]:
-    """Return a check that a probe answer holds `text` (the probe succeeded)."""
-    return lambda body: None if text.encode() in body else f"probe failed: no {text!r}"
-
-
 def main() -> int:
     """Start the target and both exporters, run the turns and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,7 +108,10 @@ def main() -> int:
         ):  # fmt: skip
             peer_url = f"http://127.0.0.1:{bp}/probe?target={site}/emr/login&module=portal"
             our_url = f"http://127.0.0.1:{op}/probe?target={site}&module=portal"
-            peer_ok, our_ok = has("probe_success 1"), has('hospmon_probe_success{module="portal"} 1.0')
+            peer_ok, our_ok = (
+                contains("probe_success 1"),
+                contains('hospmon_probe_success{module="portal"} 1.0'),
+            )
             for url, ok in ((peer_url, peer_ok), (our_url, our_ok)):
                 for _ in range(3):
                     why = ok(fetch(url))
