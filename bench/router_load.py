@@ -115,6 +115,7 @@ def post_turn(
     alerts = sum(body.count(b'"fingerprint"') for body in bodies)
     lock, queue = threading.Lock(), list(reversed(bodies))
     latencies: list[float] = []
+    failed: list[str] = []
     sent = {"Content-Type": "application/json", "User-Agent": "Alertmanager/0.25.0", **headers}
 
     def client() -> None:
@@ -136,7 +137,8 @@ def post_turn(
             with lock:
                 latencies.append(time.perf_counter() - t0)
             if not 200 <= status < 300:
-                report.fail(f"{name}: HTTP {status}: {text[:200]!r}")
+                with lock:
+                    failed.append(f"HTTP {status}: {text[:200]!r}")
         conn.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -147,6 +149,8 @@ def post_turn(
         t.join()
     wall = time.perf_counter() - start
     cpu, db = (tree_cpu_seconds(pid) - cpu0) if pid else 0.0, tree_cpu_seconds(pg_pid) - db0
+    if failed:
+        report.fail(f"{name}: {len(failed)} of {len(bodies)} requests failed; first: {failed[0]}")
     latencies.sort()
     return {
         "alerts_per_s": alerts / wall,

@@ -53,7 +53,8 @@ def alerta(venv: Path, db_url: str, folder: Path) -> Iterator[tuple[int, str]]:
     conf.write_text(ALERTA_CONF.format(url=db_url))
     port = free_port()
     argv = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-            "--threads", str(THREADS), "--worker-class", "gthread", "alerta.app:create_app()"]  # fmt: skip
+            "--threads", str(THREADS), "--worker-class", "gthread", "--no-control-socket",
+            "alerta.app:create_app()"]  # fmt: skip
     ready = f"http://127.0.0.1:{port}/management/healthcheck"
     env = {"ALERTA_SVR_CONF_FILE": str(conf)}
     with process(argv, lambda: http_ok(ready), folder / "alerta.log", env=env, cwd=folder) as proc:
