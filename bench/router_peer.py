@@ -52,11 +52,15 @@ def alerta(venv: Path, db_url: str, folder: Path) -> Iterator[tuple[int, str]]:
     conf = folder / "alertad.conf"
     conf.write_text(ALERTA_CONF.format(url=db_url))
     port = free_port()
-    argv = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-            "--threads", str(THREADS), "--worker-class", "gthread", "--no-control-socket",
-            "alerta.app:create_app()"]  # fmt: skip
+    argv = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--threads", str(THREADS), "--worker-class",
+            "gthread", "--no-control-socket", "alerta.app:create_app()"]  # fmt: skip
     ready = f"http://127.0.0.1:{port}/management/healthcheck"
     env = {"ALERTA_SVR_CONF_FILE": str(conf)}
+    # Alerta creates its schema as each worker boots; two workers on an empty database race and one dies:
+    # create it with one worker first.
+    with process([*argv, "--workers", "1"], lambda: http_ok(ready), folder / "alerta-init.log", env=env):
+        pass
+    argv += ["--workers", str(WORKERS)]
     with process(argv, lambda: http_ok(ready), folder / "alerta.log", env=env, cwd=folder) as proc:
         yield proc.pid, f"http://127.0.0.1:{port}/webhooks/prometheus"
 
