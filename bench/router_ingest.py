@@ -90,6 +90,7 @@ def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report
                 report.figure(f"{label}: p99 ms", peer["p99"], mine["p99"])
                 report.figure(f"{label}: server CPU ms/alert", peer["cpu"], mine["cpu"], digits=2)
                 report.figure(f"{label}: PostgreSQL CPU ms/alert", peer["db_cpu"], mine["db_cpu"], digits=2)
+                report.note(f"CPU resolution per alert: 10 ms / {per_round} alerts = {10 / per_round:.3f} ms")
             report.figure(
                 f"{store}: RSS per worker, MiB", [worker_rss(apid)], [worker_rss(opid)], paired=False
             )
