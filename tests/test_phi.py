@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from hospmon import phi
-from hospmon.phi import REDACTED, PhiGuard, PhiSettings, label_name_problem, pattern_problem
+from hospmon.phi import REDACTED, PhiGuard, PhiSettings
+from hospmon.phi_patterns import label_name_problem, pattern_problem
 from tests.canary import CANARY, leaks
 
 
