@@ -31,12 +31,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily
 from pydantic import Field, field_validator
 
 from hospmon.config import StrictModel
 from hospmon.phi_words import HOSPITAL_WORDS, NUMERALS, PINYIN_SURNAMES, PINYIN_SYLLABLES, UNITS
+
+if TYPE_CHECKING:
+    from hospmon.inventory.model import Inventory
 
 log = logging.getLogger("hospmon.phi")
 
@@ -71,7 +75,9 @@ _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
 _DIGIT_RUN = re.compile(r"\d+[Xx]?(?:[ \-()]{1,3}\d+[Xx]?)*")
 _DIGIT_GROUP = re.compile(r"\d+[Xx]?")
-_LOCAL_LANDLINE = re.compile(r"(?<![\d-])\d{3,4}-\d{4}(?![\d-])")
+# A local number without area code starts with 2-8; "1986-2015" and "2010-2024" are years, not numbers.
+_LOCAL_LANDLINE = re.compile(r"(?<![\d-])([2-8]\d{2,3})-(\d{4})(?![\d-])")
+_YEAR = re.compile(r"(19|20)\d\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -199,7 +205,8 @@ def _number_findings(text: str) -> Iterable[Finding]:
                     base = run.start()
                     yield Finding(rule, base + groups[i].start(), base + groups[j].end())
     for match in _LOCAL_LANDLINE.finditer(text):
-        yield Finding("landline_phone", match.start(), match.end())
+        if not (_YEAR.fullmatch(match.group(1)) and _YEAR.fullmatch(match.group(2))):
+            yield Finding("landline_phone", match.start(), match.end())
 
 
 @lru_cache(maxsize=4096)
@@ -326,3 +333,15 @@ class PhiGuard:
             if verdict.rule is not None:
                 hits.append((name, verdict.rule))
         return clean, hits
+
+
+def inventory_words(inventory: Inventory) -> list[str]:
+    """Return the Chinese names of the site's hospital, departments, services, teams and CIs: never names."""
+    names = [
+        inventory.hospital.name,
+        *(d.name for d in inventory.departments.values()),
+        *(s.name for s in inventory.services.values()),
+        *(t.name for t in inventory.teams.values()),
+        *(c.name for c in inventory.cis.values()),
+    ]
+    return [n.zh for n in names if n is not None and n.zh]

@@ -82,6 +82,8 @@ def test_patient_identifiers_are_refused_by_their_rule(guard: PhiGuard, value: s
         "Power Supply 1",
         "SN2102350DJP10K8000123",
         "1700000000",
+        "Copyright (c) 1986-2015 by Cisco Systems, Inc.",
+        "in service 2010-2024",
         "",
     ],
 )
