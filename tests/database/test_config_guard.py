@@ -89,7 +89,8 @@ def test_secrets_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_target_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
-    listed = "targets:\n  - {target: '[::1]:5433', auth: monitor}\n  - {target: '10.0.0.9:3306', auth: monitor}\n"
+    listed = "targets:\n  - {target: '[::1]:5433', auth: monitor}\n"
+    listed += "  - {target: '10.0.0.9:3306', auth: monitor}\n"
     loaded = load_database_config(write(tmp_path, BASE + listed))
     assert loaded.target(ProbeRequest("his-db", ("health",))).host == "10.0.0.5"
     adhoc = loaded.target(ProbeRequest("[::1]:5433", ("health",), {"auth": "monitor", "engine": "postgres"}))
