@@ -59,13 +59,29 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
 
 
-def load_yaml(path: str | Path) -> Any:
-    """Parse one YAML file, turning I/O and syntax errors into a `ConfigError` that names the file."""
+def read_text(path: str | Path, *, key: str = "") -> str:
+    """Read a UTF-8 text file, turning I/O and decoding errors into a `ConfigError` naming file and offset."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError.single(path, f"cannot read file: {exc.strerror or exc}") from exc
+        raise ConfigError.single(path, f"cannot read file: {exc.strerror or exc}", key=key) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError.single(
+            path,
+            f"not UTF-8: byte offset {exc.start} (line {line}) cannot be decoded; save the file as UTF-8 "
+            "(a comment typed in an editor set to GBK is the usual cause)",
+            key=key,
+        ) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse one YAML file, turning I/O, decoding and syntax errors into a `ConfigError` naming the file."""
+    path = Path(path)
+    text = read_text(path)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -144,11 +160,18 @@ def read_secret(file: str | Path | None, env: str | None, *, what: str, config_f
 
     if file:
         try:
-            return Path(file).read_text(encoding="utf-8").strip()
+            raw = Path(file).read_bytes()
         except OSError as exc:
             raise ConfigError.single(
                 config_file, f"cannot read secret file {file}: {exc.strerror}", key=what
             ) from exc
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            # The offset only: the bytes are the secret.
+            raise ConfigError.single(
+                config_file, f"secret file {file} is not UTF-8 (byte offset {exc.start})", key=what
+            ) from None
     if env:
         value = os.environ.get(env)
         if value is None:
