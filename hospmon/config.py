@@ -18,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+# Keys that would hold a secret in the config itself; every one has a *_file or *_env alternative.
+SECRET_KEYS = frozenset(
+    {"password", "passwd", "token", "secret", "client_secret", "priv_password", "community", "bearer_token"}
+)
+
 
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, values are immutable after load."""
@@ -131,7 +136,12 @@ def faults_from_validation(
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         entry, key = _entry_and_key(loc, data, id_field)
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+            msg = (
+                f"a secret written into the config; put it in a file only the service can read and give "
+                f"{loc[-1]}_file (or {loc[-1]}_env)"
+            )
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key; remove it or check its spelling"
         elif err["type"] == "missing":
             msg = "required key is missing; add it"
