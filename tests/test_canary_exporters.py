@@ -28,11 +28,12 @@ from exporters.lis.main import LisExporter
 from exporters.network.exporter import NetworkExporter
 from exporters.pacs.main import PacsExporter
 from hospmon import phi
-from hospmon.demoparts.pacs_lis import lis_statements, seed_reference, synthetic_study, write_instances
+from hospmon.demoparts.pacs_lis import synthetic_study, write_instances
 from tests.canary import CANARY, leaks
 from tests.conftest import LOOPBACK_ADHOC, REPO
-from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB
+from tests.database.servers import MONITOR_PASSWORD, MariaDB
 from tests.his.conftest import his_config, his_server
+from tests.lis.test_sql import create_lis
 from tests.network.agent import Agent, snmpd
 from tests.pacs.conftest import ORTHANC_AE, Scp, orthanc, study_files
 from tests.servers import http_get
@@ -98,12 +99,7 @@ class Hospital:
 
 def _plant_lis(db: MariaDB) -> None:
     with db.admin() as conn, conn.cursor() as cur:
-        cur.execute("CREATE DATABASE lis CHARACTER SET utf8mb4")
-        cur.execute(f"GRANT SELECT ON lis.* TO '{MONITOR_USER}'@'127.0.0.1'")
-        cur.execute("USE lis")
-        for statement in lis_statements():
-            cur.execute(statement)
-        seed_reference(cur)
+        create_lis(cur)
         cur.execute(
             "INSERT INTO lab_order (sample_no, patient_id, section, priority, test_code, status, ordered_at,"
             " received_at) VALUES (%s, %s, 'CHEM', 'STAT', 'K', 'received', NOW(), NOW())",
