@@ -82,6 +82,8 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _MAX_GROUPS = 8
+_CACHE_SIZE = 8192
+"""Values remembered with their findings: a switch's interface names come back at every scrape."""
 
 
 class PhiSettings(StrictModel):
@@ -256,6 +258,7 @@ class PhiGuard:
         )
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._seen: dict[str, tuple[Finding, ...]] = {}
 
     def _covered(self, run: str) -> bool:
         """Tell whether a Han run splits wholly into allowed words, numerals and units."""
@@ -274,6 +277,16 @@ class PhiGuard:
         """Return every span of `text` that a rule refuses, in order of position."""
         if _TEST_ONLY_DISABLED or not text:
             return []
+        known = self._seen.get(text)
+        if known is None:
+            known = tuple(self._scan(text))
+            with self._lock:
+                if len(self._seen) >= _CACHE_SIZE:
+                    self._seen.clear()
+                self._seen[text] = known
+        return list(known)
+
+    def _scan(self, text: str) -> list[Finding]:
         found = list(_number_findings(text))
         if self._record is not None:
             found += [Finding("record_number", m.start(), m.end()) for m in self._record.finditer(text)]
