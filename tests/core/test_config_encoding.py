@@ -75,7 +75,7 @@ def test_sighup_and_reload_with_a_gbk_file_keep_the_running_config(
     with process(argv, f"{base}/-/healthy", tmp_path / "exporter.log") as proc:
         path.write_bytes(GBK_CONFIG.encode("gbk"))
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: _metric(base, "hospmon_exporter_config_last_reload_successful") == 0, 10, "reload")
+        wait_for(lambda: _metric(base, "hospmon_exporter_config_last_reload_successful") == 0, 30, "reload")
         assert proc.poll() is None
         assert http_get(f"{base}/-/healthy")[0] == 200
         # Still the old config: his-db is probed (and fails: nothing listens), lis-db is unknown.
@@ -90,7 +90,7 @@ def test_sighup_and_reload_with_a_gbk_file_keep_the_running_config(
         # Saved again as UTF-8, the next SIGHUP takes it.
         path.write_text(GBK_CONFIG, encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: _metric(base, "hospmon_exporter_config_last_reload_successful") == 1, 10, "reload")
+        wait_for(lambda: _metric(base, "hospmon_exporter_config_last_reload_successful") == 1, 30, "reload")
         assert http_get(f"{base}/probe?target=lis-db")[0] == 200
     log = (tmp_path / "exporter.log").read_text(encoding="utf-8")
     assert "reload failed, keeping the running config" in log and "not UTF-8" in log
