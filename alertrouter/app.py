@@ -49,7 +49,8 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
         state.write_lock = threading.Lock()
 
     app = Flask("alertrouter")
-    app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes
+    # One byte over the limit, so a streamed body past it is refused rather than cut (see intake/body.py).
+    app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["hospmon_router"] = state
     register_errors(app)

@@ -13,6 +13,8 @@ from alertrouter.api.openapi import document
 from alertrouter.api.serialize import alert_json, event_json, incident_json
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
+from alertrouter.intake.body import json_body
+from alertrouter.intake.parser import PayloadError, check_text
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
 from alertrouter.settings import PRIORITIES
@@ -34,7 +36,7 @@ def _actor() -> str:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = json_body(current_state().router.settings.file.max_body_bytes)
     if not isinstance(data, dict):
         raise ApiError(400, "body: expected a JSON object")
     return data
@@ -44,9 +46,10 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str:
     value = data.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
         raise ApiError(400, f"{key}: expected a {'non-empty ' if required else ''}string")
-    if len(value) > 10_000:
-        raise ApiError(400, f"{key}: at most 10000 characters")
-    return value.strip()
+    try:
+        return check_text(value, key, 10_000).strip()
+    except PayloadError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _choices(name: str, allowed: tuple[str, ...]) -> list[str] | None:
