@@ -1,4 +1,4 @@
-"""Parse Alertmanager's webhook (version 4) into alerts; a pure function, no I/O.
+"""Parse Alertmanager's webhook (version 4, as 0.25 to 0.34 send it) into alerts; a pure function, no I/O.
 
 message = parse_webhook(json.loads(body))   # raises PayloadError("alerts[2].startsAt: ...")
 for alert in message.alerts: ...
@@ -66,6 +66,10 @@ class WebhookMessage:
     group_labels: dict[str, str]
     external_url: str
     alerts: list[ParsedAlert] = field(default_factory=list)
+    notification_reason: str = ""
+    """Why Alertmanager sent it ("first notification", "repeat interval elapsed", ...); from 0.32 on."""
+    route_labels: dict[str, str] = field(default_factory=dict)
+    """The labels of the route that matched, rendered; from 0.34 on."""
 
 
 def parse_time(value: Any, where: str) -> dt.datetime | None:
@@ -193,6 +197,8 @@ def parse_webhook(payload: Any) -> WebhookMessage:
         group_labels=_str_map(payload.get("groupLabels"), "groupLabels", required=False),
         external_url=_optional_text(payload, "externalURL", "externalURL"),
         alerts=[_alert(a, f"alerts[{i}]") for i, a in enumerate(alerts)],
+        notification_reason=_optional_text(payload, "notification_reason", "notification_reason", 64),
+        route_labels=_str_map(payload.get("routeLabels"), "routeLabels", required=False),
     )
 
 
