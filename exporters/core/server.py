@@ -47,7 +47,10 @@ class _ExtraCollector(Collector):
         self._app = app
 
     def collect(self) -> Iterable[Metric]:
-        return self._app.exporter.collect(self._app.config)
+        yield self._app.exporter.refusals.family(
+            "hospmon_exporter_phi_refused", "Label values the PHI guard refused, by rule (never the value)."
+        )
+        yield from self._app.exporter.collect(self._app.config)
 
 
 class ExporterApp:
