@@ -92,6 +92,8 @@ class Alert(Base):
     labels: Mapped[dict[str, Any]]
     annotations: Mapped[dict[str, Any]]
     generator_url: Mapped[str] = mapped_column(Text, default="")
+    redactions: Mapped[list[Any]] = mapped_column(default=list)
+    """Where the PHI guard replaced a value with ``[redacted]``, and by which rule; never the value."""
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     first_received_at: Mapped[dt.datetime]
     last_received_at: Mapped[dt.datetime]

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from alertrouter.notify.templates import check_template
 from hospmon.config import ConfigError, StrictModel, load, read_secret
+from hospmon.phi import PhiSettings
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
@@ -121,6 +122,8 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    phi: PhiSettings = PhiSettings()
+    """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
 
 
 @dataclass(frozen=True)

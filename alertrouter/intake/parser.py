@@ -38,6 +38,8 @@ class ParsedAlert:
     labels: dict[str, str]
     annotations: dict[str, str]
     generator_url: str = ""
+    redactions: tuple[str, ...] = ()
+    """Where the PHI guard replaced a value, and by which rule: ``labels.ifAlias: han_name``."""
 
     @property
     def alertname(self) -> str:
