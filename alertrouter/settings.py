@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
 from alertrouter.notify.templates import check_template
+from alertrouter.secrets_check import inline_secrets
 from hospmon.config import ConfigError, StrictModel, load, read_secret
 from hospmon.phi import PhiSettings
 
@@ -79,6 +80,8 @@ class ChannelConfig(StrictModel):
     """dingtalk: the signing secret, if the bot uses one."""
     url: str | None = None
     """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
+    url_file: str | None = None
+    """A file holding `url`, for a URL that carries a token (``?key=...``), which never sits in the config."""
     subject: str | None = None
     """Template for the subject; fields as in `alertrouter.notify.templates.FIELDS`."""
     body: str | None = None
@@ -88,7 +91,10 @@ class ChannelConfig(StrictModel):
     def _needs(self) -> ChannelConfig:
         need = {"email": "smtp", "wecom": "key_file", "dingtalk": "key_file", "webhook": "url", "sms": "url"}
         key = need[self.kind]
-        if getattr(self, key) is None:
+        if key == "url":
+            if (self.url is None) == (self.url_file is None):
+                raise ValueError(f"a {self.kind} channel needs url or url_file (one of them)")
+        elif getattr(self, key) is None:
             raise ValueError(f"a {self.kind} channel needs {key}")
         for name in ("subject", "body"):
             template = getattr(self, name)
@@ -163,6 +169,9 @@ def load_settings(path: str | Path) -> Settings:
     """Read and check the router config, raising `ConfigError` naming file and key."""
     path = Path(path)
     raw = load(RouterFile, path, id_field="name")
+    inline = inline_secrets(raw, path)
+    if inline:
+        raise ConfigError(inline)
 
     def secret(file: str, what: str) -> str:
         return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
@@ -175,7 +184,7 @@ def load_settings(path: str | Path) -> Settings:
         basic = (auth.basic_auth.username, secret(auth.basic_auth.password_file, "webhook_auth.basic_auth"))
     secrets: dict[str, str] = {}
     for ch in raw.channels:
-        for key in ("key_file", "secret_file"):
+        for key in ("key_file", "secret_file", "url_file"):
             value = getattr(ch, key)
             if value:
                 secrets[f"{ch.name}.{key}"] = secret(value, f"channels[{ch.name}].{key}")
