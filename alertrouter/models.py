@@ -104,7 +104,7 @@ class Event(Base):
     """One line of an incident's timeline."""
 
     __tablename__ = "timeline"
-    __table_args__ = (Index("ix_timeline_incident_at", "incident_id", "at"),)
+    __table_args__ = (Index("ix_timeline_incident_at", "incident_id", "at"), Index("ix_timeline_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))

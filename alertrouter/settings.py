@@ -113,6 +113,44 @@ class WorkerConfig(StrictModel):
     oncall_horizon_days: int = Field(default=7, ge=1, le=60)
 
 
+SIX_MONTHS_DAYS = 183
+
+
+class RetentionConfig(StrictModel):
+    """How long the store keeps each kind of row; the worker removes older ones in small batches.
+
+    Incidents (closed or resolved, with their timeline, pages, departments and alerts), the timeline and the
+    audit log are network and operations logs: China's Cybersecurity Law (art. 21) asks at least six months.
+    """
+
+    incidents_days: int = 400
+    timeline_days: int = 400
+    audit_days: int = 400
+    alerts_days: int = Field(default=30, ge=1)
+    """Raw alert rows (and webhook deliveries), once their incident is resolved or closed."""
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Rows per transaction: each batch is short, so intake never waits long behind it."""
+    max_batches: int = Field(default=20, ge=1)
+    """Batches per table per worker pass; a backlog carries over to the next pass."""
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    """Time between runs once nothing is left to remove."""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _six_months(self) -> RetentionConfig:
+        short = [
+            f"{key} {getattr(self, key)}"
+            for key in ("incidents_days", "timeline_days", "audit_days")
+            if getattr(self, key) < SIX_MONTHS_DAYS
+        ]
+        if short:
+            raise ValueError(
+                f"{', '.join(short)}: keep at least {SIX_MONTHS_DAYS} days; China's Cybersecurity Law "
+                "(art. 21) asks network logs be kept six months or more (400 is the default)"
+            )
+        return self
+
+
 class RouterFile(StrictModel):
     """The router config file as written."""
 
@@ -128,6 +166,7 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    retention: RetentionConfig = RetentionConfig()
     phi: PhiSettings = PhiSettings()
     """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
 

@@ -20,11 +20,18 @@ def audit(
     target: str = "",
     address: str = "",
     detail: dict[str, Any] | None = None,
+    via: str = "console",
 ) -> None:
     """Record one change; call it in the same transaction as the change itself."""
     session.add(
         AuditEntry(
-            at=at, actor=actor, action=action, target=target, address=address[:64], detail=detail or {}
+            at=at,
+            actor=actor[:64],
+            action=action,
+            target=target[:200],
+            address=address[:64],
+            detail=detail or {},
+            via=via,
         )
     )
 
