@@ -76,6 +76,9 @@ class Limits(StrictModel):
     """TLS to the server: ``preferred`` uses it when offered; ``verify`` checks the certificate and name."""
     tls_ca_file: str | None = None
     """CA bundle for ``verify`` (the system's when not given)."""
+    pg_require_auth: Literal["scram-sha-256", "gss", "scram-sha-256,gss"] = "scram-sha-256"
+    """PostgreSQL methods the exporter answers (libpq ``require_auth``): never ``password`` or ``md5``, so a
+    server asking for the password in clear (or a replayable hash) gets nothing. Only stronger may be set."""
 
 
 class Connection(Limits):

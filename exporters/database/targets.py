@@ -47,6 +47,7 @@ def named_targets(config: SqlAccess, passwords: Mapping[str, str]) -> dict[str, 
             idle_timeout=conn.idle_timeout,
             tls=conn.tls,
             tls_ca_file=conn.tls_ca_file,
+            require_auth=conn.pg_require_auth,
         )
     return targets
 
@@ -99,4 +100,5 @@ def adhoc_target(
         idle_timeout=limits.idle_timeout,
         tls=limits.tls,
         tls_ca_file=limits.tls_ca_file,
+        require_auth=limits.pg_require_auth,
     )

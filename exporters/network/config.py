@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from exporters.core.policy import Policy
 from exporters.network.ber import parse_oid
@@ -147,7 +147,6 @@ class Auth(StrictModel):
     """A named set of credentials. Secrets: ``*_env`` (environment variable) or ``*_file``."""
 
     version: Literal[1, 2, 3] = 2
-    community: SecretStr | None = Field(default=None, description="refused: a secret in the config")
     community_env: str | None = None
     community_file: str | None = None
     username: str | None = None
@@ -165,11 +164,6 @@ class Auth(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> Auth:
-        if self.community is not None:
-            raise ValueError(
-                "community is a secret written into the config; put it in a file readable by the exporter "
-                "only and give community_file (or community_env)"
-            )
         if self.version == 3 and not self.username:
             raise ValueError("SNMPv3 needs a username")
         if self.backend == "fast" and self.version == 3 and not self.fast_path_ok():

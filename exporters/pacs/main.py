@@ -90,7 +90,8 @@ class PacsExporter(Exporter[LoadedPacs]):
             if problem:
                 raise BadRequest(problem)
             host = urlsplit(request.target).hostname
-        config.access.check(request.target, request.modules, None, host)
+        if probers - {"storage"}:  # a storage module reads a local volume: its target is only a name
+            config.access.check(request.target, request.modules, None, host)
         called = request.params.get("called_ae")
         if called is not None:
             try:

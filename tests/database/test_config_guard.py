@@ -220,3 +220,30 @@ def test_the_documented_config_is_valid(tmp_path: Path, monkeypatch: pytest.Monk
     loaded = load_database_config(write(tmp_path, example))
     assert loaded.targets["his-db"].tls == "preferred"
     assert loaded.config.modules["his_business"].queries[0].label_rules
+
+
+def test_check_config_refuses_a_free_text_label_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's finding 1: ``pattern: ".*"`` passed ``--check-config``; now it names file, key and fix."""
+    from exporters.core.cli import serve
+    from exporters.database.exporter import DatabaseExporter
+
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
+    path = write(
+        tmp_path,
+        BASE
+        + """
+modules:
+  his:
+    queries:
+      - name: by_clinic
+        sql: SELECT clinic, COUNT(*) AS n FROM visits GROUP BY clinic
+        label_rules: {clinic: {pattern: ".*"}}
+        metrics: [{name: hospmon_his_visits, help: Visits., labels: [clinic], values: [n]}]
+""",
+    )
+    assert serve(DatabaseExporter(), [f"--config.file={path}", "--check-config"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}: modules.his.queries[0].label_rules: clinic" in err
+    assert "pattern '.*' admits values longer than 64 characters" in err and "allow-list" in err

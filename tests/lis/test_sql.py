@@ -79,6 +79,7 @@ def lis_exporter(tmp_path: Path, lis_db: MariaDB) -> Iterator[RunningServer]:
     config["connections"]["lis-db"]["port"] = lis_db.port
     config["auths"]["lis-monitor"]["password_file"] = str(tmp_path / "pw")
     (tmp_path / "pw").write_text(MONITOR_PASSWORD)
+    del config["inventory"]
     path = tmp_path / "lis.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     with RunningServer(ExporterApp(LisExporter(), path), "127.0.0.1", 0) as server:

@@ -79,10 +79,10 @@ def write_config(folder: Path, **overrides: object) -> Path:
     data: dict[str, object] = {
         "auths": auths,
         "defaults": {"timeout": 0.5, "retries": 1},
-        # The agents are on loopback and in the test's own namespace (10.200.0.0/13); probing them ad hoc
+        # The agents are on loopback and in the test's own namespace (10.200-249.x.x); probing them ad hoc
         # with every lab auth is the point of these tests.
         "allow_adhoc_targets": True,
-        "adhoc_cidrs": ["127.0.0.0/8", "::1/128", "10.200.0.0/13"],
+        "adhoc_cidrs": ["127.0.0.0/8", "::1/128", "10.192.0.0/10"],
     } | overrides
     path = folder / "network.yml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
