@@ -80,6 +80,11 @@ _LOCAL_LANDLINE = re.compile(r"(?<![\d-])([2-8]\d{2,3})-(\d{4})(?![\d-])")
 _YEAR = re.compile(r"(19|20)\d\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
+# The same pair starting at every word, for capitalised pairs only: in "about LIU^RUYAN" the pair "about LIU"
+# must not hide the name, while "an outage" in a rule's prose is no name.
+_LATIN_PAIR_ANYWHERE = re.compile(
+    r"(?<![A-Za-z])(?=([A-Z][A-Za-z]{0,8})[ _.,^-]{1,2}([A-Z][A-Za-z]{0,13})(?![A-Za-z]))"
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _MAX_GROUPS = 8
 _CACHE_SIZE = 8192
@@ -294,10 +299,10 @@ class PhiGuard:
         for m in _HAN_RUN.finditer(text):
             if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
                 found.append(Finding("han_name", m.start(), m.end()))
-        for m in _LATIN_PAIR.finditer(text):
+        for m in (*_LATIN_PAIR.finditer(text), *_LATIN_PAIR_ANYWHERE.finditer(text)):
             surname, given = m.group(1).lower(), m.group(2).lower()
             if surname in PINYIN_SURNAMES and _pinyin_word(given):
-                found.append(Finding("latin_name", m.start(), m.end()))
+                found.append(Finding("latin_name", m.start(1), m.end(2)))
         return sorted(found, key=lambda f: (f.start, -f.end))
 
     def _refused(self, rule: str, label: str) -> None:
