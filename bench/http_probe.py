@@ -66,7 +66,7 @@ def certificate(folder: Path) -> Path:
     return pem
 
 
-def configs(folder: Path) -> tuple[Path, Path]:
+def configs(folder: Path, site: str) -> tuple[Path, Path]:
     """Write blackbox_exporter's and the EMR exporter's configs for the same checks; return both."""
     ca = str(folder / "cert.pem")
     blackbox = folder / "blackbox.yml"
@@ -77,7 +77,7 @@ def configs(folder: Path) -> tuple[Path, Path]:
     ours = folder / "emr.yml"
     ours.write_text(yaml.safe_dump({"modules": {"portal": {"kind": "http", "http": {
         "path": "/emr/login", "valid_status_codes": [200], "body_regex": ["Sign in"], "tls": {"ca_file": ca},
-    }}}}))  # fmt: skip
+    }}}, "targets": [{"target": site, "modules": ["portal"]}]}))  # fmt: skip
     return blackbox, ours
 
 
@@ -93,9 +93,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pem = certificate(folder)
-        blackbox_cfg, ours_cfg = configs(folder)
         sp, bp, op = free_port(), free_port(), free_port()
         site = f"https://127.0.0.1:{sp}"
+        blackbox_cfg, ours_cfg = configs(folder, site)
         with (
             process([sys.executable, "-c", SERVER, str(sp), str(pem), PAGE], lambda: tcp_ok(sp),
                     folder / "site.log"),

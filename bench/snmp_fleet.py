@@ -78,7 +78,7 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory() as tmp,
         agent(24, devices=args.switches) as snmpd,
-        exporters(Path(tmp), v3_auth=v3) as procs,
+        exporters(Path(tmp), [snmpd.target(i) for i in range(args.switches)], v3_auth=v3) as procs,
     ):
         (tpid, tport), (opid, oport) = procs["snmp_exporter"], procs["hospmon"]
         theirs = [urls(tport, True, snmpd.target(i), v3) for i in range(args.switches)]

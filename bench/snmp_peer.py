@@ -56,7 +56,7 @@ def peer_module(ours: dict[str, Any]) -> dict[str, Any]:
     return {"walk": ours["walk"], "metrics": metrics, "max_repetitions": 25, "retries": 3, "timeout": "5s"}
 
 
-def write_configs(folder: Path, v3_auth: bool) -> tuple[Path, Path]:
+def write_configs(folder: Path, targets: list[str], v3_auth: bool) -> tuple[Path, Path]:
     """Write snmp_exporter's snmp.yml (if_mib, if_mib_v3) and our network.yml; return both paths."""
     module = peer_module(yaml.safe_load(OUR_MODULE.read_text()))
     v3 = {"username": V3_USER, "security_level": "authPriv", "password": V3_AUTH, "auth_protocol": "SHA",
@@ -65,9 +65,10 @@ def write_configs(folder: Path, v3_auth: bool) -> tuple[Path, Path]:
     theirs.write_text(yaml.safe_dump({"if_mib": module, "if_mib_v3": {**module, "version": 3, "auth": v3}}))
     (folder / "v3-auth").write_text(V3_AUTH)
     (folder / "v3-priv").write_text(V3_PRIV)
+    (folder / "community").write_text("public")
     ours = folder / "network.yml"
     auths = {
-        "public_v2": {"version": 2, "community": "public"},
+        "public_v2": {"version": 2, "community_file": str(folder / "community")},
         "bench_v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
                      "auth_protocol": "SHA", "password_file": str(folder / "v3-auth"),
                      "priv_protocol": "AES", "priv_password_file": str(folder / "v3-priv")},
@@ -75,7 +76,9 @@ def write_configs(folder: Path, v3_auth: bool) -> tuple[Path, Path]:
     if not v3_auth:  # as a v2c-only site configures it: no v3 user, so no v3 code loaded
         del auths["bench_v3"]
     defaults = {"timeout": 5, "retries": 3, "max_repetitions": 25}
-    ours.write_text(yaml.safe_dump({"auths": auths, "defaults": defaults}))
+    # every device listed with its module and auth, as a site's config (or inventory) lists them
+    allowed = [{"target": t, "modules": ["if_mib"], "auth": a} for t in targets for a in auths]
+    ours.write_text(yaml.safe_dump({"auths": auths, "defaults": defaults, "targets": allowed}))
     return theirs, ours
 
 
@@ -88,11 +91,11 @@ def urls(port: int, peer: bool, target: str, v3: bool) -> str:
 
 
 @contextlib.contextmanager
-def exporters(folder: Path, v3_auth: bool = True) -> Iterator[dict[str, tuple[int, int]]]:
+def exporters(folder: Path, targets: list[str], v3_auth: bool = True) -> Iterator[dict[str, tuple[int, int]]]:
     """Run both exporters; yield {"snmp_exporter": (pid, port), "hospmon": (pid, port)}."""
     if shutil.which(SNMP_EXPORTER) is None:
         raise SystemExit(f"{SNMP_EXPORTER} is not installed: apt-get install prometheus-snmp-exporter")
-    theirs_cfg, ours_cfg = write_configs(folder, v3_auth)
+    theirs_cfg, ours_cfg = write_configs(folder, targets, v3_auth)
     tp, op = free_port(), free_port()
     theirs = [SNMP_EXPORTER, f"--config.file={theirs_cfg}", f"--web.listen-address=127.0.0.1:{tp}",
               "--log.level=error"]  # fmt: skip

@@ -46,7 +46,11 @@ def main() -> int:
     report = Report(
         "SNMP if_mib, one agent: snmp_exporter 0.21 and hospmon-network-exporter", "snmp_exporter"
     )
-    with tempfile.TemporaryDirectory() as tmp, agent(args.pairs) as snmpd, exporters(Path(tmp)) as procs:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        agent(args.pairs) as snmpd,
+        exporters(Path(tmp), [snmpd.target()]) as procs,
+    ):
         (tpid, tport), (opid, oport) = procs["snmp_exporter"], procs["hospmon"]
         bodies: dict[tuple[str, bool], bytes] = {}
         for v3 in (False, True):
