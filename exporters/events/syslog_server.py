@@ -104,26 +104,35 @@ class SyslogListener:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._serve())
+        self.loop.close()
 
-        async def serve() -> None:
-            if self.udp is not None:
-                await self.loop.create_datagram_endpoint(lambda: _Datagrams(self.on_message), sock=self.udp)
-            if self.tcp is not None:
-                await self.loop.create_server(lambda: _Stream(self), sock=self.tcp)
-            self._ready.set()
-
-        self.loop.run_until_complete(serve())
-        self.loop.run_forever()
+    async def _serve(self) -> None:
+        self._closing = asyncio.Event()
+        datagrams = server = None
+        if self.udp is not None:
+            datagrams, _ = await self.loop.create_datagram_endpoint(
+                lambda: _Datagrams(self.on_message), sock=self.udp
+            )
+        if self.tcp is not None:
+            server = await self.loop.create_server(lambda: _Stream(self), sock=self.tcp)
+        self._ready.set()
+        await self._closing.wait()
+        if datagrams is not None:
+            datagrams.close()
+        if server is not None:
+            server.close()
         for stream in list(self.connections):
             if stream.transport is not None:
                 stream.transport.close()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
+        if server is not None:
+            await server.wait_closed()
+        await asyncio.sleep(0)
 
     def stop(self) -> None:
         """Stop listening and close every connection."""
         if self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.loop.call_soon_threadsafe(self._closing.set)
             self._thread.join(10)
         for sock in (self.udp, self.tcp):
             if sock is not None:
