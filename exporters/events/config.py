@@ -119,12 +119,13 @@ class AlertmanagerSettings(StrictModel):
     @field_validator("urls")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
+        for i, url in enumerate(urls):
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{url!r} is not an http(s) URL")
             if parts.username or parts.password or parts.query:
-                raise ValueError(f"{url!r}: credentials go in basic_auth or bearer_token_file, not the URL")
+                # Never echoed: the URL may hold the very password it should not.
+                raise ValueError(f"[{i}]: credentials go in basic_auth or bearer_token_file, not the URL")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"[{i}] {url!r} is not an http(s) URL")
         return [u.rstrip("/") for u in urls]
 
 

@@ -20,13 +20,14 @@ Every file is checked at start-up and every fault names the file, the rule and t
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from exporters.network.ber import Oid, parse_oid
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, validate
@@ -280,6 +281,16 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
+def _salvage(data: object) -> list[Rule]:
+    """Return the valid rules of a file with faults, so their own checks still run and report."""
+    entries = data.get("rules") if isinstance(data, dict) else None
+    valid = []
+    for entry in entries if isinstance(entries, list) else []:
+        with contextlib.suppress(ValidationError):
+            valid.append(Rule.model_validate(entry))
+    return valid
+
+
 def load_rules(paths: Sequence[str | Path]) -> RuleSet:
     """Load rule files and folders, raising one `ConfigError` with every fault (file, rule and key)."""
     faults: list[ConfigFault] = []
@@ -291,11 +302,16 @@ def load_rules(paths: Sequence[str | Path]) -> RuleSet:
             continue
         for file in _files(path):
             try:
-                part = validate(RuleFile, load_yaml(file), file, id_field="name")
+                data = load_yaml(file)
             except ConfigError as exc:
                 faults.extend(exc.faults)
                 continue
-            for rule in part.rules:
+            try:
+                valid = validate(RuleFile, data, file, id_field="name").rules
+            except ConfigError as exc:
+                faults.extend(exc.faults)
+                valid = _salvage(data)
+            for rule in valid:
                 entry = f"rules[{rule.name}]"
                 if rule.name in where:
                     faults.append(
