@@ -117,4 +117,4 @@ def test_reload_with_a_broken_rule_keeps_the_running_rules(tmp_path: Path) -> No
     assert app.config is running
     (tmp_path / "rules" / "site.yml").write_text(good.replace("NetworkLinkDown", "LinkDown"))
     assert app.reload() is None
-    assert [r.alert for r in app.config.rules.rules][0] == "LinkDown"
+    assert app.config.rules.rules[0].alert == "LinkDown"

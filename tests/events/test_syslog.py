@@ -43,8 +43,8 @@ EXAMPLES = [
         "cisco_interface_down", True, {"interface": "GigabitEthernet0/1"},
     ),
     (
-        "<161>Jan 20 2026 03:12:45 FW-INTRANET-1 : %ASA-1-104001: (Secondary) Switching to ACTIVE - Other unit "
-        "wants me Active.",
+        "<161>Jan 20 2026 03:12:45 FW-INTRANET-1 : %ASA-1-104001: (Secondary) Switching to ACTIVE - "
+        "Other unit wants me Active.",
         "firewall_failover", False, {"unit": "Secondary", "role": "ACTIVE"},
     ),
     (
@@ -52,12 +52,13 @@ EXAMPLES = [
         "linux_raid_disk_failed", False, {"array": "md0", "disk": "sdb1"},
     ),
     (
-        "<165>1 2026-01-20T03:12:45.000+08:00 nas-pacs-1 smartd 812 - [meta sequenceId=\"7\"] Device: /dev/sda "
-        "[SAT], FAILED SMART self-check. BACK UP DATA NOW!",
+        "<165>1 2026-01-20T03:12:45.000+08:00 nas-pacs-1 smartd 812 - [meta sequenceId=\"7\"] "
+        "Device: /dev/sda [SAT], FAILED SMART self-check. BACK UP DATA NOW!",
         "smart_self_check_failed", False, {"disk": "/dev/sda"},
     ),
     (
-        "<3>Jan 20 03:12:45 pacs-app-1 kernel: [812345.12] nfs: server nas-pacs-1 not responding, still trying",
+        "<3>Jan 20 03:12:45 pacs-app-1 kernel: [812345.12] nfs: server nas-pacs-1 not responding, "
+        "still trying",
         "nfs_server_not_responding", False, {"server": "nas-pacs-1"},
     ),
     (
@@ -65,7 +66,8 @@ EXAMPLES = [
         "nfs_server_not_responding", True, {"server": "nas-pacs-1"},
     ),
     (
-        "<3>Jan 20 03:12:45 db-his-node1 kernel: blk_update_request: I/O error, dev sdc, sector 1234 op 0x0:(READ)",
+        "<3>Jan 20 03:12:45 db-his-node1 kernel: blk_update_request: I/O error, dev sdc, sector 1234 "
+        "op 0x0:(READ)",
         "linux_disk_io_error", False, {"disk": "sdc"},
     ),
     (
@@ -105,8 +107,8 @@ def test_headers_read_as_rfc_5424_and_3164_and_chinese_in_gb18030() -> None:
     assert (message.facility, message.severity_name, message.hostname, message.app, message.message) == (
         20, "notice", "nas-1", "smartd", "hello",
     )  # fmt: skip
-    message = parse("<12>Jan  5 07:59:01 ups-mr1-02 upsd[77]: 市电中断，电池供电\n".encode("gb18030"))
-    assert (message.hostname, message.app, message.message) == ("ups-mr1-02", "upsd", "市电中断，电池供电")
+    message = parse("<12>Jan  5 07:59:01 ups-mr1-02 upsd[77]: 市电中断 电池供电\n".encode("gb18030"))
+    assert (message.hostname, message.app, message.message) == ("ups-mr1-02", "upsd", "市电中断 电池供电")
     message = parse(b"no priority at all")
     assert (message.facility, message.severity, message.message) == (1, 5, "no priority at all")
 
