@@ -81,6 +81,8 @@ class SnmpSettings(StrictModel):
     listen: str = "127.0.0.1:9162"
     communities: list[Community] = Field(default_factory=list)
     users: list[TrapUser] = Field(default_factory=list)
+    decoder: Literal["fast", "pysnmp"] = "fast"
+    """fast: v2c traps through our BER codec (exporters/events/fastpath.py), the rest through pysnmp."""
     backlog: int = Field(default=100_000, ge=100, description="datagrams waiting to be decoded")
     receive_buffer_bytes: int = Field(default=4 << 20, ge=65536)
 

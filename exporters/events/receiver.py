@@ -29,9 +29,10 @@ from exporters.events.deliver import Deliverer
 from exporters.events.metrics import Counts, counter, gauge
 from exporters.events.queue import DiskQueue
 from exporters.events.rules import MAX_LABEL_CHARS, Hit, RateLimit, render
-from exporters.events.snmp import SnmpListener, Trap
+from exporters.events.snmp import SnmpListener
 from exporters.events.syslog import parse
 from exporters.events.syslog_server import SyslogListener
+from exporters.events.trap import Trap
 
 log = logging.getLogger("hospmon.events")
 UNKNOWN_SENDER = "EventFromUnknownSender"

@@ -17,27 +17,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.carrier.base import AbstractTransport, AbstractTransportDispatcher
 from pysnmp.entity import config as snmpconfig
 from pysnmp.entity import engine as snmpengine
 from pysnmp.entity.rfc3413 import ntfrcv
-from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 
 from exporters.core.server import parse_listen_address
 from exporters.events.config import SnmpSettings, UserKeys
-from exporters.events.syslog import decode
+from exporters.events.fastpath import FastTraps
+from exporters.events.trap import SNMP_TRAP_ADDRESS, SNMP_TRAP_OID, Trap, render_value
 from exporters.network.ber import Oid
 from exporters.network.pysnmp_backend import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
 log = logging.getLogger("hospmon.events")
-SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
-SNMP_TRAP_ADDRESS = (1, 3, 6, 1, 6, 3, 18, 1, 3, 0)
 # pysnmp's own counters of messages it refused, by our reason name.
 REJECT_COUNTERS = {
     "parse_error": ("__SNMPv2-MIB", "snmpInASNParseErrs"),
@@ -49,33 +45,6 @@ REJECT_COUNTERS = {
     "decryption_error": ("__SNMP-USER-BASED-SM-MIB", "usmStatsDecryptionErrors"),
     "unsupported_security_level": ("__SNMP-USER-BASED-SM-MIB", "usmStatsUnsupportedSecLevels"),
 }
-
-
-@dataclass(frozen=True)
-class Trap:
-    """One notification as the rules see it."""
-
-    sender: str
-    agent: str | None
-    trap_oid: str
-    varbinds: list[tuple[Oid, str]]
-
-
-def render_value(value: Any) -> str:
-    """Return a varbind value as text: numbers, dotted OIDs and addresses, strings as text or hex."""
-    if value.tagSet == rfc1902.IpAddress.tagSet:  # v1 and v2 carry different classes with one tag
-        return socket.inet_ntoa(bytes(value)) if len(bytes(value)) == 4 else bytes(value).hex()
-    if isinstance(value, univ.ObjectIdentifier):
-        return ".".join(map(str, value))
-    if isinstance(value, univ.OctetString):
-        raw = bytes(value)
-        text = decode(raw).rstrip("\x00")
-        if all(c.isprintable() or c in "\t\r\n" for c in text):
-            return text
-        return "0x" + raw.hex()
-    if isinstance(value, univ.Integer):  # also Counter32/64, Gauge32, TimeTicks, Unsigned32
-        return str(int(value))
-    return ""
 
 
 class _Dispatcher(AbstractTransportDispatcher):  # type: ignore[misc]
@@ -157,6 +126,7 @@ class SnmpListener:
         ntfrcv.NotificationReceiver(self.engine, self._notification)
         self.on_trap = on_trap
         self.on_drop = on_drop
+        self.fast = FastTraps(list(communities.values())) if settings.decoder == "fast" else None
         self.backlog: queue.Queue[tuple[bytes, tuple[str, int]]] = queue.Queue(settings.backlog)
         self._stop = threading.Event()
         self._threads = [
@@ -202,7 +172,10 @@ class SnmpListener:
                 if self._stop.is_set():
                     return
                 data = b""
-            if data:
+            trap = self.fast.decode(data, address[0]) if data and self.fast is not None else None
+            if trap is not None:
+                self.on_trap(trap)
+            elif data:
                 try:
                     self.transport.deliver(data, address)
                 except Exception:  # pysnmp counts what it refuses; anything else must not stop the thread

@@ -15,7 +15,7 @@ import yaml
 from exporters.events.alerts import Post
 from exporters.events.config import load_config
 from exporters.events.receiver import Receiver
-from exporters.events.snmp import Trap
+from exporters.events.trap import Trap
 from tests.events.conftest import receiver_config
 
 UPS = "127.0.0.3"  # ups-mr1-01
