@@ -29,8 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -38,9 +37,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hospmon.demo import terminate  # noqa: E402
 from tests.events.conftest import free_udp_port  # noqa: E402
 from tests.events.senders import link_trap  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.servers import free_port, process  # noqa: E402
 
 COMMUNITY = "bench-community"
 CI = "agg-sw-inpatient"
@@ -69,31 +69,6 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > until:
             raise TimeoutError(what)
         time.sleep(0.05)
-
-
-def ready(url: str) -> bool:
-    """Tell whether a URL answers."""
-    try:
-        get(url)
-        return True
-    except OSError:
-        return False
-
-
-@contextmanager
-def process(argv: list[str], log: Path, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a process until the block ends; stop it by its own PID."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def send(messages: list[bytes], port: int, rate: float) -> float:
@@ -137,7 +112,11 @@ def snmptrapd_turn(messages: list[bytes], rate: float, work: Path) -> Turn:
     conf = work / "snmptrapd.conf"
     conf.write_text(f"authCommunity log {COMMUNITY}\nformat2 TRAP %a %v\\n\n")
     argv = [binary, "-f", "-n", "-C", "-c", str(conf), "-Lf", str(log), "-p", str(work / "pid")]
-    with process([*argv, f"udp:127.0.0.1:{port}"], work / "snmptrapd.out", work):
+    with (work / "snmptrapd.out").open("wb") as out:
+        proc = subprocess.Popen(
+            [*argv, f"udp:127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT, cwd=work
+        )
+    try:
         wait_until(
             lambda: log.exists() and "NET-SNMP version" in log.read_text(errors="replace"), 30, "snmptrapd"
         )
@@ -147,6 +126,8 @@ def snmptrapd_turn(messages: list[bytes], rate: float, work: Path) -> Turn:
 
         start = send(messages, port, rate)
         got, end = settle(lines, len(messages), quiet=3.0)
+    finally:
+        terminate(proc)
     return got, got, end - start, end - start
 
 
@@ -176,9 +157,10 @@ def hospmon_turn(messages: list[bytes], rate: float, work: Path, decoder: str = 
     am += [f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
     receiver = [sys.executable, "-m", "exporters.events.main", "--config.file=events.yml"]
     receiver += [f"--web.listen-address=127.0.0.1:{web_port}", "--log.level=warn"]
-    with process(am, work / "am.log", work), process(receiver, work / "receiver.log", work):
-        wait_until(lambda: ready(f"http://127.0.0.1:{am_port}/-/ready"), 30, "alertmanager")
-        wait_until(lambda: ready(f"http://127.0.0.1:{web_port}/-/healthy"), 30, "receiver")
+    with (
+        process(am, f"http://127.0.0.1:{am_port}/-/ready", work / "am.log", cwd=work),
+        process(receiver, f"http://127.0.0.1:{web_port}/-/healthy", work / "receiver.log", cwd=work),
+    ):
 
         def alerts() -> int:  # each alert is posted once (no refresh within the turn), so this counts them
             sample = 'alertmanager_alerts_received_total{status="firing",version="v2"}'

@@ -211,14 +211,8 @@ class EventsConfig:
 def _secrets(
     path: Path, conf: EventsFile, faults: list[ConfigFault]
 ) -> tuple[dict[str, str], list[UserKeys]]:
-    def secret(file: str | None, env: str | None, what: str, required: bool = True) -> str | None:
-        if not (file or env) and not required:
-            return None
-        try:
-            return read_secret(file, env, what=what, config_file=path)
-        except ConfigError as exc:
-            faults.extend(exc.faults)
-            return None
+    def secret(file: str | None, env: str | None, what: str) -> str | None:
+        return _read(path, file, env, what, faults)
 
     communities = {}
     for i, c in enumerate(conf.snmp.communities):

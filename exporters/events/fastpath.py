@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hmac
 
-from exporters.events.trap import SNMP_TRAP_ADDRESS, SNMP_TRAP_OID, Trap, render
-from exporters.network.ber import V2C, DecodeError, Oid, decode_message
+from exporters.events.trap import Trap, build_trap, render
+from exporters.network.ber import V2C, DecodeError, decode_message
 
 TRAP_V2 = 0xA7
 
@@ -34,18 +34,7 @@ class FastTraps:
             return None
         if version != V2C or pdu_type != TRAP_V2 or not self._known(community):
             return None
-        trap_oid = agent = None
-        varbinds: list[tuple[Oid, str]] = []
-        for oid, tag, value in pdu.varbinds:
-            text = render(tag, value)
-            if oid == SNMP_TRAP_OID:
-                trap_oid = text
-            elif oid == SNMP_TRAP_ADDRESS:
-                agent = text
-            varbinds.append((oid, text))
-        if trap_oid is None:
-            return None
-        return Trap(sender, agent if agent not in (None, "0.0.0.0") else None, trap_oid, varbinds)
+        return build_trap(sender, [(oid, render(tag, value)) for oid, tag, value in pdu.varbinds])
 
     def _known(self, community: bytes) -> bool:
         # Compare with every community, always: the time taken says nothing about which one nearly matched.

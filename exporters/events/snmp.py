@@ -29,8 +29,7 @@ from pysnmp.proto.api import v2c
 from exporters.core.server import parse_listen_address
 from exporters.events.config import SnmpSettings, UserKeys
 from exporters.events.fastpath import FastTraps
-from exporters.events.trap import SNMP_TRAP_ADDRESS, SNMP_TRAP_OID, Trap, render_value
-from exporters.network.ber import Oid
+from exporters.events.trap import Trap, build_trap, render_value
 from exporters.network.pysnmp_backend import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
 log = logging.getLogger("hospmon.events")
@@ -190,22 +189,12 @@ class SnmpListener:
         self, eng: Any, ref: Any, _engine_id: Any, _context: Any, varbinds: Any, _ctx: Any
     ) -> None:
         _, address = eng.message_dispatcher.get_transport_info(ref)
-        pairs = [(tuple(int(x) for x in oid), value) for oid, value in varbinds]
-        trap_oid = agent = None
-        rendered: list[tuple[Oid, str]] = []
-        for oid, value in pairs:
-            text = render_value(value)
-            if oid == SNMP_TRAP_OID:
-                trap_oid = text
-            elif oid == SNMP_TRAP_ADDRESS:
-                agent = text
-            rendered.append((oid, text))
-        if trap_oid is None:
+        rendered = [(tuple(int(x) for x in oid), render_value(value)) for oid, value in varbinds]
+        trap = build_trap(str(address[0]), rendered)
+        if trap is None:
             self.on_drop("malformed")
             return
-        self.on_trap(
-            Trap(str(address[0]), agent if agent not in (None, "0.0.0.0") else None, trap_oid, rendered)
-        )
+        self.on_trap(trap)
 
     def rejected(self) -> dict[str, int]:
         """Return pysnmp's counts of refused messages: bad community, unknown user, wrong digest, ..."""

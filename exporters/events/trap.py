@@ -26,6 +26,15 @@ class Trap:
     varbinds: list[tuple[Oid, str]]
 
 
+def build_trap(sender: str, varbinds: list[tuple[Oid, str]]) -> Trap | None:
+    """Return the trap these rendered varbinds make (None without ``snmpTrapOID.0``)."""
+    found = dict(varbinds)
+    trap_oid, agent = found.get(SNMP_TRAP_OID), found.get(SNMP_TRAP_ADDRESS)
+    if trap_oid is None:
+        return None
+    return Trap(sender, agent if agent not in (None, "0.0.0.0") else None, trap_oid, varbinds)
+
+
 def render_value(value: Any) -> str:
     """Return a varbind value as text: numbers, dotted OIDs and addresses, strings as text or hex."""
     if value.tagSet == rfc1902.IpAddress.tagSet:  # v1 and v2 carry different classes with one tag
