@@ -26,8 +26,8 @@ DROP_REASONS = ("backlog_full", "malformed", "oversized", "too_many_connections"
 class Counts:
     """Counters the listeners bump from their threads; read when Prometheus scrapes."""
 
-    def __init__(self, rules: Iterable[tuple[str, str]]) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, rules: Iterable[tuple[str, str]], lock: threading.Lock) -> None:
+        self._lock = lock  # the pipeline's: events update these tables while holding it
         self.received: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
         self.unmatched: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
         self.unknown: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
@@ -43,44 +43,33 @@ class Counts:
         with self._lock:
             table[key] += n  # type: ignore[index]
 
-    def seen(self, ci: str, source: str, when: float) -> None:
-        """Record the time of a CI's latest event."""
-        with self._lock:
-            self.last_event[(ci, source)] = when
-
-    def families(self) -> Iterable[Metric]:
-        """Yield every counter as a metric family."""
-        with self._lock:
-            yield _counter("received", "Events received.", ["source"], self.received)
-            yield _counter("unmatched", "Events no rule matched.", ["source"], self.unmatched)
-            yield _counter("unknown_sender", "Events from an address no CI owns.", ["source"], self.unknown)
-            yield _counter("matched", "Events a rule matched.", ["source", "rule"], self.matched)
-            yield _counter(
+    def families(self) -> list[Metric]:
+        """Return every counter as a metric family, built under the lock."""
+        tables = [
+            ("received", "Events received.", ["source"], self.received),
+            ("unmatched", "Events no rule matched.", ["source"], self.unmatched),
+            ("unknown_sender", "Events from an address no CI owns.", ["source"], self.unknown),
+            ("matched", "Events a rule matched.", ["source", "rule"], self.matched),
+            (
                 "rate_limited",
-                "Firing events dropped by a rule's rate limit.",
+                "Events that would open an alert over a rule's limit.",
                 ["source", "rule"],
                 self.limited,
-            )
-            yield _counter(
-                "dropped", "Events dropped before the rules, by reason.", ["source", "reason"], self.dropped
-            )
-            yield _counter(
-                "alertmanager_posts",
-                "Batches posted to Alertmanager, by result.",
-                ["alertmanager", "result"],
-                self.posts,
-            )
-            yield _counter(
-                "alerts_delivered", "Alerts Alertmanager accepted.", ["alertmanager"], self.delivered
-            )
-            last = GaugeMetricFamily(
-                "hospmon_events_last_event_timestamp_seconds",
-                "When the latest event from a CI arrived.",
-                labels=["ci", "source"],
-            )
+            ),
+            ("dropped", "Events dropped before the rules, by reason.", ["source", "reason"], self.dropped),
+            ("alertmanager_posts", "Batches posted, by result.", ["alertmanager", "result"], self.posts),
+            ("alerts_delivered", "Alerts Alertmanager accepted.", ["alertmanager"], self.delivered),
+        ]
+        last = GaugeMetricFamily(
+            "hospmon_events_last_event_timestamp_seconds",
+            "When a CI's latest event arrived.",
+            labels=["ci", "source"],
+        )
+        with self._lock:
+            out: list[Metric] = [_counter(*table) for table in tables]  # type: ignore[arg-type]
             for (ci, source), when in sorted(self.last_event.items()):
                 last.add_metric([ci, source], when)
-            yield last
+        return [*out, last]
 
 
 def _counter(

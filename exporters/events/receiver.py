@@ -71,10 +71,10 @@ class Receiver:
         self.clock = clock
         conf = current()
         settings = conf.settings
-        self.counts = Counts((r.kind, r.name) for r in conf.rules.rules)
+        self.lock = threading.Lock()
+        self.counts = Counts(((r.kind, r.name) for r in conf.rules.rules), self.lock)
         self.book = AlertBook(settings.alertmanager.resend_seconds)
         self.ttl = 4 * settings.alertmanager.resend_seconds
-        self.lock = threading.Lock()
         self.buckets: dict[tuple[str, str], _Bucket] = {}
         self.directory = Path(settings.queue.directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
