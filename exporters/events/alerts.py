@@ -10,9 +10,15 @@ Alertmanager forgets an alert whose ``endsAt`` passes and keeps none across its 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import json
+import os
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from exporters.events.rules import RateLimit
 
 Key = tuple[str, ...]
 
@@ -163,9 +169,40 @@ class AlertBook:
         """Return the open alerts as JSON, so a restart neither loses nor re-opens them."""
         return [{"key": list(k), **vars(a)} for k, a in self.alerts.items()]
 
-    def restore(self, items: Iterable[Mapping[str, Any]]) -> None:
-        """Load open alerts saved by `snapshot`; each is refreshed at the next flush."""
+    def load(self, path: Path) -> int:
+        """Load the open alerts a `snapshot` saved, if any; each is refreshed at the next flush."""
+        if not path.exists():
+            return 0
+        items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
         for item in items:
             data = {k: v for k, v in item.items() if k != "key"}
             data.update(dirty=False, last_sent=0.0)
             self.alerts[tuple(item["key"])] = Active(**data)
+        return len(items)
+
+
+def save_json(path: Path, data: object) -> None:
+    """Write JSON atomically: a crash leaves the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+class Bucket:
+    """A token bucket: `events` per `seconds`, refilled continuously."""
+
+    def __init__(self, limit: RateLimit, now: float) -> None:
+        self.rate = limit.events / limit.seconds
+        self.capacity = float(limit.events)
+        self.tokens = self.capacity
+        self.at = now
+
+    def take(self, now: float) -> bool:
+        """Spend one token if one is left; refill for the time since the last call first."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from exporters.events.rules import RateLimit, RuleSet, load_rules
+from exporters.events.ruleload import load_rules
+from exporters.events.rules import RateLimit, RuleSet
 from exporters.events.sources import SourceMap
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, read_secret, validate
 from hospmon.inventory import Inventory, load_inventory

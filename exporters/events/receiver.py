@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,12 +20,12 @@ from pathlib import Path
 import requests
 from prometheus_client.metrics_core import Metric
 
-from exporters.events.alerts import AlertBook, Key
+from exporters.events.alerts import AlertBook, Bucket, Key, save_json
 from exporters.events.config import EventsConfig
 from exporters.events.deliver import Deliverer
 from exporters.events.metrics import Counts, counter, gauge
 from exporters.events.queue import DiskQueue
-from exporters.events.rules import MAX_LABEL_CHARS, Hit, RateLimit, render
+from exporters.events.rules import MAX_LABEL_CHARS, Hit, render
 from exporters.events.snmp import SnmpListener
 from exporters.events.syslog import parse
 from exporters.events.syslog_server import SyslogListener
@@ -37,24 +34,6 @@ from exporters.events.trap import Trap
 log = logging.getLogger("hospmon.events")
 UNKNOWN_SENDER = "EventFromUnknownSender"
 BATCH_LIMIT = 500
-
-
-class _Bucket:
-    """A token bucket: `events` per `seconds`, refilled continuously."""
-
-    def __init__(self, limit: RateLimit, now: float) -> None:
-        self.rate = limit.events / limit.seconds
-        self.capacity = float(limit.events)
-        self.tokens = self.capacity
-        self.at = now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _slug(url: str) -> str:
@@ -75,7 +54,7 @@ class Receiver:
         self.counts = Counts(((r.kind, r.name) for r in conf.rules.rules), self.lock)
         self.book = AlertBook(settings.alertmanager.resend_seconds)
         self.ttl = 4 * settings.alertmanager.resend_seconds
-        self.buckets: dict[tuple[str, str], _Bucket] = {}
+        self.buckets: dict[tuple[str, str], Bucket] = {}
         self.directory = Path(settings.queue.directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.state_file = self.directory / "open-alerts.json"
@@ -194,7 +173,7 @@ class Receiver:
             # dropping it could let a held resolve end an alert whose condition still holds.
             bucket = self.buckets.get((ci, rule.name))
             if bucket is None:
-                bucket = self.buckets[(ci, rule.name)] = _Bucket(rule.rate_limit or defaults.rate_limit, now)
+                bucket = self.buckets[(ci, rule.name)] = Bucket(rule.rate_limit or defaults.rate_limit, now)
             if not bucket.take(now):
                 self.counts.limited[(source, rule.name)] += 1
                 return
@@ -272,24 +251,16 @@ class Receiver:
             for q in self.queues.values():
                 q.put(posts[start : start + BATCH_LIMIT])
         if snapshot is not None:
-            self._save(snapshot)
-
-    def _save(self, snapshot: list[dict[str, object]]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".state-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(snapshot, out, ensure_ascii=False)
-        os.replace(tmp, self.state_file)
+            save_json(self.state_file, snapshot)
 
     def _restore(self) -> None:
         try:
-            items = json.loads(self.state_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
+            count = self.book.load(self.state_file)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable or from another version
             log.error("cannot read %s, starting without open alerts: %s", self.state_file, exc)
             return
-        self.book.restore(items)
-        log.info("restored %d open alerts", len(self.book.alerts))
+        if count:
+            log.info("restored %d open alerts", count)
 
     # --- metrics ---------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporters.events.rules import load_rules
+from exporters.events.ruleload import load_rules
 from exporters.events.syslog import FrameError, Framer, parse
 from tests.events.conftest import REPO
 

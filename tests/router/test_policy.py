@@ -203,7 +203,7 @@ def test_policy_names_only_alerts_our_rules_raise() -> None:
     }
     # The event receiver's alerts: its rules' and the one it raises for an unknown sender.
     from exporters.events.receiver import UNKNOWN_SENDER
-    from exporters.events.rules import load_rules
+    from exporters.events.ruleload import load_rules
 
     names |= {rule.alert for rule in load_rules([REPO / "rules" / "events"]).rules} | {UNKNOWN_SENDER}
     listed = set(yaml.safe_load(POLICY.read_text())["alerts"])
