@@ -51,7 +51,8 @@ class Deliverer:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the request in flight; what is left stays queued on disk."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         pause = 0.5

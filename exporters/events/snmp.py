@@ -143,7 +143,8 @@ class SnmpListener:
         """Stop reading, finish what waits in the backlog, close the socket."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(10)
+            if thread.is_alive():
+                thread.join(10)
         self.sock.close()
 
     def _read(self) -> None:

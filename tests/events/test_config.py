@@ -4,6 +4,7 @@ reload with a fault keeps the running config."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,22 @@ def test_reload_with_a_broken_rule_keeps_the_running_rules(tmp_path: Path) -> No
     (tmp_path / "rules" / "site.yml").write_text(good.replace("NetworkLinkDown", "LinkDown"))
     assert app.reload() is None
     assert app.config.rules.rules[0].alert == "LinkDown"
+
+
+def test_a_syslog_port_in_use_stops_the_start_with_the_reason_and_frees_the_trap_port(tmp_path: Path) -> None:
+    config = receiver_config(tmp_path, 9)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config["syslog"]["tcp"] = f"127.0.0.1:{taken.getsockname()[1]}"
+        path = tmp_path / "events.yml"
+        path.write_text(yaml.safe_dump(config))
+        code = "import sys; from exporters.events.main import main; sys.exit(main(sys.argv[1:]))"
+        result = subprocess.run(
+            [sys.executable, "-c", code, f"--config.file={path}", "--web.listen-address=127.0.0.1:0"],
+            capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot start: [Errno 98] Address already in use" in result.stderr
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trap_port:
+        trap_port.bind(("127.0.0.1", int(config["snmp"]["listen"].rsplit(":", 1)[1])))
