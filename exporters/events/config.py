@@ -31,6 +31,7 @@ from exporters.events.rules import RateLimit, RuleSet
 from exporters.events.sources import SourceMap
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, read_secret, validate
 from hospmon.inventory import Inventory, load_inventory
+from hospmon.phi import PhiGuard, PhiSettings, RefusalTally, inventory_words
 
 AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PrivProtocol = Literal["DES", "AES", "AES192", "AES256", "AES192C", "AES256C"]
@@ -178,6 +179,8 @@ class EventsFile(StrictModel):
     queue: QueueSettings
     sources: list[Source] = Field(default_factory=list)
     defaults: Defaults = Defaults()
+    phi: PhiSettings = Field(default_factory=PhiSettings)
+    """The PHI guard's site settings: every label value and text an event fills in passes it."""
 
     @model_validator(mode="after")
     def _something_listens(self) -> EventsFile:
@@ -204,6 +207,7 @@ class EventsConfig:
     rules: RuleSet
     inventory: Inventory
     sources: SourceMap
+    guard: PhiGuard
     communities: dict[str, str] = field(default_factory=dict, repr=False)
     users: list[UserKeys] = field(default_factory=list, repr=False)
     alertmanager_secret: str | None = field(default=None, repr=False)
@@ -232,8 +236,11 @@ def _secrets(
     return communities, users
 
 
-def load_config(path: Path | None) -> EventsConfig:
-    """Read and check the config, its rules, the inventory and every secret; raise every fault at once."""
+def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsConfig:
+    """Read and check the config, its rules, the inventory and every secret; raise every fault at once.
+
+    The PHI guard counts its refusals in `tally` (the exporter's, kept across reloads).
+    """
     if path is None:
         raise ConfigError.single("--config.file", "give the event receiver's config file")
     conf = validate(EventsFile, load_yaml(path), path, id_field="name")
@@ -266,7 +273,8 @@ def load_config(path: Path | None) -> EventsConfig:
         raise ConfigError(faults)
     assert rules is not None and inventory is not None
     sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources])
-    return EventsConfig(path, conf, rules, inventory, sources, communities, users, am_secret)
+    guard = PhiGuard(conf.phi, extra_words=inventory_words(inventory), tally=tally)
+    return EventsConfig(path, conf, rules, inventory, sources, guard, communities, users, am_secret)
 
 
 def _read(path: Path, file: str | None, env: str | None, what: str, faults: list[ConfigFault]) -> str | None:

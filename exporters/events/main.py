@@ -34,7 +34,7 @@ class EventReceiver(Exporter[EventsConfig]):
 
     def load_config(self, path: Path | None) -> EventsConfig:
         """Load the config, its rules and the inventory, reading every secret."""
-        return load_config(path)
+        return load_config(path, self.refusals)
 
     def module_names(self, config: EventsConfig) -> Collection[str]:
         """Offer no probe modules: events come to us."""

@@ -189,11 +189,14 @@ class Receiver:
             "tier": str(inv.services[item.service].tier),
             "source": source,
         }
+        # What an event fills in may carry a patient's name (a syslog line does): it passes the PHI guard.
+        guard = conf.guard
         for name, template in rule.labels.items():
-            labels[name] = render(template, fields, MAX_LABEL_CHARS)
-        notes = {"summary": render(rule.summary, fields), "rule": rule.name, "sender": sender}
+            labels[name] = guard.redact(name, render(template, fields, MAX_LABEL_CHARS))
+        notes = {"summary": guard.redact_text(render(rule.summary, fields), where="summary")[0]}
         if rule.description:
-            notes["description"] = render(rule.description, fields)
+            notes["description"] = guard.redact_text(render(rule.description, fields), where="description")[0]
+        notes.update(rule=rule.name, sender=sender)
         hold = defaults.flap_hold_seconds if rule.flap_hold_seconds is None else rule.flap_hold_seconds
         self.book.fire(key, labels, notes, now, expire_seconds=rule.expire_seconds, hold_seconds=hold)
 

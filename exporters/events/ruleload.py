@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from exporters.events.rules import TEMPLATE_RE, Rule, RuleFile, RuleSet
 from hospmon.config import ConfigError, ConfigFault, load_yaml, validate
+from hospmon.phi_patterns import label_name_problem
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ALERT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -51,6 +52,8 @@ def check_rule(rule: Rule) -> Iterable[tuple[str, str]]:
     for name in rule.labels:
         if not LABEL_RE.match(name) or name.startswith("__"):
             yield f"labels.{name}", "not a Prometheus label name"
+        elif (problem := label_name_problem(name)) is not None:
+            yield f"labels.{name}", problem
         elif name in RESERVED_LABELS:
             yield (
                 f"labels.{name}",
