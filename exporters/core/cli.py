@@ -19,7 +19,8 @@ from hospmon.config import ConfigError
 def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argparse.ArgumentParser:
     """Return the flag parser every hospmon exporter shares."""
     parser = argparse.ArgumentParser(
-        prog=f"hospmon-{exporter.name}-exporter", description=exporter.description or None
+        prog=exporter.program or f"hospmon-{exporter.name}-exporter",
+        description=exporter.description or None,
     )
     parser.add_argument(
         "--config.file",
@@ -78,6 +79,12 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         server = RunningServer(app, host, port).start()
     except OSError as exc:
         print(f"cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        exporter.start(lambda: app.config)
+    except OSError as exc:
+        server.stop()
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     log.info("listening on %s", server.url)
     wait_forever(server, app.reload)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -121,6 +121,8 @@ class Exporter(ABC, Generic[C]):
     name: ClassVar[str]
     """Short name, as in ``hospmon-<name>-exporter``."""
     default_port: ClassVar[int]
+    program: ClassVar[str] = ""
+    """The command's name when it is not ``hospmon-<name>-exporter``."""
     description: ClassVar[str] = ""
     default_module: ClassVar[str | None] = None
     """Module used when a request names none; None makes ``module`` required."""
@@ -157,3 +159,14 @@ class Exporter(ABC, Generic[C]):
 
     def close(self, config: C) -> None:
         """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""
+
+    def start(self, current: Callable[[], C]) -> None:
+        """Start background work once the HTTP server is up; `current` returns the config in force.
+
+        Exporters that only answer probes start nothing. One that also listens (the event receiver) opens
+        its sockets here and raises `OSError` when it cannot; it reads the config through `current`, so a
+        reload reaches it.
+        """
+
+    def stop(self) -> None:
+        """Stop the background work `start` began, before the HTTP server stops."""

@@ -311,6 +311,7 @@ class RunningServer:
 
     def stop(self) -> None:
         """Stop serving and release the port and the exporter's resources."""
+        self.app.exporter.stop()
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)
