@@ -194,6 +194,10 @@ class ConfigurationItem(StrictModel):
     vendor: str = ""
     model: str = ""
     serial: str = ""
+    firmware: str = ""
+    """Firmware or software version as last recorded (discovery reads it from ENTITY-MIB)."""
+    hardware: str = ""
+    """Hardware revision as last recorded."""
     location: str = ""
     purchased: dt.date | None = None
     warranty_end: dt.date | None = None

@@ -11,6 +11,7 @@ import yaml
 
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
+from tests.network.lab import Closet, closet
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
@@ -97,3 +98,16 @@ def recorded() -> Iterator[str]:
     """Serve recordings of real devices with snmpsimd; yield its ``host:port``."""
     with snmpsimd() as target:
         yield target
+
+
+@pytest.fixture(scope="session")
+def closet_lab() -> Iterator[Closet]:
+    """Run five agents with ENTITY-MIB and LLDP-MIB rows in a namespace of their own (`tests.network.lab`)."""
+    with closet() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def lab_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an exporter config naming the lab's v2c and v3 auths, secrets in files."""
+    return write_config(tmp_path_factory.mktemp("lab-config"))
