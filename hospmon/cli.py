@@ -52,6 +52,29 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _topology(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from hospmon.inventory.observed import load_observation
+    from hospmon.inventory.topology import compare, report
+
+    _, inv = _load(args)
+    if inv is None:
+        return 1
+    try:
+        observation = load_observation(args.observed)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    drift = compare(inv, observation)
+    if args.json:
+        print(json.dumps(asdict(drift), ensure_ascii=False, indent=2))
+    else:
+        print(report(drift, observation), end="")
+    return 3 if drift.total else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from hospmon.demo import run_demo
 
@@ -68,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, helptext in (
         ("check", _check, "report every fault of the inventory"),
         ("targets", _targets, "write file_sd target files per exporter and module"),
+        ("topology", _topology, "compare links seen on the wire with depends_on (exit 3 on drift)"),
     ):
         cmd = inv_sub.add_parser(name, help=helptext)
         cmd.add_argument(
@@ -76,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")
+        if name == "topology":
+            cmd.add_argument("--observed", required=True, help="observed.yml written by hospmon discover")
+            cmd.add_argument("--json", action="store_true", help="print the drift as JSON")
 
     demo = sub.add_parser("demo", help="run the whole suite against a simulated hospital on this machine")
     demo.add_argument("--run-dir", default="run", help="folder for generated configs, data and logs")

@@ -180,11 +180,14 @@ def closet() -> Iterator[Closet]:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
-def write_inventory(folder: Path, auth: str, *, cis: bool = True) -> Path:
-    """Write the closet's inventory: the five devices, the silent old switch, and the declared links."""
+def write_inventory(
+    folder: Path, auth: str, *, cis: bool = True, depends_on: dict[str, list[str]] | None = None
+) -> Path:
+    """Write the closet's inventory: the five devices, the silent old switch, and the declared links
+    (`depends_on` replaces some)."""
     prefix = "10.77.0"
     depends = {"agg-sw-1": ["core-sw-1"], "acc-sw-1": ["agg-sw-1"], "srv-his-1": ["acc-sw-1"]}
-    depends |= {"fw-1": ["core-sw-1"], "old-sw-9": ["core-sw-1"]}
+    depends |= {"fw-1": ["core-sw-1"], "old-sw-9": ["core-sw-1"]} | (depends_on or {})
     kinds = {"fw-1": "firewall", "srv-his-1": "server"}
     hosts = {box.name: box.host for box in BOXES} | {"old-sw-9": SILENT_HOST}
     entries = [
