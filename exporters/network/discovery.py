@@ -2,7 +2,8 @@
 
 Bounded on every side: at most `concurrency` addresses are asked at once, new addresses start at most `rate`
 per second, and each address has its own deadline, so a silent /24 costs about 254 / rate seconds plus one
-deadline, and a hung agent never holds the scan. Credentials are the network exporter's named auths.
+deadline, and a hung agent never holds the scan. Credentials are the network exporter's named auths, sent
+only to ranges inside its config's ``adhoc_cidrs``, as its ``/probe`` would.
 """
 
 from __future__ import annotations
@@ -123,7 +124,17 @@ def discover(
     """Ask every address of `ranges` with the named auth and return the devices that answered."""
     if auth not in runtime.credentials:
         raise ValueError(f"unknown auth {auth!r}; known: {', '.join(sorted(runtime.credentials))}")
-    scan = Scan(scanned=[str(ipaddress.ip_network(r.strip(), strict=False)) for r in ranges], auth=auth)
+    nets = [ipaddress.ip_network(r.strip(), strict=False) for r in ranges]
+    hosts = addresses(ranges)
+    allowed = runtime.access.adhoc_cidrs
+    for net in nets:
+        # An auth's secrets go only where the config allows: the listed targets, or inside adhoc_cidrs.
+        if not any(net.version == a.version and net.subnet_of(a) for a in allowed):  # type: ignore[arg-type]
+            raise ValueError(
+                f"{net} is not inside the network exporter's adhoc_cidrs, so its auths may not be sent "
+                "there; add the range to adhoc_cidrs (with allow_adhoc_targets: true) in its config"
+            )
+    scan = Scan(scanned=[str(n) for n in nets], auth=auth)
     timeout = min(runtime.config.defaults.timeout, settings.deadline / 2)
     lock = threading.Lock()
 
@@ -145,7 +156,7 @@ def discover(
         with lock:
             scan.devices.append(device)
 
-    run_bounded(addresses(ranges), probe, settings.concurrency, settings.rate)
+    run_bounded(hosts, probe, settings.concurrency, settings.rate)
     scan.devices.sort(key=lambda d: ipaddress.ip_address(d.address))
     scan.silent = dict(sorted(scan.silent.items(), key=lambda kv: ipaddress.ip_address(kv[0])))
     return scan

@@ -125,4 +125,5 @@ def closet_lab() -> Iterator[Closet]:
 @pytest.fixture(scope="session")
 def lab_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return an exporter config naming the lab's v2c and v3 auths, secrets in files."""
-    return write_config(tmp_path_factory.mktemp("lab-config"))
+    cidrs = ["127.0.0.0/8", "10.77.0.0/29"]  # loopback and the closet's namespace
+    return write_config(tmp_path_factory.mktemp("lab-config"), allow_adhoc_targets=True, adhoc_cidrs=cidrs)
