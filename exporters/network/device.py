@@ -3,14 +3,13 @@ and neighbours (LLDP-MIB, CISCO-CDP-MIB), in a few GETs and one interleaved walk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.ber import END_OF_MIB_VIEW, EXCEPTIONS, Oid, Value, VarBind, format_oid, parse_oid
 from exporters.network.identify import Vendors
-from exporters.network.neighbours import Neighbour, cdp_neighbours, chassis_text, lldp_neighbours
+from exporters.network.neighbours import cdp_neighbours, chassis_text, lldp_neighbours
 from exporters.network.render import display_string
 from exporters.network.session import Session, get, walk_many
+from hospmon.inventory.observed import ObservedDevice
 
 SYSTEM = "1.3.6.1.2.1.1"
 IF_NUMBER = "1.3.6.1.2.1.2.1.0"
@@ -29,28 +28,7 @@ CDP_WALK = [f"1.3.6.1.4.1.9.9.23.1.2.1.1.{c}" for c in (4, 6, 7, 8)]  # cdpCache
 REPETITIONS = 10
 
 
-@dataclass
-class Device:
-    """What one agent told about itself."""
-
-    address: str
-    sys_name: str = ""
-    sys_descr: str = ""
-    sys_object_id: str = ""
-    location: str = ""
-    vendor: str = ""
-    model: str = ""
-    kind: str = ""
-    serial: str = ""
-    hardware: str = ""
-    firmware: str = ""
-    software: str = ""
-    interfaces: int | None = None
-    chassis_id: str = ""
-    lldp: bool = False
-    """The agent serves LLDP-MIB, so a missing neighbour there means a missing link."""
-    cdp: bool = False
-    neighbours: list[Neighbour] = field(default_factory=list)
+Device = ObservedDevice
 
 
 def text(value: Value) -> str:
@@ -72,7 +50,7 @@ def read_device(session: Session, address: str, deadline: Deadline, vendors: Ven
     }
     if not answer:
         raise ProbeFailed("bad_response", "the agent answered none of the system group")
-    device = Device(address)
+    device = Device(address=address)
     device.sys_descr = text(answer.get(f"{SYSTEM}.1.0", (0, None))[1])
     device.sys_object_id = text(answer.get(f"{SYSTEM}.2.0", (0, None))[1])
     device.sys_name = text(answer.get(f"{SYSTEM}.5.0", (0, None))[1])

@@ -13,13 +13,13 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.device import Device, read_device
 from exporters.network.exporter import SNMP_PORT, Runtime, open_session
 from exporters.network.identify import Vendors
-from hospmon.inventory.observed import Observation, ObservedDevice
+from hospmon.inventory.observed import Observation
 
 MAX_ADDRESSES = 65536  # a /16; larger ranges are almost always a typo for a smaller one
 
@@ -52,7 +52,7 @@ class Scan:
             observed_at=self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
             scanned=self.scanned,
             auth=self.auth,
-            devices=[ObservedDevice.model_validate(asdict(d)) for d in self.devices],
+            devices=self.devices,
             silent=self.silent,
         )
 

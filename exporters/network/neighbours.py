@@ -6,10 +6,10 @@ Tables come as ``{column root: {row index: value}}``; the roots are those `expor
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from exporters.network.ber import Oid, Value
 from exporters.network.render import display_string
+from hospmon.inventory.observed import ObservedNeighbour
 
 LLDP_REM = "1.0.8802.1.1.2.1.4.1.1"
 LLDP_LOC_PORT = "1.0.8802.1.1.2.1.3.7.1"
@@ -20,18 +20,7 @@ PORT_MAC_ADDRESS, PORT_NETWORK_ADDRESS = 3, 4  # LldpPortIdSubtype
 IPV4_FAMILY, IPV6_FAMILY = 1, 2  # IANA address family numbers
 
 
-@dataclass(frozen=True)
-class Neighbour:
-    """A device seen on one local port."""
-
-    protocol: str
-    """``lldp`` or ``cdp``."""
-    local_port: str
-    sys_name: str = ""
-    chassis_id: str = ""
-    port: str = ""
-    address: str = ""
-    platform: str = ""
+Neighbour = ObservedNeighbour
 
 
 def _printable(raw: bytes) -> str:

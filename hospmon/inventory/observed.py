@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hospmon.config import StrictModel, load
 
@@ -37,7 +37,9 @@ class ObservedNeighbour(StrictModel):
 
 
 class ObservedDevice(StrictModel):
-    """One agent that answered, with what it told about itself and its neighbours."""
+    """One agent that answered, with what it told about itself and its neighbours (built as it answers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
 
     address: str
     sys_name: str = ""

@@ -11,7 +11,7 @@ import yaml
 
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
-from tests.network.lab import Closet, closet
+from tests.network.lab import Closet, closet, neighbour_lines
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
@@ -21,7 +21,7 @@ VETH_PAIRS = 110  # 220 veth interfaces, plus lo and the uplink
 @pytest.fixture(scope="session")
 def agent() -> Iterator[Agent]:
     """Run snmpd on loopback with v2c, v3 users and the simulated devices."""
-    with snmpd(extra=override_lines()) as running:
+    with snmpd(extra=override_lines() + neighbour_lines()) as running:
         yield running
 
 

@@ -122,6 +122,14 @@ def overrides(box: Box, net: str) -> list[str]:
     return lines
 
 
+def neighbour_lines() -> list[str]:
+    """Return agg-sw-1's LLDP rows and one CDP cache row, without its identity, for the shared lab agent."""
+    lldp = [line for line in overrides(BOXES[1], "10.77.0") if line.startswith(f"override {LLDP_REM}")]
+    cdp = "1.3.6.1.4.1.9.9.23.1.2.1.1"
+    cells = {6: "ward-sw-2f", 7: "Gi0/1", 8: "WS-C2960", 4: "0x0a4d0002"}
+    return [*lldp, *(f"override {cdp}.{col}.2.1 octet_str {value}" for col, value in cells.items())]
+
+
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
