@@ -46,6 +46,7 @@ def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argpa
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--check-config", action="store_true", help="check the config files and exit")
+    exporter.add_flags(parser)
     return parser
 
 
@@ -59,6 +60,7 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
     )
     log = logging.getLogger("hospmon.exporter")
+    exporter.use_flags(args)
     try:
         host, port = parse_listen_address(args.listen)
     except ValueError as exc:

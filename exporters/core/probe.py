@@ -11,6 +11,7 @@ in its own worker with that deadline, and adds the probe's own series::
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from abc import ABC, abstractmethod
@@ -156,6 +157,12 @@ class Exporter(ABC, Generic[C]):
     def collect(self, config: C) -> Iterable[Metric]:
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
         return ()
+
+    def add_flags(self, parser: argparse.ArgumentParser) -> None:
+        """Add flags of this exporter's own to the shared ones (none by default)."""
+
+    def use_flags(self, args: argparse.Namespace) -> None:
+        """Take this exporter's own flags before its config is loaded."""
 
     def close(self, config: C) -> None:
         """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""
