@@ -27,7 +27,7 @@ def loaded_after_config(tmp_path: Path, config: str) -> str:
 
 def test_a_v2c_config_imports_neither_pysnmp_nor_crypto(tmp_path: Path) -> None:
     """The switches of a hospital on v2c: the exporter loads no v3 crypto and no pysnmp."""
-    assert loaded_after_config(tmp_path, "auths:\n  lab: {version: 2, community: public}\n") == ""
+    assert loaded_after_config(tmp_path, "auths:\n  lab: {version: 2, community_env: HOME}\n") == ""
 
 
 def test_a_des_user_brings_pysnmp_in(tmp_path: Path) -> None:
