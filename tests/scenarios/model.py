@@ -52,10 +52,11 @@ class Paged(StrictModel):
     via: Literal["sms", "email"]
     by: str | None = None
     not_before: str | None = None
+    """Count only messages from this time on (say who must not be paged before it with ``not_paged``)."""
     about: str | None = None
     """A CI the message names in its subject."""
     times: int | None = None
-    """Exactly this many messages (on this channel, about this CI if given) in the whole scenario."""
+    """Exactly this many messages (on this channel, about this CI, from `not_before`, if given)."""
 
 
 class NotPaged(StrictModel):
