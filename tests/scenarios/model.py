@@ -118,6 +118,8 @@ class Step(StrictModel):
     """A change recorded in the router, silenced in Alertmanager for its window."""
     silence: ChangeWindow | None = None
     """A silence set in Alertmanager by hand, unknown to the router."""
+    sms_gateway: Literal["down", "up"] | None = None
+    """The SMS gateway refuses messages (503) from now, or takes them again."""
     lose_deliveries: int = 0
     """The next deliveries of this scenario are lost on the way (a proxy answered 200 and dropped them)."""
     alertmanager_resends: bool = False
