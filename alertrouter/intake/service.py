@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
@@ -21,7 +21,7 @@ from alertrouter.incidents import reopen
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
 from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
-from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident
+from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident, Status
 
 
 @dataclass
@@ -149,8 +149,16 @@ def _insert_new(
         if alert.status == "resolved":
             resolved.add(plan.incident_id)
     orphans = planner.opened - touched
-    if orphans:  # opened for alerts another replica stored first: undo them and any adoption they made
-        session.execute(update(Incident).where(Incident.parent_id.in_(orphans)).values(parent_id=None))
+    if orphans:  # opened for alerts another replica stored first: undo them and any grouping under them
+        # A child left without its cause pages on its own again (it would otherwise never be paged).
+        session.execute(
+            update(Incident)
+            .where(Incident.parent_id.in_(orphans))
+            .values(
+                parent_id=None,
+                next_escalation_at=case((Incident.status == Status.triggered, now), else_=None),
+            )
+        )
         session.execute(delete(Incident).where(Incident.id.in_(orphans)))
     events = [
         e
