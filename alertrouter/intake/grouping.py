@@ -14,13 +14,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.db import insert_for
 from alertrouter.intake.parser import ParsedAlert
-from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.intake.sql import statements_for
+from alertrouter.models import Incident, Status
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
@@ -62,6 +62,8 @@ class Planner:
     def __init__(self, router: Router, *, session: Session, now: dt.datetime) -> None:
         self.router = router
         self.session = session
+        self.conn = session.connection()
+        self.sql = statements_for(self.conn)
         self.now = now
         self.known: dict[str, Open | None] = {}
         self.opened: set[int] = set()
@@ -92,12 +94,7 @@ class Planner:
         if not keys:
             return
         self.known.update(dict.fromkeys(keys))
-        rows = self.session.execute(
-            select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
-                Incident.open_key.in_(keys)
-            )
-        )
-        for row in rows:
+        for row in self.conn.execute(self.sql.open_incidents, {"keys": keys}):
             self.known[row.open_key] = Open(row.id, row.open_key, row.priority, row.parent_id)
 
     def route(self, alert: ParsedAlert) -> Plan:
@@ -180,14 +177,9 @@ class Planner:
             next_escalation_at=now if firing and cause is None else None,
             resolved_at=None if firing else now,
         )
-        stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
-        incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
+        incident_id: int | None = self.conn.execute(self.sql.insert_incident, values).scalar()
         if incident_id is None:
-            row = self.session.execute(
-                select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
-                    Incident.open_key == key
-                )
-            ).one()
+            row = self.conn.execute(self.sql.open_incidents, {"keys": [key]}).one()
             raced = Open(row.id, row.open_key, row.priority, row.parent_id)
             self.known[key] = raced
             return raced
@@ -195,8 +187,8 @@ class Planner:
         if firing:
             self.known[key] = Open(incident_id, key, decision.priority, parent_id)
         if decision.departments:
-            self.session.execute(
-                insert_for(self.session)(IncidentDepartment),
+            self.conn.execute(
+                self.sql.insert_departments,
                 [
                     {"incident_id": incident_id, "department": d, "position": i}
                     for i, d in enumerate(decision.departments)
@@ -249,17 +241,9 @@ class Planner:
         keys = [f"ci:{c}" for c in self.router.inventory.dependents(ci)]
         if not keys:
             return
-        children = self.session.execute(
-            select(Incident.id, Incident.ci).where(
-                Incident.open_key.in_(keys), Incident.parent_id.is_(None), Incident.id != root_id
-            )
-        ).all()
+        children = self.conn.execute(self.sql.children, {"keys": keys, "root": root_id}).all()
         for child in children:
-            self.session.execute(
-                update(Incident)
-                .where(Incident.id == child.id)
-                .values(parent_id=root_id, next_escalation_at=None)
-            )
+            self.conn.execute(self.sql.adopt, {"child": child.id, "root": root_id})
             self.events.append(
                 self._event(
                     child.id, "grouped", f"caused by {ci}: joined incident #{root_id}", parent_id=root_id

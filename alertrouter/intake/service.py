@@ -16,13 +16,13 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.db import insert_for
 from alertrouter.incidents import reopen
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
 from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.intake.redact import redact_message
-from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident, Status
+from alertrouter.intake.sql import statements_for
+from alertrouter.models import OPEN, Delivery, Incident, Status
 
 
 @dataclass
@@ -82,11 +82,8 @@ def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any]
     """Return the stored rows of these alerts, and every stored row sharing a fingerprint with them."""
     fingerprints = sorted({a.fingerprint for a in alerts})
     wanted = {key_of(a) for a in alerts}
-    rows = session.execute(
-        select(
-            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
-        ).where(ALERTS.c.fingerprint.in_(fingerprints))
-    )
+    conn = session.connection()
+    rows = conn.execute(statements_for(conn).stored, {"fps": fingerprints})
     found = {}
     siblings: dict[str, list[Any]] = {}
     for row in rows:
@@ -130,12 +127,7 @@ def _insert_new(
         }
         for a, p in zip(fresh, plans, strict=True)
     ]
-    stmt = (
-        insert_for(session)(ALERTS)
-        .on_conflict_do_nothing()
-        .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True)
-    )
-    returned = session.execute(stmt, rows).all()
+    returned = planner.conn.execute(planner.sql.insert_alerts, rows).all()
     inserted = {(r.fingerprint, r.starts_at): r.id for r in returned}
     per_alert: list[dict[str, Any]] = []
     touched: set[int] = set()
@@ -173,12 +165,14 @@ def _insert_new(
         and e["data"].get("child_id") not in orphans
     ] + per_alert
     if events:
-        session.execute(EVENTS.insert(), events)
+        planner.conn.execute(planner.sql.insert_events, events)
     # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
     planner.apply_raises()
     for incident_id in sorted(resolved):
         maybe_resolve(incident_id, session=session, now=now)
-    end_alerts(superseded(fresh, inserted, siblings), session=session, now=now)
+    endings = superseded(fresh, inserted, siblings)
+    if endings:
+        end_alerts(endings, session=session, now=now)
     return set(inserted)
 
 
@@ -208,11 +202,8 @@ def _update_stored(
     if not alerts:
         return
     ids = [stored[key_of(a)].id for a in alerts]
-    session.execute(
-        update(ALERTS)
-        .where(ALERTS.c.id.in_(ids))
-        .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
-    )
+    conn = session.connection()
+    conn.execute(statements_for(conn).repeated, {"ids": ids, "now": now})
     to_resolve: list[tuple[int, dt.datetime | None, str]] = []
     still_firing: dict[int, ParsedAlert] = {}
     for alert in alerts:
@@ -227,7 +218,7 @@ def _update_stored(
             result.outcomes["repeat"] += 1
             if alert.status == "firing" and row.incident_id is not None:
                 still_firing.setdefault(row.incident_id, alert)
-    for row in end_alerts(to_resolve, session=session, now=now):
+    for row in end_alerts(to_resolve, session=session, now=now) if to_resolve else ():
         result.outcomes["resolved" if row is not None else "repeat"] += 1
     _reopen_ended(still_firing, session=session, router=router, now=now)
 

@@ -1,0 +1,80 @@
+"""The intake's statements, built once per dialect so SQLAlchemy compiles each once and only binds values.
+
+A statement built per delivery (``insert(...).values(**row)``, ``.in_(list)``) costs SQLAlchemy a cache key
+walk over every value on each execution, more CPU than the database spends on the statement; these take
+their values as parameters instead (``bench/router_ingest.py`` measures the intake).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from alertrouter.models import ALERTS, EVENTS, Incident, IncidentDepartment
+
+INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+DEPARTMENTS: Table = IncidentDepartment.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The intake's statements for one dialect; each takes its values as parameters."""
+
+    stored: Executable
+    """Alerts by fingerprint (``fps``): the ones a delivery repeats and their earlier starts."""
+    open_incidents: Executable
+    """Open incidents by open key (``keys``)."""
+    insert_incident: Executable
+    """One incident; returns its id, or nothing when another transaction holds its open key."""
+    insert_departments: Executable
+    insert_alerts: Executable
+    """New alerts; returns the id, fingerprint and start of each one inserted (none for a repeat)."""
+    insert_events: Executable
+    repeated: Executable
+    """Count one more receipt of stored alerts (``ids``) at ``now``."""
+    children: Executable
+    """Open root incidents on open keys (``keys``), except incident ``root``."""
+    adopt: Executable
+    """Make incident ``child`` a child of ``root`` and stop its paging."""
+
+
+@cache
+def statements(dialect: str) -> Statements:
+    """Return the statements for a dialect (``postgresql`` or ``sqlite``)."""
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inc = INCIDENTS.c
+    return Statements(
+        stored=select(
+            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
+        ).where(ALERTS.c.fingerprint.in_(bindparam("fps", expanding=True))),
+        open_incidents=select(inc.id, inc.open_key, inc.priority, inc.parent_id).where(
+            inc.open_key.in_(bindparam("keys", expanding=True))
+        ),
+        insert_incident=insert(INCIDENTS).on_conflict_do_nothing().returning(inc.id),
+        insert_departments=DEPARTMENTS.insert(),
+        insert_alerts=insert(ALERTS)
+        .on_conflict_do_nothing()
+        .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True),
+        insert_events=EVENTS.insert(),
+        repeated=update(ALERTS)
+        .where(ALERTS.c.id.in_(bindparam("ids", expanding=True)))
+        .values(last_received_at=bindparam("now"), receive_count=ALERTS.c.receive_count + 1),
+        children=select(inc.id, inc.ci).where(
+            inc.open_key.in_(bindparam("keys", expanding=True)),
+            inc.parent_id.is_(None),
+            inc.id != bindparam("root"),
+        ),
+        adopt=update(INCIDENTS)
+        .where(inc.id == bindparam("child"))
+        .values(parent_id=bindparam("root"), next_escalation_at=None),
+    )
+
+
+def statements_for(conn: Connection) -> Statements:
+    """Return the statements for a connection's dialect."""
+    return statements(conn.dialect.name)
