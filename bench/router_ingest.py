@@ -14,6 +14,7 @@ Per figure: alerts/s, p50 and p99 latency, server CPU per alert (the gunicorn tr
 alert, and RSS per worker after the turns. Any non-2xx answer is a failure.
 
     .venv/bin/python bench/router_ingest.py [--rounds 5] [--stores postgresql,sqlite] [--alerta-venv DIR]
+        [--cells 1x8x300,50x4x12]
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report
             offset += 40
             for name, url in (("alerta", aurl), ("hospmon", ourl)):
                 post_turn(url, warm, 4, headers[name], report, name, 0, pg_pid)
-            for cell in CELLS:
+            for cell in args.cells:
                 per_round = cell.requests * cell.batch
                 bodies = [
                     payloads(cis[offset + r * per_round : offset + (r + 1) * per_round], cell.batch, seed=r)
@@ -107,19 +108,26 @@ def main() -> int:
         "--cis", type=int, default=5000, help="configuration items in the generated inventory"
     )
     parser.add_argument("--alerta-venv", type=Path, help="reuse a venv with alerta-server (made if missing)")
+    parser.add_argument(
+        "--cells",
+        type=lambda text: tuple(Cell(*map(int, c.split("x"))) for c in text.split(",")),
+        default=CELLS,
+        help="alerts/request x clients x requests/turn, comma-separated (default 1x8x300,50x4x12)",
+    )
     args = parser.parse_args()
     report = Report("Alertmanager webhook intake, every alert on its own CI", "Alerta 9.1")
     with tempfile.TemporaryDirectory(prefix="hm-router-bench-") as tmp:
         folder = Path(tmp)
         cis = generate_inventory(REPO / "demo" / "inventory", folder / "inventory", args.cis)
-        needed = 40 + args.rounds * sum(c.requests * c.batch for c in CELLS)
+        needed = 40 + args.rounds * sum(c.requests * c.batch for c in args.cells)
         if needed > len(cis):
             raise SystemExit(f"{needed} alerts need as many CIs: --cis {needed} or more")
         report.header(
             inventory=f"{len(cis)} CIs generated (plus the demo's), each alert on a CI of its own",
             servers="both: gunicorn 2 gthread workers x 8 threads; PostgreSQL 15 fsync on, one per pass",
             cells=", ".join(
-                f"{c.batch} alert(s)/request x {c.clients} clients, {c.requests} requests/turn" for c in CELLS
+                f"{c.batch} alert(s)/request x {c.clients} clients, {c.requests} requests/turn"
+                for c in args.cells
             ),
         )
         for store in args.stores.split(","):
