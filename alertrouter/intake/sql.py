@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import JSON, Connection, Integer, String, Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.types import TypeEngine
 
 from alertrouter.models import ALERTS, EVENTS, Incident, IncidentDepartment
 
@@ -43,6 +44,20 @@ class Statements:
     """Make incident ``child`` a child of ``root`` and stop its paging."""
 
 
+def _one_of(
+    column: ColumnElement[Any], name: str, item: TypeEngine[Any], dialect: str
+) -> ColumnElement[bool]:
+    """Say that `column` is one of the list bound as `name`, in SQL that stays the same whatever its length.
+
+    An expanding ``IN`` is rendered anew for each length of list; an array (PostgreSQL) or a JSON array
+    (SQLite) is one parameter, so the statement is compiled, and prepared by the server, once.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(item)))
+    values = func.json_each(bindparam(name, type_=JSON)).table_valued("value")
+    return column.in_(select(values.c.value))
+
+
 @cache
 def statements(dialect: str) -> Statements:
     """Return the statements for a dialect (``postgresql`` or ``sqlite``)."""
@@ -51,9 +66,9 @@ def statements(dialect: str) -> Statements:
     return Statements(
         stored=select(
             ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
-        ).where(ALERTS.c.fingerprint.in_(bindparam("fps", expanding=True))),
+        ).where(_one_of(ALERTS.c.fingerprint, "fps", String(), dialect)),
         open_incidents=select(inc.id, inc.open_key, inc.priority, inc.parent_id).where(
-            inc.open_key.in_(bindparam("keys", expanding=True))
+            _one_of(inc.open_key, "keys", String(), dialect)
         ),
         insert_incident=insert(INCIDENTS).on_conflict_do_nothing().returning(inc.id),
         insert_departments=DEPARTMENTS.insert(),
@@ -62,10 +77,10 @@ def statements(dialect: str) -> Statements:
         .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True),
         insert_events=EVENTS.insert(),
         repeated=update(ALERTS)
-        .where(ALERTS.c.id.in_(bindparam("ids", expanding=True)))
+        .where(_one_of(ALERTS.c.id, "ids", Integer(), dialect))
         .values(last_received_at=bindparam("now"), receive_count=ALERTS.c.receive_count + 1),
         children=select(inc.id, inc.ci).where(
-            inc.open_key.in_(bindparam("keys", expanding=True)),
+            _one_of(inc.open_key, "keys", String(), dialect),
             inc.parent_id.is_(None),
             inc.id != bindparam("root"),
         ),

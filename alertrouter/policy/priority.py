@@ -32,6 +32,19 @@ class Footprint:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """The priority of an alert on a CI while some of its departments are closed, and what decided it."""
+
+    priority: str
+    order: tuple[Reach, ...]
+    """The departments' reaches, most critical (open now) first."""
+    tier_service: str
+    lower: int
+    raise_by: int
+    capped: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """A priority and why."""
 
@@ -85,6 +98,9 @@ class Assessor:
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
         self._decide = lru_cache(maxsize=8192)(self._assess)
+        self._ranked = lru_cache(maxsize=8192)(self._rank)
+        self._closed_at = lru_cache(maxsize=64)(self._departments_closed)
+        self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
         self._reachability = frozenset(policy.reachability)
 
     def _depth(self, ci: str | None) -> int:
@@ -119,32 +135,44 @@ class Assessor:
         name = alertname if alertname in self.policy.alerts else ""
         return self._decide(ci, self.severity_of(severity), local, name)
 
-    def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
-        moment = describe_moment(local, self.calendar)
-        rule = self.policy.alerts.get(alertname)
+    def priority(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> str:
+        """Return the priority `assess` decides, without the explanation: cheap for every open incident."""
+        local = at.astimezone(self.inventory.tz).replace(second=0, microsecond=0)
+        name = alertname if alertname in self.policy.alerts else ""
         if ci is None or ci not in self.inventory.cis:
-            index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
-            prio = PRIORITIES[index]
-            what = "no ci label" if ci is None else f"{ci} is not in the inventory"
-            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}{capped}", (), None)
+            return self._unknown(name)[0]
+        return self._ranked(ci, self.severity_of(severity), name, self._closed(ci, local)).priority
+
+    def _unknown(self, alertname: str) -> tuple[str, str]:
+        """Return the priority of an alert on no known CI, and the note of its cap."""
+        index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
+        return PRIORITIES[index], capped
+
+    def _closed(self, ci: str, local: dt.datetime) -> tuple[str, ...]:
+        """Return the departments depending on a CI that are closed at a local minute, in reach order."""
+        closed_now = self._closed_at(local)
+        return tuple(r.department for r in self.footprint(ci).reaches if r.department in closed_now)
+
+    def _departments_closed(self, local: dt.datetime) -> frozenset[str]:
+        """Return every department closed at a local minute."""
+        return frozenset(d.id for d in self._with_hours if not department_open(d, local, self.calendar))
+
+    def _rank(self, ci: str, severity: str, alertname: str, closed: tuple[str, ...]) -> Ranking:
+        """Rank an alert on a CI while these of its departments are closed; the rest is fixed."""
         fp = self.footprint(ci)
         depts = self.inventory.departments
         level_of: dict[str, Level] = {}
-        closed: list[str] = []
         for reach in fp.reaches:
-            dept = depts[reach.department]
-            level: Level = dept.criticality.value
-            if not department_open(dept, local, self.calendar):
-                closed.append(reach.department)
+            level: Level = depts[reach.department].criticality.value
+            if reach.department in closed:
                 level = max(level, self.policy.closed_department_level, key=LEVELS.index)
             level_of[reach.department] = level
-        order = sorted(fp.reaches, key=lambda r: LEVELS.index(level_of[r.department]))
+        order = tuple(sorted(fp.reaches, key=lambda r: LEVELS.index(level_of[r.department])))
         top = order[0] if order else None
         top_level: Level = level_of[top.department] if top else "none"
         base = self.policy.matrix[severity][top_level]
         tier_service = top.service if top else fp.service
-        tier = self.inventory.services[tier_service].tier
-        lower = self.policy.tier_adjust[tier]
+        lower = self.policy.tier_adjust[self.inventory.services[tier_service].tier]
         raise_by = max(
             (
                 r.raise_by
@@ -155,27 +183,42 @@ class Assessor:
             ),
             default=0,
         )
+        rule = self.policy.alerts.get(alertname)
         if rule is not None and not rule.outage:
             raise_by = 0
         index = min(max(PRIORITIES.index(base) + lower - raise_by, 0), len(PRIORITIES) - 1)
         index, capped = self._cap(index, alertname)
-        prio = PRIORITIES[index]
+        return Ranking(PRIORITIES[index], order, tier_service, lower, raise_by, capped)
+
+    def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
+        moment = describe_moment(local, self.calendar)
+        if ci is None or ci not in self.inventory.cis:
+            prio, capped = self._unknown(alertname)
+            what = "no ci label" if ci is None else f"{ci} is not in the inventory"
+            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}{capped}", (), None)
+        fp = self.footprint(ci)
+        closed = self._closed(ci, local)
+        rank = self._ranked(ci, severity, alertname, closed)
+        prio, top = rank.priority, (rank.order[0] if rank.order else None)
+        tier = self.inventory.services[rank.tier_service].tier
         parts = [f"{prio}: " + (self._reach_text(top, ci) if top else f"no department depends on {ci}")]
         parts.append(f"severity {severity}")
         parts.append(
-            f"tier {tier} service {self.inventory.services[tier_service].name}"
-            + (f" (lowered {lower})" if lower else "")
+            f"tier {tier} service {self.inventory.services[rank.tier_service].name}"
+            + (f" (lowered {rank.lower})" if rank.lower else "")
         )
         if fp.dependents:
             parts.append(
                 f"blast radius {fp.dependents} CIs, {fp.services} services, {len(fp.reaches)} departments"
-                + (f" (raised {raise_by})" if raise_by else "")
+                + (f" (raised {rank.raise_by})" if rank.raise_by else "")
             )
         parts.append(moment)
         if closed:
+            depts = self.inventory.departments
             names = ", ".join(str(depts[d].name) for d in closed[:3]) + (" ..." if len(closed) > 3 else "")
             parts.append(f"closed now: {names}")
-        return Decision(prio, "; ".join(parts) + capped, tuple(r.department for r in order), fp.service)
+        departments = tuple(r.department for r in rank.order)
+        return Decision(prio, "; ".join(parts) + rank.capped, departments, fp.service)
 
     def _cap(self, index: int, alertname: str) -> tuple[int, str]:
         """Apply the policy's cap for an alert; return the index and a note for the explanation."""

@@ -53,9 +53,10 @@ def reassess_open(
             if row.id in decided:
                 continue
             decided.add(row.id)
-        decision = router.assessor.assess(ci=row.ci, severity=row.severity, at=now, alertname=row.alertname)
-        if PRIORITIES.index(decision.priority) >= PRIORITIES.index(row.priority):
+        which = {"ci": row.ci, "severity": row.severity, "at": now, "alertname": row.alertname}
+        if PRIORITIES.index(router.assessor.priority(**which)) >= PRIORITIES.index(row.priority):
             continue
+        decision = router.assessor.assess(**which)
         # Compare and set: another replica may be doing the same right now.
         changed = session.execute(
             update(Incident)
