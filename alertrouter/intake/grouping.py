@@ -11,6 +11,7 @@ its owner is paged for it whatever fails upstream.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.intake.opening import Ids, Opening, Openings, Text
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.intake.sql import statements_for
 from alertrouter.models import Incident, Status
@@ -57,7 +59,7 @@ class Plan:
 
 
 class Planner:
-    """Routes the new alerts of one delivery, looking up each open incident once."""
+    """Routes the new alerts of one delivery in memory; `write` then stores the incidents it opens."""
 
     def __init__(self, router: Router, *, session: Session, now: dt.datetime) -> None:
         self.router = router
@@ -66,11 +68,11 @@ class Planner:
         self.sql = statements_for(self.conn)
         self.now = now
         self.known: dict[str, Open | None] = {}
-        self.opened: set[int] = set()
+        self.openings = Openings()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
 
-    def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
+    def _event(self, incident_id: int, kind: str, text: Text, **data: Any) -> dict[str, Any]:
         return {
             "incident_id": incident_id,
             "at": self.now,
@@ -80,7 +82,7 @@ class Planner:
             "data": data,
         }
 
-    def _keys(self, alert: ParsedAlert) -> list[str]:
+    def keys(self, alert: ParsedAlert) -> list[str]:
         """Return the alert's own key, then (reachability alerts only) the keys of the CIs it needs."""
         if not self.router.assessor.is_reachability(alert.alertname):
             return [open_key(alert, reachability=False)]
@@ -88,31 +90,31 @@ class Planner:
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
         return [open_key(alert), *(f"ci:{c}" for c in upstream)]
 
-    def prefetch(self, alerts: list[ParsedAlert]) -> None:
-        """Look up, in one query, every open incident these alerts could join."""
-        keys = sorted({k for a in alerts for k in self._keys(a)} - set(self.known))
-        if not keys:
-            return
+    def learn(self, keys: list[str], rows: Sequence[Any]) -> None:
+        """Remember which of these keys have an open incident: the rows found, none for the others."""
         self.known.update(dict.fromkeys(keys))
-        for row in self.conn.execute(self.sql.open_incidents, {"keys": keys}):
+        for row in rows:
             self.known[row.open_key] = Open(row.id, row.open_key, row.priority, row.parent_id)
+
+    def prefetch(self, alerts: list[ParsedAlert]) -> None:
+        """Look up, in one query, every open incident these alerts could join that is not known yet."""
+        keys = sorted({k for a in alerts for k in self.keys(a)} - set(self.known))
+        if keys:
+            self.learn(keys, self.conn.execute(self.sql.open_incidents, {"keys": keys}).all())
 
     def route(self, alert: ParsedAlert) -> Plan:
         """Decide the incident of a new alert, opening it if needed."""
         decision = self.router.assessor.assess(
             ci=alert.ci, severity=alert.severity, at=alert.starts_at, alertname=alert.alertname
         )
-        keys = self._keys(alert)
+        keys = self.keys(alert)
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
         target = self.known.get(keys[0])
-        what = f"{alert.alertname} on {alert.ci or 'no CI'}"
         if target is None:
             cause = next((self.known[k] for k in keys[1:] if self.known.get(k) is not None), None)
-            opened = self._open(alert, decision, keys[0], cause if alert.status == "firing" else None)
-            if isinstance(opened, int):
-                return Plan(opened)
-            target = opened
+            return Plan(self._open(alert, decision, keys[0], cause if alert.status == "firing" else None))
+        what = f"{alert.alertname} on {alert.ci or 'no CI'}"
         plan = Plan(target.id)
         plan.events.append(self._event(target.id, "alert_" + alert.status, f"{what} {alert.status}"))
         self._raise(target, decision, what, plan.events)
@@ -133,10 +135,14 @@ class Planner:
         )
         self.known[target.key] = Open(target.id, target.key, decision.priority, target.parent_id)
 
+    def write(self) -> None:
+        """Store the incidents the routed alerts open (raise `Raced` if another replica was first)."""
+        self.openings.write(self.conn, self.sql)
+
     def apply_raises(self) -> None:
         """Write raised priorities, in incident order so two transactions never lock crosswise."""
-        for incident_id in sorted(self.raises):
-            decision = self.raises[incident_id]
+        real = self.openings.real
+        for incident_id, decision in sorted((real(i), d) for i, d in self.raises.items()):
             self.session.execute(
                 update(Incident)
                 .where(Incident.id == incident_id)
@@ -150,15 +156,14 @@ class Planner:
                 now=self.now,
             )
 
-    def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int | Open:
-        """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
+    def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int:
+        """Open an incident, a child of `cause` if given; return its stand-in id until it is written."""
         owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
         title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
         now = self.now
-        parent_id = (cause.parent_id or cause.id) if cause else None
-        values = dict(
+        row = dict(
             title=title[:300],
             status=Status.triggered if firing else Status.resolved,
             priority=decision.priority,
@@ -171,29 +176,16 @@ class Planner:
             team=owner.team,
             assignee=owner.person,
             open_key=key if firing else None,
-            parent_id=parent_id,
             created_at=now,
             escalation_step=0,
             next_escalation_at=now if firing and cause is None else None,
             resolved_at=None if firing else now,
         )
-        incident_id: int | None = self.conn.execute(self.sql.insert_incident, values).scalar()
-        if incident_id is None:
-            row = self.conn.execute(self.sql.open_incidents, {"keys": [key]}).one()
-            raced = Open(row.id, row.open_key, row.priority, row.parent_id)
-            self.known[key] = raced
-            return raced
-        self.opened.add(incident_id)
+        parent_id = (cause.parent_id or cause.id) if cause else None
+        opening = self.openings.add(row, parent_id, decision.departments)
+        incident_id = opening.stand_in
         if firing:
             self.known[key] = Open(incident_id, key, decision.priority, parent_id)
-        if decision.departments:
-            self.conn.execute(
-                self.sql.insert_departments,
-                [
-                    {"incident_id": incident_id, "department": d, "position": i}
-                    for i, d in enumerate(decision.departments)
-                ],
-            )
         self.events.append(
             self._event(
                 incident_id,
@@ -211,44 +203,50 @@ class Planner:
         elif cause is not None:
             self._grouped(incident_id, alert, cause, decision)
         elif alert.ci in self.router.inventory.cis and key == f"ci:{alert.ci}":
-            self._adopt(incident_id, alert.ci)
+            self._adopt(opening, alert.ci)
         return incident_id
 
     def _grouped(self, child: int, alert: ParsedAlert, cause: Open, decision: Decision) -> None:
         """Record a new incident as caused by an upstream one (its root, if that one is grouped too)."""
         root = cause.parent_id or cause.id
         upstream = cause.key.removeprefix("ci:")
-        via = f", itself caused by #{root}" if root != cause.id else ""
         self.events.append(
             self._event(
                 child,
                 "grouped",
-                f"caused by {upstream} (incident #{cause.id}{via}): not paged while #{root} is open",
+                lambda real: (
+                    f"caused by {upstream} (incident #{real(cause.id)}"
+                    + (f", itself caused by #{real(root)}" if root != cause.id else "")
+                    + f"): not paged while #{real(root)} is open"
+                ),
                 parent_id=root,
             )
         )
         self.events.append(
             self._event(
-                root, "grouped", f"incident #{child} on {alert.ci} is caused by {upstream}", child_id=child
+                root,
+                "grouped",
+                lambda real: f"incident #{real(child)} on {alert.ci} is caused by {upstream}",
+                child_id=child,
             )
         )
         if root == cause.id:
             what = f"{alert.alertname} on {alert.ci}, caused by {upstream}"
             self._raise(cause, decision, what, self.events)
 
-    def _adopt(self, root_id: int, ci: str) -> None:
+    def _adopt(self, root: Opening, ci: str) -> None:
         """Make open incidents of CIs depending on `ci` children of the root's incident; stop paging them."""
         keys = [f"ci:{c}" for c in self.router.inventory.dependents(ci)]
         if not keys:
             return
-        children = self.conn.execute(self.sql.children, {"keys": keys, "root": root_id}).all()
-        for child in children:
-            self.conn.execute(self.sql.adopt, {"child": child.id, "root": root_id})
-            self.events.append(
-                self._event(
-                    child.id, "grouped", f"caused by {ci}: joined incident #{root_id}", parent_id=root_id
-                )
-            )
+        root_id = root.stand_in
+
+        def joined(real: Ids) -> str:
+            return f"caused by {ci}: joined incident #{real(root_id)}"
+
+        for child in self.conn.execute(self.sql.children, {"keys": keys}).all():
+            root.adopted.append(child.id)
+            self.events.append(self._event(child.id, "grouped", joined, parent_id=root_id))
             self.events.append(
                 self._event(
                     root_id,

@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Integer, String, Table, any_, bindparam, func, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeEngine
@@ -26,12 +40,14 @@ DEPARTMENTS: Table = IncidentDepartment.__table__  # type: ignore[assignment]
 class Statements:
     """The intake's statements for one dialect; each takes its values as parameters."""
 
-    stored: Executable
-    """Alerts by fingerprint (``fps``): the ones a delivery repeats and their earlier starts."""
+    lookup: Executable
+    """In one round trip: the alerts stored under fingerprints ``fps`` (kind ``alert``: id, fingerprint,
+    start, status, incident) and the open incidents on keys ``keys`` (kind ``incident``: id, key, -,
+    priority, parent)."""
     open_incidents: Executable
     """Open incidents by open key (``keys``)."""
-    insert_incident: Executable
-    """One incident; returns its id, or nothing when another transaction holds its open key."""
+    insert_incidents: Executable
+    """Incidents; returns their ids in the order given, or fewer rows when another holds an open key."""
     insert_departments: Executable
     insert_alerts: Executable
     """New alerts; returns the id, fingerprint and start of each one inserted (none for a repeat)."""
@@ -39,7 +55,7 @@ class Statements:
     repeated: Executable
     """Count one more receipt of stored alerts (``ids``) at ``now``."""
     children: Executable
-    """Open root incidents on open keys (``keys``), except incident ``root``."""
+    """Open root incidents on open keys (``keys``)."""
     adopt: Executable
     """Make incident ``child`` a child of ``root`` and stop its paging."""
 
@@ -63,14 +79,25 @@ def statements(dialect: str) -> Statements:
     """Return the statements for a dialect (``postgresql`` or ``sqlite``)."""
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     inc = INCIDENTS.c
+    alerts = select(
+        literal_column("'alert'").label("kind"),
+        ALERTS.c.id,
+        ALERTS.c.fingerprint.label("key"),
+        ALERTS.c.starts_at,
+        ALERTS.c.status.label("state"),
+        ALERTS.c.incident_id.label("ref"),
+    ).where(_one_of(ALERTS.c.fingerprint, "fps", String(), dialect))
+    incidents = select(
+        literal_column("'incident'"), inc.id, inc.open_key, null(), inc.priority, inc.parent_id
+    ).where(_one_of(inc.open_key, "keys", String(), dialect))
     return Statements(
-        stored=select(
-            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
-        ).where(_one_of(ALERTS.c.fingerprint, "fps", String(), dialect)),
+        lookup=union_all(alerts, incidents),
         open_incidents=select(inc.id, inc.open_key, inc.priority, inc.parent_id).where(
             _one_of(inc.open_key, "keys", String(), dialect)
         ),
-        insert_incident=insert(INCIDENTS).on_conflict_do_nothing().returning(inc.id),
+        insert_incidents=insert(INCIDENTS)
+        .on_conflict_do_nothing()
+        .returning(inc.id, sort_by_parameter_order=True),
         insert_departments=DEPARTMENTS.insert(),
         insert_alerts=insert(ALERTS)
         .on_conflict_do_nothing()
@@ -80,9 +107,7 @@ def statements(dialect: str) -> Statements:
         .where(_one_of(ALERTS.c.id, "ids", Integer(), dialect))
         .values(last_received_at=bindparam("now"), receive_count=ALERTS.c.receive_count + 1),
         children=select(inc.id, inc.ci).where(
-            _one_of(inc.open_key, "keys", String(), dialect),
-            inc.parent_id.is_(None),
-            inc.id != bindparam("root"),
+            _one_of(inc.open_key, "keys", String(), dialect), inc.parent_id.is_(None)
         ),
         adopt=update(INCIDENTS)
         .where(inc.id == bindparam("child"))
