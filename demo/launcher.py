@@ -137,15 +137,15 @@ PartFactory = Callable[[Path, Path], list[Part]]
 
 
 def part_factories() -> list[PartFactory]:
-    """Return the ``parts(run, inventory)`` function of every module in `hospmon.demoparts`, by name.
+    """Return the ``parts(run, inventory)`` function of every module in `demo.parts`, by name.
 
     Each area (network, databases, HIS, EMR, LIS, PACS, router) adds one module there: it writes what its
     simulated systems and its exporter need into the run folder and returns the processes to start.
     """
-    from hospmon import demoparts
+    from demo import parts as demoparts
 
     names = sorted(m.name for m in pkgutil.iter_modules(demoparts.__path__) if not m.name.startswith("_"))
-    return [importlib.import_module(f"hospmon.demoparts.{name}").parts for name in names]
+    return [importlib.import_module(f"demo.parts.{name}").parts for name in names]
 
 
 def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from hospmon.config import ConfigError
@@ -52,12 +52,6 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from hospmon.demo import run_demo
-
-    return run_demo(Path(args.run_dir), hold=not args.check)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every hospmon subcommand."""
     parser = argparse.ArgumentParser(prog="hospmon", description=__doc__)
@@ -77,17 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")
 
-    demo = sub.add_parser("demo", help="run the whole suite against a simulated hospital on this machine")
-    demo.add_argument("--run-dir", default="run", help="folder for generated configs, data and logs")
-    demo.add_argument("--check", action="store_true", help="start, check every target and alert, then stop")
-    demo.set_defaults(handler=_demo)
-
-    try:  # the router adds its own subcommands when it is installed
-        router_cli = importlib.import_module("alertrouter.cli")
-    except ImportError:
-        pass
-    else:
-        router_cli.register_cli(sub)
+    # Components above the model (the router, the demo) add their subcommands through an entry point, so
+    # the model never imports them; one whose extra is not installed adds nothing.
+    for entry in sorted(entry_points(group="hospmon.cli"), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except ImportError:
+            continue
+        register(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from hospmon.demo import terminate
+from demo.launcher import terminate
 
 PACKAGES = {
     "prometheus": "prometheus",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from hospmon.demo import Part
-from hospmon.demoparts import router as router_part
+from demo.launcher import Part
+from demo.parts import router as router_part
 
 
 def parts(run: Path, inventory: Path) -> list[Part]:

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hospmon.demo import REPO, Part, console_script
+from demo.launcher import REPO, Part, console_script
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 15432

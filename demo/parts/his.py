@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from hospmon.demo import REPO, Part
+from demo.launcher import REPO, Part
 
 HIS_SIMULATOR = "http://127.0.0.1:18081"
 FHIR = "http://127.0.0.1:18080/fhir"

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hospmon.demo import REPO, Part, console_script
+from demo.launcher import REPO, Part, console_script
 from hospmon.inventory import load_inventory
 
 SNMPD = "/usr/sbin/snmpd"

@@ -5,7 +5,7 @@ interface and a LIS database with orders and results flowing, then the LIS and P
 
 - ``orthanc``: the PACS archive (AE ``ARCHIVE``, DICOM 14242, HTTP 18042 with DICOMweb). Orthanc 1.10 cannot
   bind one address: it listens on every interface, and its HTTP API refuses clients other than loopback.
-- ``pacs-lis-sim`` (``python -m hospmon.demoparts.pacs_lis RUN/pacs_lis``): the simulated systems it owns and
+- ``pacs-lis-sim`` (``python -m demo.parts.pacs_lis RUN/pacs_lis``): the simulated systems it owns and
   stops with itself: dcmtk's dcmqrscp on 11112 playing the stores of three modalities (AE titles ``CT1``,
   ``MR1``, ``DRED1``; like Orthanc it listens on every interface), a private MariaDB on 127.0.0.1:13307
   holding the LIS database ``lis``, and hl7apy's MLLP server on 127.0.0.1:12575 answering AA. It loads the
@@ -44,7 +44,7 @@ from hl7apy.mllp import AbstractHandler as MllpHandler
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-from hospmon.demo import REPO, Part, terminate
+from demo.launcher import REPO, Part, terminate
 
 SECONDARY_CAPTURE = UID("1.2.840.10008.5.1.4.1.1.7")
 
@@ -317,7 +317,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         ),
         Part(
             "pacs-lis-sim",
-            [python, "-m", "hospmon.demoparts.pacs_lis", str(folder)],
+            [python, "-m", "demo.parts.pacs_lis", str(folder)],
             f"http://127.0.0.1:{SIM_PORT}/ready",
             f"mllp://127.0.0.1:{MLLP_PORT}  mysql://127.0.0.1:{LIS_DB_PORT}/lis  dicom://127.0.0.1:{MODALITY_PORT}",
         ),
@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the simulated PACS and LIS systems in the folder `parts` prepared."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m hospmon.demoparts.pacs_lis RUN/pacs_lis", file=sys.stderr)
+        print("usage: python -m demo.parts.pacs_lis RUN/pacs_lis", file=sys.stderr)
         return 2
     return Simulator(Path(args[0]).resolve()).run()
 

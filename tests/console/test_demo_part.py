@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from alertrouter.app import create_app
-from hospmon.demo import REPO
-from hospmon.demoparts import console as console_part
-from hospmon.demoparts import router as router_part
+from demo.launcher import REPO
+from demo.parts import console as console_part
+from demo.parts import router as router_part
 from tests.console.conftest import login
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from hospmon.demo import PROMETHEUS, check_stack
+from demo.launcher import PROMETHEUS, check_stack
 from tests.servers import get_json, http_get, promql, wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.servers.snmpd import V3_USERS, Agent, netns_with_interfaces, snmpd
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 

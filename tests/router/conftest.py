@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from alertrouter.app import create_app
 from alertrouter.context import Router, load_router
 from alertrouter.migrate import upgrade
-from tests.router.pgserver import PostgresServer
+from demo.servers.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "webhook-token-0123456789"
