@@ -14,6 +14,8 @@ from typing import Any
 import requests
 import yaml
 
+from demo.servers.process import start, terminate
+from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from tests.servers import BackgroundHTTPServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,20 +49,11 @@ class Process:
 
     def __init__(self, name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
         self.log = workdir / f"{name}.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
-            )
+        self.proc = start(args, self.log, workdir, {**os.environ, **(env or {})})
 
     def stop(self) -> None:
         """Terminate and reap."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, grace=20)
 
 
 class MetricTarget:
@@ -121,13 +114,7 @@ def start_alertmanager(workdir: Path, router_port: int, token_file: Path) -> tup
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "alertmanager",
-        [
-            "prometheus-alertmanager",
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
+        alertmanager_argv(workdir / "alertmanager.yml", workdir / "am-data", port),
         workdir,
     )
     wait_for(
@@ -171,12 +158,7 @@ def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Pro
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "prometheus",
-        [
-            "prometheus",
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
+        prometheus_argv(workdir / "prometheus.yml", workdir / "tsdb", port),
         workdir,
     )
     wait_for(
