@@ -26,17 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from demo.servers.monitored import MONITOR_USER, monitored_mariadb, monitored_postgres  # noqa: E402
 from exporters.core.probe import Deadline  # noqa: E402
 from exporters.database.config import HealthSpec, QuerySpec  # noqa: E402
 from exporters.database.drivers import Target  # noqa: E402
 from exporters.database.engine import SqlEngine  # noqa: E402
 from exporters.database.health import run_health  # noqa: E402
-from tests.database.servers import (  # noqa: E402
-    MONITOR_PASSWORD,
-    MONITOR_USER,
-    mariadb_server,
-    postgres_server,
-)
+
+MONITOR_PASSWORD = "bench-monitor-pw"
 
 ROWS = 20_000
 CLINICS = ["general", "specialist", "emergency", "paediatrics", "obstetrics"]
@@ -122,7 +119,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    with mariadb_server() as maria, postgres_server() as pg:
+    with monitored_mariadb(MONITOR_PASSWORD) as maria, monitored_postgres(MONITOR_PASSWORD) as pg:
         with maria.admin("his") as conn, conn.cursor() as cur:
             fill(cur.execute)
             cur.execute("ANALYZE TABLE visits")

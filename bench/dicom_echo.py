@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from demo.servers.process import free_port  # noqa: E402
 from exporters.core.probe import Deadline  # noqa: E402
 from exporters.pacs.echo import c_echo  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 CALLED_AE = "BENCH_SCP"
 

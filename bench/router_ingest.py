@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from demo.servers.postgres import PostgresServer  # noqa: E402
+from demo.servers.process import free_port  # noqa: E402
 from hospmon.inventory import load_inventory  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 CIS = sorted(load_inventory(REPO / "demo" / "inventory").cis)

@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.snmp_vs_snmp_exporter import V3_USER, cpu_seconds, fetch, server  # noqa: E402
+from demo.servers.process import free_port  # noqa: E402
 from demo.servers.snmpd import V3_USERS, netns_with_interfaces, snmpd  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 BASE_PORT = 20000
 

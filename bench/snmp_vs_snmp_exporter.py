@@ -31,8 +31,8 @@ from prometheus_client.parser import text_string_to_metric_families
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from demo.servers.process import free_port  # noqa: E402
 from demo.servers.snmpd import V3_USERS, Agent, netns_with_interfaces, snmpd  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 V3_USER = "hm_sha_aes"
 

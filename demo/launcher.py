@@ -18,8 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from demo.servers.process import http_get, http_ready, terminate
+from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from hospmon.inventory import load_inventory
 from hospmon.inventory.targets import write_targets
 
@@ -93,13 +93,9 @@ def prepare(run: Path) -> list[Part]:
     core = [
         Part(
             "alertmanager",
-            [
-                "prometheus-alertmanager",
-                "--config.file=alertmanager.yml",
-                "--storage.path=data",
-                "--web.listen-address=127.0.0.1:19093",
-                "--cluster.listen-address=",
-            ],
+            alertmanager_argv(
+                run / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "data", 19093
+            ),
             f"{ALERTMANAGER}/-/ready",
             ALERTMANAGER,
             cwd=run / "alertmanager",
@@ -116,13 +112,7 @@ def prepare(run: Path) -> list[Part]:
         ),
         Part(
             "prometheus",
-            [
-                "prometheus",
-                "--config.file=prometheus.yml",
-                "--storage.tsdb.path=data",
-                "--web.listen-address=127.0.0.1:19090",
-                "--web.enable-lifecycle",
-            ],
+            prometheus_argv(run / "prometheus" / "prometheus.yml", run / "prometheus" / "data", 19090),
             f"{PROMETHEUS}/-/ready",
             PROMETHEUS,
             cwd=run / "prometheus",
@@ -162,16 +152,6 @@ def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
     raise LookupError(f"{ci_id} is not in the demo inventory")
 
 
-def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - our own loopback URLs
-            return int(resp.status), bytes(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-    except (urllib.error.URLError, OSError):
-        return 0, b""
-
-
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
     """Poll `check` until it holds or `timeout` seconds pass."""
     end = time.monotonic() + timeout
@@ -182,10 +162,6 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5)
     return check()
 
 
-def _http_ready(url: str) -> Callable[[], bool]:
-    return lambda: _get(url)[0] == 200
-
-
 def _started_or_exited(proc: subprocess.Popen[bytes], check: Callable[[], bool]) -> Callable[[], bool]:
     return lambda: proc.poll() is not None or check()
 
@@ -194,7 +170,7 @@ def start(parts: list[Part], run: Path) -> None:
     """Start each part and wait until it answers ready, failing with its log when it does not."""
     for part in parts:
         part.log = run / "logs" / f"{part.name}.log"
-        check = part.ready or _http_ready(part.ready_url)
+        check = part.ready or http_ready(part.ready_url)
         if check():
             raise RuntimeError(f"{part.name}: {part.shown_url} already answers: is another demo running?")
         env = {**os.environ, **part.env} if part.env else None
@@ -216,18 +192,6 @@ def start(parts: list[Part], run: Path) -> None:
         print(f"  {part.name:<22} ready  {part.shown_url}", flush=True)
 
 
-def terminate(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a process we started: SIGTERM, then SIGKILL after 10 s."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
 def stop(parts: list[Part]) -> None:
     """Stop the parts we started, newest first."""
     for part in reversed(parts):
@@ -238,7 +202,7 @@ def stop(parts: list[Part]) -> None:
 
 
 def _json(url: str) -> Any:
-    status, body = _get(url)
+    status, body = http_get(url, timeout=2)
     return json.loads(body) if status == 200 else None
 
 

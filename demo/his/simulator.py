@@ -1,6 +1,6 @@
 """The demo's simulated HIS: its MariaDB database, a web front end and the clinic's daily traffic.
 
-Run as ``python demo/his/simulator.py --mariadb-dir run/his/mariadb --mariadb-port 13306 --listen
+Run as ``python -m demo.his.simulator --mariadb-dir run/his/mariadb --mariadb-port 13306 --listen
 127.0.0.1:18081``: it starts a private MariaDB server (created with the schema of docs/his-schema.md on first
 start), then keeps registrations, prescriptions, payments, insurance settlements and interface messages
 flowing with the daily curve of a Chinese outpatient department (Asia/Shanghai clinic hours, a morning peak
@@ -25,11 +25,8 @@ import heapq
 import itertools
 import json
 import logging
-import os
 import random
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,6 +37,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pymysql
+
+from demo.servers.mariadb import MariaDBServer
 
 SCHEMA = Path(__file__).with_name("schema.sql")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -118,56 +117,22 @@ class Database:
     """A private MariaDB server the simulator starts, stops and restarts."""
 
     def __init__(self, folder: Path, port: int, monitor_password: str) -> None:
-        self.folder = folder.resolve()
-        self.port = port
+        self.server = MariaDBServer(
+            folder.resolve(), port=port, options=["--max-connections=60", "--default-time-zone=+08:00"]
+        )
+        self.socket = self.server.socket
         self.monitor_password = monitor_password
-        self.socket = str(self.folder / "mysqld.sock")
-        self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
-
-    def _as_root(self) -> list[str]:
-        return ["--user=root"] if os.geteuid() == 0 else []
 
     def start(self) -> None:
         """Start the server (creating it with the schema on first start) and wait until it answers."""
         with self.lock:
-            if self.proc is not None and self.proc.poll() is None:
-                return
-            data = self.folder / "data"
-            fresh = not data.exists()
-            if fresh:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                install = shutil.which("mariadb-install-db") or "mariadb-install-db"
-                subprocess.run(
-                    [install, "--no-defaults", f"--datadir={data}", "--skip-test-db",
-                     "--auth-root-authentication-method=normal", *self._as_root()],
-                    check=True, capture_output=True,
-                )  # fmt: skip
-            mariadbd = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin") or "mariadbd"
-            self.proc = subprocess.Popen(
-                [mariadbd, "--no-defaults", f"--datadir={data}", f"--port={self.port}",
-                 "--bind-address=127.0.0.1", f"--socket={self.socket}",
-                 f"--pid-file={self.folder / 'mysqld.pid'}", f"--log-error={self.folder / 'error.log'}",
-                 "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--performance-schema=OFF",
-                 "--max-connections=60", "--default-time-zone=+08:00", *self._as_root()],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    self.admin().close()
-                    break
-                except pymysql.err.OperationalError:
-                    if self.proc.poll() is not None or time.monotonic() > deadline:
-                        log_file = self.folder / "error.log"
-                        raise RuntimeError(f"mariadbd did not start; see {log_file}") from None
-                    time.sleep(0.1)
-            if fresh:
+            if not self.server.running and self.server.start():
                 self._create()
 
     def admin(self) -> Any:
         """Connect as root over the socket."""
-        return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True, connect_timeout=2)
+        return self.server.admin()
 
     def _create(self) -> None:
         # The monitoring account may read what the business queries need and nothing of the patient
@@ -193,17 +158,11 @@ class Database:
     def stop(self) -> None:
         """Stop the server as an outage would: at once, without a clean shutdown of its clients."""
         with self.lock:
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+            self.server.stop()
 
     def running(self) -> bool:
         """Tell whether the server process runs."""
-        return self.proc is not None and self.proc.poll() is None
+        return self.server.running
 
 
 class Generator:

@@ -44,14 +44,14 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         )  # fmt: skip
 
     simulator = [
-        sys.executable, str(REPO / "demo" / "his" / "simulator.py"), "--mariadb-dir", str(folder / "mariadb"),
+        sys.executable, "-m", "demo.his.simulator", "--mariadb-dir", str(folder / "mariadb"),
         "--mariadb-port", "13306", "--monitor-password-file", str(password), "--listen", "127.0.0.1:18081",
     ]  # fmt: skip
     return [
         Part("his-simulator", simulator, f"{HIS_SIMULATOR}/-/ready", f"{HIS_SIMULATOR}/his/login"),
         Part(
             "emr-fhir",
-            [sys.executable, str(REPO / "demo" / "emr" / "fhir_server.py"), "--listen", "127.0.0.1:18080"],
+            [sys.executable, "-m", "demo.emr.fhir_server", "--listen", "127.0.0.1:18080"],
             f"{FHIR}/metadata",
             f"{FHIR}/metadata",
         ),

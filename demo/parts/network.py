@@ -9,15 +9,13 @@ with plausible values. The inventory's ``monitor:`` entries point at these ports
 from __future__ import annotations
 
 import functools
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from demo.launcher import REPO, Part, console_script
+from demo.servers.snmpd import agent_argv, answers, require_net_snmp
 from hospmon.inventory import load_inventory
 
-SNMPD = "/usr/sbin/snmpd"
 EXPORTER = "127.0.0.1:19116"
 
 UPS = "1.3.6.1.2.1.33.1"
@@ -134,26 +132,9 @@ def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...]) -> 
     )
 
 
-def _answers(port: int) -> bool:
-    cmd = [
-        "snmpget",
-        "-v2c",
-        "-c",
-        "public",
-        "-t",
-        "0.3",
-        "-r",
-        "0",
-        f"127.0.0.1:{port}",
-        "1.3.6.1.2.1.1.3.0",
-    ]
-    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
-
-
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Write one snmpd config per device and return the agents, then the network exporter."""
-    if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
-        raise RuntimeError("the demo needs net-snmp: apt-get install snmpd snmp (make deps does)")
+    require_net_snmp()
     inv = load_inventory(inventory)
     base = run / "network"
     result = []
@@ -168,23 +149,12 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         )
         result.append(
             Part(
-                name=f"snmpd {device.ci}",
-                argv=[
-                    SNMPD,
-                    "-f",
-                    "-C",
-                    "-c",
-                    str(conf),
-                    "-Lf",
-                    str(folder / "snmpd.log"),
-                    "-p",
-                    str(folder / "snmpd.pid"),
-                    f"udp:127.0.0.1:{device.port}",
-                ],
+                name=f"snmpd-{device.ci}",
+                argv=agent_argv(conf, folder, [f"udp:127.0.0.1:{device.port}"]),
                 ready_url="",
                 shown_url=f"udp://127.0.0.1:{device.port}",
                 env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
-                ready=functools.partial(_answers, device.port),
+                ready=functools.partial(answers, "127.0.0.1", device.port),
             )
         )
     result.append(

@@ -48,12 +48,7 @@ class PostgresServer:
         self.log = self.root / "postgres.log"
         self.port = port or free_port()
         self.host_auth = host_auth
-        self.settings = {
-            "listen_addresses": "127.0.0.1",
-            "max_connections": "200",
-            "fsync": "off",
-            **(settings or {}),
-        }
+        self.settings = {"listen_addresses": "127.0.0.1", "max_connections": "200", **(settings or {})}
         self.primary = primary
         self.proc: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:

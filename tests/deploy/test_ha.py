@@ -21,8 +21,8 @@ import pytest
 import requests
 import yaml
 
-from demo.launcher import terminate
 from demo.servers.postgres import PostgresServer
+from demo.servers.process import terminate
 from tests.servers import PACKAGES, free_port, process, require, wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -44,7 +44,7 @@ def test_database_stop_fails_business_probes_and_raises_the_alert(tmp_path: Path
     config = his_config(tmp_path, db_port, database="his")  # writes tmp_path/his-db-password
     web = f"http://127.0.0.1:{web_port}"
     simulated = [
-        sys.executable, str(REPO / "demo" / "his" / "simulator.py"),
+        sys.executable, "-m", "demo.his.simulator",
         "--mariadb-dir", str(tmp_path / "mariadb"), "--mariadb-port", str(db_port),
         "--monitor-password-file", str(tmp_path / "his-db-password"),
         "--listen", f"127.0.0.1:{web_port}", "--seed", "7",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from demo.parts.pacs_lis import LisFlow, lis_statements, seed_reference
+from demo.lis.flow import LisFlow, lis_statements, seed_reference
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.lis.main import LisExporter
 from exporters.lis.main import main as lis_main

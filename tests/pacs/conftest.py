@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.parts.pacs_lis import synthetic_study, write_instances
+from demo.pacs.studies import synthetic_study, write_instances
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.pacs.main import PacsExporter
 from tests.peers import tcp_process
