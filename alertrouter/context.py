@@ -28,5 +28,5 @@ def load_router(config_path: str | Path) -> Router:
     """Load the config, the inventory and the policy, raising `ConfigError` on any fault."""
     settings = load_settings(config_path)
     inventory = load_inventory(settings.resolve(settings.file.inventory))
-    policy, calendar = load_policy(settings.resolve(settings.file.policy), inventory)
+    policy, calendar = load_policy(settings.policy_path(), inventory)
     return Router(settings, inventory, policy, calendar, Assessor(inventory, policy, calendar))

@@ -2,7 +2,8 @@
 
 The launcher writes configs into a run folder, starts every part on 127.0.0.1, waits until each is ready,
 prints where to look and stops everything on Ctrl-C. Prometheus and Alertmanager read the same files under
-`deploy/` that docker-compose.yml mounts.
+`deploy/` that docker-compose.yml mounts (installed with hospmon: `hospmon paths`), with the demo's ports
+moved by the port offset (demo.ports).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import os
 import pkgutil
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,15 +25,15 @@ from typing import Any
 
 import yaml
 
+from demo import ports, story
 from demo.servers.process import http_get, http_ready, terminate
 from demo.servers.prometheus import alertmanager_argv, prometheus_argv
+from hospmon import paths
 from hospmon.inventory import load_inventory
 from hospmon.inventory.targets import write_targets
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO_INVENTORY = REPO / "demo" / "inventory"
-PROMETHEUS = "http://127.0.0.1:19090"
-ALERTMANAGER = "http://127.0.0.1:19093"
+DEMO_INVENTORY = Path(__file__).resolve().parent / "inventory"
+PROMETHEUS_PORT, ALERTMANAGER_PORT, INVENTORY_PORT = 19090, 19093, 19101
 # The demo moves this CI's warranty end to a few weeks from today, so the warranty alert fires whatever
 # day the demo runs.
 WARRANTY_DEMO_CI = "ups-mr1-02"
@@ -57,6 +57,8 @@ class Part:
     """Run after the process has stopped, e.g. to remove a temporary data folder."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log: Path | None = None
+    stopped: bool = False
+    """Stopped on purpose (by the scripted morning), so its exit does not end the demo."""
 
 
 def console_script(name: str) -> str:
@@ -65,62 +67,68 @@ def console_script(name: str) -> str:
     return str(local) if local.exists() else name
 
 
-def prepare(run: Path) -> list[Part]:
-    """Write the run folder's configs and return the parts to start, in start order."""
+def exporter_config(name: str, folder: Path) -> Path:
+    """Copy the shipped ``deploy/exporters/NAME.yml`` into a part's folder with the demo's ports moved."""
+    return ports.copy_config(paths.deploy_dir() / "exporters" / f"{name}.yml", folder / f"{name}.yml")
+
+
+def exporter_part(name: str, demo_port: int, config: Path, cwd: Path | None = None) -> Part:
+    """Return the part running the NAME exporter with `config` on its demo port."""
+    # `python -m` rather than the console script: it also runs before `pip install -e` adds new scripts.
+    argv = [sys.executable, "-m", f"exporters.{name}.main", f"--config.file={config}",
+            f"--web.listen-address={ports.addr(demo_port)}"]  # fmt: skip
+    return Part(f"{name}-exporter", argv, ports.url(demo_port, "/-/healthy"), ports.url(demo_port), cwd=cwd)
+
+
+def prepare(run: Path, opening: dt.datetime | None = None) -> list[Part]:
+    """Write the run folder's configs and return the parts to start, in start order.
+
+    With `opening`, the inventory's clinics open then (the scripted morning, demo.story).
+    """
     run = run.resolve()
     for sub in ("prometheus", "alertmanager/secrets", "logs"):
         (run / sub).mkdir(parents=True, exist_ok=True)
-    inventory = run / "inventory"
-    if inventory.exists():
-        shutil.rmtree(inventory)
-    shutil.copytree(DEMO_INVENTORY, inventory)
+    inventory = ports.copy_config(DEMO_INVENTORY, run / "inventory")
     _move_warranty(inventory, WARRANTY_DEMO_CI, dt.date.today() + dt.timedelta(days=WARRANTY_DEMO_DAYS))
+    if opening is not None:
+        story.open_clinics_now(inventory, opening)
     write_targets(load_inventory(inventory), run / "prometheus" / "targets")
 
-    shutil.copy(REPO / "deploy" / "prometheus" / "prometheus.yml", run / "prometheus" / "prometheus.yml")
+    deploy = paths.deploy_dir()
+    ports.copy_config(deploy / "prometheus" / "prometheus.yml", run / "prometheus" / "prometheus.yml")
     rules = run / "prometheus" / "rules"
     if rules.is_symlink() or rules.exists():
         rules.unlink()
-    rules.symlink_to(REPO / "rules", target_is_directory=True)
-    shutil.copy(
-        REPO / "deploy" / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "alertmanager.yml"
-    )
+    rules.symlink_to(paths.rules_dir(), target_is_directory=True)
+    ports.copy_config(deploy / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "alertmanager.yml")
     token = run / "alertmanager" / "secrets" / "router-webhook-token"
     if not token.exists():
         token.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
         token.chmod(0o600)
 
-    core = [
-        Part(
-            "alertmanager",
-            alertmanager_argv(
-                run / "alertmanager" / "alertmanager.yml", run / "alertmanager" / "data", 19093
-            ),
-            f"{ALERTMANAGER}/-/ready",
-            ALERTMANAGER,
-            cwd=run / "alertmanager",
-        ),
-        Part(
-            "inventory-exporter",
-            [
-                console_script("hospmon-inventory-exporter"),
-                f"--config.file={inventory}",
-                "--web.listen-address=127.0.0.1:19101",
-            ],
-            "http://127.0.0.1:19101/-/healthy",
-            "http://127.0.0.1:19101",
-        ),
-        Part(
-            "prometheus",
-            prometheus_argv(run / "prometheus" / "prometheus.yml", run / "prometheus" / "data", 19090),
-            f"{PROMETHEUS}/-/ready",
-            PROMETHEUS,
-            cwd=run / "prometheus",
-        ),
+    am, prom = run / "alertmanager", run / "prometheus"
+    inventory_exporter = [
+        console_script("hospmon-inventory-exporter"),
+        f"--config.file={inventory}",
+        f"--web.listen-address={ports.addr(INVENTORY_PORT)}",
     ]
+    am_argv = alertmanager_argv(am / "alertmanager.yml", am / "data", ports.port(ALERTMANAGER_PORT))
+    first = [
+        Part("alertmanager", am_argv, ports.url(ALERTMANAGER_PORT, "/-/ready"), ports.url(ALERTMANAGER_PORT),
+             cwd=am),
+        Part("inventory-exporter", inventory_exporter, ports.url(INVENTORY_PORT, "/-/healthy"),
+             ports.url(INVENTORY_PORT)),
+    ]  # fmt: skip
+    last = Part(
+        "prometheus",
+        prometheus_argv(prom / "prometheus.yml", prom / "data", ports.port(PROMETHEUS_PORT)),
+        ports.url(PROMETHEUS_PORT, "/-/ready"),
+        ports.url(PROMETHEUS_PORT),
+        cwd=prom,
+    )
     # Simulated systems and their exporters start before Prometheus, so its first scrape finds them up.
     areas = [part for factory in part_factories() for part in factory(run, inventory)]
-    return [*core[:-1], *areas, core[-1]]
+    return [*first, *areas, last]
 
 
 PartFactory = Callable[[Path, Path], list[Part]]
@@ -211,12 +219,12 @@ def check_stack(timeout: float = 150.0) -> list[str]:
     problems: list[str] = []
 
     def targets_up() -> bool:
-        data = _json(f"{PROMETHEUS}/api/v1/targets?state=active")
+        data = _json(ports.url(PROMETHEUS_PORT, "/api/v1/targets?state=active"))
         active = data["data"]["activeTargets"] if data else []
         return bool(active) and all(t["health"] == "up" for t in active)
 
     def warranty_alert() -> bool:
-        alerts = _json(f"{ALERTMANAGER}/api/v2/alerts") or []
+        alerts = _json(ports.url(ALERTMANAGER_PORT, "/api/v2/alerts")) or []
         return any(
             a["labels"].get("alertname") == "CIWarrantyExpiringSoon"
             and a["labels"].get("ci") == WARRANTY_DEMO_CI
@@ -225,7 +233,7 @@ def check_stack(timeout: float = 150.0) -> list[str]:
 
     started = time.monotonic()
     if not wait_until(targets_up, timeout, 2):
-        data = _json(f"{PROMETHEUS}/api/v1/targets?state=active")
+        data = _json(ports.url(PROMETHEUS_PORT, "/api/v1/targets?state=active"))
         down = [
             f"{t['labels'].get('job')}/{t['labels'].get('ci')}: {t['lastError']}"
             for t in (data["data"]["activeTargets"] if data else [])
@@ -243,10 +251,47 @@ def check_stack(timeout: float = 150.0) -> list[str]:
     return problems
 
 
+def _stopper(parts: list[Part]) -> Callable[[str], None]:
+    def stop_part(name: str) -> None:
+        part = next(p for p in parts if p.name == name)
+        part.stopped = True
+        if part.process is not None:
+            terminate(part.process)
+
+    return stop_part
+
+
+def where_to_look(run: Path) -> str:
+    """Return the addresses to open, as Debian's packages serve them."""
+    prom, am = ports.url(PROMETHEUS_PORT), ports.url(ALERTMANAGER_PORT)
+    return (
+        "\nThe simulated hospital is monitored. Open:\n"
+        f"  Operations console  {ports.url(19180, '/console/')}  (password: {run / 'console/password'})\n"
+        f"  Prometheus targets  {prom}/classic/targets\n"
+        f"  Prometheus alerts   {prom}/classic/alerts\n"
+        f"  Alertmanager        amtool --alertmanager.url={am} alert query   (API: {am}/api/v2/alerts)\n"
+        f"  Inventory metrics   {ports.url(INVENTORY_PORT, '/metrics')}\n"
+        "Grafana and its dashboards run in docker-compose (README).\n"
+    )
+
+
+def _watch(parts: list[Part], morning: story.Story | None) -> int:
+    """Play the morning and watch the parts until one exits unexpectedly (then return 1)."""
+    while True:
+        if morning is not None:
+            morning.tick(dt.datetime.now(dt.UTC))
+        for part in parts:
+            if not part.stopped and part.process is not None and part.process.poll() is not None:
+                print(f"{part.name} exited with {part.process.returncode}; see {part.log}", file=sys.stderr)
+                return 1
+        time.sleep(1)
+
+
 def run_demo(run: Path, hold: bool = True) -> int:
     """Run the demo until Ctrl-C (hold) or until the stack is checked (not hold); return the exit status."""
     print(f"hospmon demo: writing configs into {run.resolve()}", flush=True)
-    parts = prepare(run)
+    opening = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=story.OPENING_LEAD * story.pace())
+    parts = prepare(run, opening if hold else None)
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -258,29 +303,16 @@ def run_demo(run: Path, hold: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         start(parts, run.resolve())
-        print(
-            "\nThe simulated hospital is monitored. Open:\n"
-            f"  Prometheus targets  {PROMETHEUS}/targets\n"
-            f"  Prometheus alerts   {PROMETHEUS}/alerts\n"
-            f"  Alertmanager        {ALERTMANAGER}/#/alerts\n"
-            f"  Inventory metrics   http://127.0.0.1:19101/metrics\n"
-            f"The warranty alert for {WARRANTY_DEMO_CI} reaches Alertmanager within about a minute.\n",
-            flush=True,
-        )
+        print(where_to_look(run.resolve()), flush=True)
         if not hold:
             problems = check_stack()
             for problem in problems:
                 print(f"  FAILED: {problem}", file=sys.stderr)
             return 1 if problems else 0
-        print("Press Ctrl-C to stop.", flush=True)
-        while True:
-            for part in parts:
-                if part.process is not None and part.process.poll() is not None:
-                    print(
-                        f"{part.name} exited with {part.process.returncode}; see {part.log}", file=sys.stderr
-                    )
-                    return 1
-            time.sleep(1)
+        local = opening.astimezone(story.ZONE).strftime("%H:%M:%S")
+        print(f"The scripted morning: the clinics open at {local} (Asia/Shanghai); each event below becomes "
+              "one incident in the console.\nPress Ctrl-C to stop.", flush=True)  # fmt: skip
+        return _watch(parts, story.Story(opening, story.Stage(_stopper(parts))))
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
+from demo import ports
 from demo.lis.flow import LisFlow, lis_statements, seed_reference
 from demo.lis.mllp import serve_acks
 from demo.pacs.studies import SECONDARY_CAPTURE, synthetic_study, write_instances
@@ -54,7 +55,9 @@ class Simulator:
         self.children: list[subprocess.Popen[bytes]] = []
         offset = dt.datetime.now(self.zone).strftime("%z")
         self.lis_db = MariaDBServer(
-            folder / "mariadb", port=LIS_DB_PORT, options=[f"--default-time-zone={offset[:3]}:{offset[3:]}"]
+            folder / "mariadb",
+            port=ports.port(LIS_DB_PORT),
+            options=[f"--default-time-zone={offset[:3]}:{offset[3:]}"],
         )
         self.rng = random.Random()  # noqa: S311 - made-up lab data, not secrets
         self.flow = LisFlow(self.rng)
@@ -103,80 +106,107 @@ class Simulator:
             shutil.rmtree(base)
         now = self.now()
         minutes = [10, 40, 95, 150, 200, 260]
-        plan = [  # AE title, modality, ages in minutes, ages of studies never routed to the archive
-            ("CT1", "CT", minutes, []),
-            ("MR1", "MR", minutes[1:4], []),
-            ("DRED1", "DX", minutes[:4], [95]),
-        ]
+        # AE title, modality, ages in minutes: every study reached the archive (until the scripted morning).
+        plan = [("CT1", "CT", minutes), ("MR1", "MR", minutes[1:4]), ("DRED1", "DX", minutes[:4])]
         table = []
-        for ae, modality, ages, unrouted in plan:
+        for ae, modality, ages in plan:
             (base / ae).mkdir(parents=True)
-            table.append(f"{ae} {base / ae} RW (200, 64mb) ANY")
+            table.append(f"{ae} {base / ae} RW (200, 64mb) local")
             files = []
             for age in ages:
                 instances = synthetic_study([modality], now - dt.timedelta(minutes=age))
                 files += write_instances(instances, base / "files")
-                if age not in unrouted:
-                    self.archive(instances)
+                self.archive(instances)
             subprocess.run(["dcmqridx", str(base / ae), *map(str, files)], check=True, capture_output=True)
         for modality, age in [("US", 30), ("US", 70), ("US", 120), ("MG", 45), ("MG", 180)]:
             self.archive(synthetic_study([modality], now - dt.timedelta(minutes=age)))
+        # dcmqrscp listens on every interface (it has no option to bind one); its stores answer only the
+        # monitoring AE and the modalities themselves, from this machine.
+        # dcmqrscp matches peers by host name: 127.0.0.1 reads as localhost.
+        hosts = [f"{ae.lower()} = ({ae}, localhost, 104)" for ae in ("HOSPMON", "CT1", "MR1", "DRED1")]
         config = self.folder / "dcmqrscp.cfg"
         config.write_text(
-            f"NetworkTCPPort = {MODALITY_PORT}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
-            "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
+            f"NetworkTCPPort = {ports.port(MODALITY_PORT)}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+            "HostTable BEGIN\n" + "\n".join(hosts) + "\nlocal = hospmon, ct1, mr1, dred1\nHostTable END\n"
+            "VendorTable BEGIN\nVendorTable END\n"
             "AETable BEGIN\n" + "\n".join(table) + "\nAETable END\n",
             encoding="utf-8",
         )
-        proc = self._spawn([require("dcmqrscp"), "-c", str(config), str(MODALITY_PORT)], "dcmqrscp.log")
-        wait_until(lambda: accepts(MODALITY_PORT), "dcmqrscp", 60, proc, self.folder / "dcmqrscp.log")
+        node = ports.port(MODALITY_PORT)
+        proc = self._spawn([require("dcmqrscp"), "-c", str(config), str(node)], "dcmqrscp.log")
+        wait_until(lambda: accepts(node), "dcmqrscp", 60, proc, self.folder / "dcmqrscp.log")
+
+    def unrouted_radiograph(self, minutes_ago: int = 35) -> None:
+        """Put an ED radiograph taken `minutes_ago` on ``DRED1`` that never reaches the archive."""
+        instances = synthetic_study(["DX"], self.now() - dt.timedelta(minutes=minutes_ago))
+        self.store_on_modality("DRED1", instances)
 
     def archive(self, instances: Iterable[Dataset]) -> None:
         """Store instances in the Orthanc archive through its REST API."""
         for ds in instances:
             buffer = io.BytesIO()
             ds.save_as(buffer, enforce_file_format=True)
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{ORTHANC_HTTP}/instances", data=buffer.getvalue(), method="POST"
+            request = urllib.request.Request(  # noqa: S310 - the demo's own Orthanc
+                ports.url(ORTHANC_HTTP, "/instances"), data=buffer.getvalue(), method="POST"
             )
-            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our loopback Orthanc
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - the demo's own Orthanc
                 pass
+
+    def store_on_modality(self, ae_title: str, instances: list[Dataset]) -> None:
+        """C-STORE instances into a modality's store on the node, as the modality itself."""
+        from pynetdicom import AE
+
+        ae = AE(ae_title=ae_title)
+        ae.add_requested_context(SECONDARY_CAPTURE, ExplicitVRLittleEndian)
+        assoc = ae.associate("127.0.0.1", ports.port(MODALITY_PORT), ae_title=ae_title)
+        if not assoc.is_established:
+            raise RuntimeError(f"the modality node refused {ae_title}")
+        for ds in instances:
+            assoc.send_c_store(ds)
+        assoc.release()
 
     def new_ct_study(self) -> None:
         """Acquire a CT study on ``CT1`` (C-STORE to the modality node) and route it to the archive."""
-        from pynetdicom import AE
-
         instances = synthetic_study(["CT"], self.now())
-        ae = AE(ae_title="CT1")
-        ae.add_requested_context(SECONDARY_CAPTURE, ExplicitVRLittleEndian)
-        assoc = ae.associate("127.0.0.1", MODALITY_PORT, ae_title="CT1")
-        if assoc.is_established:
-            for ds in instances:
-                assoc.send_c_store(ds)
-            assoc.release()
+        self.store_on_modality("CT1", instances)
         self.archive(instances)
 
     # The MLLP interface and the readiness page -----------------------------------------------------------
 
     def start_mllp(self) -> None:
         """Answer every HL7 v2 message on 127.0.0.1:12575 with an AA acknowledgement (hl7apy's server)."""
-        serve_acks(MLLP_PORT)
+        serve_acks(ports.port(MLLP_PORT))
 
     def start_status(self) -> None:
-        """Serve ``/ready`` on 127.0.0.1:18044: 200 once every simulated system runs."""
+        """Serve ``/ready`` on 127.0.0.1:18044 (200 once every simulated system runs) and the demo's
+        ``POST /-/demo/unrouted-radiograph`` (an ED radiograph that never reaches the archive)."""
         sim = self
 
         class Status(http.server.BaseHTTPRequestHandler):
+            def _answer(self, status: int, text: str) -> None:
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(text.encode() + b"\n")
+
             def do_GET(self) -> None:
                 ok = sim.ready.is_set() and sim.lis_db.running and all(c.poll() is None for c in sim.children)
-                self.send_response(200 if ok else 503)
-                self.end_headers()
-                self.wfile.write(b"ready\n" if ok else b"starting\n")
+                self._answer(200 if ok else 503, "ready" if ok else "starting")
+
+            def do_POST(self) -> None:
+                if self.path != "/-/demo/unrouted-radiograph":
+                    self._answer(404, "unknown demo action")
+                    return
+                try:
+                    sim.unrouted_radiograph()
+                except (OSError, RuntimeError) as exc:
+                    self._answer(503, f"not stored: {exc}")
+                    return
+                self._answer(200, "an ED radiograph waits on DRED1, not sent to the archive")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", SIM_PORT), Status)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", ports.port(SIM_PORT)), Status)
         threading.Thread(target=server.serve_forever, name="status", daemon=True).start()
 
     def run(self) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from hospmon import paths
 from hospmon.config import ConfigError
 from hospmon.inventory import Inventory, load_inventory
 from hospmon.inventory.targets import write_targets
@@ -52,6 +53,18 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paths(args: argparse.Namespace) -> int:
+    try:
+        share = paths.share_dir()
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for name, relative in paths.LAYOUT.items():
+        if args.name in (None, name):
+            print(share / relative if args.name else f"{name:<22} {share / relative}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every hospmon subcommand."""
     parser = argparse.ArgumentParser(prog="hospmon", description=__doc__)
@@ -70,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")
+
+    where = sub.add_parser("paths", help="print where the installed rules, dashboards and deploy configs are")
+    where.add_argument("name", nargs="?", choices=list(paths.LAYOUT), help="print only this path")
+    where.set_defaults(handler=_paths)
 
     # Components above the model (the router, the demo) add their subcommands through an entry point, so
     # the model never imports them; one whose extra is not installed adds nothing.

@@ -12,11 +12,11 @@ import functools
 import secrets
 from pathlib import Path
 
-from demo.launcher import REPO, Part, console_script
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
 from demo.servers.postgres import PostgresServer
 
-PG_PORT = 15432
-EXPORTER = "127.0.0.1:19104"
+PG_PORT, EXPORTER_PORT = 15432, 19104
 # The HIS database (MariaDB on 13306) belongs to the simulated HIS (demo/parts/his.py), which writes its
 # monitoring account's password here.
 HIS_PASSWORD_FILE = Path("his") / "secrets" / "his-db-password"
@@ -27,7 +27,12 @@ def _accepts_monitor(password: str) -> bool:
 
     try:
         with psycopg.connect(
-            host="127.0.0.1", port=PG_PORT, user="hospmon", password=password, dbname="emr", connect_timeout=1
+            host="127.0.0.1",
+            port=ports.port(PG_PORT),
+            user="hospmon",
+            password=password,
+            dbname="emr",
+            connect_timeout=1,
         ):
             return True
     except psycopg.Error:
@@ -36,7 +41,7 @@ def _accepts_monitor(password: str) -> bool:
 
 def _emr_database(password: str) -> PostgresServer:
     """Create a PostgreSQL cluster with the EMR database and the monitoring account (not started)."""
-    server = PostgresServer(port=PG_PORT, host_auth="scram-sha-256").init()
+    server = PostgresServer(port=ports.port(PG_PORT), host_auth="scram-sha-256").init()
     roles = f"CREATE ROLE hospmon LOGIN PASSWORD '{password}';\nGRANT pg_monitor TO hospmon;\n"
     server.single_user(roles + "CREATE DATABASE emr;\n")
     return server
@@ -61,19 +66,9 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             name="postgresql-emr-db",
             argv=server.argv(),
             ready_url="",
-            shown_url=f"postgresql://127.0.0.1:{PG_PORT}/emr",
+            shown_url=f"postgresql://{ports.addr(PG_PORT)}/emr",
             ready=functools.partial(_accepts_monitor, password),
             cleanup=server.stop,
         ),
-        Part(
-            name="database-exporter",
-            argv=[
-                console_script("hospmon-database-exporter"),
-                f"--config.file={REPO / 'deploy' / 'exporters' / 'database.yml'}",
-                f"--web.listen-address={EXPORTER}",
-            ],
-            ready_url=f"http://{EXPORTER}/-/healthy",
-            shown_url=f"http://{EXPORTER}",
-            cwd=folder,
-        ),
+        exporter_part("database", EXPORTER_PORT, exporter_config("database", folder), cwd=folder),
     ]

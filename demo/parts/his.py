@@ -13,10 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from demo.launcher import REPO, Part
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
 
-HIS_SIMULATOR = "http://127.0.0.1:18081"
-FHIR = "http://127.0.0.1:18080/fhir"
+HIS_DB_PORT, HIS_WEB_PORT, FHIR_PORT, HIS_EXPORTER_PORT, EMR_EXPORTER_PORT = 13306, 18081, 18080, 19105, 19106
 
 
 def parts(run: Path, inventory: Path) -> list[Part]:
@@ -29,32 +29,17 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         shutil.rmtree(folder / "mariadb", ignore_errors=True)
         password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
         password.chmod(0o600)
-    for name in ("his.yml", "emr.yml"):
-        shutil.copy(REPO / "deploy" / "exporters" / name, folder / name)
-
-    def exporter(name: str, port: int) -> Part:
-        # `python -m` rather than the console script: it also runs before `pip install -e` adds new scripts.
-        return Part(
-            f"{name}-exporter",
-            [sys.executable, "-m", f"exporters.{name}.main", f"--config.file={name}.yml",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            f"http://127.0.0.1:{port}/-/healthy",
-            f"http://127.0.0.1:{port}",
-            cwd=folder,
-        )  # fmt: skip
-
     simulator = [
         sys.executable, "-m", "demo.his.simulator", "--mariadb-dir", str(folder / "mariadb"),
-        "--mariadb-port", "13306", "--monitor-password-file", str(password), "--listen", "127.0.0.1:18081",
+        "--mariadb-port", str(ports.port(HIS_DB_PORT)), "--monitor-password-file", str(password),
+        "--listen", ports.addr(HIS_WEB_PORT),
     ]  # fmt: skip
+    fhir = ports.url(FHIR_PORT, "/fhir/metadata")
+    emr = [sys.executable, "-m", "demo.emr.fhir_server", "--listen", ports.addr(FHIR_PORT)]
+    his_ready, his_login = ports.url(HIS_WEB_PORT, "/-/ready"), ports.url(HIS_WEB_PORT, "/his/login")
     return [
-        Part("his-simulator", simulator, f"{HIS_SIMULATOR}/-/ready", f"{HIS_SIMULATOR}/his/login"),
-        Part(
-            "emr-fhir",
-            [sys.executable, "-m", "demo.emr.fhir_server", "--listen", "127.0.0.1:18080"],
-            f"{FHIR}/metadata",
-            f"{FHIR}/metadata",
-        ),
-        exporter("his", 19105),
-        exporter("emr", 19106),
-    ]
+        Part("his-simulator", simulator, his_ready, his_login),
+        Part("emr-fhir", emr, fhir, fhir),
+        exporter_part("his", HIS_EXPORTER_PORT, exporter_config("his", folder), cwd=folder),
+        exporter_part("emr", EMR_EXPORTER_PORT, exporter_config("emr", folder), cwd=folder),
+    ]  # fmt: skip

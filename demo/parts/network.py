@@ -9,14 +9,16 @@ with plausible values. The inventory's ``monitor:`` entries point at these ports
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.launcher import REPO, Part, console_script
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
 from demo.servers.snmpd import agent_argv, answers, require_net_snmp
 from hospmon.inventory import load_inventory
 
-EXPORTER = "127.0.0.1:19116"
+EXPORTER_PORT = 19116
 
 UPS = "1.3.6.1.2.1.33.1"
 SENSOR = "1.3.6.1.2.1.99.1.1.1"
@@ -104,6 +106,7 @@ DEVICES = (
     Device("agg-sw-inpatient", 11165, tuple(_h3c(15, 36, 35))),
     Device("acc-sw-ed-1f", 11166),
     Device("acc-sw-icu-5f", 11167),
+    Device("acc-sw-op-2f", 11168),  # out of warranty; the scripted morning (demo/story.py) takes it down
     Device("ups-mr1-01", 11171, tuple(_ups(100, 48, 41))),
     Device("ups-mr1-02", 11172, tuple(_ups(97, 44, 38))),
     Device("env-mr1", 11173, tuple(_sensors())),
@@ -113,11 +116,35 @@ DEVICES = (
 )
 
 
-def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...]) -> str:
+# sysUpTime of a device that booted at BOOT (epoch seconds), for net-snmp's `pass`: the simulated devices
+# have been up for days, as a hospital's are, rather than since the demo started.
+UPTIME_SCRIPT = """#!/bin/sh
+ticks=$(( ($(date +%s) - {boot}) * 100 ))
+case "$1 $2" in
+  "-g .1.3.6.1.2.1.1.3.0") ;;
+  "-n .1.3.6.1.2.1.1.3.0"*) exit 0 ;;
+  -n*) ;;
+  *) exit 0 ;;
+esac
+printf '.1.3.6.1.2.1.1.3.0\\ntimeticks\\n%s\\n' "$ticks"
+"""
+
+
+def _uptime_script(folder: Path, days_up: float) -> Path:
+    """Write the `pass` script serving sysUpTime as if the device booted `days_up` days ago."""
+    script = folder / "uptime.sh"
+    script.write_text(UPTIME_SCRIPT.format(boot=int(time.time() - days_up * 86400)), encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...], uptime: Path) -> str:
     return (
         "\n".join(
             [
                 "rocommunity public 127.0.0.1",
+                # Ahead of net-snmp's own sysUpTime (priority 127): lower numbers win.
+                f"pass -p 10 .1.3.6.1.2.1.1.3 {uptime}",
                 f"sysName {ci}",
                 f"sysLocation {location}",
                 f"sysDescr {name} (hospmon demo, net-snmp)",
@@ -138,35 +165,23 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     inv = load_inventory(inventory)
     base = run / "network"
     result = []
-    for device in DEVICES:
+    for number, device in enumerate(DEVICES):
         ci = inv.cis[device.ci]
         folder = base / device.ci
         folder.mkdir(parents=True, exist_ok=True)
+        uptime = _uptime_script(folder, days_up=12 + 7 * number % 40 + number / 10)
         conf = folder / "snmpd.conf"
-        conf.write_text(
-            _agent_config(ci.id, str(inv.name_of(ci.id)), ci.location or "machine room", device.extra),
-            encoding="utf-8",
-        )
+        name, location = str(inv.name_of(ci.id)), ci.location or "machine room"
+        conf.write_text(_agent_config(ci.id, name, location, device.extra, uptime), encoding="utf-8")
         result.append(
             Part(
                 name=f"snmpd-{device.ci}",
-                argv=agent_argv(conf, folder, [f"udp:127.0.0.1:{device.port}"]),
+                argv=agent_argv(conf, folder, [f"udp:{ports.addr(device.port)}"]),
                 ready_url="",
-                shown_url=f"udp://127.0.0.1:{device.port}",
+                shown_url=f"udp://{ports.addr(device.port)}",
                 env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
-                ready=functools.partial(answers, "127.0.0.1", device.port),
+                ready=functools.partial(answers, "127.0.0.1", ports.port(device.port)),
             )
         )
-    result.append(
-        Part(
-            name="network-exporter",
-            argv=[
-                console_script("hospmon-network-exporter"),
-                f"--config.file={REPO / 'deploy' / 'exporters' / 'network.yml'}",
-                f"--web.listen-address={EXPORTER}",
-            ],
-            ready_url=f"http://{EXPORTER}/-/healthy",
-            shown_url=f"http://{EXPORTER}",
-        )
-    )
+    result.append(exporter_part("network", EXPORTER_PORT, exporter_config("network", base)))
     return result

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from demo.launcher import REPO, Part
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
 
 AREA = "pacs_lis"
 ORTHANC_DICOM, ORTHANC_HTTP, MODALITY_PORT, MLLP_PORT, LIS_DB_PORT, SIM_PORT = (
@@ -57,11 +58,16 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         "StorageDirectory": str(storage),
         "IndexDirectory": str(storage),
         "Plugins": [DICOMWEB_PLUGIN],
-        "HttpPort": ORTHANC_HTTP,
-        "DicomPort": ORTHANC_DICOM,
+        "HttpPort": ports.port(ORTHANC_HTTP),
+        "DicomPort": ports.port(ORTHANC_DICOM),
         "DicomAet": ARCHIVE_AE,
         "DicomCheckCalledAet": True,
+        # Orthanc 1.10 listens on every interface (it has no option to bind one): its DICOM port answers only
+        # the monitoring AE from this machine, its HTTP API only loopback clients.
         "DicomModalities": {"hospmon": ["HOSPMON", "127.0.0.1", 104]},
+        "DicomCheckModalityHost": True,
+        "DicomAlwaysAllowEcho": False,
+        "DicomAlwaysAllowStore": False,
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": False,
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
@@ -71,12 +77,10 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     if not password.exists():
         password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
         password.chmod(0o600)
-    lis = yaml.safe_load((REPO / "deploy" / "exporters" / "lis.yml").read_text(encoding="utf-8"))
+    lis_config = exporter_config("lis", folder)
+    lis = yaml.safe_load(lis_config.read_text(encoding="utf-8"))
     lis["auths"]["lis-monitor"]["password_file"] = str(password)
-    (folder / "lis.yml").write_text(
-        yaml.safe_dump(lis, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    shutil.copy(REPO / "deploy" / "exporters" / "pacs.yml", folder / "pacs.yml")
+    lis_config.write_text(yaml.safe_dump(lis, allow_unicode=True, sort_keys=False), encoding="utf-8")
     python = sys.executable
     return [
         Part(
@@ -86,43 +90,17 @@ def parts(run: Path, inventory: Path) -> list[Part]:
                 shutil.which("Orthanc", path=f"{os.environ.get('PATH', '')}:/usr/sbin") or "Orthanc",
                 str(folder / "orthanc.json"),
             ],
-            f"http://127.0.0.1:{ORTHANC_HTTP}/system",
-            f"http://127.0.0.1:{ORTHANC_HTTP}/app/explorer.html",
+            ports.url(ORTHANC_HTTP, "/system"),
+            ports.url(ORTHANC_HTTP, "/app/explorer.html"),
             cwd=folder,
         ),
         Part(
             "pacs-lis-sim",
             [python, "-m", "demo.pacs_lis_simulator", str(folder)],
-            f"http://127.0.0.1:{SIM_PORT}/ready",
-            f"mllp://127.0.0.1:{MLLP_PORT}  mysql://127.0.0.1:{LIS_DB_PORT}/lis  dicom://127.0.0.1:{MODALITY_PORT}",
+            ports.url(SIM_PORT, "/ready"),
+            f"mllp://{ports.addr(MLLP_PORT)}  mysql://{ports.addr(LIS_DB_PORT)}/lis"
+            f"  dicom://{ports.addr(MODALITY_PORT)}",
         ),
-        Part(
-            "lis-exporter",
-            [
-                python,
-                "-m",
-                "exporters.lis.main",
-                f"--config.file={folder / 'lis.yml'}",
-                *listen(19107),
-            ],
-            "http://127.0.0.1:19107/-/healthy",
-            "http://127.0.0.1:19107",
-        ),
-        Part(
-            "pacs-exporter",
-            [
-                python,
-                "-m",
-                "exporters.pacs.main",
-                f"--config.file={folder / 'pacs.yml'}",
-                *listen(19108),
-            ],
-            "http://127.0.0.1:19108/-/healthy",
-            "http://127.0.0.1:19108",
-        ),
+        exporter_part("lis", 19107, lis_config),
+        exporter_part("pacs", 19108, exporter_config("pacs", folder)),
     ]
-
-
-def listen(port: int) -> list[str]:
-    """Return the flag that keeps an exporter on loopback."""
-    return [f"--web.listen-address=127.0.0.1:{port}"]
