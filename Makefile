@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hospmon-installed
 
-.PHONY: help deps demo test lint bench dashboards clean
+.PHONY: help deps demo test lint bench dashboards lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ dashboards: deps ## Regenerate the Grafana dashboards from dashboards/src/
 
 bench: deps ## Run the benchmarks in bench/ and print their figures
 	@set -e; shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+lock: deps ## Pin the images' Python dependencies (requirements-image.txt) with pip-compile
+	@$(BIN)/pip-compile --quiet --extra demo --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements-image.txt pyproject.toml
 
 clean: ## Remove the run folder and caches (keeps the virtualenv)
 	rm -rf run .pytest_cache .mypy_cache .ruff_cache
