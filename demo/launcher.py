@@ -8,9 +8,9 @@ moved by the port offset (demo.ports).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
-import json
 import os
 import pkgutil
 import secrets
@@ -21,23 +21,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from demo import ports, story
-from demo.servers.process import http_get, http_ready, terminate
+from demo import check, ports, story
+from demo.check import WARRANTY_DEMO_CI, WARRANTY_DEMO_DAYS
+from demo.servers.process import http_ready, terminate, wait_until
 from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from hospmon import paths
 from hospmon.inventory import load_inventory
 from hospmon.inventory.targets import write_targets
 
 DEMO_INVENTORY = Path(__file__).resolve().parent / "inventory"
-PROMETHEUS_PORT, ALERTMANAGER_PORT, INVENTORY_PORT = 19090, 19093, 19101
-# The demo moves this CI's warranty end to a few weeks from today, so the warranty alert fires whatever
-# day the demo runs.
-WARRANTY_DEMO_CI = "ups-mr1-02"
-WARRANTY_DEMO_DAYS = 20
 
 
 @dataclass
@@ -110,20 +105,20 @@ def prepare(run: Path, opening: dt.datetime | None = None) -> list[Part]:
     inventory_exporter = [
         console_script("hospmon-inventory-exporter"),
         f"--config.file={inventory}",
-        f"--web.listen-address={ports.addr(INVENTORY_PORT)}",
+        f"--web.listen-address={ports.addr(ports.INVENTORY_EXPORTER)}",
     ]
-    am_argv = alertmanager_argv(am / "alertmanager.yml", am / "data", ports.port(ALERTMANAGER_PORT))
+    am_argv = alertmanager_argv(am / "alertmanager.yml", am / "data", ports.port(ports.ALERTMANAGER))
+    am_url = ports.url(ports.ALERTMANAGER)
     first = [
-        Part("alertmanager", am_argv, ports.url(ALERTMANAGER_PORT, "/-/ready"), ports.url(ALERTMANAGER_PORT),
-             cwd=am),
-        Part("inventory-exporter", inventory_exporter, ports.url(INVENTORY_PORT, "/-/healthy"),
-             ports.url(INVENTORY_PORT)),
+        Part("alertmanager", am_argv, f"{am_url}/-/ready", am_url, cwd=am),
+        Part("inventory-exporter", inventory_exporter, ports.url(ports.INVENTORY_EXPORTER, "/-/healthy"),
+             ports.url(ports.INVENTORY_EXPORTER)),
     ]  # fmt: skip
     last = Part(
         "prometheus",
-        prometheus_argv(prom / "prometheus.yml", prom / "data", ports.port(PROMETHEUS_PORT)),
-        ports.url(PROMETHEUS_PORT, "/-/ready"),
-        ports.url(PROMETHEUS_PORT),
+        prometheus_argv(prom / "prometheus.yml", prom / "data", ports.port(ports.PROMETHEUS)),
+        ports.url(ports.PROMETHEUS, "/-/ready"),
+        ports.url(ports.PROMETHEUS),
         cwd=prom,
     )
     # Simulated systems and their exporters start before Prometheus, so its first scrape finds them up.
@@ -160,16 +155,6 @@ def _move_warranty(folder: Path, ci_id: str, day: dt.date) -> None:
     raise LookupError(f"{ci_id} is not in the demo inventory")
 
 
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    """Poll `check` until it holds or `timeout` seconds pass."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
-
-
 def _started_or_exited(proc: subprocess.Popen[bytes], check: Callable[[], bool]) -> Callable[[], bool]:
     return lambda: proc.poll() is not None or check()
 
@@ -193,7 +178,8 @@ def start(parts: list[Part], run: Path) -> None:
                 start_new_session=True,
             )
         proc = part.process
-        wait_until(_started_or_exited(proc, check), 60)
+        with contextlib.suppress(TimeoutError):
+            wait_until(_started_or_exited(proc, check), part.name, 60, interval=0.5)
         if proc.poll() is not None or not check():
             tail = part.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             raise RuntimeError(f"{part.name} did not become ready; its log ({part.log}) ends:\n{tail}")
@@ -209,48 +195,6 @@ def stop(parts: list[Part]) -> None:
             part.cleanup()
 
 
-def _json(url: str) -> Any:
-    status, body = http_get(url, timeout=2)
-    return json.loads(body) if status == 200 else None
-
-
-def check_stack(timeout: float = 150.0) -> list[str]:
-    """Wait for every Prometheus target to be up and the warranty alert to reach Alertmanager."""
-    problems: list[str] = []
-
-    def targets_up() -> bool:
-        data = _json(ports.url(PROMETHEUS_PORT, "/api/v1/targets?state=active"))
-        active = data["data"]["activeTargets"] if data else []
-        return bool(active) and all(t["health"] == "up" for t in active)
-
-    def warranty_alert() -> bool:
-        alerts = _json(ports.url(ALERTMANAGER_PORT, "/api/v2/alerts")) or []
-        return any(
-            a["labels"].get("alertname") == "CIWarrantyExpiringSoon"
-            and a["labels"].get("ci") == WARRANTY_DEMO_CI
-            for a in alerts
-        )
-
-    started = time.monotonic()
-    if not wait_until(targets_up, timeout, 2):
-        data = _json(ports.url(PROMETHEUS_PORT, "/api/v1/targets?state=active"))
-        down = [
-            f"{t['labels'].get('job')}/{t['labels'].get('ci')}: {t['lastError']}"
-            for t in (data["data"]["activeTargets"] if data else [])
-            if t["health"] != "up"
-        ]
-        problems.append("targets not up: " + "; ".join(down or ["no active targets"]))
-    else:
-        print(f"  every Prometheus target is up ({time.monotonic() - started:.0f} s)")
-    if not wait_until(warranty_alert, max(0.0, timeout - (time.monotonic() - started)), 2):
-        problems.append(f"CIWarrantyExpiringSoon for {WARRANTY_DEMO_CI} did not reach Alertmanager")
-    else:
-        print(
-            f"  warranty alert for {WARRANTY_DEMO_CI} is in Alertmanager ({time.monotonic() - started:.0f} s)"
-        )
-    return problems
-
-
 def _stopper(parts: list[Part]) -> Callable[[str], None]:
     def stop_part(name: str) -> None:
         part = next(p for p in parts if p.name == name)
@@ -259,20 +203,6 @@ def _stopper(parts: list[Part]) -> Callable[[str], None]:
             terminate(part.process)
 
     return stop_part
-
-
-def where_to_look(run: Path) -> str:
-    """Return the addresses to open, as Debian's packages serve them."""
-    prom, am = ports.url(PROMETHEUS_PORT), ports.url(ALERTMANAGER_PORT)
-    return (
-        "\nThe simulated hospital is monitored. Open:\n"
-        f"  Operations console  {ports.url(19180, '/console/')}  (password: {run / 'console/password'})\n"
-        f"  Prometheus targets  {prom}/classic/targets\n"
-        f"  Prometheus alerts   {prom}/classic/alerts\n"
-        f"  Alertmanager        amtool --alertmanager.url={am} alert query   (API: {am}/api/v2/alerts)\n"
-        f"  Inventory metrics   {ports.url(INVENTORY_PORT, '/metrics')}\n"
-        "Grafana and its dashboards run in docker-compose (README).\n"
-    )
 
 
 def _watch(parts: list[Part], morning: story.Story | None) -> int:
@@ -303,9 +233,9 @@ def run_demo(run: Path, hold: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         start(parts, run.resolve())
-        print(where_to_look(run.resolve()), flush=True)
+        print(check.where_to_look(run.resolve()), flush=True)
         if not hold:
-            problems = check_stack()
+            problems = check.check_stack()
             for problem in problems:
                 print(f"  FAILED: {problem}", file=sys.stderr)
             return 1 if problems else 0

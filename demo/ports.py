@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 OFFSET_ENV = "HOSPMON_DEMO_PORT_OFFSET"
+# The monitoring parts' demo ports; each area's own are in its module of demo/parts/.
+PROMETHEUS, ALERTMANAGER, INVENTORY_EXPORTER, ROUTER = 19090, 19093, 19101, 19180
 # Every demo port lies in this range; an offset must keep them below Linux's ephemeral ports (32768 and
 # up), where outgoing connections and the tests' free ports would take them.
 LOW, HIGH = 11000, 20000

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from demo import ports, story
-from demo.launcher import check_stack
+from demo.check import check_stack
 from tests.servers import get_json, http_get, promql, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def _running_demo(run: Path) -> Iterator[Demo]:
-    for demo_port in (19090, 19093, 19101, 19180):
+    for demo_port in (ports.PROMETHEUS, ports.ALERTMANAGER, ports.INVENTORY_EXPORTER, ports.ROUTER):
         if http_get(ports.url(demo_port), timeout=1)[0]:
             pytest.fail(f"{ports.addr(demo_port)} answers: is another demo test running?")
     log = run.parent / "demo.log"
@@ -94,7 +94,9 @@ def _running_demo(run: Path) -> Iterator[Demo]:
 
         wait_for(ready, 420, "the demo to start")
         token = (run / "router" / "api-tokens").read_text().split()[1]
-        yield Demo(run, ports.url(19090), ports.url(19180), {"Authorization": f"Bearer {token}"})
+        yield Demo(
+            run, ports.url(ports.PROMETHEUS), ports.url(ports.ROUTER), {"Authorization": f"Bearer {token}"}
+        )
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # the launcher stops every part it started

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from demo import ports
-from demo.launcher import ALERTMANAGER_PORT, Part, console_script
+from demo.launcher import Part, console_script
 from demo.servers.process import accepts
 
-ROUTER_PORT = 19180
+ROUTER_PORT = ports.ROUTER
 SMTP_PORT = 12525
 
 
@@ -32,7 +32,7 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
         "database": {"url": f"sqlite:///{folder / 'router.db'}"},
         "webhook_auth": {"bearer_token_file": str(run / "alertmanager" / "secrets" / "router-webhook-token")},
         "api_tokens_file": str(folder / "api-tokens"),
-        "alertmanager": {"url": ports.url(ALERTMANAGER_PORT)},
+        "alertmanager": {"url": ports.url(ports.ALERTMANAGER)},
         "worker": {"interval_seconds": 2},
         "console_url": ports.url(ROUTER_PORT),
     }
