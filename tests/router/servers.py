@@ -14,7 +14,6 @@ from typing import Any
 import requests
 import yaml
 
-from demo.servers.process import start, terminate
 from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from tests.servers import BackgroundHTTPServer, free_port
 
@@ -49,11 +48,20 @@ class Process:
 
     def __init__(self, name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
         self.log = workdir / f"{name}.log"
-        self.proc = start(args, self.log, workdir, {**os.environ, **(env or {})})
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
+            )
 
     def stop(self) -> None:
         """Terminate and reap."""
-        terminate(self.proc, grace=20)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class MetricTarget:
