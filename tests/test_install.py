@@ -171,14 +171,25 @@ def test_the_network_extra_alone_runs_the_network_exporter(
         name for name in OTHERS if f"\n{name}==" in f"\n{installed}" or f"\n{name}-" in f"\n{installed}"
     ]
     assert not present, f"the network extra pulled in {present}"
-    config = (
-        Path(_run(network_bin, "hospmon", "paths", "exporter-configs", cwd=tmp_path).strip()) / "network.yml"
-    )
+    # The shipped config, with what it reads beside it: the lab community and the inventory (its allow-list),
+    # here the demo's with the test's agent as a CI the network exporter watches.
+    shipped = Path(_run(network_bin, "hospmon", "paths", "exporter-configs", cwd=tmp_path).strip())
+    folder = tmp_path / "exporters"
+    (folder / "secrets").mkdir(parents=True)
+    config = Path(shutil.copy(shipped / "network.yml", folder / "network.yml"))
+    (folder / "secrets" / "snmp-community").write_text("public\n")
+    where = "import demo, pathlib; print(pathlib.Path(demo.__file__).parent / 'inventory')"
+    demo_inventory = _run(network_bin, "python", "-c", where, cwd=tmp_path).strip()
+    inventory = Path(shutil.copytree(demo_inventory, tmp_path / "inventory"))
+    switch = {"id": "test-switch", "name": {"en": "Test switch"}, "kind": "switch", "service": "network",
+              "department": "it", "address": agent.target,
+              "monitor": [{"exporter": "network", "modules": ["system"], "auth": "public_v2"}]}  # fmt: skip
+    (inventory / "90-test.yml").write_text(yaml.safe_dump({"cis": [switch]}))
     port = free_port()
     argv = [str(network_bin / "hospmon-network-exporter"), f"--config.file={config}",
             f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
     ready = lambda: http_get(f"http://127.0.0.1:{port}/-/healthy", timeout=1)[0] == 200  # noqa: E731
-    with running(argv, ready, tmp_path / "exporter.log", cwd=tmp_path, env=_clean_env(), timeout=60):
+    with running(argv, ready, tmp_path / "exporter.log", cwd=folder, env=_clean_env(), timeout=60):
         url = f"http://127.0.0.1:{port}/probe?target={agent.target}&module=system&auth=public_v2"
         status, body = http_get(url, timeout=30)
     assert status == 200, body

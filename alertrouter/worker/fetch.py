@@ -18,6 +18,7 @@ from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_al
 from alertrouter.intake.service import ingest
 from alertrouter.models import Delivery
 from alertrouter.worker.claim import skip_locked
+from hospmon.phi import REDACTED
 
 RETRY = dt.timedelta(seconds=30)
 GIVE_UP = dt.timedelta(hours=1)
@@ -27,7 +28,9 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     """Ask Alertmanager for every active alert of a delivery's group."""
     am = Alertmanager.from_config(router.settings.file.alertmanager)
     assert am is not None
-    raw = am.alerts(delivery.group_labels, delivery.receiver or None)
+    # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
+    labels = {k: v for k, v in delivery.group_labels.items() if v != REDACTED}
+    raw = am.alerts(labels, delivery.receiver or None)
     if not isinstance(raw, list):
         raise PayloadError("Alertmanager API v2 answered with something other than a list")
     alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw)]

@@ -183,5 +183,10 @@ def parts(run: Path, inventory: Path) -> list[Part]:
                 ready=functools.partial(answers, "127.0.0.1", ports.port(device.port)),
             )
         )
-    result.append(exporter_part("network", EXPORTER_PORT, exporter_config("network", base)))
+    # The exporter reads its config, the lab community (secrets/) and the inventory (../inventory) from here.
+    (base / "secrets").mkdir(exist_ok=True)
+    community = base / "secrets" / "snmp-community"
+    community.write_text("public\n", encoding="utf-8")
+    community.chmod(0o600)
+    result.append(exporter_part("network", EXPORTER_PORT, exporter_config("network", base), cwd=base))
     return result

@@ -94,6 +94,11 @@ class PostgresServer:
         wait_until(self.answers, "postgres", 60, self.proc, self.log, 0.05)
         return self
 
+    def restart(self) -> None:
+        """Stop the server as an operator's restart does (fast shutdown), then start it on the same port."""
+        self._halt()
+        self.start()
+
     def answers(self) -> bool:
         """Tell whether the superuser can connect (raises while the server starts)."""
         self.admin().close()
@@ -118,12 +123,16 @@ class PostgresServer:
         with self.admin(db) as conn:
             conn.execute(sql.encode())
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown of our own postmaster) and remove its files."""
+    def _halt(self) -> None:
+        """Stop our own postmaster with a fast shutdown (SIGINT) and wait for it."""
         if self.proc is not None:
             pidfile = self.data / "postmaster.pid"
             with contextlib.suppress(OSError, ValueError):
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGINT)
             terminate(self.proc, grace=30)
             self.proc = None
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        self._halt()
         shutil.rmtree(self.root, ignore_errors=True)
