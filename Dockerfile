@@ -18,7 +18,8 @@ COPY --from=wheel /dist /opt/hospmon/dist
 COPY requirements-image.txt /opt/hospmon/
 RUN pip install --no-cache-dir --constraint /opt/hospmon/requirements-image.txt \
         "$(ls /opt/hospmon/dist/hospmon-*.whl)[all]" \
-    && useradd --system --uid 10001 hospmon
+    && useradd --system --uid 10001 hospmon \
+    && install -d -o hospmon -m 0700 /var/lib/hospmon-event-receiver
 USER hospmon
 
 # The simulated hospital (docker-compose.yml's `hospital` service): the same image plus the demo's Python

@@ -1,4 +1,4 @@
-"""The demo's scripted morning: a few minutes in, the clinics open and three things go wrong, as they do.
+"""The demo's scripted morning: a few minutes in, the clinics open and things go wrong, as they do.
 
 Each step happens a set time after the clinics open and becomes one incident in the router, whose console
 shows its priority, owner and the explanation of both:
@@ -10,7 +10,9 @@ shows its priority, owner and the explanation of both:
 - the HIS database fails: unreachable for three minutes until its standby takes over the address:
   ``DatabaseDown`` and the HIS checks that depend on it, one P1 incident for the applications team;
 - an ED radiograph sticks in the DR's send queue and never reaches the archive: ``DicomStudiesNotRouted``
-  after the rule's 10 minutes, P2 for the medical-technology team (the ED depends on the DR).
+  after the rule's 10 minutes, P2 for the medical-technology team (the ED depends on the DR);
+- the machine-room UPS goes on battery for three minutes (SNMP traps to the event receiver), then a port of
+  the outpatient aggregation switch flaps twenty times (syslog): one incident each, not one per message.
 
 The pace (``HOSPMON_DEMO_STORY_PACE``, 1 by default) shrinks the waits between steps for the demo test; the
 rules' own ``for:`` durations stay as shipped.
@@ -123,6 +125,14 @@ def _radiograph_not_routed(stage: Stage) -> str:
     return _post(ports.url(18044, "/-/demo/unrouted-radiograph"))
 
 
+def _ups_on_battery(stage: Stage) -> str:
+    return _post(ports.url(19164, "/-/demo/ups-on-battery"))
+
+
+def _link_flaps(stage: Stage) -> str:
+    return _post(ports.url(19164, "/-/demo/link-flap"))
+
+
 def morning() -> list[Step]:
     """Return the scripted morning, in order."""
     return [
@@ -131,14 +141,18 @@ def morning() -> list[Step]:
         Step(60, f"The outpatient floor 2 access switch ({SWITCH}, out of warranty) stops answering.",
              "CIProbeFailed in about 2 minutes: P2 for the network team (open clinics; below the ED)",
              _switch_fails),
+        # Events from SNMP traps and syslog (demo/parts/events.py): the event receiver makes them alerts.
+        Step(90, "The machine-room UPS ups-mr1-01 loses mains: on battery for three minutes (SNMP traps).",
+             "UPSOnBattery from the traps: one incident for the infra team, resolved when mains is back",
+             _ups_on_battery),
         Step(120, "The HIS database primary fails; its standby takes over the address in 3 minutes.",
              "DatabaseDown on his-db with the HIS checks depending on it: one P1 incident for the apps team",
              _his_database_fails),
         Step(150, "An ED radiograph (dr-ed-1) sticks in the DR's send queue; it never reaches the archive.",
              "DicomStudiesNotRouted after the rule's 10 minutes: P2 for the medtech team (the ED needs it)",
              _radiograph_not_routed),
-        # Events from SNMP traps and syslog (a UPS on battery, then back on mains; a link flapping) join the
-        # morning here, as further steps.
+        Step(200, "A port of the outpatient aggregation switch flaps twenty times in 20 seconds (syslog).",
+             "one NetworkLinkDown alert, one incident for the network team: not twenty", _link_flaps),
         Step(120, "The HIS database answers again at its address (the standby).",
              "the HIS incident resolves itself once its alerts clear", _his_standby_takes_over,
              lasting=HIS_OUTAGE_SECONDS),

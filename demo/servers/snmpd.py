@@ -89,9 +89,11 @@ def _config(extra: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def answers(host: str, port: int) -> bool:
+def answers(host: str, port: int, netns: str | None = None) -> bool:
     """Tell whether an agent answers a v2c GET of sysUpTime with the community ``public``."""
     cmd = ["snmpget", "-v2c", "-c", "public", "-t", "0.2", "-r", "0", f"{host}:{port}", "1.3.6.1.2.1.1.3.0"]
+    if netns:  # ask from inside: the namespace's addresses may have no route from here
+        cmd = ["ip", "netns", "exec", netns, *cmd]
     return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
 
@@ -126,7 +128,7 @@ def _wait_ready(
     while time.monotonic() < until:
         if proc.poll() is not None:
             raise RuntimeError(f"snmpd exited with {proc.returncode}")
-        if answers(host, port):
+        if answers(host, port, netns):
             return
     raise RuntimeError(f"snmpd on {host}:{port} did not answer within {timeout} s")
 
@@ -178,11 +180,13 @@ def snmpd(
     extra: list[str] | None = None,
     ready_timeout: float = 15.0,
     more_ports: list[int] | None = None,
+    port: int | None = None,
 ) -> Iterator[Agent]:
     """Run snmpd bound to `host` (inside `netns` when given, also on `more_ports`) until the context ends."""
     require_net_snmp()
     workdir = Path(tempfile.mkdtemp(prefix="hm-snmpd-"))
-    port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
+    if port is None:
+        port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
     conf = workdir / "snmpd.conf"
     conf.write_text(_config(extra or []), encoding="utf-8")
     cmd = agent_argv(conf, workdir, [f"udp:{host}:{p}" for p in [port, *(more_ports or [])]])
