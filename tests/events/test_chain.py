@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
+from demo.senders import link_trap, send_all
 from hospmon.inventory import load_inventory
 from tests.events.conftest import AUTH_KEY, COMMUNITY, ENGINE_ID, PRIV_KEY, REPO, Chain, wait
-from tests.events.senders import link_trap, send_all
 from tests.servers import require
 
 LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
