@@ -12,7 +12,7 @@ shows its priority, owner and the explanation of both:
 - an ED radiograph sticks in the DR's send queue and never reaches the archive: ``DicomStudiesNotRouted``
   after the rule's 10 minutes, P2 for the medical-technology team (the ED depends on the DR);
 - the machine-room UPS goes on battery for three minutes (SNMP traps to the event receiver), then a port of
-  the outpatient aggregation switch flaps twenty times (syslog): one incident each, not one per message.
+  the inpatient aggregation switch flaps twenty times (syslog): one incident each, not one per message.
 
 The pace (``HOSPMON_DEMO_STORY_PACE``, 1 by default) shrinks the waits between steps for the demo test; the
 rules' own ``for:`` durations stay as shipped.
@@ -151,7 +151,7 @@ def morning() -> list[Step]:
         Step(150, "An ED radiograph (dr-ed-1) sticks in the DR's send queue; it never reaches the archive.",
              "DicomStudiesNotRouted after the rule's 10 minutes: P2 for the medtech team (the ED needs it)",
              _radiograph_not_routed),
-        Step(200, "A port of the outpatient aggregation switch flaps twenty times in 20 seconds (syslog).",
+        Step(200, "A port of the inpatient aggregation switch flaps twenty times in 20 seconds (syslog).",
              "one NetworkLinkDown alert, one incident for the network team: not twenty", _link_flaps),
         Step(120, "The HIS database answers again at its address (the standby).",
              "the HIS incident resolves itself once its alerts clear", _his_standby_takes_over,

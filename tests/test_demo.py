@@ -123,7 +123,7 @@ def test_the_stack_comes_up_and_nothing_pages_for_its_start(demo: Demo) -> None:
 
 
 def test_the_scripted_morning_becomes_one_incident_per_event(demo: Demo) -> None:
-    expected = {story.SWITCH, "his-db", "ups-mr1-01", "agg-sw-outpatient"}
+    expected = {story.SWITCH, "his-db", "ups-mr1-01", "agg-sw-inpatient"}
 
     def morning() -> dict[str, dict[str, Any]] | None:
         roots = [i for i in demo.incidents() if i["alertname"] not in STANDING and not i["parent_id"]]
@@ -131,14 +131,14 @@ def test_the_scripted_morning_becomes_one_incident_per_event(demo: Demo) -> None
         return found if expected <= set(found) else None
 
     found = wait_for(morning, 480, f"the morning's incidents on {sorted(expected)}")
-    switch, his, ups, flap = (found[c] for c in (story.SWITCH, "his-db", "ups-mr1-01", "agg-sw-outpatient"))
+    switch, his, ups, flap = (found[c] for c in (story.SWITCH, "his-db", "ups-mr1-01", "agg-sw-inpatient"))
     assert (switch["alertname"], switch["team"]) == ("CIProbeFailed", "network"), switch
     assert his["team"] == "apps" and his["priority"] == "P1", his
     assert (ups["alertname"], ups["team"]) == ("UPSOnBattery", "infra"), ups
     assert (flap["alertname"], flap["team"]) == ("NetworkLinkDown", "network"), flap
     # Twenty flaps are one incident; the HIS checks failing with their database (the interface engine's, the
     # insurance gateway's) join its incident, at once or as children once it opens: none stands alone.
-    assert [i["ci"] for i in demo.incidents()].count("agg-sw-outpatient") == 1
+    assert [i["ci"] for i in demo.incidents()].count("agg-sw-inpatient") == 1
     unexplained = set(found) - expected - {"dr-ed-1"}
     assert not unexplained, (
         f"incidents the morning does not explain: {[found[c]['title'] for c in unexplained]}"

@@ -7,7 +7,7 @@ part of the scripted morning (demo/story.py) when it asks, through ``POST /-/dem
 
 - the machine-room UPS ``ups-mr1-01`` loses mains: net-snmp's ``snmptrap`` sends RFC 1628
   ``upsTrapOnBattery`` once a minute for three minutes, then the UPS removes its on-battery alarm;
-- port GigabitEthernet1/0/24 of the outpatient aggregation switch ``agg-sw-outpatient`` flaps twenty times
+- port GigabitEthernet1/0/24 of the inpatient aggregation switch ``agg-sw-inpatient`` flaps twenty times
   in twenty seconds, logged over TCP syslog in H3C's words: one alert and one incident, not twenty.
 
 Run alone: ``python -m demo.parts.events --run-dir run`` (the devices only).
@@ -37,7 +37,7 @@ from hospmon import paths
 
 WEB, TRAPS, SYSLOG, CONTROL = 19163, 19162, 19514, 19164
 UPS_SOURCE, SWITCH_SOURCE = "127.0.1.71", "127.0.1.64"
-SOURCES = [{"address": UPS_SOURCE, "ci": "ups-mr1-01"}, {"address": SWITCH_SOURCE, "ci": "agg-sw-outpatient"}]
+SOURCES = [{"address": UPS_SOURCE, "ci": "ups-mr1-01"}, {"address": SWITCH_SOURCE, "ci": "agg-sw-inpatient"}]
 ON_BATTERY = "1.3.6.1.2.1.33.2.1"
 ALARM_REMOVED = "1.3.6.1.2.1.33.2.4"
 UPS_ALARM_ON_BATTERY = "1.3.6.1.2.1.33.1.6.3.2"
@@ -95,7 +95,7 @@ def ups_on_battery(community: str, minutes: int, stop: threading.Event, minute: 
 def link_flap(times: int, stop: threading.Event, pause: float = 0.5) -> None:
     """Log a port going down and up `times` times, one line a second over TCP, ending up."""
     line = (
-        "<188>{stamp} AGG-SW-OUTPATIENT %%10IFNET/3/PHY_UPDOWN: Physical state on the interface "
+        "<188>{stamp} AGG-SW-INPATIENT %%10IFNET/3/PHY_UPDOWN: Physical state on the interface "
         "GigabitEthernet1/0/24 changed to {state}."
     )
     with socket.create_connection(

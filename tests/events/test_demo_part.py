@@ -25,7 +25,7 @@ def test_the_demo_receiver_config_is_valid_and_names_the_devices(
     assert devices.ready_url.endswith("/ready")  # the devices wait for the scripted morning's requests
     config = load_config(run / "events" / "events.yml")
     assert config.sources.lookup(demo_events.UPS_SOURCE) == "ups-mr1-01"
-    assert config.sources.lookup(demo_events.SWITCH_SOURCE) == "agg-sw-outpatient"
+    assert config.sources.lookup(demo_events.SWITCH_SOURCE) == "agg-sw-inpatient"
     assert config.settings.snmp.listen == f"127.0.0.1:{demo_events.TRAPS}"
 
 
@@ -56,7 +56,7 @@ def test_the_ups_goes_on_battery_and_back_and_the_flapping_port_is_one_alert(
         wait(lambda: not book.alerts, "the UPS back on mains")
         demo_events.link_flap(5, stop, pause=0.05)
         [(key, port)] = wait(lambda: list(book.alerts.items()), "the flapping port's alert")
-        assert key == ("NetworkLinkDown", "agg-sw-outpatient", "GigabitEthernet1/0/24")
+        assert key == ("NetworkLinkDown", "agg-sw-inpatient", "GigabitEthernet1/0/24")
         wait(lambda: port.events == 5 and port.flaps == 4, "all ten lines")
     finally:
         server.stop()
