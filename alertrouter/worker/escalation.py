@@ -39,6 +39,19 @@ def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -
     return list(dict.fromkeys(people)), notes
 
 
+def _next_due(steps: list[EscalationStep], ran: int, due: dt.datetime) -> dt.datetime | None:
+    """Return when the step after `ran` is due, counted from when this escalation started.
+
+    The escalation starts when the first step is due: the incident's opening, or the release of a child whose
+    root resolved. Counting from the schedule rather than the clock keeps a late worker pass from shifting
+    the later steps.
+    """
+    if ran + 1 >= len(steps):
+        return None
+    started = due - dt.timedelta(minutes=steps[ran].after_minutes if ran else 0)
+    return started + dt.timedelta(minutes=steps[ran + 1].after_minutes)
+
+
 def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: int = 50) -> int:
     """Run every escalation step that is due; return how many steps ran."""
     query = (
@@ -67,8 +80,7 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             at=now,
             data={"step": inc.escalation_step, "people": people},
         )
+        inc.next_escalation_at = _next_due(steps, inc.escalation_step, inc.next_escalation_at or now)
         inc.escalation_step += 1
-        nxt = steps[inc.escalation_step] if inc.escalation_step < len(steps) else None
-        inc.next_escalation_at = inc.created_at + dt.timedelta(minutes=nxt.after_minutes) if nxt else None
         done += 1
     return done
