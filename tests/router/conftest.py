@@ -127,22 +127,25 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
+def email_channel(smtp: SmtpServer) -> dict[str, Any]:
+    """Return the config of an email channel for P1-P3 through the SMTP server, without TLS."""
+    return {
+        "name": "email",
+        "kind": "email",
+        "priorities": ["P1", "P2", "P3"],
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "sender": "router@hospital.example",
+            "security": "none",
+        },
+    }
+
+
 @pytest.fixture
 def mail_router(database_url: str, write_config: Callable[..., Path], smtp: SmtpServer) -> Router:
     """Return a router that emails P1-P3 pages to the SMTP server; retries after 10 s, twice at most."""
-    channels = [
-        {
-            "name": "email",
-            "kind": "email",
-            "priorities": ["P1", "P2", "P3"],
-            "smtp": {
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "sender": "router@hospital.example",
-                "security": "none",
-            },
-        }
-    ]
+    channels = [email_channel(smtp)]
     path = write_config(
         database_url, channels=channels, worker={"enabled": False, "retry_seconds": 10, "max_attempts": 2}
     )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
+from flask import Flask
+from werkzeug.serving import make_server
 
 from tests.servers import BackgroundHTTPServer, free_port
 
@@ -213,3 +217,32 @@ def start_router(workdir: Path, config: Path) -> tuple[Process, int]:
         log=proc.log,
     )
     return proc, port
+
+
+def shipped_alertmanager_config(
+    webhook_url: str, token_file: Path, *, max_alerts: int = 0, **route: Any
+) -> str:
+    """Return deploy/alertmanager/alertmanager.yml sending to `webhook_url`, with route keys overridden."""
+    config: dict[str, Any] = yaml.safe_load(
+        (REPO / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    )
+    config["route"].update(route)
+    hook = config["receivers"][0]["webhook_configs"][0]
+    hook["url"] = webhook_url
+    hook["max_alerts"] = max_alerts
+    hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    return yaml.safe_dump(config)
+
+
+@contextmanager
+def serve(app: Flask, port: int = 0) -> Iterator[str]:
+    """Serve an app in this process over real HTTP on loopback (a free port by default); yield its URL."""
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
