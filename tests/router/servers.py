@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -49,12 +50,30 @@ def wait_for(
 class Process:
     """A child process with its log in a file; stopped by its own PID."""
 
-    def __init__(self, name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        *,
+        own_group: bool = False,
+    ) -> None:
         self.log = workdir / f"{name}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env={**os.environ, **(env or {})},
+                start_new_session=own_group,
             )
+
+    def kill_group(self) -> None:
+        """SIGKILL the process and its children (it must run in its own group) and reap it."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
 
     def stop(self) -> None:
         """Terminate and reap."""
@@ -192,8 +211,11 @@ def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Pro
     return proc, port
 
 
-def start_router(workdir: Path, config: Path) -> tuple[Process, int]:
-    """Start hospmon-router (gunicorn) on a free port, migrating its store first."""
+def start_router(workdir: Path, config: Path, *, own_group: bool = False) -> tuple[Process, int]:
+    """Start hospmon-router (gunicorn) on a free port, migrating its store first.
+
+    In its own process group, `Process.kill_group` kills it with its gunicorn workers, as a crash would.
+    """
     port = free_port()
     proc = Process(
         "router",
@@ -209,6 +231,7 @@ def start_router(workdir: Path, config: Path) -> tuple[Process, int]:
         ],
         workdir,
         env={"PYTHONPATH": str(REPO)},
+        own_group=own_group,
     )
     wait_for(
         lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok,

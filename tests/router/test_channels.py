@@ -20,12 +20,14 @@ class Receiver:
 
     def __init__(self, status: int = 200) -> None:
         self.posts: list[tuple[str, Any]] = []
+        self.keys: list[str | None] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 outer.posts.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+                outer.keys.append(self.headers.get("Idempotency-Key"))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -90,11 +92,13 @@ def test_webhook_and_sms_gateway_receive_messages(
 ) -> None:
     settings = _settings(tmp_path, write_config, receiver.port)
     ch = {c.name: c for c in settings.file.channels}
-    send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...")
-    send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down")
+    send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...", "hospmon-7-1")
+    send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down", "hospmon-8-1")
     (hook_path, hook), (sms_path, sms) = receiver.posts
     assert hook_path.startswith("/hospmon") and hook["title"] == "[P1] #1 SwitchDown on core-sw-1"
     assert sms_path.startswith("/sms") and sms["to"] == "+86-555-0101" and sms["message"] == "core-sw-1 down"
+    # A gateway that keeps keys can drop the copy a crash between its answer and our record would send.
+    assert receiver.keys == ["hospmon-7-1", "hospmon-8-1"]
 
 
 def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: Callable[..., Path]) -> None:

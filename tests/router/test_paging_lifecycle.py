@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from alertrouter.context import Router
 from alertrouter.models import Event, Incident, Notification
+from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import Clock, auth
-from tests.router.payloads import alert, webhook
+from tests.router.conftest import Clock, auth, events
+from tests.router.payloads import alert, iso, webhook
 from tests.router.smtp import SmtpServer
 
 NIGHT = dt.datetime(2026, 12, 7, 19, 0, tzinfo=dt.UTC)  # Tuesday 03:00 in Shanghai; li.qiang on call
@@ -87,3 +88,37 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
             )
         ).all()
     assert len(leads) == 1
+
+
+def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
+    mail_app: Flask, mail_router: Router, smtp: SmtpServer
+) -> None:
+    """03:00 the ICU floor switch stops answering; the mail relay answers "451 try later", so the page waits
+    for its retry. At 03:00:05 the switch answers again and the alert resolves. The retry at 03:00:11 must
+    not wake the on-call for a fault that is gone, as if it were live: it is cancelled, and the timeline
+    says which page was held back and why."""
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(NIGHT)
+    state.now = clock
+    calls: list[str] = []
+
+    def relay(*args: Any) -> None:
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise DeliveryError("451 4.3.2 try again later")
+        send(*args)
+
+    worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
+    icu = alert("acc-sw-icu-5f", NIGHT)
+    _post(mail_app, icu)
+    worker.run_once()
+    assert calls == ["li.qiang@hospital.example"] and smtp.mailbox.messages == []
+    clock.at = NIGHT + dt.timedelta(seconds=5)
+    _post(mail_app, {**icu, "status": "resolved", "endsAt": iso(clock.at)})
+    clock.at = NIGHT + dt.timedelta(seconds=11)
+    worker.run_once()
+    assert smtp.mailbox.messages == [] and len(calls) == 1
+    [held] = events(mail_app, "notification_cancelled")
+    assert "li.qiang@hospital.example" in held and "resolved" in held
+    with state.sessions() as session:
+        assert session.execute(select(Notification.status)).scalar_one() == "cancelled"
