@@ -171,3 +171,32 @@ class BackgroundHTTPServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+class JsonReceiver:
+    """An HTTP server keeping every POSTed JSON body with its path, and its Idempotency-Key header: a webhook
+    or SMS gateway sink."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.posts: list[tuple[str, Any]] = []
+        self.keys: list[str | None] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                outer.posts.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+                outer.keys.append(self.headers.get("Idempotency-Key"))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = BackgroundHTTPServer(Handler)
+        self.port = self.http.port
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.http.stop()

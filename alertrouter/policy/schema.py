@@ -21,6 +21,9 @@ class CalendarConfig(StrictModel):
     """Public holidays and adjusted working days from the `holidays` package; None to use only files."""
     files: list[str] = []
     """Local calendars (relative to the policy file); they win over the built-in one."""
+    weekends_join_holidays: bool = True
+    """A weekend next to a public holiday (through other days off) is part of the break, as China's yearly
+    arrangement has it; false where such a weekend keeps its weekend hours."""
 
 
 class CalendarFile(StrictModel):

@@ -40,7 +40,10 @@ def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     assert js(resp)["alerts"] == {"new": 2}
     [inc] = incidents(app)
     assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
-    assert inc.explanation.startswith("P1: Emergency Department depends on core-sw-1; severity critical")
+    assert inc.explanation.startswith(
+        "P1: Emergency Department depends on core-sw-1 (core-sw-1 is shared infrastructure of Hospital"
+        " Network); severity critical"
+    )
     assert "03:10 on a holiday (National Day)" in inc.explanation
     assert inc.team == "network" and inc.assignee == "wang.lei"
     assert "on call wang.lei (weekly rotation" in inc.owner_explanation
