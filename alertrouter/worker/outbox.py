@@ -45,7 +45,7 @@ def claim(*, session: Session, now: dt.datetime, limit: int = 20) -> dict[int, d
         .where(
             Notification.status.in_(("pending", "sending")),
             Notification.next_attempt_at <= now,
-            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+            or_(Notification.lease_until.is_(None), Notification.lease_until <= now),
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
