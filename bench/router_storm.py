@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import statistics
@@ -123,14 +124,14 @@ def store(db: Path) -> tuple[int, float | None]:
     return int(count), when
 
 
-def deliveries(port: int) -> int:
-    """Return the webhook deliveries the router took, from its own metrics."""
-    body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+def notifications(am: str) -> int:
+    """Return the webhook notifications Alertmanager sent, from its own metrics."""
+    body = requests.get(f"{am}/metrics", timeout=60).text
     return int(
         sum(
             float(line.split()[-1])
             for line in body.splitlines()
-            if line.startswith('hospmon_router_webhook_requests_total{code="200"}')
+            if line.startswith("alertmanager_notifications_total{") and 'integration="webhook"' in line
         )
     )
 
@@ -156,13 +157,15 @@ def run_once(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     try:
         hook = f"http://127.0.0.1:{port}/webhook/alertmanager"
         with alertmanager(shipped_alertmanager_config(hook, workdir / "token"), workdir / "am") as am:
+            began = time.monotonic()
             sent = storm(am, downstream, args.seconds, args.root_at)
             deadline = time.monotonic() + args.timeout
             while store(workdir / "router.db")[0] < sent and time.monotonic() < deadline:
                 time.sleep(1)
+            all_stored = time.monotonic() - began
             time.sleep(args.settle)  # let the worker page whatever the last deliveries opened
             stored, first = store(workdir / "router.db")
-            notified = deliveries(port)
+            notified = notifications(am)
         with sqlite3.connect(workdir / "router.db") as conn:
             paged = conn.execute(
                 "SELECT count(DISTINCT incident_id) FROM notifications WHERE status = 'sent'"
@@ -174,6 +177,7 @@ def run_once(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     return {
         "sent": sent, "stored": stored, "first_page_s": latency, "emails": len(sink.arrivals),
         "incidents_paged": paged, "goal": 1 + len(UNRELATED), "am_notifications": notified,
+        "all_stored_s": all_stored, "load1": os.getloadavg()[0],
     }  # fmt: skip
 
 
@@ -197,7 +201,8 @@ def main() -> int:
     print(f"\nstorm: {args.alerts} alerts from {ROOT} over {args.seconds:.0f} s, root at"
           f" {args.root_at:.0f} s, + {len(UNRELATED)} unrelated; {args.runs} runs,"
           " median (min-max)")  # fmt: skip
-    for key in ("first_page_s", "emails", "incidents_paged", "goal", "am_notifications", "stored", "sent"):
+    keys = ("first_page_s", "emails", "incidents_paged", "goal", "am_notifications", "stored", "sent")
+    for key in (*keys, "all_stored_s", "load1"):
         values = [float(r[key]) for r in results]
         print(f"  {key:18} {statistics.median(values):10.2f}  ({min(values):.2f}-{max(values):.2f})")
     pages = statistics.median(float(r["emails"]) for r in results)
