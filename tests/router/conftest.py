@@ -174,3 +174,20 @@ def plain(msg: Any) -> str:
     assert part is not None
     text: str = part.get_content()
     return text
+
+
+def dba_gap_policy(folder: Path, now: dt.datetime) -> Path:
+    """Write the shipped policy with nobody on call for the DBA team from two to three days after `now`."""
+    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
+    policy["calendar"] = {"country": "CN", "files": []}
+    policy["overrides"] = [
+        {
+            "team": "dba",
+            "person": None,
+            "start": (now + dt.timedelta(days=2)).isoformat(),
+            "end": (now + dt.timedelta(days=3)).isoformat(),
+        }
+    ]
+    path = folder / "policy.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path

@@ -7,14 +7,13 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 
 from alertrouter.app import create_app
 from alertrouter.context import load_router
 from alertrouter.models import Incident
 from alertrouter.worker.run import Worker
-from tests.router.conftest import REPO, Clock, auth
+from tests.router.conftest import Clock, auth, dba_gap_policy
 from tests.router.payloads import alert, webhook
 from tests.router.pgserver import PostgresServer
 
@@ -27,20 +26,10 @@ def test_incident_numbers_run_on_while_nobody_is_on_call_for_the_dba_next_week(
     """The DBA lead's leave leaves a day uncovered next week: one incident says so. The worker checks
     every two seconds; when the HIS database fails ten passes later, its incident is the next number."""
     now = dt.datetime.now(dt.UTC)
-    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
-    policy["calendar"] = {"country": "CN", "files": []}
-    policy["overrides"] = [
-        {
-            "team": "dba",
-            "person": None,
-            "start": (now + dt.timedelta(days=2)).isoformat(),
-            "end": (now + dt.timedelta(days=3)).isoformat(),
-        }
-    ]
-    (tmp_path / "policy.yml").write_text(yaml.safe_dump(policy))
+    policy = dba_gap_policy(tmp_path, now)
     name = f"gap{next(_names)}"
     postgres.execute(f"CREATE DATABASE {name} TEMPLATE router_template")
-    router = load_router(write_config(postgres.url(name), policy=str(tmp_path / "policy.yml")))
+    router = load_router(write_config(postgres.url(name), policy=str(policy)))
     app = create_app(router)
     try:
         state = app.extensions["hospmon_router"]

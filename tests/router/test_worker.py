@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Flask
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from alertrouter.context import Router, load_router
 from alertrouter.models import Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import API_TOKEN, REPO, T0, Clock, auth, events, js, plain
+from tests.router.conftest import API_TOKEN, T0, Clock, auth, dba_gap_policy, events, js, plain
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
 
@@ -125,18 +124,8 @@ def test_gap_in_on_call_is_raised_ahead_and_cleared(
     database_url: str, write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
-    policy["calendar"] = {"country": "CN", "files": []}
-    policy["overrides"] = [
-        {
-            "team": "dba",
-            "person": None,
-            "start": (now + dt.timedelta(days=2)).isoformat(),
-            "end": (now + dt.timedelta(days=3)).isoformat(),
-        }
-    ]
-    (tmp_path / "policy.yml").write_text(yaml.safe_dump(policy))
-    router = load_router(write_config(database_url, policy=str(tmp_path / "policy.yml")))
+    policy = dba_gap_policy(tmp_path, now)
+    router = load_router(write_config(database_url, policy=str(policy)))
     app = create_app(router)
     try:
         state = app.extensions["hospmon_router"]
