@@ -149,7 +149,9 @@ def _insert_new(
     events = [
         e
         for e in planner.events
-        if e["incident_id"] not in orphans and e["data"].get("parent_id") not in orphans
+        if e["incident_id"] not in orphans
+        and e["data"].get("parent_id") not in orphans
+        and e["data"].get("child_id") not in orphans
     ] + per_alert
     if events:
         session.execute(EVENTS.insert(), events)

@@ -85,6 +85,7 @@ class Assessor:
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
         self._decide = lru_cache(maxsize=8192)(self._assess)
+        self._reachability = frozenset(policy.reachability)
 
     def _depth(self, ci: str | None) -> int:
         """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
@@ -107,6 +108,10 @@ class Assessor:
         """Tell whether an alert means its CI is failing (the default) rather than a risk or a chore."""
         rule = self.policy.alerts.get(alertname)
         return rule is None or rule.outage
+
+    def is_reachability(self, alertname: str) -> bool:
+        """Tell whether a failure upstream can explain an alert (the policy's reachability class)."""
+        return alertname in self._reachability
 
     def assess(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> Decision:
         """Decide the priority of an alert on a CI at a moment (to the minute: hours are kept in minutes)."""

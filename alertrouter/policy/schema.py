@@ -113,6 +113,10 @@ class Policy(StrictModel):
     """Team for alerts whose CI is not in the inventory."""
     alerts: dict[str, AlertPolicy] = {}
     """By alertname: alerts that are not outages, and caps."""
+    reachability: list[str] = []
+    """Alerts saying a CI cannot be reached or gives no answer (unreachable, probe failed, down, no data): a
+    failure of a CI it depends on explains them, so only these are grouped under an upstream incident. Every
+    other alert (a temperature, a disk, a backup, a certificate) is its own incident, paged to its owner."""
 
     @field_validator("matrix")
     @classmethod

@@ -26,6 +26,11 @@ def count(app: Flask, model: Any) -> int:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
+def probe(ci: str, starts: dt.datetime, **kw: Any) -> dict[str, Any]:
+    """Return a CIProbeFailed alert: of the policy's reachability class, so it groups under a cause."""
+    return alert(ci, starts, name="CIProbeFailed", **kw)
+
+
 def incidents(app: Flask) -> list[Incident]:
     with app.extensions["hospmon_router"].sessions() as session:
         return list(session.execute(select(Incident).order_by(Incident.id)).scalars())
@@ -38,7 +43,8 @@ def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     resp = post(client, real("firing-core-sw-1.json"))
     assert resp.status_code == 200, resp.json
     assert js(resp)["alerts"] == {"new": 2}
-    [inc] = incidents(app)
+    inc, web = incidents(app)  # the core switch, and the HIS web service behind it, grouped under it
+    assert web.ci == "his-web" and web.parent_id == inc.id and web.next_escalation_at is None
     assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
     assert inc.explanation.startswith(
         "P1: Emergency Department depends on core-sw-1 (core-sw-1 is shared infrastructure of Hospital"
@@ -50,14 +56,14 @@ def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     assert [d.department for d in inc.departments][:2] == ["ed", "icu"]
     with app.extensions["hospmon_router"].sessions() as session:
         texts = [e.text for e in session.execute(select(Event).order_by(Event.id)).scalars()]
-    assert any("HttpProbeFailed on his-web firing, caused by core-sw-1" in t for t in texts)
+    assert any("caused by core-sw-1 (incident #1): not paged while #1 is open" in t for t in texts)
 
 
 def test_same_payload_five_times_is_one_incident(client: FlaskClient, app: Flask) -> None:
     payload = real("firing-core-sw-1.json")
     for _ in range(5):
         assert post(client, payload).status_code == 200
-    assert count(app, Incident) == 1 and count(app, Alert) == 2
+    assert count(app, Incident) == 2 and count(app, Alert) == 2
     with app.extensions["hospmon_router"].sessions() as session:
         assert session.execute(select(Alert.receive_count)).scalars().all() == [5, 5]
 
@@ -98,21 +104,34 @@ def test_refiring_after_resolve_opens_a_new_incident(client: FlaskClient, app: F
 
 
 def test_dependent_incident_opened_first_joins_the_root(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("his-web", T0)))
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    post(client, webhook(probe("his-web", T0)))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30))))
     child, root = incidents(app)
     assert child.parent_id == root.id and child.next_escalation_at is None
-    post(client, webhook(alert("fw-intranet-1", T0 + dt.timedelta(seconds=40))))
-    assert count(app, Incident) == 2
+    post(client, webhook(probe("fw-intranet-1", T0 + dt.timedelta(seconds=40))))
+    *_, firewall = incidents(app)  # its own incident, on its own CI, grouped under the root
+    assert firewall.ci == "fw-intranet-1" and firewall.parent_id == root.id
+    assert firewall.next_escalation_at is None
     with app.extensions["hospmon_router"].sessions() as session:
         alert_row = session.execute(select(Alert).where(Alert.ci == "fw-intranet-1")).scalar_one()
-    assert alert_row.incident_id == root.id
+    assert alert_row.incident_id == firewall.id
+
+
+def test_an_alert_no_failure_upstream_explains_is_never_grouped(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(probe("core-sw-2", T0)))
+    hot = alert("nas-pacs-1", T0 + dt.timedelta(minutes=5), name="TemperatureHigh", severity="warning")
+    probed = probe("nas-pacs-1", T0 + dt.timedelta(minutes=6))
+    post(client, webhook(hot, probed))
+    root, temperature, unreachable = incidents(app)
+    assert temperature.alertname == "TemperatureHigh" and temperature.parent_id is None
+    assert temperature.team == "medtech" and temperature.next_escalation_at is not None  # paged
+    assert unreachable.alertname == "CIProbeFailed" and unreachable.parent_id == root.id
 
 
 def test_priority_rises_when_a_worse_alert_joins(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("ins-fep", T0, severity="warning")))
+    post(client, webhook(probe("ins-fep", T0, severity="warning")))
     assert incidents(app)[0].priority == "P4"
-    post(client, webhook(alert("ins-fep", T0 + dt.timedelta(hours=6), name="SettlementFailing")))
+    post(client, webhook(probe("ins-fep", T0 + dt.timedelta(hours=6), extra={"module": "insurance"})))
     [inc] = incidents(app)
     assert inc.priority == "P3", inc.explanation  # critical, but billing is closed on National Day
     with app.extensions["hospmon_router"].sessions() as session:
@@ -187,21 +206,19 @@ def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskCli
 
 def test_a_warranty_incident_never_swallows_an_outage(client: FlaskClient, app: Flask) -> None:
     post(client, webhook(alert("core-sw-1", T0, name="CIWarrantyExpired")))
-    post(client, webhook(alert("core-sw-1", T0, name="SwitchDown"), alert("his-web", T0, name="HttpDown")))
-    warranty, outage = incidents(app)
+    post(client, webhook(probe("core-sw-1", T0), alert("his-web", T0, name="ClinicalWebDown")))
+    warranty, outage, web = incidents(app)
     assert warranty.alertname == "CIWarrantyExpired" and warranty.priority == "P4"
-    assert outage.alertname == "SwitchDown" and outage.priority == "P1"
-    with app.extensions["hospmon_router"].sessions() as session:
-        joined = session.execute(select(Alert.incident_id).where(Alert.ci == "his-web")).scalar_one()
-    assert joined == outage.id
+    assert outage.alertname == "CIProbeFailed" and outage.priority == "P1"
+    assert web.parent_id == outage.id and warranty.parent_id is None
 
 
 def test_children_page_again_when_the_root_resolves_first(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("his-web", T0)))
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    post(client, webhook(probe("his-web", T0)))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30))))
     child, root = incidents(app)
     assert child.parent_id == root.id and child.next_escalation_at is None
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30), status="resolved")))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30), status="resolved")))
     child, root = incidents(app)
     assert root.status == "resolved" and child.status == "triggered"
     assert child.next_escalation_at is not None  # still failing: the worker pages its owner again

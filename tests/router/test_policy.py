@@ -250,6 +250,9 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     )
     assert restarted.priority == "P3" and "(raised" not in restarted.explanation
     assert not assessor.is_outage("CIWarrantyExpired") and assessor.is_outage("SwitchDown")
+    # Grouping is a separate class: only what a failure upstream explains, and nothing the policy omits.
+    assert assessor.is_reachability("CIProbeFailed") and assessor.is_reachability("MonitoringTargetDown")
+    assert not assessor.is_reachability("TemperatureHigh") and not assessor.is_reachability("SwitchDown")
 
 
 def test_policy_names_only_alerts_our_rules_raise() -> None:
@@ -260,5 +263,6 @@ def test_policy_names_only_alerts_our_rules_raise() -> None:
         for rule in group["rules"]
         if "alert" in rule
     }
-    listed = set(yaml.safe_load(POLICY.read_text())["alerts"])
+    policy = yaml.safe_load(POLICY.read_text())
+    listed = set(policy["alerts"]) | set(policy["reachability"])
     assert listed <= names, listed - names
