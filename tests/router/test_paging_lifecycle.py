@@ -52,7 +52,7 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
     clock = Clock(NIGHT)
     state.now = clock
     worker = Worker(mail_router, state.sessions, now=clock)
-    icu = alert("acc-sw-icu-5f", NIGHT)
+    icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
     _post(mail_app, icu)
     worker.run_once()
     child = _incident(mail_app, "acc-sw-icu-5f")
@@ -60,7 +60,7 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
     on_call = "li.qiang@hospital.example"
     assert first["To"] == on_call
     clock.at = NIGHT + MINUTE
-    building = alert("agg-sw-inpatient", clock.at)
+    building = alert("agg-sw-inpatient", clock.at, name="CIProbeFailed")
     _post(mail_app, building)
     worker.run_once()
     assert _incident(mail_app, "acc-sw-icu-5f").parent_id == _incident(mail_app, "agg-sw-inpatient").id
@@ -109,7 +109,7 @@ def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
         send(*args)
 
     worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
-    icu = alert("acc-sw-icu-5f", NIGHT)
+    icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
     _post(mail_app, icu)
     worker.run_once()
     assert calls == ["li.qiang@hospital.example"] and smtp.mailbox.messages == []
