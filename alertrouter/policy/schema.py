@@ -88,8 +88,8 @@ class AlertPolicy(StrictModel):
     """How one alert, by name, differs from an outage of its CI."""
 
     outage: bool = True
-    """False for a risk or a chore (a warranty or certificate running out): it gets its own incident, other
-    alerts never join it, and the blast radius does not raise it."""
+    """False for a risk or a chore (a warranty or certificate running out): the blast radius does not raise
+    it. (Like every alert outside the reachability class it has its own incident per CI and alert name.)"""
     max_priority: Priority | None = None
     """Never above this priority, whatever depends on the CI."""
 

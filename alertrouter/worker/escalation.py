@@ -39,19 +39,6 @@ def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -
     return list(dict.fromkeys(people)), notes
 
 
-def _next_due(steps: list[EscalationStep], ran: int, due: dt.datetime) -> dt.datetime | None:
-    """Return when the step after `ran` is due, counted from when this escalation started.
-
-    The escalation starts when the first step is due: the incident's opening, or the release of a child whose
-    root resolved. Counting from the schedule rather than the clock keeps a late worker pass from shifting
-    the later steps.
-    """
-    if ran + 1 >= len(steps):
-        return None
-    started = due - dt.timedelta(minutes=steps[ran].after_minutes if ran else 0)
-    return started + dt.timedelta(minutes=steps[ran + 1].after_minutes)
-
-
 def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: int = 50) -> int:
     """Run every escalation step that is due; return how many steps ran."""
     query = (
@@ -68,6 +55,7 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             inc.next_escalation_at = None
             continue
         step = steps[inc.escalation_step]
+        due = inc.next_escalation_at or now
         people, notes = targets(router, team, step, now)
         label = f"step {inc.escalation_step + 1} of {len(steps)}, after {step.after_minutes} min"
         queued = page(router, inc, people, label, session=session, now=now)
@@ -80,7 +68,10 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             at=now,
             data={"step": inc.escalation_step, "people": people},
         )
-        inc.next_escalation_at = _next_due(steps, inc.escalation_step, inc.next_escalation_at or now)
         inc.escalation_step += 1
+        nxt = steps[inc.escalation_step] if inc.escalation_step < len(steps) else None
+        # Steps count from when paging (re)started: opened, reopened or released, not from created_at.
+        wait = dt.timedelta(minutes=nxt.after_minutes - step.after_minutes) if nxt else None
+        inc.next_escalation_at = due + wait if wait is not None else None
         done += 1
     return done

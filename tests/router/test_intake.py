@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from alertrouter import incidents as svc
 from alertrouter.models import Alert, Delivery, Event, Incident
 from tests.router.conftest import API_TOKEN, auth, js
 from tests.router.payloads import alert, real, webhook
@@ -225,3 +226,50 @@ def test_children_page_again_when_the_root_resolves_first(client: FlaskClient, a
     with app.extensions["hospmon_router"].sessions() as session:
         kinds = session.execute(select(Event.kind).where(Event.incident_id == child.id)).scalars().all()
     assert "released" in kinds
+
+
+def test_a_firing_alert_reopens_an_incident_resolved_by_hand(client: FlaskClient, app: Flask) -> None:
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: T0
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    [inc] = incidents(app)
+    with state.sessions() as session, session.begin():
+        later = T0 + dt.timedelta(minutes=20)
+        svc.resolve(inc.id, session=session, by="zhao.min", note="rebooted", now=later)
+    # Meanwhile a temperature alert on the same switch opened its own incident: it does not hold the key.
+    post(client, webhook(alert("acc-sw-ed-1f", T0, name="TemperatureHigh", severity="warning")))
+    state.now = lambda: T0 + dt.timedelta(minutes=25)
+    assert js(post(client, webhook(probe("acc-sw-ed-1f", T0))))["alerts"] == {"repeat": 1}
+    again, _ = incidents(app)
+    assert again.id == inc.id and again.status == "triggered" and again.resolved_at is None
+    assert again.open_key == "ci:acc-sw-ed-1f" and again.escalation_step == 0
+    assert again.next_escalation_at == T0 + dt.timedelta(minutes=25)  # the worker pages from step 1 now
+    with state.sessions() as session:
+        texts = [e.text for e in svc.timeline_of(inc.id, session=session)]
+    assert "resolved by zhao.min: rebooted; still firing: CIProbeFailed on acc-sw-ed-1f" in texts
+    assert texts[-1] == (
+        "reopened by router: CIProbeFailed on acc-sw-ed-1f still fires after the incident was ended"
+    )
+    # Another repeat changes nothing more; the resolve of the alert ends it for good.
+    assert js(post(client, webhook(probe("acc-sw-ed-1f", T0))))["alerts"] == {"repeat": 1}
+    done = probe("acc-sw-ed-1f", T0, status="resolved")
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    assert incidents(app)[0].status == "resolved"
+
+
+def test_a_reopened_incident_leaves_the_key_to_a_newer_one(client: FlaskClient, app: Flask) -> None:
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: T0 + dt.timedelta(minutes=40)
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    with state.sessions() as session, session.begin():
+        svc.resolve(1, session=session, by="zhao.min", note="", now=T0 + dt.timedelta(minutes=20))
+        svc.close(1, session=session, by="zhao.min", note="", now=T0 + dt.timedelta(minutes=21))
+    # A new failure of the switch (another module) opens a new incident; then the old alert is re-sent.
+    post(client, webhook(probe("acc-sw-ed-1f", T0 + dt.timedelta(minutes=30), extra={"module": "if_mib"})))
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    old, new = incidents(app)
+    assert old.status == "triggered" and old.closed_at is None and old.open_key is None
+    assert new.open_key == "ci:acc-sw-ed-1f"
+    with state.sessions() as session:
+        last = svc.timeline_of(old.id, session=session)[-1].text
+    assert last.endswith(f"; incident #{new.id} holds ci:acc-sw-ed-1f now, new alerts go there")

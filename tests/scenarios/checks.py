@@ -113,9 +113,8 @@ def _paged(pages: list[Page], want: Paged, day: dt.date) -> list[str]:
     what = f"{want.who} via {want.via}" + (f" about {want.about}" if want.about else "")
     got = _matching(pages, want.who, want.via, want.about)
     if want.not_before:
-        early = local_time(want.not_before, day)
-        if any(p.at < early for p in got):
-            return [f"{what}: paged at {_hm(min(p.at for p in got))}, expected not before {_hm(early)}"]
+        what += f" from {want.not_before}"
+        got = [p for p in got if p.at >= local_time(want.not_before, day)]
     if not got:
         return [f"{what}: never paged"]
     if want.by and min(p.at for p in got) > local_time(want.by, day):

@@ -52,10 +52,11 @@ class Paged(StrictModel):
     via: Literal["sms", "email"]
     by: str | None = None
     not_before: str | None = None
+    """Count only messages from this time on (say who must not be paged before it with ``not_paged``)."""
     about: str | None = None
     """A CI the message names in its subject."""
     times: int | None = None
-    """Exactly this many messages (on this channel, about this CI if given) in the whole scenario."""
+    """Exactly this many messages (on this channel, about this CI, from `not_before`, if given)."""
 
 
 class NotPaged(StrictModel):
@@ -117,6 +118,8 @@ class Step(StrictModel):
     """A change recorded in the router, silenced in Alertmanager for its window."""
     silence: ChangeWindow | None = None
     """A silence set in Alertmanager by hand, unknown to the router."""
+    sms_gateway: Literal["down", "up"] | None = None
+    """The SMS gateway refuses messages (503) from now, or takes them again."""
     lose_deliveries: int = 0
     """The next deliveries of this scenario are lost on the way (a proxy answered 200 and dropped them)."""
     alertmanager_resends: bool = False

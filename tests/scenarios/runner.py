@@ -157,6 +157,8 @@ class ScenarioRun:
             self._change(step.change, day, record=True)
         if step.silence:
             self._change(step.silence, day, record=False)
+        if step.sms_gateway:
+            self.chain.sms.status = 503 if step.sms_gateway == "down" else 200
         if step.lose_deliveries:
             self.chain.front.lose[self.name] = step.lose_deliveries
         self.refuse += step.channels_refuse
@@ -323,6 +325,7 @@ class ScenarioRun:
     def close(self) -> None:
         """Resolve what still fires, forget this scenario at the front door, release the store."""
         self.chain.front.apps.pop(self.name, None)
+        self.chain.sms.status = 200
         ended = iso(dt.datetime.now(dt.UTC))
         bodies = [{**b, "endsAt": ended} for b in self.firing.values()]
         for url in self.managers:
