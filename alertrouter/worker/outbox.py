@@ -34,7 +34,10 @@ Sender = Callable[[ChannelConfig, Settings, str, str, str, str], None]
 """channel, settings, recipient, subject, body, idempotency key."""
 LEASE = dt.timedelta(seconds=30)
 HEARTBEAT_SECONDS = 10.0
-IN_DOUBT = "\n\n(Sent again after an interruption: you may have had this message already.)"
+IN_DOUBT = (
+    "\n\n(因发送中断而重发。您可能已收到过此消息。"
+    " Sent again after an interruption: you may have had this message already.)"
+)
 Clock = Callable[[], dt.datetime]
 
 
