@@ -21,11 +21,12 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.metrics import Counter, Gauge, Info
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from exporters.core import exposition
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest, deadline_seconds
 from exporters.core.probing import probe_registry, run_probe
 from exporters.core.webconfig import BasicAuth, WebConfig, ssl_context
@@ -190,9 +191,12 @@ class ExporterApp:
                     result.failure.reason,
                     result.failure.detail,
                 )
-        encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-        body = encoder(probe_registry(results))
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        # The text format whatever the Accept header, as snmp_exporter and blackbox_exporter answer (a probe
+        # has no exemplars or created timestamps for OpenMetrics to carry); written by our fast encoder.
+        registry = probe_registry(results)
+        body = exposition.render(registry.collect()) or generate_latest(registry)
+        headers = [("Content-Type", exposition.CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
         return [body]
 
     def parse_probe(self, query: str, config: Any) -> ProbeRequest:
@@ -311,6 +315,7 @@ class RunningServer:
 
     def stop(self) -> None:
         """Stop serving and release the port and the exporter's resources."""
+        self.app.exporter.stop()
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)
@@ -334,14 +339,28 @@ def parse_listen_address(value: str) -> tuple[str, int]:
 
 def wait_forever(server: RunningServer, on_hup: Callable[[], object]) -> None:
     """Serve until SIGINT or SIGTERM; reload on SIGHUP."""
+    import select
     import signal
+    import socket
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: on_hup())
-    while not stop.wait(3600):
-        pass
+    # The kernel may hand a signal to any of the server's threads; Python then runs the handler only when
+    # the main thread next runs bytecode. Blocked in a lock's wait, that could be an hour later, so the main
+    # thread sleeps on the wakeup fd instead, which every signal writes to whichever thread receives it.
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    previous = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    try:
+        while not stop.is_set():
+            select.select([wake_r], [], [])
+            wake_r.recv(4096)
+    finally:
+        signal.set_wakeup_fd(previous)
+        wake_r.close()
+        wake_w.close()
     started = time.monotonic()
     server.stop()
     log.info("stopped in %.1f s", time.monotonic() - started)

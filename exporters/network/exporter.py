@@ -14,11 +14,9 @@ from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
-from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
-from exporters.network.usm import UsmSession
 from hospmon.config import ConfigError, read_secret
 
 DEFAULT_AUTH = "public_v2"
@@ -81,6 +79,8 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
         raise ConfigError.single(path, "authPriv needs priv_password_env or _file", entry=f"auths.{name}")
     user = None
     if auth.effective_backend() == "pysnmp":
+        from exporters.network.pysnmp_backend import usm_user  # only when an auth needs it (memory)
+
         user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
     return Credentials(auth, b"", password, priv, user)
 
@@ -115,6 +115,36 @@ def _port(text: str, target: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise BadRequest(f"invalid port in target {target!r}")
     return int(text)
+
+
+def open_session(
+    config: Runtime, host: str, port: int, auth_name: str, *, timeout: float, retries: int
+) -> Session:
+    """Open a session to ``host:port`` with the named auth's credentials (the probe and discovery alike)."""
+    creds = config.credentials[auth_name]
+    auth = creds.auth
+    version = {1: V1, 2: V2C, 3: 3}[auth.version]
+    common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
+    if auth.effective_backend() == "fast" and auth.version == 3:
+        from exporters.network.usm import UsmSession  # v3 code stays out of a v1/v2c-only process
+
+        return UsmSession(
+            host,
+            port,
+            username=str(auth.username),
+            auth=(auth.auth_protocol, creds.password) if creds.password else None,
+            priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
+            context_name=auth.context_name,
+            **common,
+        )
+    if auth.effective_backend() == "fast":
+        return UdpSession(host, port, version=version, community=creds.community, **common)
+    from exporters.network.pysnmp_backend import PysnmpSession, community_data
+
+    user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
+    return PysnmpSession(
+        host, port, version=version, auth_data=user, context_name=auth.context_name, **common
+    )
 
 
 class NetworkExporter(Exporter[Runtime]):
@@ -159,28 +189,11 @@ class NetworkExporter(Exporter[Runtime]):
     def open_session(self, config: Runtime, request: ProbeRequest, module: CompiledModule) -> Session:
         """Open a session to the request's target with its auth and the module's timing."""
         host, port = parse_target(request.target)
-        creds = config.credentials[request.params.get("auth", DEFAULT_AUTH)]
-        auth, defaults, mod = creds.auth, config.config.defaults, module.module
+        defaults, mod = config.config.defaults, module.module
         timeout = mod.timeout or defaults.timeout
         retries = defaults.retries if mod.retries is None else mod.retries
-        version = {1: V1, 2: V2C, 3: 3}[auth.version]
-        common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
-        if auth.effective_backend() == "fast" and auth.version == 3:
-            return UsmSession(
-                host,
-                port,
-                username=str(auth.username),
-                auth=(auth.auth_protocol, creds.password) if creds.password else None,
-                priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
-                context_name=auth.context_name,
-                **common,
-            )
-        if auth.effective_backend() == "fast":
-            return UdpSession(host, port, version=version, community=creds.community, **common)
-        user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
-        return PysnmpSession(
-            host, port, version=version, auth_data=user, context_name=auth.context_name, **common
-        )
+        auth = request.params.get("auth", DEFAULT_AUTH)
+        return open_session(config, host, port, auth, timeout=timeout, retries=retries)
 
     def fetch(
         self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline
