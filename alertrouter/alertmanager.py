@@ -37,10 +37,13 @@ class Alertmanager:
         return f"{self.url.rstrip('/')}/api/v2/{path}"
 
     def alerts(self, labels: dict[str, str], receiver: str | None = None) -> Any:
-        """Return the active alerts whose labels match `labels` exactly (and the receiver, when given)."""
+        """Return the active alerts whose labels match `labels` exactly (and the receiver, when given),
+        leaving out silenced and inhibited ones, which Alertmanager lists unless told not to."""
         params: dict[str, str | list[str]] = {
             "filter": [_matcher(k, v) for k, v in sorted(labels.items())],
             "active": "true",
+            "silenced": "false",
+            "inhibited": "false",
         }
         if receiver:
             params["receiver"] = re.escape(receiver)  # Alertmanager takes a regular expression

@@ -24,6 +24,16 @@ RETRY = dt.timedelta(seconds=30)
 GIVE_UP = dt.timedelta(hours=1)
 
 
+def muted(raw: Any) -> bool:
+    """Tell whether Alertmanager says an API v2 alert is silenced, inhibited or muted by a time interval."""
+    status = raw.get("status") if isinstance(raw, dict) else None
+    if not isinstance(status, dict):
+        return False
+    return status.get("state") == "suppressed" or any(
+        status.get(key) for key in ("silencedBy", "inhibitedBy", "mutedBy")
+    )
+
+
 def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     """Ask Alertmanager for every active alert of a delivery's group."""
     am = Alertmanager.from_config(router.settings.file.alertmanager)
@@ -33,7 +43,7 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     raw = am.alerts(labels, delivery.receiver or None)
     if not isinstance(raw, list):
         raise PayloadError("Alertmanager API v2 answered with something other than a list")
-    alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw)]
+    alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw) if not muted(a)]
     return WebhookMessage(
         delivery.receiver, "firing", delivery.group_key, 0, delivery.group_labels, am.url, alerts
     )
