@@ -151,11 +151,6 @@ def test_the_scripted_morning_becomes_one_incident_per_event(demo: Demo) -> None
                for a in alerts), "DicomStudiesNotRouted is not pending for dr-ed-1"  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the router ranks the switch by every department of the network service (P1 for the ED); branch "
-    "i13-judgement counts the CI's own departments: remove this mark when it lands",
-)
 def test_the_outpatient_switch_ranks_below_the_ed(demo: Demo) -> None:
     switch = wait_for(
         lambda: next(
