@@ -53,6 +53,17 @@ class Lookup(StrictModel):
     oid: OidText
     type: ValueType = "DisplayString"
     enum_values: dict[int | str, str] = Field(default_factory=dict)
+    fallback: OidText | None = Field(default=None, description="column read where `oid` has no cell")
+
+
+class Fallback(StrictModel):
+    """A column read, row by row, where the metric's own column has no value (32-bit for 64-bit counters).
+
+    SNMPv1 cannot carry Counter64, and many agents (UPS cards, printers, old hosts) have no ifXTable.
+    """
+
+    oid: OidText
+    scale: float = 1.0
 
 
 class SplitBy(StrictModel):
@@ -78,6 +89,7 @@ class Metric(StrictModel):
     value_label: LabelName | None = None
     value_type: ValueType = "DisplayString"
     scale: float = 1.0
+    fallback: Fallback | None = None
     multiply_by: OidText | None = None
     si_prefix_oid: OidText | None = None
     precision_oid: OidText | None = None
@@ -111,6 +123,8 @@ class Metric(StrictModel):
         """Return every OID this metric reads."""
         extra = [self.multiply_by, self.si_prefix_oid, self.precision_oid]
         extra.append(self.split_by.oid if self.split_by else None)
+        extra.append(self.fallback.oid if self.fallback else None)
+        extra += [lk.fallback for lk in self.lookups]
         return [self.oid, *(lk.oid for lk in self.lookups), *(o for o in extra if o)]
 
 

@@ -10,8 +10,9 @@ Sample of what the shipped ``if_mib`` module yields for one interface::
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -182,6 +183,8 @@ def _row_labels(metric: Metric, index: Oid, table: dict[str, Column]) -> list[st
         labels = [] if index == (0,) else [format_oid(index)]
     for lk in metric.lookups:
         cell = table[lk.oid].get(index)
+        if cell is None and lk.fallback:
+            cell = table[lk.fallback].get(index)
         labels.append(label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else "")
     return labels
 
@@ -194,13 +197,11 @@ def _render_metric(
 ) -> None:
     names = [i.label for i in metric.indexes] + [lk.label for lk in metric.lookups] + list(metric.labels)
     const = list(metric.labels.values())
-    rows = table[metric.oid]
-    if not metric.indexes and any(idx != (0,) for idx in rows):
+    indexes = chain(table[metric.oid], table[metric.fallback.oid] if metric.fallback else ())
+    if not metric.indexes and any(idx != (0,) for idx in indexes):
         names.insert(0, "index")
     signature = repr((metric.indexes, metric.lookups))
-    for index, (tag, value) in rows.items():
-        if tag in EXCEPTIONS:
-            continue
+    for index, tag, value, scale in _cells(metric, table):
         key = (signature, index)
         if key in cache:
             row = cache[key]
@@ -222,7 +223,7 @@ def _render_metric(
             _add_states(_family(families, metric, metric.name, [*names, "state"]), metric, labels, int(num))
             continue
         name = metric.name
-        result = _value(metric, table, index, num)
+        result = _value(metric, table, index, num, scale)
         if result is None:
             continue
         if metric.split_by:
@@ -235,7 +236,21 @@ def _render_metric(
         _family(families, metric, name, names).add_metric(labels, result)
 
 
-def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> float | None:
+def _cells(metric: Metric, table: dict[str, Column]) -> Iterator[tuple[Oid, int, Value, float]]:
+    """Yield each row's cell and scale: the metric's column, else its fallback column for that row."""
+    rows = table[metric.oid]
+    for index, (tag, value) in rows.items():
+        if tag not in EXCEPTIONS:
+            yield index, tag, value, metric.scale
+    if metric.fallback:
+        scale = metric.fallback.scale
+        for index, (tag, value) in table[metric.fallback.oid].items():
+            own = rows.get(index)
+            if (own is None or own[0] in EXCEPTIONS) and tag not in EXCEPTIONS:
+                yield index, tag, value, scale
+
+
+def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float, scale: float) -> float | None:
     if metric.multiply_by:
         factor = table[metric.multiply_by].get(index)
         factor_num = number(*factor) if factor else None
@@ -251,7 +266,7 @@ def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> 
         exponent -= int(precision[1]) if precision and isinstance(precision[1], int) else 0
     if exponent:
         num = scaled(num, exponent)
-    return apply_scale(num, metric.scale)
+    return apply_scale(num, scale)
 
 
 def _add_states(family: Family, metric: Metric, labels: list[str], current: int) -> None:

@@ -11,6 +11,7 @@ import yaml
 
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
+from tests.network.devices import BUILT
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
@@ -42,6 +43,8 @@ def write_config(folder: Path, **overrides: object) -> Path:
         "cisco_16_switch": {"version": 2, "community": "cisco_16_switch"},
         "cisco_16_switch_pysnmp": {"version": 2, "community": "cisco_16_switch", "backend": "pysnmp"},
         "linux_recording": {"version": 2, "community": "linux-full-walk"},
+        "winxp_recording": {"version": 2, "community": "winxp-full-walk"},
+        **{name: {"version": 2, "community": name} for name in BUILT},
     }
     protocols = {"SHA": "SHA", "SHA-256": "SHA256"}
     levels = {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}
