@@ -206,4 +206,8 @@ class NetworkExporter(Exporter[Runtime]):
         varbinds = self.fetch(config, request, compiled, deadline)
         if not varbinds:
             raise ProbeFailed("bad_response", f"module {module}: the agent returned none of its OIDs")
-        return compiled.render(varbinds)
+        families = compiled.render(varbinds)
+        if not any(family.samples for family in families):
+            # Success with no series would hide a device whose agent lacks what the module reads.
+            raise ProbeFailed("bad_response", f"module {module}: the agent's answers make none of its series")
+        return families

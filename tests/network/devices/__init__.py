@@ -5,4 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-BUILT: dict[str, Callable[[], str]] = {}
+from tests.network.snmprec import Snmprec
+
+
+def sysobjectid_only() -> str:
+    """Return an agent that answers sysObjectID and nothing else (seen on UPS cards and KVM switches)."""
+    return Snmprec().add("1.3.6.1.2.1.1.2.0", "oid", "1.3.6.1.4.1.318.1.3.27").text()
+
+
+BUILT: dict[str, Callable[[], str]] = {
+    "sysobjectid-only": sysobjectid_only,
+}
