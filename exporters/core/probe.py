@@ -144,6 +144,10 @@ class Exporter(ABC, Generic[C]):
     ) -> Iterable[Metric]:
         """Probe one module of one target; raise `ProbeFailed` to fail it with a reason."""
 
+    def failure_metrics(self, config: C, module: str) -> Iterable[Metric]:
+        """Return the series a failed module still shows, such as ``hospmon_db_up 0``; none by default."""
+        return ()
+
     def collect(self, config: C) -> Iterable[Metric]:
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
         return ()
