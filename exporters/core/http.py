@@ -99,7 +99,7 @@ def certificate_expiry(der: bytes | None) -> float | None:
         return None
 
 
-def _unverified_expiry(
+def unverified_expiry(
     peer: tuple[int, int, int, Any], server_name: str, timeout: float, deadline: Deadline
 ) -> float | None:
     """Shake hands again without verifying, only to read the certificate's notAfter; None if that fails."""
@@ -167,7 +167,7 @@ def _open(
         except ssl.SSLCertVerificationError as exc:
             sock.close()
             # Read the refused certificate's notAfter anyway: an expired one must show its expiry.
-            result.cert_not_after = _unverified_expiry(peer, server_name, timeout, deadline)
+            result.cert_not_after = unverified_expiry(peer, server_name, timeout, deadline)
             expired = exc.verify_code == X509_V_ERR_CERT_HAS_EXPIRED
             raise ProbeFailed(
                 "auth", "TLS certificate expired" if expired else "TLS certificate not trusted"
