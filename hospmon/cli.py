@@ -1,4 +1,4 @@
-"""hospmon: the admin command line (inventory checks and targets, the demo, the router)."""
+"""hospmon: the admin command line (inventory checks and targets, the demo, the router, SNMP modules)."""
 
 from __future__ import annotations
 
@@ -82,12 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--check", action="store_true", help="start, check every target and alert, then stop")
     demo.set_defaults(handler=_demo)
 
-    try:  # the router adds its own subcommands when it is installed
-        router_cli = importlib.import_module("alertrouter.cli")
-    except ImportError:
-        pass
-    else:
-        router_cli.register_cli(sub)
+    # The router and the network exporter add their own subcommands when they are installed.
+    for plugin in ("alertrouter.cli", "exporters.network.cli"):
+        try:
+            module = importlib.import_module(plugin)
+        except ImportError:
+            continue
+        module.register_cli(sub)
     return parser
 
 
