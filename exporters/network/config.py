@@ -54,6 +54,9 @@ class Lookup(StrictModel):
     type: ValueType = "DisplayString"
     enum_values: dict[int | str, str] = Field(default_factory=dict)
     fallback: OidText | None = Field(default=None, description="column read where `oid` has no cell")
+    index: list[LabelName] = Field(
+        default_factory=list, description="the row's index labels the lookup table is indexed by; default all"
+    )
 
 
 class Fallback(StrictModel):
@@ -80,7 +83,7 @@ class Metric(StrictModel):
 
     name: str
     oid: OidText
-    type: Literal["gauge", "counter", "enum", "info"]
+    type: Literal["gauge", "counter", "enum", "info", "bits"]
     help: str
     indexes: list[Index] = Field(default_factory=list)
     lookups: list[Lookup] = Field(default_factory=list)
@@ -103,8 +106,12 @@ class Metric(StrictModel):
             raise ValueError("counter names get _total added; leave it out")
         if self.type == "info" and (not self.name.endswith("_info") or not self.value_label):
             raise ValueError("an info metric needs a name ending in _info and a value_label")
-        if self.type == "enum" and not self.enum_values:
-            raise ValueError("an enum metric needs enum_values")
+        if self.type in ("enum", "bits") and not self.enum_values:
+            raise ValueError(f"a {self.type} metric needs enum_values (for bits: bit number -> flag name)")
+        own = {i.label for i in self.indexes}
+        for lk in self.lookups:
+            if not set(lk.index) <= own:
+                raise ValueError(f"lookup {lk.label}: index {lk.index} names labels that are not indexes")
         names = self.label_names()
         if len(set(names)) != len(names):
             raise ValueError(f"metric {self.name}: a label name is used twice in {names}")
@@ -115,6 +122,8 @@ class Metric(StrictModel):
         names = [i.label for i in self.indexes] + [lk.label for lk in self.lookups] + list(self.labels)
         if self.type == "enum":
             names.append("state")
+        elif self.type == "bits":
+            names.append("flag")
         elif self.type == "info":
             names.append(str(self.value_label))
         return names

@@ -45,6 +45,7 @@ def write_config(folder: Path, **overrides: object) -> Path:
         "linux_recording": {"version": 2, "community": "linux-full-walk"},
         "winxp_recording": {"version": 2, "community": "winxp-full-walk"},
         **{name: {"version": 2, "community": name} for name in BUILT},
+        **{f"{name}_pysnmp": {"version": 2, "community": name, "backend": "pysnmp"} for name in BUILT},
     }
     protocols = {"SHA": "SHA", "SHA-256": "SHA256"}
     levels = {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}

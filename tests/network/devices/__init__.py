@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.network.devices import estate
 from tests.network.snmprec import Snmprec
 
 
@@ -15,4 +16,12 @@ def sysobjectid_only() -> str:
 
 BUILT: dict[str, Callable[[], str]] = {
     "sysobjectid-only": sysobjectid_only,
+    "apc-ups": estate.apc_ups,
+    "eaton-ups": estate.eaton_ups,
+    "ward-printer": estate.ward_printer,
+    "fortigate": estate.fortigate,
+    "hillstone": estate.hillstone,
+    "sangfor": estate.sangfor,
+    "brocade-fc": estate.brocade,
+    "netapp": estate.netapp,
 }
