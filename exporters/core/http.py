@@ -439,18 +439,24 @@ def session_metrics(module: str, result: HttpResult) -> list[Metric]:
         )
         oauth.add_metric([module], result.oauth2_seconds)
         families.append(oauth)
-    if result.cert_not_after is not None:
+    return families + tls_metrics("hospmon_http", module, result.cert_not_after, result.tls_version)
+
+
+def tls_metrics(prefix: str, module: str, not_after: float | None, version: str | None) -> list[Metric]:
+    """Return ``<prefix>_tls_cert_expiry_timestamp_seconds`` and ``<prefix>_tls_version_info`` where known."""
+    families: list[Metric] = []
+    if not_after is not None:
         expiry = GaugeMetricFamily(
-            "hospmon_http_tls_cert_expiry_timestamp_seconds",
-            "When the server's certificate expires (notAfter).",
+            f"{prefix}_tls_cert_expiry_timestamp_seconds",
+            "When the peer's certificate expires (notAfter).",
             labels=["module"],
         )
-        expiry.add_metric([module], result.cert_not_after)
+        expiry.add_metric([module], not_after)
         families.append(expiry)
-    if result.tls_version is not None:
-        version = GaugeMetricFamily(
-            "hospmon_http_tls_version_info", "TLS version negotiated.", labels=["module", "version"]
+    if version is not None:
+        info = GaugeMetricFamily(
+            f"{prefix}_tls_version_info", "TLS version negotiated.", labels=["module", "version"]
         )
-        version.add_metric([module, result.tls_version], 1.0)
-        families.append(version)
+        info.add_metric([module, version], 1.0)
+        families.append(info)
     return families

@@ -19,7 +19,12 @@ from typing import Any
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from exporters.core.http import X509_V_ERR_CERT_HAS_EXPIRED, certificate_expiry, unverified_expiry
+from exporters.core.http import (
+    X509_V_ERR_CERT_HAS_EXPIRED,
+    certificate_expiry,
+    tls_metrics,
+    unverified_expiry,
+)
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.core.target import split_target
 from exporters.reach.config import Step, TcpSpec
@@ -178,19 +183,4 @@ def tcp_metrics(module: str, result: TcpResult) -> list[Metric]:
         labels=["module"],
     )
     steps.add_metric([module], result.steps_passed)
-    families: list[Metric] = [phases, steps]
-    if result.cert_not_after is not None:
-        expiry = GaugeMetricFamily(
-            "hospmon_tcp_tls_cert_expiry_timestamp_seconds",
-            "When the peer's certificate expires (notAfter).",
-            labels=["module"],
-        )
-        expiry.add_metric([module], result.cert_not_after)
-        families.append(expiry)
-    if result.tls_version is not None:
-        version = GaugeMetricFamily(
-            "hospmon_tcp_tls_version_info", "TLS version negotiated.", labels=["module", "version"]
-        )
-        version.add_metric([module, result.tls_version], 1)
-        families.append(version)
-    return families
+    return [phases, steps, *tls_metrics("hospmon_tcp", module, result.cert_not_after, result.tls_version)]

@@ -8,13 +8,11 @@ warning alerts have something to show; everything else is healthy.
 
 from __future__ import annotations
 
-import functools
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from hospmon.demo import REPO, Part, console_script
-from hospmon.demoparts.network import SNMPD, _agent_config, _answers
+from hospmon.demoparts.network import Device, _agent_config, agent_part
 from hospmon.inventory import load_inventory
 
 REACH = "127.0.0.1:19115"
@@ -97,15 +95,6 @@ def brocade() -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Device:
-    """One simulated device: its CI, UDP port and the vendor values net-snmp does not have."""
-
-    ci: str
-    port: int
-    extra: tuple[str, ...] = ()
-
-
 DEVICES = (
     Device("acc-sw-old-b2", 11191),  # answers SNMPv1: if_mib falls back to the 32-bit counters
     Device("ups-apc-or", 11192, tuple(apc_ups())),
@@ -129,30 +118,7 @@ def agent_config(run: Path, inventory: Path, device: Device) -> Path:
 
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Return the estate's agents, the kiosk's status page and the reach exporter."""
-    result = []
-    for device in DEVICES:
-        conf = agent_config(run, inventory, device)
-        result.append(
-            Part(
-                name=f"snmpd {device.ci}",
-                argv=[
-                    SNMPD,
-                    "-f",
-                    "-C",
-                    "-c",
-                    str(conf),
-                    "-Lf",
-                    str(conf.parent / "snmpd.log"),
-                    "-p",
-                    str(conf.parent / "snmpd.pid"),
-                    f"udp:127.0.0.1:{device.port}",
-                ],
-                ready_url="",
-                shown_url=f"udp://127.0.0.1:{device.port}",
-                env={"SNMP_PERSISTENT_DIR": str(conf.parent), "MIBS": ""},
-                ready=functools.partial(_answers, device.port),
-            )
-        )
+    result = [agent_part(device, agent_config(run, inventory, device)) for device in DEVICES]
     result.append(
         Part(
             name="kiosk-opd-1 status page",

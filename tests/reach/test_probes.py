@@ -3,9 +3,13 @@ the test's own): each answers within its deadline, with the reason a night-shift
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 from prometheus_client.metrics_core import Metric
@@ -179,3 +183,48 @@ def test_icmp_slow_silent_and_refusing_peers(
     assert refusing[0] == "unreachable" and refusing[2] < 1
     info = next(s for f in silent[1] for s in f.samples if s.name == "hospmon_icmp_socket_info")
     assert info.labels["socket"] == module.removeprefix("ping_")
+
+
+# --- TCP with TLS: an HL7 listener behind TLS ----------------------------------------------------
+
+
+def test_tcp_over_tls_shows_the_certificate_verified_or_refused(
+    reach: ReachExporter, tls_cert: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config = tmp_path / "reach.yml"
+    config.write_text(
+        "modules:\n"
+        f"  trusted: {{kind: tcp, tcp: {{tls: true, tls_config: {{ca_file: '{tls_cert[0]}'}}}}}}\n"
+        "  untrusted: {kind: tcp, tcp: {tls: true}}\n"
+    )
+    loaded = reach.load_config(config)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tls_cert[0]), str(tls_cert[1]))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        stop = threading.Event()
+
+        def serve() -> None:
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+                    pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            trusted = run(reach, loaded, f"127.0.0.1:{port}", "trusted", 5)
+            untrusted = run(reach, loaded, f"127.0.0.1:{port}", "untrusted", 5)
+        finally:
+            stop.set()
+            thread.join(5)
+    assert trusted[0] == "success"
+    assert sample(trusted[1], "hospmon_tcp_tls_version_info", version="TLSv1.3") == 1
+    assert untrusted[0] == "auth"  # self-signed, no CA given: refused, but its expiry still shows
+    expiry = sample(untrusted[1], "hospmon_tcp_tls_cert_expiry_timestamp_seconds")
+    assert expiry == sample(trusted[1], "hospmon_tcp_tls_cert_expiry_timestamp_seconds")
+    assert 0 < expiry - time.time() <= 2 * 86400
