@@ -17,6 +17,7 @@ from alertrouter.context import Router, load_router
 from alertrouter.db import make_engine, make_sessionmaker
 from alertrouter.errors import register_errors
 from alertrouter.health import bp as health_bp
+from alertrouter.intake.redact import CountingTally
 from alertrouter.intake.views import bp as webhook_bp
 from alertrouter.metrics import StoreCollector
 from alertrouter.state import AppState, Counters
@@ -44,12 +45,15 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
         counters = Counters.create(None)
     else:
         counters = Counters.create(registry)
+    # Every refusal of the guard (webhook, truncated-alert fetch) is counted where /metrics sums it.
+    router.guard.tally = CountingTally(counters.phi_refused)
     state = AppState(router, engine, make_sessionmaker(engine), registry, counters)
     if engine.dialect.name == "sqlite":
         state.write_lock = threading.Lock()
 
     app = Flask("alertrouter")
-    app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes
+    # One byte over the limit, so a streamed body past it is refused rather than cut (see intake/body.py).
+    app.config["MAX_CONTENT_LENGTH"] = router.settings.file.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["hospmon_router"] = state
     register_errors(app)

@@ -11,6 +11,7 @@ from alertrouter.policy.priority import Assessor
 from alertrouter.policy.schema import Policy
 from alertrouter.settings import Settings, load_settings
 from hospmon.inventory import Inventory, load_inventory
+from hospmon.phi import PhiGuard, inventory_words
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Router:
     policy: Policy
     calendar: Calendar
     assessor: Assessor
+    guard: PhiGuard
+    """Replaces patient identifiers in alerts with ``[redacted]``; the app points its tally at a counter."""
 
 
 def load_router(config_path: str | Path) -> Router:
@@ -29,4 +32,5 @@ def load_router(config_path: str | Path) -> Router:
     settings = load_settings(config_path)
     inventory = load_inventory(settings.resolve(settings.file.inventory))
     policy, calendar = load_policy(settings.resolve(settings.file.policy), inventory)
-    return Router(settings, inventory, policy, calendar, Assessor(inventory, policy, calendar))
+    guard = PhiGuard(settings.file.phi, extra_words=inventory_words(inventory))
+    return Router(settings, inventory, policy, calendar, Assessor(inventory, policy, calendar), guard)

@@ -6,7 +6,7 @@ import logging
 import uuid
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -61,6 +61,11 @@ def _handle(exc: Exception) -> Response:
         if exc.code == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="hospmon-router"'
         return resp
+    if isinstance(exc, DataError):
+        # A value the store refuses (too long, out of range, a NUL) is the request's fault: a 5xx would make
+        # Alertmanager retry it forever. Log the kind only: the value may be anything.
+        log.warning("the store refused a value (request %s): %s", request_id(), type(exc.orig).__name__)
+        return error_body(400, "the store refused a value of this request (too long, out of range, or NUL)")
     if _store_down(exc):
         log.warning("store unavailable (request %s): %s", request_id(), exc)
         resp = error_body(503, "the store is unavailable; retry later")

@@ -92,6 +92,8 @@ class Alert(Base):
     labels: Mapped[dict[str, Any]]
     annotations: Mapped[dict[str, Any]]
     generator_url: Mapped[str] = mapped_column(Text, default="")
+    redactions: Mapped[list[Any]] = mapped_column(default=list)
+    """Where the PHI guard replaced a value with ``[redacted]``, and by which rule; never the value."""
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     first_received_at: Mapped[dt.datetime]
     last_received_at: Mapped[dt.datetime]
@@ -102,7 +104,7 @@ class Event(Base):
     """One line of an incident's timeline."""
 
     __tablename__ = "timeline"
-    __table_args__ = (Index("ix_timeline_incident_at", "incident_id", "at"),)
+    __table_args__ = (Index("ix_timeline_incident_at", "incident_id", "at"), Index("ix_timeline_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))

@@ -10,7 +10,9 @@ from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
 from alertrouter.notify.templates import check_template
+from alertrouter.secrets_check import inline_secrets
 from hospmon.config import ConfigError, StrictModel, load, read_secret
+from hospmon.phi import PhiSettings
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
@@ -78,6 +80,8 @@ class ChannelConfig(StrictModel):
     """dingtalk: the signing secret, if the bot uses one."""
     url: str | None = None
     """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
+    url_file: str | None = None
+    """A file holding `url`, for a URL that carries a token (``?key=...``), which never sits in the config."""
     subject: str | None = None
     """Template for the subject; fields as in `alertrouter.notify.templates.FIELDS`."""
     body: str | None = None
@@ -87,7 +91,10 @@ class ChannelConfig(StrictModel):
     def _needs(self) -> ChannelConfig:
         need = {"email": "smtp", "wecom": "key_file", "dingtalk": "key_file", "webhook": "url", "sms": "url"}
         key = need[self.kind]
-        if getattr(self, key) is None:
+        if key == "url":
+            if (self.url is None) == (self.url_file is None):
+                raise ValueError(f"a {self.kind} channel needs url or url_file (one of them)")
+        elif getattr(self, key) is None:
             raise ValueError(f"a {self.kind} channel needs {key}")
         for name in ("subject", "body"):
             template = getattr(self, name)
@@ -106,6 +113,44 @@ class WorkerConfig(StrictModel):
     oncall_horizon_days: int = Field(default=7, ge=1, le=60)
 
 
+SIX_MONTHS_DAYS = 183
+
+
+class RetentionConfig(StrictModel):
+    """How long the store keeps each kind of row; the worker removes older ones in small batches.
+
+    Incidents (closed or resolved, with their timeline, pages, departments and alerts), the timeline and the
+    audit log are network and operations logs: China's Cybersecurity Law (art. 21) asks at least six months.
+    """
+
+    incidents_days: int = 400
+    timeline_days: int = 400
+    audit_days: int = 400
+    alerts_days: int = Field(default=30, ge=1)
+    """Raw alert rows (and webhook deliveries), once their incident is resolved or closed."""
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Rows per transaction: each batch is short, so intake never waits long behind it."""
+    max_batches: int = Field(default=20, ge=1)
+    """Batches per table per worker pass; a backlog carries over to the next pass."""
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    """Time between runs once nothing is left to remove."""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _six_months(self) -> RetentionConfig:
+        short = [
+            f"{key} {getattr(self, key)}"
+            for key in ("incidents_days", "timeline_days", "audit_days")
+            if getattr(self, key) < SIX_MONTHS_DAYS
+        ]
+        if short:
+            raise ValueError(
+                f"{', '.join(short)}: keep at least {SIX_MONTHS_DAYS} days; China's Cybersecurity Law "
+                "(art. 21) asks network logs be kept six months or more (400 is the default)"
+            )
+        return self
+
+
 class RouterFile(StrictModel):
     """The router config file as written."""
 
@@ -121,6 +166,9 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    retention: RetentionConfig = RetentionConfig()
+    phi: PhiSettings = PhiSettings()
+    """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +208,9 @@ def load_settings(path: str | Path) -> Settings:
     """Read and check the router config, raising `ConfigError` naming file and key."""
     path = Path(path)
     raw = load(RouterFile, path, id_field="name")
+    inline = inline_secrets(raw, path)
+    if inline:
+        raise ConfigError(inline)
 
     def secret(file: str, what: str) -> str:
         return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
@@ -172,7 +223,7 @@ def load_settings(path: str | Path) -> Settings:
         basic = (auth.basic_auth.username, secret(auth.basic_auth.password_file, "webhook_auth.basic_auth"))
     secrets: dict[str, str] = {}
     for ch in raw.channels:
-        for key in ("key_file", "secret_file"):
+        for key in ("key_file", "secret_file", "url_file"):
             value = getattr(ch, key)
             if value:
                 secrets[f"{ch.name}.{key}"] = secret(value, f"channels[{ch.name}].{key}")

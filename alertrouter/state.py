@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
+from hospmon.phi import RULES
 
 OUTCOMES = ("new", "repeat", "resolved", "stale")
 
@@ -24,6 +25,7 @@ class Counters:
 
     requests: Counter
     alerts: Counter
+    phi_refused: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None) -> Counters:
@@ -37,11 +39,19 @@ class Counters:
         alerts = Counter(
             "hospmon_router_alerts_received", "Alerts received, by outcome.", ["outcome"], registry=registry
         )
+        phi_refused = Counter(
+            "hospmon_router_phi_refused",
+            "Alert values the PHI guard replaced with [redacted], by rule (never the value).",
+            ["rule"],
+            registry=registry,
+        )
         for code in ("200", "400", "401", "413", "503"):
             requests.labels(code)
         for outcome in OUTCOMES:
             alerts.labels(outcome)
-        return cls(requests, alerts)
+        for rule in RULES:
+            phi_refused.labels(rule)
+        return cls(requests, alerts, phi_refused)
 
 
 @dataclass

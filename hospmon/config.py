@@ -18,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+# Keys that would hold a secret in the config itself; every one has a *_file or *_env alternative.
+SECRET_KEYS = frozenset(
+    {"password", "passwd", "token", "secret", "client_secret", "priv_password", "community", "bearer_token"}
+)
+
 
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, values are immutable after load."""
@@ -59,13 +64,29 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[type-var]
 
 
-def load_yaml(path: str | Path) -> Any:
-    """Parse one YAML file, turning I/O and syntax errors into a `ConfigError` that names the file."""
+def read_text(path: str | Path, *, key: str = "") -> str:
+    """Read a UTF-8 text file, turning I/O and decoding errors into a `ConfigError` naming file and offset."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError.single(path, f"cannot read file: {exc.strerror or exc}") from exc
+        raise ConfigError.single(path, f"cannot read file: {exc.strerror or exc}", key=key) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError.single(
+            path,
+            f"not UTF-8: byte offset {exc.start} (line {line}) cannot be decoded; save the file as UTF-8 "
+            "(a comment typed in an editor set to GBK is the usual cause)",
+            key=key,
+        ) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse one YAML file, turning I/O, decoding and syntax errors into a `ConfigError` naming the file."""
+    path = Path(path)
+    text = read_text(path)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -115,7 +136,12 @@ def faults_from_validation(
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         entry, key = _entry_and_key(loc, data, id_field)
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+            msg = (
+                f"a secret written into the config; put it in a file only the service can read and give "
+                f"{loc[-1]}_file (or {loc[-1]}_env)"
+            )
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key; remove it or check its spelling"
         elif err["type"] == "missing":
             msg = "required key is missing; add it"
@@ -144,11 +170,18 @@ def read_secret(file: str | Path | None, env: str | None, *, what: str, config_f
 
     if file:
         try:
-            return Path(file).read_text(encoding="utf-8").strip()
+            raw = Path(file).read_bytes()
         except OSError as exc:
             raise ConfigError.single(
                 config_file, f"cannot read secret file {file}: {exc.strerror}", key=what
             ) from exc
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            # The offset only: the bytes are the secret.
+            raise ConfigError.single(
+                config_file, f"secret file {file} is not UTF-8 (byte offset {exc.start})", key=what
+            ) from None
     if env:
         value = os.environ.get(env)
         if value is None:

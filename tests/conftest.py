@@ -44,3 +44,9 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+# Exporter config keys letting tests probe their private servers on loopback ad hoc (targets are allow-listed
+# by default; tests of the allow-list itself leave these out).
+LOOPBACK_ADHOC: dict[str, object] = {"allow_adhoc_targets": True, "adhoc_cidrs": ["127.0.0.0/8", "::1/128"]}
+LOOPBACK_ADHOC_YAML = "allow_adhoc_targets: true\nadhoc_cidrs: [127.0.0.0/8, '::1/128']\n"

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Debian 12's docker-compose (1.29.2) ships the Compose Specification schema it validates with.
 COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
 ENV = {"GRAFANA_ADMIN_PASSWORD": "test-only"}
-EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs")
+EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs", "reach")
 
 
 def _compose() -> dict[str, Any]:
@@ -146,12 +146,13 @@ def test_compose_and_demo_share_config_files() -> None:
 
 @pytest.mark.parametrize("name", EXPORTERS)
 def test_shared_exporter_configs_are_valid(name: str, tmp_path: Path) -> None:
-    """Each deploy/exporters config passes its exporter's --check-config (secrets replaced by test files), run
-    from the config's folder as docker-compose.yml and the demo run them."""
+    """Each deploy/exporters config passes its exporter's --check-config (secrets replaced by test files, the
+    inventory beside the folder), run from the config's folder as docker-compose.yml and the demo run them."""
     folder = tmp_path / "exporters"
     shutil.copytree(REPO / "deploy" / "exporters", folder)
+    shutil.copytree(REPO / "demo" / "inventory", tmp_path / "inventory")  # ../inventory, as mounted
     text = (folder / f"{name}.yml").read_text()
-    for secret in re.findall(r"password_file: (secrets/[\w.-]+)", text):
+    for secret in re.findall(r"_file: (secrets/[\w.-]+)", text):
         (folder / secret).write_text("test-only\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.update(dict.fromkeys(re.findall(r"_env: (\w+)", text), "test-only"))

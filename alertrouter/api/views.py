@@ -7,12 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 
 from alertrouter import incidents as svc
 from alertrouter.api.openapi import document
 from alertrouter.api.serialize import alert_json, event_json, incident_json
+from alertrouter.console.audit import audit
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
+from alertrouter.intake.body import json_body
+from alertrouter.intake.parser import PayloadError, check_text
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
 from alertrouter.settings import PRIORITIES
@@ -34,7 +38,7 @@ def _actor() -> str:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = json_body(current_state().router.settings.file.max_body_bytes)
     if not isinstance(data, dict):
         raise ApiError(400, "body: expected a JSON object")
     return data
@@ -44,9 +48,10 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str:
     value = data.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
         raise ApiError(400, f"{key}: expected a {'non-empty ' if required else ''}string")
-    if len(value) > 10_000:
-        raise ApiError(400, f"{key}: at most 10000 characters")
-    return value.strip()
+    try:
+        return check_text(value, key, 10_000).strip()
+    except PayloadError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _choices(name: str, allowed: tuple[str, ...]) -> list[str] | None:
@@ -104,18 +109,33 @@ def get_incident(incident_id: int) -> Response:
         return jsonify(body)
 
 
-def _act(incident_id: int, action: Callable[..., Any], **kwargs: Any) -> Response:
+def _audit(session: Session, action: str, incident_id: int, actor: str, **detail: Any) -> None:
+    """Record an action taken through the API in the audit log, as the console records its own."""
+    audit(
+        action,
+        session=session,
+        actor=actor,
+        at=current_state().now(),
+        target=f"incident {incident_id}",
+        address=request.remote_addr or "",
+        detail=detail,
+        via="api",
+    )
+
+
+def _act(incident_id: int, name: str, action: Callable[..., Any], **kwargs: Any) -> Response:
     now = current_state().now()
     with transaction(current_state().sessions, current_state().write_lock) as session:
         action(incident_id, session=session, now=now, **kwargs)
         inc = svc.get_incident_or_raise(incident_id, session=session)
+        _audit(session, name, incident_id, kwargs["by"])
         return jsonify(incident_json(inc))
 
 
 @bp.post("/incidents/<int:incident_id>/acknowledge")
 def acknowledge(incident_id: int) -> Response:
     """Acknowledge: stops escalation."""
-    return _act(incident_id, svc.acknowledge, by=_actor())
+    return _act(incident_id, "acknowledge", svc.acknowledge, by=_actor())
 
 
 @bp.post("/incidents/<int:incident_id>/assign")
@@ -130,6 +150,7 @@ def assign(incident_id: int) -> Response:
     now = state.now()
     with transaction(state.sessions, state.write_lock) as session:
         inc = svc.assign(incident_id, session=session, to=to, by=by, now=now)
+        _audit(session, "assign", incident_id, by, to=to)
         if to != by:  # tell the new assignee, on the channels that carry this priority
             page(state.router, inc, [to], f"assigned by {by}", session=session, now=now)
         return jsonify(incident_json(inc))
@@ -139,14 +160,14 @@ def assign(incident_id: int) -> Response:
 def resolve(incident_id: int) -> Response:
     """Resolve with a note on what fixed it."""
     by = _actor()
-    return _act(incident_id, svc.resolve, by=by, note=_text(_body(), "note", required=False))
+    return _act(incident_id, "resolve", svc.resolve, by=by, note=_text(_body(), "note", required=False))
 
 
 @bp.post("/incidents/<int:incident_id>/close")
 def close(incident_id: int) -> Response:
     """Close a resolved incident."""
     by = _actor()
-    return _act(incident_id, svc.close, by=by, note=_text(_body(), "note", required=False))
+    return _act(incident_id, "close", svc.close, by=by, note=_text(_body(), "note", required=False))
 
 
 @bp.post("/incidents/<int:incident_id>/notes")
@@ -157,6 +178,7 @@ def add_note(incident_id: int) -> tuple[Response, int]:
     now = current_state().now()
     with transaction(current_state().sessions, current_state().write_lock) as session:
         event = svc.add_note(incident_id, session=session, by=by, text=text, now=now)
+        _audit(session, "note", incident_id, by)
         return jsonify(event_json(event)), 201
 
 

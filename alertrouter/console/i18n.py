@@ -180,6 +180,19 @@ ZH: dict[str, str] = {
     "assigned": "已指派",
     "note": "备注",
     "Period": "统计周期",
+    # The audit log.
+    "Through": "途径",
+    "console": "控制台",
+    "api": "接口",
+    "worker": "后台任务",
+    "From where": "来源地址",
+    "Format": "格式",
+    "Export for review": "导出（供审查）",
+    "No entries.": "无记录。",
+    "Newer": "较新",
+    "Older": "较早",
+    "give a date (YYYY-MM-DD)": "请填写日期（YYYY-MM-DD）",
+    "The end date is before the start date.": "结束日期早于开始日期。",
     "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
 }
 

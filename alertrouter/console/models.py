@@ -76,7 +76,8 @@ class LoginFailure(Base):
 
 
 class AuditEntry(Base):
-    """One change made through the console, or a login."""
+    """One change made through the console or the JSON API, a login, or a retention pass: who, what, when,
+    from where."""
 
     __tablename__ = "console_audit"
 
@@ -87,6 +88,8 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    via: Mapped[str] = mapped_column(String(16), default="console", index=True)
+    """console, api or worker."""
 
 
 class Resolution(Base):

@@ -1,4 +1,4 @@
-"""Log in and out, the user's settings, user management and the audit log."""
+"""Log in and out, the user's settings and user management."""
 
 from __future__ import annotations
 
@@ -170,11 +170,3 @@ def users() -> HttpResponse | str:
     with state.sessions() as session:
         rows = list(session.execute(select(User).order_by(User.username)).scalars())
         return render_template("console/users.html", users=rows, message=message)
-
-
-@bp.get("/audit")
-@needs(Role.admin)
-def audit_view() -> str:
-    """Show the newest audit entries."""
-    with current_state().sessions() as session:
-        return render_template("console/audit.html", entries=audit_log.recent(session=session))

@@ -20,6 +20,7 @@ from alertrouter.db import insert_for
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
 from alertrouter.intake.grouping import Planner
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
+from alertrouter.intake.redact import redact_message
 from alertrouter.models import ALERTS, EVENTS, Delivery, Incident
 
 
@@ -38,6 +39,7 @@ def key_of(alert: ParsedAlert) -> Key:
 
 def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
     """Store every alert of a delivery in the session's transaction; the caller commits."""
+    message = redact_message(message, router.guard)
     result = IngestResult()
     unique = list({key_of(a): a for a in message.alerts}.values())
     # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;
@@ -114,6 +116,7 @@ def _insert_new(
             "labels": a.labels,
             "annotations": a.annotations,
             "generator_url": a.generator_url,
+            "redactions": list(a.redactions),
             "incident_id": p.incident_id,
             "first_received_at": now,
             "last_received_at": now,
@@ -140,6 +143,8 @@ def _insert_new(
         touched.add(plan.incident_id)
         for event in plan.events:
             per_alert.append({**event, "data": {**event["data"], "alert_id": alert_id}})
+        if alert.redactions:
+            per_alert.append(_redacted_event(alert, alert_id, plan.incident_id, now))
         if alert.status == "resolved":
             resolved.add(plan.incident_id)
     orphans = planner.opened - touched
@@ -159,6 +164,19 @@ def _insert_new(
         maybe_resolve(incident_id, session=session, now=now)
     end_alerts(superseded(fresh, inserted, siblings), session=session, now=now)
     return set(inserted)
+
+
+def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Say on the timeline that the PHI guard replaced values of this alert: where and why, not what."""
+    return {
+        "incident_id": incident_id,
+        "at": now,
+        "kind": "redacted",
+        "actor": "router",
+        "text": f"{alert.alertname}: the PHI guard replaced {len(alert.redactions)} value(s) with [redacted] "
+        f"({'; '.join(alert.redactions)})",
+        "data": {"alert_id": alert_id, "redactions": list(alert.redactions)},
+    }
 
 
 def _update_stored(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Response, jsonify, request
@@ -11,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from alertrouter.auth import authorized
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
+from alertrouter.intake.body import json_body
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_webhook
 from alertrouter.intake.service import IngestResult, ingest
 from alertrouter.state import AppState, current_state
@@ -50,14 +50,10 @@ def alertmanager() -> Response:
     state = current_state()
     if not authorized(request.headers.get("Authorization"), state.router.settings):
         raise ApiError(401, "missing or wrong credentials")
-    limit = state.router.settings.file.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"body larger than {limit} bytes")
     try:
-        message = parse_webhook(json.loads(request.get_data(cache=False)))
-    except (ValueError, UnicodeDecodeError) as exc:
-        reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
-        raise ApiError(400, reason) from None
+        message = parse_webhook(json_body(state.router.settings.file.max_body_bytes))
+    except PayloadError as exc:
+        raise ApiError(400, str(exc)) from None
     result = _store(message, state)
     for outcome, n in result.outcomes.items():
         state.counters.alerts.labels(outcome).inc(n)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 
@@ -48,14 +48,18 @@ def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> s
         token = quote(secret(f"{channel.name}.key_file") or "", safe="")
         sign = secret(f"{channel.name}.secret_file")
         return f"dingtalk://{quote(sign, safe='') + '@' if sign else ''}{token}/"
-    assert channel.url is not None
-    parts = urlsplit(channel.url)
+    url = secret(f"{channel.name}.url_file") or channel.url
+    assert url is not None
+    parts = urlsplit(url)
     scheme = "jsons" if parts.scheme == "https" else "json"
-    url = f"{scheme}://{parts.netloc}{parts.path}"
-    query = parts.query
+    target = f"{scheme}://{parts.netloc}{parts.path}"
+    # Apprise reads its own options from the query; the gateway's parameters pass through with a "-" prefix.
+    query = "&".join(
+        f"-{quote(k, safe='')}={quote(v, safe='')}" for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
     if channel.kind == "sms":
         query = "&".join(q for q in (query, f":to={quote(recipient)}") if q)
-    return f"{url}?{query}" if query else url
+    return f"{target}?{query}" if query else target
 
 
 def send(channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str) -> None:

@@ -18,6 +18,7 @@ from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_al
 from alertrouter.intake.service import ingest
 from alertrouter.models import Delivery
 from alertrouter.worker.claim import skip_locked
+from hospmon.phi import REDACTED
 
 RETRY = dt.timedelta(seconds=30)
 GIVE_UP = dt.timedelta(hours=1)
@@ -33,7 +34,8 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     am = router.settings.file.alertmanager
     assert am.url is not None
     params: dict[str, str | list[str]] = {
-        "filter": [_matcher(k, v) for k, v in sorted(delivery.group_labels.items())],
+        # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
+        "filter": [_matcher(k, v) for k, v in sorted(delivery.group_labels.items()) if v != REDACTED],
         "active": "true",
     }
     if delivery.receiver:

@@ -22,6 +22,7 @@ from alertrouter.worker.fetch import fetch_truncated
 from alertrouter.worker.gaps import check_gaps
 from alertrouter.worker.outbox import Sender, deliver_due
 from alertrouter.worker.reassess import reassess_open
+from alertrouter.worker.retention import Retention
 
 log = logging.getLogger("alertrouter.worker")
 
@@ -49,11 +50,12 @@ class Worker:
         """The app's SQLite write lock, so the worker queues with the intake instead of polling SQLite."""
         self.now = now
         self.sender = sender
+        self.retention = Retention(router.settings.file.retention)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        """Run every job once: on-call gaps, priorities, escalations, deliveries, fetches, change silences."""
+        """Run every job once: on-call gaps, priorities, escalations, pages, fetches, silences, retention."""
         with transaction(self.sessions, self.lock) as session:
             check_gaps(self.router, session=session, now=self.now())
         with transaction(self.sessions, self.lock) as session:
@@ -67,6 +69,7 @@ class Worker:
             # Changes keep their silence on the current or next window without anyone opening the console.
             with transaction(self.sessions, self.lock) as session:
                 sync_changes(session=session, am=ChangeSilences(am.url, am.timeout_seconds), now=self.now())
+        self.retention.run_if_due(self.sessions, now=self.now(), lock=self.lock)
 
     def _loop(self) -> None:
         interval = self.router.settings.file.worker.interval_seconds

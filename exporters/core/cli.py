@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
     if args.check_config:
         print("configuration is valid")
         return 0
+    # Before the port opens: a SIGHUP from a reload racing the start-up must reload, not end the process.
+    signal.signal(signal.SIGHUP, lambda *_: app.reload())
     try:
         server = RunningServer(app, host, port).start()
     except OSError as exc:

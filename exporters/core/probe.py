@@ -16,10 +16,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client.metrics_core import Metric
+
+from hospmon.phi import RefusalTally
 
 C = TypeVar("C")
 
@@ -122,6 +125,11 @@ class Exporter(ABC, Generic[C]):
     description: ClassVar[str] = ""
     default_module: ClassVar[str | None] = None
     """Module used when a request names none; None makes ``module`` required."""
+
+    @cached_property
+    def refusals(self) -> RefusalTally:
+        """Return the PHI guard's refusals of this exporter, kept across config reloads."""
+        return RefusalTally()
 
     @abstractmethod
     def load_config(self, path: Path | None) -> C:

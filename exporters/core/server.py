@@ -47,7 +47,10 @@ class _ExtraCollector(Collector):
         self._app = app
 
     def collect(self) -> Iterable[Metric]:
-        return self._app.exporter.collect(self._app.config)
+        yield self._app.exporter.refusals.family(
+            "hospmon_exporter_phi_refused", "Label values the PHI guard refused, by rule (never the value)."
+        )
+        yield from self._app.exporter.collect(self._app.config)
 
 
 class ExporterApp:
@@ -104,6 +107,11 @@ class ExporterApp:
                 self.reload_ok.set(0)
                 log.error("reload failed, keeping the running config:\n%s", exc)
                 return str(exc)
+            except Exception as exc:
+                # A reload (SIGHUP runs it in the main thread) must never end the process.
+                self.reload_ok.set(0)
+                log.exception("reload failed, keeping the running config")
+                return f"unexpected {type(exc).__name__}; the exporter log has the detail"
             old, self.config = self.config, config
             self.reload_ok.set(1)
             self.reload_time.set_to_current_time()
@@ -149,9 +157,10 @@ class ExporterApp:
     def _reload(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         error = self.reload()
         if error is not None:
+            # 409: the request is fine, the file it asks to load is not; the running config stays.
             return _reply(
                 start_response,
-                HTTPStatus.INTERNAL_SERVER_ERROR,
+                HTTPStatus.CONFLICT,
                 f"failed to reload config, keeping the running one:\n{error}\n",
             )
         return _reply(start_response, HTTPStatus.OK, "Reloaded\n")

@@ -30,7 +30,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from exporters.core.policy import Policy
 from hospmon.config import ConfigError, ConfigFault, StrictModel
+from hospmon.phi_patterns import label_name_problem, pattern_problem
 
 Engine = Literal["mysql", "postgres", "oracle"]
 DEFAULT_PORTS: dict[str, int] = {"mysql": 3306, "postgres": 5432, "oracle": 1521}
@@ -74,6 +76,9 @@ class Limits(StrictModel):
     """TLS to the server: ``preferred`` uses it when offered; ``verify`` checks the certificate and name."""
     tls_ca_file: str | None = None
     """CA bundle for ``verify`` (the system's when not given)."""
+    pg_require_auth: Literal["scram-sha-256", "gss", "scram-sha-256,gss"] = "scram-sha-256"
+    """PostgreSQL methods the exporter answers (libpq ``require_auth``): never ``password`` or ``md5``, so a
+    server asking for the password in clear (or a replayable hash) gets nothing. Only stronger may be set."""
 
 
 class Connection(Limits):
@@ -98,10 +103,11 @@ class LabelRule(StrictModel):
         if (self.allow is None) == (self.pattern is None):
             raise ValueError("give exactly one of allow or pattern")
         if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+            problem = pattern_problem(self.pattern)
+            if problem is not None:
+                raise ValueError(f"pattern {self.pattern!r} {problem}, or give an allow-list")
+        if self.allow is not None and not self.allow:
+            raise ValueError("allow lists the values a label may take; it cannot be empty")
         return self
 
 
@@ -129,6 +135,9 @@ class MetricSpec(StrictModel):
         for label in [*self.labels, *([self.value_label] if self.value_label else [])]:
             if not _LABEL_NAME.fullmatch(label) or label.startswith("__"):
                 raise ValueError(f"{label!r} is not a valid label name")
+            problem = label_name_problem(label)
+            if problem is not None:
+                raise ValueError(problem)
         if len(self.values) > 1 and not self.value_label:
             raise ValueError("several values need a value_label to tell them apart")
         if self.type == "counter" and not self.name.endswith("_total"):
@@ -217,11 +226,10 @@ class SqlAccess(StrictModel):
     auths: dict[str, Auth] = Field(default_factory=dict)
     connections: dict[str, Connection] = Field(default_factory=dict)
     adhoc: Limits = Field(default_factory=Limits)
-    """Limits used for ``target=HOST:PORT&auth=NAME`` requests."""
-    allow_adhoc_targets: bool = True
+    """Limits used for ``target=HOST:PORT&auth=NAME`` requests (listed, or ad hoc when allowed)."""
 
 
-class DatabaseConfig(SqlAccess):
+class DatabaseConfig(SqlAccess, Policy):
     """The whole config file of the database exporter."""
 
     modules: dict[str, ModuleSpec] = Field(default_factory=dict)

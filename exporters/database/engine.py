@@ -35,6 +35,7 @@ from exporters.database.drivers import DbConnection, QueryError, Result, Target,
 from exporters.database.drivers.base import WATCHDOG_GRACE_SECONDS
 from exporters.database.pool import Connector, Pool
 from exporters.database.queries import GuardError, RowsError, build_metrics
+from hospmon.phi import PhiGuard
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,9 @@ class Cached:
 class SqlEngine:
     """Pools and cached results for every target of one loaded config."""
 
-    def __init__(self, connector: Connector = connect) -> None:
+    def __init__(self, connector: Connector = connect, guard: PhiGuard | None = None) -> None:
         self._connector = connector
+        self.guard = guard or PhiGuard()
         self._lock = threading.Lock()
         self._pools: dict[tuple[Any, ...], Pool] = {}
         self._cache: dict[tuple[Any, ...], Cached] = {}
@@ -281,7 +283,7 @@ class SqlEngine:
         result = session.query(sql, query.timeout)
         duration = time.monotonic() - started
         try:
-            metrics = build_metrics(query, result)
+            metrics = build_metrics(query, result, self.guard)
         except (GuardError, RowsError) as exc:
             reason = "check_failed" if isinstance(exc, GuardError) else "bad_response"
             raise QueryError(reason, str(exc)) from None

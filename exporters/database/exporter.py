@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
 
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
 from exporters.database.drivers import QueryError, Target
@@ -19,6 +20,7 @@ from exporters.database.engine import SqlEngine
 from exporters.database.health import db_up, run_health
 from exporters.database.targets import adhoc_target, named_targets, read_passwords
 from hospmon.config import load
+from hospmon.phi import RefusalTally
 
 
 @dataclass
@@ -28,6 +30,7 @@ class LoadedConfig:
     config: DatabaseConfig
     passwords: dict[str, str] = field(repr=False)
     targets: dict[str, Target]
+    access: Access = field(default_factory=Access)
     engine: SqlEngine = field(default_factory=SqlEngine)
 
     def target(self, request: ProbeRequest) -> Target:
@@ -35,17 +38,19 @@ class LoadedConfig:
         named = self.targets.get(request.target)
         if named is not None:
             return named
-        return adhoc_target(self.config, self.passwords, request.target, request.params)
+        return adhoc_target(self.config, self.passwords, request, self.access)
 
 
-def load_database_config(path: Path | None) -> LoadedConfig:
+def load_database_config(path: Path | None, tally: RefusalTally | None = None) -> LoadedConfig:
     """Read, validate and resolve a database exporter config (an empty one when no file is given)."""
     if path is None:
         return LoadedConfig(DatabaseConfig(), {}, {})
     config = load(DatabaseConfig, path)
     check_references(config, path)
     passwords = read_passwords(config, path)
-    loaded = LoadedConfig(config, passwords, named_targets(config, passwords))
+    access = load_access(config, path, "database", tally)
+    engine = SqlEngine(guard=access.guard)
+    loaded = LoadedConfig(config, passwords, named_targets(config, passwords), access, engine)
     for target in loaded.targets.values():
         loaded.engine.pool(target)  # no connection yet: the pool's series exist from the start
     return loaded
@@ -66,7 +71,7 @@ class DatabaseExporter(Exporter[LoadedConfig]):
 
     def load_config(self, path: Path | None) -> LoadedConfig:
         """Read and validate the config file and every password it refers to."""
-        return load_database_config(path)
+        return load_database_config(path, self.refusals)
 
     def module_names(self, config: LoadedConfig) -> Collection[str]:
         """Return ``health`` and the configured custom modules."""

@@ -1,9 +1,10 @@
 """The label guard: no value becomes a label unless the query's rules allow it.
 
-Every label column of a custom query has an allow-list or a full-match pattern (the config refuses a label
-without one), every query has a cardinality cap, and values shaped like personal identifiers (resident ID
-numbers, mobile phone numbers, e-mail addresses) are refused whatever the rules say. A refused query fails
-as a whole with reason ``check_failed``; the error names the query and the column, never the value.
+Every label column of a custom query has an allow-list or a bounded pattern (the config refuses a label
+without one, and a pattern that admits free text), every query has a cardinality cap, and the PHI guard
+(`hospmon.phi`: resident IDs, phone numbers, record numbers, names) refuses identifiers whatever the rules
+say. A refused query fails as a whole with reason ``check_failed``; the error names the query, the column and
+the guard's rule, never the value.
 """
 
 from __future__ import annotations
@@ -12,13 +13,7 @@ import re
 from collections.abc import Mapping
 
 from exporters.database.config import LabelRule
-
-# Shapes of personal identifiers that must never leave the clinical systems, whatever a pattern allows.
-IDENTIFIER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("resident ID number", re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?!\d)")),
-    ("mobile phone number", re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")),
-    ("e-mail address", re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")),
-)
+from hospmon.phi import PhiGuard
 
 
 class GuardError(Exception):
@@ -28,8 +23,11 @@ class GuardError(Exception):
 class LabelGuard:
     """Checks label values of one query against its rules and its cardinality cap."""
 
-    def __init__(self, query: str, rules: Mapping[str, LabelRule], max_series: int) -> None:
+    def __init__(
+        self, query: str, rules: Mapping[str, LabelRule], max_series: int, phi: PhiGuard | None = None
+    ) -> None:
         self.query = query
+        self.phi = phi or PhiGuard()
         self.max_series = max_series
         self._allow = {col.lower(): frozenset(r.allow) for col, r in rules.items() if r.allow is not None}
         self._pattern = {
@@ -39,12 +37,12 @@ class LabelGuard:
     def check(self, column: str, value: str) -> None:
         """Raise `GuardError` unless `value` may be a label value of `column`."""
         col = column.lower()
-        for what, shape in IDENTIFIER_SHAPES:
-            if shape.search(value):
-                raise GuardError(
-                    f"query {self.query}: label column {column} returned a value shaped like a {what}; "
-                    "monitoring exports counts and states, never patient identifiers"
-                )
+        verdict = self.phi.check(column, value)
+        if verdict.rule is not None:
+            raise GuardError(
+                f"query {self.query}: label column {column} returned a value the PHI guard refuses "
+                f"(rule {verdict.rule}); monitoring exports counts and states, never patient identifiers"
+            )
         if col in self._allow:
             if value not in self._allow[col]:
                 raise GuardError(

@@ -12,6 +12,7 @@ from prometheus_client.metrics_core import Metric
 from exporters.database.config import MetricSpec, QuerySpec
 from exporters.database.drivers import Result
 from exporters.database.guard import GuardError, LabelGuard
+from hospmon.phi import PhiGuard
 
 
 class RowsError(Exception):
@@ -37,9 +38,9 @@ def _family(spec: MetricSpec, labels: list[str]) -> GaugeMetricFamily | CounterM
     return GaugeMetricFamily(spec.name, spec.help, labels=labels)
 
 
-def build_metrics(query: QuerySpec, result: Result) -> list[Metric]:
+def build_metrics(query: QuerySpec, result: Result, phi: PhiGuard | None = None) -> list[Metric]:
     """Build the query's metric families from `result`; raise `GuardError` or `RowsError` to refuse it."""
-    guard = LabelGuard(query.name, query.label_rules, query.max_series)
+    guard = LabelGuard(query.name, query.label_rules, query.max_series, phi)
     index = {c.lower(): i for i, c in enumerate(result.columns)}
     if len(result.rows) > query.max_series:
         guard.check_cardinality("(any)", len(result.rows))

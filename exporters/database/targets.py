@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from exporters.core.probe import BadRequest
+from exporters.core.policy import Access
+from exporters.core.probe import BadRequest, ProbeRequest
 from exporters.database.config import DEFAULT_PORTS, SqlAccess
 from exporters.database.drivers import Target
 from hospmon.config import ConfigError, ConfigFault, read_secret
@@ -46,6 +47,7 @@ def named_targets(config: SqlAccess, passwords: Mapping[str, str]) -> dict[str, 
             idle_timeout=conn.idle_timeout,
             tls=conn.tls,
             tls_ca_file=conn.tls_ca_file,
+            require_auth=conn.pg_require_auth,
         )
     return targets
 
@@ -61,21 +63,25 @@ def split_host_port(text: str) -> tuple[str, int] | None:
 
 
 def adhoc_target(
-    config: SqlAccess, passwords: Mapping[str, str], target: str, params: Mapping[str, str]
+    config: SqlAccess, passwords: Mapping[str, str], request: ProbeRequest, access: Access
 ) -> Target:
-    """Build the target of a ``target=HOST:PORT&auth=NAME[&engine=E][&database=D]`` request."""
+    """Build the target of a ``target=HOST:PORT&auth=NAME[&engine=E][&database=D]`` request.
+
+    The address must be listed with that auth (config ``targets`` or the inventory), or be ad hoc inside
+    ``adhoc_cidrs``: the account's password goes nowhere else.
+    """
+    target, params = request.target, request.params
     hostport = split_host_port(target)
     if hostport is None:
         known = ", ".join(sorted(config.connections)) or "none configured"
         raise BadRequest(f"target {target!r} is neither a connection name ({known}) nor HOST:PORT")
-    if not config.allow_adhoc_targets:
-        raise BadRequest("HOST:PORT targets are disabled (allow_adhoc_targets: false); name a connection")
     auth_name = params.get("auth")
     if not auth_name:
         raise BadRequest("a HOST:PORT target needs an auth parameter naming an entry of auths")
     auth = config.auths.get(auth_name)
     if auth is None:
         raise BadRequest(f"unknown auth {auth_name!r}; known: {', '.join(sorted(config.auths))}")
+    access.check(target, request.modules, auth_name, hostport[0])
     engine = params.get("engine") or auth.engine
     if engine not in DEFAULT_PORTS:
         raise BadRequest("give engine=mysql|postgres|oracle, or set engine on the auth")
@@ -94,4 +100,5 @@ def adhoc_target(
         idle_timeout=limits.idle_timeout,
         tls=limits.tls,
         tls_ca_file=limits.tls_ca_file,
+        require_auth=limits.pg_require_auth,
     )

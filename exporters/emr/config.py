@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
+from exporters.core.policy import Policy
 from hospmon.config import StrictModel, load
 
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
@@ -68,7 +69,7 @@ class EmrModule(StrictModel):
         return self
 
 
-class EmrConfig(StrictModel):
+class EmrConfig(Policy):
     """The EMR exporter's config file."""
 
     auths: dict[str, AuthSpec] = {}

@@ -3,48 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import check_target, target_url
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
 from exporters.emr import fhir
 from exporters.emr.config import EmrConfig, load_emr_config
 from hospmon.config import ConfigError
 
 
-class EmrExporter(Exporter[tuple[EmrConfig, Path]]):
+@dataclass
+class LoadedEmr:
+    """A checked config, its file (auth secrets are read relative to it) and the targets it may probe."""
+
+    config: EmrConfig
+    file: Path
+    access: Access
+
+
+class EmrExporter(Exporter[LoadedEmr]):
     """Probe an EMR: the target is its FHIR base URL, or its web site for ``http`` modules."""
 
     name = "emr"
     default_port = 9106
     description = "FHIR R4 and web probes of the electronic medical record (EMR) system."
 
-    def load_config(self, path: Path | None) -> tuple[EmrConfig, Path]:
+    def load_config(self, path: Path | None) -> LoadedEmr:
         """Load and check the config file; secrets are read once here to fail early."""
         if path is None:
             raise ConfigError.single("--config.file", "give the EMR exporter's config file")
-        return load_emr_config(path), path
+        config = load_emr_config(path)
+        return LoadedEmr(config, path, load_access(config, path, self.name, self.refusals))
 
-    def module_names(self, config: tuple[EmrConfig, Path]) -> Collection[str]:
+    def module_names(self, config: LoadedEmr) -> Collection[str]:
         """Return the configured modules."""
-        return config[0].modules.keys()
+        return config.config.modules.keys()
 
-    def check_request(self, config: tuple[EmrConfig, Path], request: ProbeRequest) -> None:
+    def check_request(self, config: LoadedEmr, request: ProbeRequest) -> None:
         """Refuse unknown modules and targets that are not http(s) URLs."""
         super().check_request(config, request)
         problem = check_target(request.target)
         if problem:
             raise BadRequest(problem)
+        config.access.check(request.target, request.modules, None, urlsplit(request.target).hostname)
 
     def probe_module(
-        self, config: tuple[EmrConfig, Path], request: ProbeRequest, module: str, deadline: Deadline
+        self, config: LoadedEmr, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
         """Run one module against the target."""
-        emr, file = config
+        emr, file = config.config, config.file
         spec = emr.modules[module]
         if spec.kind == "fhir_metadata":
             return list(fhir.metadata(module, spec, request.target, emr.auths, file, deadline))

@@ -32,6 +32,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
+from exporters.core.policy import Policy
 from exporters.database.config import QuerySpec, SqlAccess, connection_faults
 from hospmon.config import ConfigError, StrictModel, load
 
@@ -59,8 +60,8 @@ class HisModule(StrictModel):
         return self
 
 
-class HisConfig(StrictModel):
-    """The HIS exporter's config file."""
+class HisConfig(Policy):
+    """The HIS exporter's config file: auths, database access, modules, and the targets it may probe."""
 
     auths: dict[str, AuthSpec] = {}
     database: SqlAccess = SqlAccess()

@@ -20,12 +20,14 @@ import sys
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import check_target, target_url
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.database.drivers import Target
 from exporters.database.engine import SqlEngine
@@ -44,14 +46,15 @@ class LoadedHis:
     file: Path
     passwords: dict[str, str] = field(repr=False)
     targets: dict[str, Target]
-    engine: SqlEngine = field(default_factory=SqlEngine)
+    access: Access
+    engine: SqlEngine
 
     def sql_target(self, request: ProbeRequest) -> Target:
-        """Resolve a sql module's target: a connection name, or ``HOST:PORT`` with ``auth=``."""
+        """Resolve a sql module's target: a connection name, or a listed ``HOST:PORT`` with ``auth=``."""
         named = self.targets.get(request.target)
         if named is not None:
             return named
-        return adhoc_target(self.config.database, self.passwords, request.target, request.params)
+        return adhoc_target(self.config.database, self.passwords, request, self.access)
 
 
 class HisExporter(Exporter[LoadedHis]):
@@ -67,7 +70,9 @@ class HisExporter(Exporter[LoadedHis]):
             raise ConfigError.single("--config.file", "give the HIS exporter's config file")
         config = load_his_config(path)
         passwords = read_passwords(config.database, path)
-        return LoadedHis(config, path, passwords, named_targets(config.database, passwords))
+        access = load_access(config, path, self.name, self.refusals)
+        targets = named_targets(config.database, passwords)
+        return LoadedHis(config, path, passwords, targets, access, SqlEngine(guard=access.guard))
 
     def module_names(self, config: LoadedHis) -> Collection[str]:
         """Return the configured modules."""
@@ -83,6 +88,7 @@ class HisExporter(Exporter[LoadedHis]):
             problem = check_target(request.target)
             if problem:
                 raise BadRequest(problem)
+            config.access.check(request.target, request.modules, None, urlsplit(request.target).hostname)
         else:
             config.sql_target(request)
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag
 
+from exporters.core.policy import Policy
 from exporters.database.config import Auth, Connection, DatabaseConfig, ModuleSpec, check_references
 from hospmon.config import ConfigError, StrictModel, load
 
@@ -79,8 +80,8 @@ Module = Annotated[
 ]
 
 
-class LisConfig(StrictModel):
-    """The exporter's database accounts, connections and modules, by name."""
+class LisConfig(Policy):
+    """The exporter's database accounts, connections and modules, by name, and the targets it may probe."""
 
     auths: dict[str, Auth] = Field(default_factory=dict)
     connections: dict[str, Connection] = Field(default_factory=dict)
@@ -88,7 +89,7 @@ class LisConfig(StrictModel):
 
     def database_config(self) -> DatabaseConfig:
         """Return the accounts and connections as the SQL engine's config, without ad hoc targets."""
-        return DatabaseConfig(auths=self.auths, connections=self.connections, allow_adhoc_targets=False)
+        return DatabaseConfig(auths=self.auths, connections=self.connections)
 
 
 def load_config(path: Path | None) -> LisConfig:

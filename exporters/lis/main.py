@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporters.core.cli import serve
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import host_port
 from exporters.database.drivers import Target
@@ -17,6 +18,7 @@ from exporters.database.targets import named_targets, read_passwords
 from exporters.lis.config import LisConfig, MllpModule, SqlModule, load_config
 from exporters.lis.message import Ack, AckError, control_id, parse_ack, synthetic_message
 from exporters.lis.mllp import Exchange, exchange
+from hospmon.phi import RefusalTally
 
 
 def mllp_metrics(spec: MllpModule, ack: Ack, result: Exchange) -> list[Metric]:
@@ -66,15 +68,18 @@ class LoadedLis:
 
     config: LisConfig
     targets: dict[str, Target]
+    access: Access = field(default_factory=Access)
     engine: SqlEngine = field(default_factory=SqlEngine)
 
 
-def load_lis(path: Path | None) -> LoadedLis:
+def load_lis(path: Path | None, tally: RefusalTally | None = None) -> LoadedLis:
     """Load the config and read every database password it names."""
     config = load_config(path)
     assert path is not None
     database = config.database_config()
-    return LoadedLis(config, named_targets(database, read_passwords(database, path)))
+    access = load_access(config, path, "lis", tally)
+    targets = named_targets(database, read_passwords(database, path))
+    return LoadedLis(config, targets, access, SqlEngine(guard=access.guard))
 
 
 def probe_sql(loaded: LoadedLis, target: Target, spec: SqlModule, deadline: Deadline) -> list[Metric]:
@@ -101,7 +106,7 @@ class LisExporter(Exporter[LoadedLis]):
 
     def load_config(self, path: Path | None) -> LoadedLis:
         """Load and check the config file and the passwords it names."""
-        return load_lis(path)
+        return load_lis(path, self.refusals)
 
     def module_names(self, config: LoadedLis) -> Collection[str]:
         """Return the configured modules."""
@@ -118,7 +123,8 @@ class LisExporter(Exporter[LoadedLis]):
                 known = ", ".join(sorted(config.targets)) or "none configured"
                 raise BadRequest(f"target {request.target!r} is not a connection; known: {known}")
         else:
-            host_port(request.target)
+            host, _ = host_port(request.target)
+            config.access.check(request.target, request.modules, None, host)
 
     def probe_module(
         self, config: LoadedLis, request: ProbeRequest, module: str, deadline: Deadline

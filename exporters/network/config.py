@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from exporters.core.policy import Policy
 from exporters.network.ber import parse_oid
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load, load_yaml, validate
 
@@ -169,7 +170,6 @@ class Auth(StrictModel):
     """A named set of credentials. Secrets: ``*_env`` (environment variable) or ``*_file``."""
 
     version: Literal[1, 2, 3] = 2
-    community: SecretStr | None = Field(default=None, description="lab only; prefer community_env/_file")
     community_env: str | None = None
     community_file: str | None = None
     username: str | None = None
@@ -219,8 +219,8 @@ class Limits(StrictModel):
     per_target: int = Field(default=2, ge=1)
 
 
-class NetworkConfig(StrictModel):
-    """The whole config file."""
+class NetworkConfig(Policy):
+    """The whole config file: auths, modules, request settings, and the targets it may probe."""
 
     auths: dict[str, Auth]
     modules: dict[str, Module] = Field(default_factory=dict)

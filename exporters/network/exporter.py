@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
 from prometheus_client.metrics_core import Metric
 
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import split_target
 from exporters.network.ber import V1, V2C, VarBind
@@ -54,6 +55,7 @@ class Runtime:
     modules: dict[str, CompiledModule]
     credentials: dict[str, Credentials]
     limiter: Limiter
+    access: Access = field(default_factory=Access)
 
 
 def _secret(auth: Auth, name: str, key: str, path: Path) -> str | None:
@@ -67,8 +69,6 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
     """Read the secrets of one auth from its env variables or files."""
     if auth.version != 3:
         community = _secret(auth, name, "community", path)
-        if community is None:
-            community = auth.community.get_secret_value() if auth.community else None
         if community is None:
             raise ConfigError.single(path, "give community_env or community_file", entry=f"auths.{name}")
         return Credentials(auth, community.encode(), None)
@@ -114,19 +114,21 @@ class NetworkExporter(Exporter[Runtime]):
             raise ConfigError(faults)
         compiled = {name: CompiledModule(name, module) for name, module in modules.items()}
         limiter = Limiter(config.limits.overall, config.limits.per_target)
-        return Runtime(config, compiled, credentials, limiter)
+        access = load_access(config, where, self.name, self.refusals)
+        return Runtime(config, compiled, credentials, limiter, access)
 
     def module_names(self, config: Runtime) -> Collection[str]:
         """Return the shipped and configured module names."""
         return config.modules.keys()
 
     def check_request(self, config: Runtime, request: ProbeRequest) -> None:
-        """Reject unknown modules and auths and malformed targets."""
+        """Reject unknown modules and auths, malformed targets, and targets not listed for that auth."""
         super().check_request(config, request)
         auth = request.params.get("auth", DEFAULT_AUTH)
         if auth not in config.credentials:
             raise BadRequest(f"unknown auth {auth!r}; known: {', '.join(sorted(config.credentials))}")
-        parse_target(request.target)
+        host, _ = parse_target(request.target)
+        config.access.check(request.target, request.modules, request.params.get("auth"), host)
 
     def open_session(self, config: Runtime, request: ProbeRequest, module: CompiledModule) -> Session:
         """Open a session to the request's target with its auth and the module's timing."""
@@ -180,7 +182,7 @@ class NetworkExporter(Exporter[Runtime]):
         varbinds = self.fetch(config, request, compiled, deadline)
         if not varbinds:
             raise ProbeFailed("bad_response", f"module {module}: the agent returned none of its OIDs")
-        families = compiled.render(varbinds)
+        families = compiled.render(varbinds, config.access.guard)
         if not any(family.samples for family in families):
             # Success with no series would hide a device whose agent lacks what the module reads.
             raise ProbeFailed("bad_response", f"module {module}: the agent's answers make none of its series")

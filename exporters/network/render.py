@@ -5,12 +5,16 @@ Sample of what the shipped ``if_mib`` module yields for one interface::
     hospmon_snmp_if_in_bytes_total{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b"} 4.2e+07
     hospmon_snmp_if_oper_status{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b",state="up"} 1
     hospmon_snmp_if_oper_status{ifIndex="3",ifName="port0b",ifAlias="",ifDescr="port0b",state="down"} 0
+
+Text a device returns (``DisplayString``: ifAlias, sysContact, sysLocation...) is written by people, and a
+clinic may write a patient's or a doctor's name or phone there: every such value passes the PHI guard and a
+refused one is exported as ``[redacted]`` (the guard counts and logs the rule, never the value).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -30,11 +34,13 @@ from exporters.network.ber import (
     parse_oid,
 )
 from exporters.network.config import Index, Metric, Module
+from hospmon.phi import PhiGuard
 
 PREFIX = "hospmon_snmp_"
 Cell = tuple[int, Value]
 Column = dict[Oid, Cell]
 Family = GaugeMetricFamily | CounterMetricFamily
+Clean = Callable[[str, str], str]
 
 
 def display_string(raw: bytes) -> str:
@@ -176,22 +182,35 @@ class CompiledModule:
                     break
         return {self.columns[c]: rows for c, rows in table.items()}
 
-    def render(self, varbinds: Iterable[VarBind]) -> list[Family]:
-        """Return the metric families of this module for one probe's bindings."""
+    def render(self, varbinds: Iterable[VarBind], guard: PhiGuard | None = None) -> list[Family]:
+        """Return the metric families of this module for one probe's bindings, text through the guard."""
         table = self.tabulate(varbinds)
         families: dict[str, Family] = {}
         cache: dict[tuple[str, Oid], list[str] | None] = {}  # many columns share index labels and lookups
+        phi = guard or PhiGuard()
+        seen: dict[tuple[str, str], str] = {}
+
+        def clean(label: str, value: str) -> str:
+            key = (label, value)
+            if key not in seen:
+                seen[key] = phi.redact(label, value)
+            return seen[key]
+
         for metric in self.module.metrics:
-            _render_metric(metric, table, families, cache)
+            _render_metric(metric, table, families, cache, clean)
         return list(families.values())  # every family is a prometheus_client Metric
 
 
-def _row_labels(metric: Metric, index: Oid, table: dict[str, Column]) -> list[str] | None:
-    """Return the index and lookup label values of one row, or None to skip the row."""
+def _row_labels(metric: Metric, index: Oid, table: dict[str, Column], clean: Clean) -> list[str] | None:
+    """Return the index and lookup label values of one row, text cleaned, or None to skip the row."""
     if metric.indexes:
         labels = index_labels(index, metric.indexes)
         if labels is None:
             return None
+        labels = [
+            clean(spec.label, value) if spec.type == "string" else value
+            for spec, value in zip(metric.indexes, labels, strict=True)
+        ]
     else:
         labels = [] if index == (0,) else [format_oid(index)]
     parts: dict[str, Oid] = {}
@@ -204,7 +223,8 @@ def _row_labels(metric: Metric, index: Oid, table: dict[str, Column]) -> list[st
         cell = table[lk.oid].get(key)
         if cell is None and lk.fallback:
             cell = table[lk.fallback].get(key)
-        labels.append(label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else "")
+        value = label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else ""
+        labels.append(clean(lk.label, value) if lk.type == "DisplayString" and value else value)
     return labels
 
 
@@ -213,6 +233,7 @@ def _render_metric(
     table: dict[str, Column],
     families: dict[str, Family],
     cache: dict[tuple[str, Oid], list[str] | None],
+    clean: Clean,
 ) -> None:
     names = [i.label for i in metric.indexes] + [lk.label for lk in metric.lookups] + list(metric.labels)
     const = list(metric.labels.values())
@@ -225,12 +246,14 @@ def _render_metric(
         if key in cache:
             row = cache[key]
         else:
-            row = cache[key] = _row_labels(metric, index, table)
+            row = cache[key] = _row_labels(metric, index, table, clean)
         if row is None:
             continue
         labels = row + const
         if metric.type == "info":
             info = label_value(tag, value, metric.value_type, metric.enum_values)
+            if metric.value_type == "DisplayString":
+                info = clean(metric.value_label or "value", info)
             _family(families, metric, metric.name, [*names, metric.value_label or "value"]).add_metric(
                 [*labels, info], 1
             )

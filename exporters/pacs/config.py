@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
+from exporters.core.policy import Policy
 from hospmon.config import ConfigError, StrictModel, load
 
 # DICOM defined terms for imaging modalities (PS3.3 C.7.3.1.1.1) that become label values; others count
@@ -167,7 +168,7 @@ DICOM_PROBERS = frozenset({"echo", "find", "routing"})
 WEB_PROBERS = frozenset({"qido", "orthanc"})
 
 
-class PacsConfig(StrictModel):
+class PacsConfig(Policy):
     """The exporter's auths and modules, by name."""
 
     auths: dict[str, AuthSpec] = Field(default_factory=dict)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.httpconfig import check_target
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
 from exporters.core.target import host_port
 from exporters.pacs import find, web
@@ -42,7 +45,16 @@ def dicom_target(target: str) -> tuple[str | None, str, int]:
     return (ae if sep else None), host, port
 
 
-class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
+@dataclass
+class LoadedPacs:
+    """A checked config, its file (auth secrets are read relative to it) and the targets it may probe."""
+
+    config: PacsConfig
+    file: Path
+    access: Access
+
+
+class PacsExporter(Exporter[LoadedPacs]):
     """Probe PACS nodes: ``/probe?target=ARCHIVE@HOST:PORT&module=echo`` or a web base URL.
 
     The called AE title is the ``called_ae`` parameter, else the one before ``@`` in the target, else the
@@ -54,28 +66,32 @@ class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
     description = "DICOM nodes, DICOMweb and Orthanc archives of the PACS."
     default_module = "echo"
 
-    def load_config(self, path: Path | None) -> tuple[PacsConfig, Path]:
+    def load_config(self, path: Path | None) -> LoadedPacs:
         """Load and check the config file."""
         config = load_config(path)
         assert path is not None
-        return config, path
+        return LoadedPacs(config, path, load_access(config, path, self.name, self.refusals))
 
-    def module_names(self, config: tuple[PacsConfig, Path]) -> Collection[str]:
+    def module_names(self, config: LoadedPacs) -> Collection[str]:
         """Return the configured modules."""
-        return config[0].modules.keys()
+        return config.config.modules.keys()
 
-    def check_request(self, config: tuple[PacsConfig, Path], request: ProbeRequest) -> None:
+    def check_request(self, config: LoadedPacs, request: ProbeRequest) -> None:
         """Refuse unknown modules, a target that does not fit a module, and a bad ``called_ae``."""
         super().check_request(config, request)
-        probers = {config[0].modules[m].prober for m in request.modules}
+        probers = {config.config.modules[m].prober for m in request.modules}
         if probers & DICOM_PROBERS and probers & WEB_PROBERS:
             raise BadRequest("DICOM modules take HOST:PORT and web modules a URL: probe them separately")
+        host: str | None = None
         if probers & DICOM_PROBERS:
-            dicom_target(request.target)
+            host = dicom_target(request.target)[1]
         if probers & WEB_PROBERS:
             problem = check_target(request.target)
             if problem:
                 raise BadRequest(problem)
+            host = urlsplit(request.target).hostname
+        if probers - {"storage"}:  # a storage module reads a local volume: its target is only a name
+            config.access.check(request.target, request.modules, None, host)
         called = request.params.get("called_ae")
         if called is not None:
             try:
@@ -84,10 +100,10 @@ class PacsExporter(Exporter[tuple[PacsConfig, Path]]):
                 raise BadRequest(f"called_ae: {exc}") from exc
 
     def probe_module(
-        self, config: tuple[PacsConfig, Path], request: ProbeRequest, module: str, deadline: Deadline
+        self, config: LoadedPacs, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
         """Run one module against the target."""
-        pacs, file = config
+        pacs, file = config.config, config.file
         spec = pacs.modules[module]
         if isinstance(spec, QidoModule):
             return list(web.qido(module, spec, request.target, pacs.auths, file, deadline))

@@ -17,7 +17,8 @@ Example::
         http: {path: /status, json_checks: [{name: in_service, path: state, op: eq, value: in_service}]}
 
 The target is a host (``10.1.2.3``, ``[fe80::1]``, ``kiosk-3f-01``) with an optional ``:port``; for http
-modules it is the base URL. Strings in ``send`` are sent as Latin-1 bytes; ``send_hex`` and ``expect_hex``
+modules it is the base URL. Targets are allow-listed as for every exporter (``inventory:``, ``targets:``,
+``exporters/core/policy.py``). Strings in ``send`` are sent as Latin-1 bytes; ``send_hex`` and ``expect_hex``
 serve binary protocols (a DICOM A-ASSOCIATE-RQ, an HL7 MLLP frame).
 """
 
@@ -30,6 +31,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, TlsSpec, check_auths
+from exporters.core.policy import Policy
 from hospmon.config import StrictModel, load
 
 RR_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
@@ -121,8 +123,8 @@ class ReachModule(StrictModel):
         return self
 
 
-class ReachConfig(StrictModel):
-    """The whole config file."""
+class ReachConfig(Policy):
+    """The whole config file: the targets it may probe (inventory, targets), auths and modules."""
 
     auths: dict[str, AuthSpec] = {}
     modules: dict[str, ReachModule]

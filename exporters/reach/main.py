@@ -9,14 +9,17 @@ check_failed, auth, bad_response) with the series it had by then.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import check_target, target_url
+from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import split_target
 from exporters.reach.config import ReachConfig, load_reach_config
@@ -25,7 +28,14 @@ from exporters.reach.icmp import IcmpResult, icmp_metrics, icmp_probe, socket_in
 from exporters.reach.tcp import TcpResult, tcp_metrics, tcp_probe
 from hospmon.config import ConfigError
 
-Loaded = tuple[ReachConfig, Path]
+
+@dataclass
+class Loaded:
+    """A checked config, its file (auth secrets are read relative to it) and the targets it may probe."""
+
+    config: ReachConfig
+    file: Path
+    access: Access
 
 
 def _run(probe: Callable[[Any], object], result: Any, metrics: Callable[[Any], list[Metric]]) -> list[Metric]:
@@ -49,30 +59,33 @@ class ReachExporter(Exporter[Loaded]):
         """Read and check the config file."""
         if path is None:
             raise ConfigError.single("--config.file", "give the reach exporter's config file")
-        return load_reach_config(path), path
+        config = load_reach_config(path)
+        return Loaded(config, path, load_access(config, path, self.name, self.refusals))
 
     def module_names(self, config: Loaded) -> Collection[str]:
         """Return the configured modules."""
-        return config[0].modules.keys()
+        return config.config.modules.keys()
 
     def check_request(self, config: Loaded, request: ProbeRequest) -> None:
-        """Refuse unknown modules and targets that do not fit the kinds of the modules asked for."""
+        """Refuse unknown modules, targets that do not fit the modules' kinds, and targets not allowed."""
         super().check_request(config, request)
-        kinds = {config[0].modules[m].kind for m in request.modules}
+        kinds = {config.config.modules[m].kind for m in request.modules}
         if "http" in kinds and len(kinds) > 1:
             raise BadRequest("http modules take a URL target; probe them apart from the others")
         if "http" in kinds:
             problem = check_target(request.target)
             if problem:
                 raise BadRequest(problem)
+            host = urlsplit(request.target).hostname
         else:
-            split_target(request.target)
+            host = split_target(request.target)[0]
+        config.access.check(request.target, request.modules, None, host)
 
     def probe_module(
         self, config: Loaded, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
         """Run one module against the target."""
-        reach, file = config
+        reach, file = config.config, config.file
         spec = reach.modules[module]
         target = request.target
         if spec.kind == "icmp":

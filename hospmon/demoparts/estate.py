@@ -8,6 +8,7 @@ warning alerts have something to show; everything else is healthy.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -127,16 +128,21 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             shown_url=f"http://{KIOSK}/status",
         )
     )
+    # The exporter reads its config and the inventory (../inventory) from run/reach, as the others do.
+    folder = run / "reach"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "deploy" / "exporters" / "reach.yml", folder / "reach.yml")
     result.append(
         Part(
             name="reach-exporter",
             argv=[
                 console_script("hospmon-reach-exporter"),
-                f"--config.file={REPO / 'deploy' / 'exporters' / 'reach.yml'}",
+                f"--config.file={folder / 'reach.yml'}",
                 f"--web.listen-address={REACH}",
             ],
             ready_url=f"http://{REACH}/-/healthy",
             shown_url=f"http://{REACH}",
+            cwd=folder,
         )
     )
     return result

@@ -191,16 +191,23 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             encoding="utf-8",
         )
         result.append(agent_part(device, conf))
+    # The exporter reads its config, the lab community (secrets/) and the inventory (../inventory) from here.
+    shutil.copy(REPO / "deploy" / "exporters" / "network.yml", base / "network.yml")
+    (base / "secrets").mkdir(exist_ok=True)
+    community = base / "secrets" / "snmp-community"
+    community.write_text("public\n", encoding="utf-8")
+    community.chmod(0o600)
     result.append(
         Part(
             name="network-exporter",
             argv=[
                 console_script("hospmon-network-exporter"),
-                f"--config.file={REPO / 'deploy' / 'exporters' / 'network.yml'}",
+                f"--config.file={base / 'network.yml'}",
                 f"--web.listen-address={EXPORTER}",
             ],
             ready_url=f"http://{EXPORTER}/-/healthy",
             shown_url=f"http://{EXPORTER}",
+            cwd=base,
         )
     )
     return result

@@ -205,7 +205,7 @@ def test_reload_keeps_the_old_config_when_the_new_one_is_invalid(
     assert get(f"{exporter.url}/-/reload")[0] == 405
     config_file.write_text("modules:\n  ping: {send: PING, expect: PONG, colour: blue}\n")
     status, body = get(f"{exporter.url}/-/reload", method="POST")
-    assert status == 500
+    assert status == 409  # the request is fine, the file is not: never a 5xx
     assert f"{config_file}: modules.ping: colour: unknown key" in body
     assert "hospmon_exporter_config_last_reload_successful 0.0" in get(f"{exporter.url}/metrics")[1]
     # The old config, with both modules, still serves.

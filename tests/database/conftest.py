@@ -86,6 +86,8 @@ def value(metrics: object, name: str, **labels: str) -> float:
 
 
 CONFIG = """
+allow_adhoc_targets: true
+adhoc_cidrs: [127.0.0.0/8, '::1/128']
 auths:
   monitor: {{user: hospmon, password_env: HOSPMON_TEST_DB_PASSWORD}}
   wrong: {{user: hospmon, password_env: HOSPMON_TEST_WRONG_PASSWORD}}

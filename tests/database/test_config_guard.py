@@ -89,7 +89,9 @@ def test_secrets_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_target_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
-    loaded = load_database_config(write(tmp_path, BASE))
+    listed = "targets:\n  - {target: '[::1]:5433', auth: monitor}\n"
+    listed += "  - {target: '10.0.0.9:3306', auth: monitor}\n"
+    loaded = load_database_config(write(tmp_path, BASE + listed))
     assert loaded.target(ProbeRequest("his-db", ("health",))).host == "10.0.0.5"
     adhoc = loaded.target(ProbeRequest("[::1]:5433", ("health",), {"auth": "monitor", "engine": "postgres"}))
     assert (adhoc.host, adhoc.port, adhoc.engine, adhoc.user) == ("::1", 5433, "postgres", "hospmon")
@@ -99,6 +101,33 @@ def test_target_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         loaded.target(ProbeRequest("10.0.0.9:3306", ("health",), {"auth": "monitor"}))
     with pytest.raises(BadRequest, match="neither a connection name"):
         loaded.target(ProbeRequest("his-dbx", ("health",)))
+
+
+def test_the_monitoring_password_goes_only_where_it_was_configured_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's attack: ``/probe?target=ATTACKER:5432&auth=monitor`` must not reach the attacker."""
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
+    two_auths = BASE.replace(
+        "connections:",
+        "  other: {user: other, password_env: HOSPMON_UNIT_PW}\n"
+        "targets: [{target: '10.0.0.9:5432', auth: monitor}]\nconnections:",
+    )
+    loaded = load_database_config(write(tmp_path, two_auths))
+    params = {"auth": "monitor", "engine": "postgres"}
+    with pytest.raises(BadRequest, match="not in this exporter's targets or inventory"):
+        loaded.target(ProbeRequest("203.0.113.66:5432", ("health",), params))
+    with pytest.raises(BadRequest, match="not configured for module health with auth other"):
+        loaded.target(ProbeRequest("10.0.0.9:5432", ("health",), {**params, "auth": "other"}))
+    adhoc = BASE + "allow_adhoc_targets: true\nadhoc_cidrs: [10.0.0.0/24]\n"
+    loaded = load_database_config(write(tmp_path, adhoc))
+    assert loaded.target(ProbeRequest("10.0.0.77:5432", ("health",), params)).host == "10.0.0.77"
+    with pytest.raises(BadRequest, match="outside adhoc_cidrs"):
+        loaded.target(ProbeRequest("10.0.1.77:5432", ("health",), params))
+    with pytest.raises(BadRequest, match="must be an IP address"):
+        loaded.target(ProbeRequest("db.attacker.example:5432", ("health",), params))
+    with pytest.raises(ConfigError, match="allow_adhoc_targets needs adhoc_cidrs"):
+        load_database_config(write(tmp_path, BASE + "allow_adhoc_targets: true\n"))
 
 
 def query(**kw: object) -> QuerySpec:
@@ -118,7 +147,7 @@ def query(**kw: object) -> QuerySpec:
 
 
 def test_guard_refuses_identifier_shapes_whatever_the_pattern() -> None:
-    guard = LabelGuard("q", {"x": LabelRule(pattern=".*")}, 10)
+    guard = LabelGuard("q", {"x": LabelRule(pattern="[0-9a-zX.@]{1,40}")}, 10)
     guard.check("x", "general")
     for planted in ("110101199003074514", "11010119700101003X", "13800138000", "a.patient@example.com"):
         with pytest.raises(GuardError) as err:
@@ -130,7 +159,9 @@ def test_guard_allow_list_pattern_and_cap() -> None:
     rows = [("general", "AB12", 3), ("specialist", "CD34", 4)]
     metrics = build_metrics(query(), Result(("CLINIC", "CODE", "N"), rows))
     assert samples(metrics)[("hospmon_test_waiting", (("clinic", "general"),))] == 3
-    with pytest.raises(GuardError, match="outside its allow-list") as err:
+    with pytest.raises(GuardError, match="outside its allow-list"):
+        build_metrics(query(), Result(("clinic", "code", "n"), [("dentistry", "AB12", 1)]))
+    with pytest.raises(GuardError, match=r"PHI guard refuses \(rule latin_name\)") as err:
         build_metrics(query(), Result(("clinic", "code", "n"), [("Zhang San", "AB12", 1)]))
     assert "Zhang" not in str(err.value)
     by_code = query(
@@ -189,3 +220,30 @@ def test_the_documented_config_is_valid(tmp_path: Path, monkeypatch: pytest.Monk
     loaded = load_database_config(write(tmp_path, example))
     assert loaded.targets["his-db"].tls == "preferred"
     assert loaded.config.modules["his_business"].queries[0].label_rules
+
+
+def test_check_config_refuses_a_free_text_label_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's finding 1: ``pattern: ".*"`` passed ``--check-config``; now it names file, key and fix."""
+    from exporters.core.cli import serve
+    from exporters.database.exporter import DatabaseExporter
+
+    monkeypatch.setenv("HOSPMON_UNIT_PW", "x")
+    path = write(
+        tmp_path,
+        BASE
+        + """
+modules:
+  his:
+    queries:
+      - name: by_clinic
+        sql: SELECT clinic, COUNT(*) AS n FROM visits GROUP BY clinic
+        label_rules: {clinic: {pattern: ".*"}}
+        metrics: [{name: hospmon_his_visits, help: Visits., labels: [clinic], values: [n]}]
+""",
+    )
+    assert serve(DatabaseExporter(), [f"--config.file={path}", "--check-config"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}: modules.his.queries[0].label_rules: clinic" in err
+    assert "pattern '.*' admits values longer than 64 characters" in err and "allow-list" in err

@@ -51,11 +51,11 @@ MODULES = f"""
     queries:
       - name: by_id_number
         sql: SELECT id_number, COUNT(*) AS n FROM patients GROUP BY id_number
-        label_rules: {{id_number: {{pattern: ".*"}}}}
+        label_rules: {{id_number: {{pattern: "[0-9A-Za-z -]{{1,40}}"}}}}
         metrics: [{{name: hospmon_test_by_id, help: Never., labels: [id_number], values: [n]}}]
       - name: by_name
         sql: SELECT name, COUNT(*) AS n FROM patients GROUP BY name
-        label_rules: {{name: {{pattern: "[a-z_]+"}}}}
+        label_rules: {{name: {{pattern: "[a-z_]{{1,32}}"}}}}
         metrics: [{{name: hospmon_test_by_name, help: Never., labels: [name], values: [n]}}]
   sleepy:
     queries:
@@ -143,7 +143,7 @@ def test_patient_identifiers_never_become_labels(config: LoadedConfig, name: str
     with pytest.raises(ProbeFailed) as err:
         probe(config, name, "leak")
     assert err.value.reason == "check_failed"
-    assert "resident ID number" in err.value.detail
+    assert "rule resident_id" in err.value.detail
     assert "1101011990" not in err.value.detail and "Zhang" not in err.value.detail
 
 

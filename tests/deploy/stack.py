@@ -153,7 +153,10 @@ def running_stack(run: Path) -> Iterator[Stack]:
             )
         )
         emr_config = run / "emr.yml"
-        emr_config.write_text("modules:\n  health: {kind: http, http: {path: /-/healthy}}\n")
+        # The exporter probes what the inventory lists for it (run/inventory beside this file).
+        emr_config.write_text(
+            "inventory: inventory\nmodules:\n  health: {kind: http, http: {path: /-/healthy}}\n"
+        )
         stack.enter_context(
             process(
                 python_main(

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import yaml
 
+from tests.conftest import LOOPBACK_ADHOC_YAML
 from tests.deploy.stack import python_main
 from tests.servers import PACKAGES, free_port, get_json, http_get, process, require, wait_for
 
@@ -51,7 +52,9 @@ def site() -> Iterator[tuple[str, defaultdict[str, set[str]]]]:
 
 def _exporter(tmp_path: Path, name: str) -> Any:
     config = tmp_path / f"{name}.yml"
-    config.write_text(f"modules:\n  web: {{kind: http, http: {{headers: {{X-Exporter: {name}}}}}}}\n")
+    config.write_text(
+        LOOPBACK_ADHOC_YAML + f"modules:\n  web: {{kind: http, http: {{headers: {{X-Exporter: {name}}}}}}}\n"
+    )
     port = free_port()
     argv = python_main(
         "exporters.emr.main", f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"

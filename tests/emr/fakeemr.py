@@ -20,11 +20,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.canary import CANARY
+
 # Planted values that look like patient data; no exporter output may ever contain them.
-CANARY_NAME = "张秀英"
-CANARY_MRN = "MRN20260415"
-CANARY_ID_NUMBER = "110105194912310021"
-CANARY_PHONE = "13912345678"
+# The one canary patient of every layer's canary test (tests/canary.py).
+CANARY_NAME = CANARY.name
+CANARY_MRN = CANARY.mrn
+CANARY_ID_NUMBER = CANARY.resident_id
+CANARY_PHONE = CANARY.phone
 CANARIES = (CANARY_NAME, CANARY_MRN, CANARY_ID_NUMBER, CANARY_PHONE)
 
 BEARER = "bearer-token-1"

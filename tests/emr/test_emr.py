@@ -21,6 +21,8 @@ from tests.emr import fakeemr
 from tests.emr.fakeemr import FakeEmr
 
 CONFIG = """
+allow_adhoc_targets: true
+adhoc_cidrs: [127.0.0.0/8, '::1/128']
 auths:
   static:
     bearer: {{token_file: {secrets}/token}}

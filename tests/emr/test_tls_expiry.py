@@ -66,6 +66,7 @@ def exporter(
 ) -> Iterator[RunningServer]:
     path = tmp_path_factory.mktemp("emr-expired") / "emr.yml"
     path.write_text(
+        "allow_adhoc_targets: true\nadhoc_cidrs: [127.0.0.0/8]\n"  # the fake EMR's port is picked at random
         "modules:\n"
         f"  verified: {{kind: http, http: {{path: health, tls: {{ca_file: '{expired_cert[0]}'}}}}}}\n"
         "  unverified: {kind: http, http: {path: health, tls: {insecure_skip_verify: true}}}\n"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import LOOPBACK_ADHOC
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB, mariadb_server
 from tests.emr.fakeemr import CANARY_ID_NUMBER, CANARY_MRN, CANARY_NAME, CANARY_PHONE
 
@@ -136,6 +137,8 @@ def his_config(
     config["database"]["auths"]["his-monitor"].update(password_file=str(secret), database=database)
     config["database"]["connections"]["his-db"].update(port=port, database=database)
     config["modules"].update(extra or {})
+    del config["inventory"]  # the test servers are on loopback, not in the demo inventory
+    config.update(LOOPBACK_ADHOC)
     path = folder / "his.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

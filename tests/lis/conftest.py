@@ -13,6 +13,7 @@ from hl7apy.parser import parse_message
 
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.lis.main import LisExporter
+from tests.conftest import LOOPBACK_ADHOC_YAML
 
 # Modes: an acknowledgement code, "never" (hold the connection, answer nothing), "unframed" (an ACK without
 # MLLP blocks), "wrong_id" (an AA for another message).
@@ -78,7 +79,8 @@ def exporter(tmp_path: Path) -> Iterator[RunningServer]:
     """Run the LIS exporter with an ADT module, an ORM module and a module capped at 1 s."""
     config = tmp_path / "lis.yml"
     config.write_text(
-        "modules:\n  mllp: {}\n  orm: {message_type: ORM^O01}\n  mllp_short: {timeout_seconds: 1}\n"
+        LOOPBACK_ADHOC_YAML
+        + "modules:\n  mllp: {}\n  orm: {message_type: ORM^O01}\n  mllp_short: {timeout_seconds: 1}\n"
     )
     with RunningServer(ExporterApp(LisExporter(), config), "127.0.0.1", 0) as server:
         yield server

@@ -8,6 +8,7 @@ import random
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,6 +25,16 @@ REPO = Path(__file__).resolve().parent.parent.parent
 NEVER_STAFFED = "NIGHT"  # a section whose hours (00:00-00:00) never hold: its analyzer is out of hours
 
 
+def create_lis(cur: Any) -> None:
+    """Create the demo LIS schema in database ``lis`` with its reference rows; the monitor may read it."""
+    cur.execute("CREATE DATABASE lis CHARACTER SET utf8mb4")
+    cur.execute(f"GRANT SELECT ON lis.* TO '{MONITOR_USER}'@'127.0.0.1'")
+    cur.execute("USE lis")
+    for statement in lis_statements():
+        cur.execute(statement)
+    seed_reference(cur)
+
+
 @pytest.fixture(scope="module")
 def lis_db() -> Iterator[MariaDB]:
     """MariaDB with the demo LIS schema and rows whose aggregates the tests know."""
@@ -34,12 +45,7 @@ def lis_db() -> Iterator[MariaDB]:
             server = stack.enter_context(mariadb_server())
             gc.collect()
         with server.admin() as conn, conn.cursor() as cur:
-            cur.execute("CREATE DATABASE lis CHARACTER SET utf8mb4")
-            cur.execute(f"GRANT SELECT ON lis.* TO '{MONITOR_USER}'@'127.0.0.1'")
-            cur.execute("USE lis")
-            for statement in lis_statements():
-                cur.execute(statement)
-            seed_reference(cur)
+            create_lis(cur)
             night = (NEVER_STAFFED, "Night", "夜班", "00:00", "00:00", "0123456")
             cur.execute("INSERT INTO lab_section VALUES (%s, %s, %s, %s, %s, %s)", night)
             cur.execute(f"INSERT INTO analyzer VALUES ('NIGHT-1', '{NEVER_STAFFED}', 'Model', 'XN-LINK')")
@@ -79,6 +85,7 @@ def lis_exporter(tmp_path: Path, lis_db: MariaDB) -> Iterator[RunningServer]:
     config["connections"]["lis-db"]["port"] = lis_db.port
     config["auths"]["lis-monitor"]["password_file"] = str(tmp_path / "pw")
     (tmp_path / "pw").write_text(MONITOR_PASSWORD)
+    del config["inventory"]
     path = tmp_path / "lis.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     with RunningServer(ExporterApp(LisExporter(), path), "127.0.0.1", 0) as server:

@@ -63,12 +63,16 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 
 def _config(extra: list[str]) -> str:
-    lines = [
-        *extra,
-        "rocommunity public default",
+    given = {line.split()[0].lower() for line in extra if line.strip()}
+    identity = [
         "sysLocation 机房 A-3 (machine room A-3)",
         "sysContact noc@hospital.example",
         "sysName hm-lab-agent",
+    ]
+    lines = [
+        *extra,
+        "rocommunity public default",
+        *(line for line in identity if line.split()[0].lower() not in given),
         "includeAllDisks 5%",
         "load 64 64 64",
         "dontLogTCPWrappersConnects yes",

@@ -37,15 +37,30 @@ def write_config(folder: Path, **overrides: object) -> Path:
     auths: dict[str, dict[str, object]] = {
         "public_v2": {"version": 2, "community_file": str(_secret(folder, "community", "public"))},
         "public_v1": {"version": 1, "community_file": str(_secret(folder, "community", "public"))},
-        "public_v2_pysnmp": {"version": 2, "community": "public", "backend": "pysnmp"},
+        "public_v2_pysnmp": {
+            "version": 2,
+            "community_file": str(_secret(folder, "community", "public")),
+            "backend": "pysnmp",
+        },
         "wrong_community": {"version": 2, "community_file": str(_secret(folder, "wrong", "not-public"))},
         # snmpsimd serves each recording under its name as community
-        "cisco_16_switch": {"version": 2, "community": "cisco_16_switch"},
-        "cisco_16_switch_pysnmp": {"version": 2, "community": "cisco_16_switch", "backend": "pysnmp"},
-        "linux_recording": {"version": 2, "community": "linux-full-walk"},
-        "winxp_recording": {"version": 2, "community": "winxp-full-walk"},
-        **{name: {"version": 2, "community": name} for name in BUILT},
-        **{f"{name}_pysnmp": {"version": 2, "community": name, "backend": "pysnmp"} for name in BUILT},
+        "cisco_16_switch": {"version": 2, "community_file": str(_secret(folder, "cisco", "cisco_16_switch"))},
+        "cisco_16_switch_pysnmp": {
+            "version": 2,
+            "community_file": str(_secret(folder, "cisco", "cisco_16_switch")),
+            "backend": "pysnmp",
+        },
+        "linux_recording": {"version": 2, "community_file": str(_secret(folder, "linux", "linux-full-walk"))},
+        "winxp_recording": {"version": 2, "community_file": str(_secret(folder, "winxp", "winxp-full-walk"))},
+        **{name: {"version": 2, "community_file": str(_secret(folder, name, name))} for name in BUILT},
+        **{
+            f"{name}_pysnmp": {
+                "version": 2,
+                "community_file": str(_secret(folder, name, name)),
+                "backend": "pysnmp",
+            }
+            for name in BUILT
+        },
     }
     protocols = {"SHA": "SHA", "SHA-256": "SHA256"}
     levels = {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}
@@ -72,7 +87,14 @@ def write_config(folder: Path, **overrides: object) -> Path:
     )
     auths["v3_wrong_password_pysnmp"] = dict(auths["v3_wrong_password"], backend="pysnmp")
     auths["v3_unknown_user"] = dict(auths["hm_sha_aes"], username="nobody_here")
-    data: dict[str, object] = {"auths": auths, "defaults": {"timeout": 0.5, "retries": 1}} | overrides
+    data: dict[str, object] = {
+        "auths": auths,
+        "defaults": {"timeout": 0.5, "retries": 1},
+        # The agents are on loopback and in the test's own namespace (10.200-249.x.x); probing them ad hoc
+        # with every lab auth is the point of these tests.
+        "allow_adhoc_targets": True,
+        "adhoc_cidrs": ["127.0.0.0/8", "::1/128", "10.192.0.0/10"],
+    } | overrides
     path = folder / "network.yml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path

@@ -17,7 +17,11 @@ from tests.network.agent import Agent
 from tests.network.helpers import cli_values, probe, value
 
 
-def test_default_config_ships_the_lab_auth_and_all_modules() -> None:
+def test_default_config_ships_the_lab_auth_and_all_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOSPMON_SNMP_COMMUNITY", raising=False)
+    with pytest.raises(ConfigError, match="HOSPMON_SNMP_COMMUNITY is not set"):
+        NetworkExporter().load_config(None)  # no community in the shipped file: it comes from outside
+    monkeypatch.setenv("HOSPMON_SNMP_COMMUNITY", "public")
     runtime = NetworkExporter().load_config(None)
     assert set(runtime.credentials) == {"public_v2"}
     assert runtime.credentials["public_v2"].community == b"public"
@@ -118,7 +122,8 @@ def test_label_values_decode_strings_addresses_and_indexes() -> None:
     assert index_labels((3, 97, 98), specs) is None
 
 
-def test_counter_values_stay_exact_in_python() -> None:
+def test_counter_values_stay_exact_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSPMON_SNMP_COMMUNITY", "public")
     runtime = NetworkExporter().load_config(None)
     module: CompiledModule = runtime.modules["if_mib"]
     oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 5)
@@ -133,7 +138,10 @@ def test_the_documented_example_module_reads_a_real_agent(
     doc = (REPO / "docs" / "snmp.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "disk_io:" in b)
     monkeypatch.setenv("HM_TEST_COMMUNITY", "public")
-    config = yaml.safe_load(block) | {"auths": {"lab": {"version": 2, "community_env": "HM_TEST_COMMUNITY"}}}
+    config = yaml.safe_load(block) | {
+        "auths": {"lab": {"version": 2, "community_env": "HM_TEST_COMMUNITY"}},
+        "targets": [{"target": agent.target, "auth": "lab"}],
+    }
     path = tmp_path / "network.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     exporter = NetworkExporter()
@@ -177,7 +185,7 @@ def _sectors_read() -> dict[str, int]:
 def test_module_mistakes_are_refused(tmp_path: Path, metrics: str, message: str) -> None:
     path = tmp_path / "network.yml"
     path.write_text(
-        f"auths: {{lab: {{version: 2, community: public}}}}\n"
+        f"auths: {{lab: {{version: 2, community_env: HOME}}}}\n"
         f"modules:\n  m:\n    walk: [1.3.6.1.2.1.2]\n    metrics: {metrics}\n",
         encoding="utf-8",
     )

@@ -50,7 +50,10 @@ class _Inventory(BaseHTTPRequestHandler):
 def prom(recorded: str, tmp_path: Path) -> Iterator[str]:
     network_config = write_config(tmp_path)
     reach_config = tmp_path / "reach.yml"
-    reach_config.write_text("modules:\n  ping: {kind: icmp}\n  port: {kind: tcp}\n")
+    reach_config.write_text(
+        "allow_adhoc_targets: true\nadhoc_cidrs: [127.0.0.0/8]\n"
+        "modules:\n  ping: {kind: icmp}\n  port: {kind: tcp}\n"
+    )
     inventory = BackgroundHTTPServer(_Inventory)
     with (
         RunningServer(ExporterApp(NetworkExporter(), network_config), "127.0.0.1", 0) as network,

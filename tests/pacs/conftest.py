@@ -22,6 +22,7 @@ import pytest
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.pacs.main import PacsExporter
 from hospmon.demoparts.pacs_lis import synthetic_study, write_instances
+from tests.conftest import LOOPBACK_ADHOC_YAML
 from tests.peers import tcp_process
 from tests.servers import PACKAGES, free_port, process, require
 
@@ -158,7 +159,7 @@ def exporter(tmp_path: Path) -> Iterator[RunningServer]:
     """Run the PACS exporter with an ``echo`` module calling as HOSPMON and a module with a 1 s cap."""
     config = tmp_path / "pacs.yml"
     config.write_text(
-        "modules:\n"
+        LOOPBACK_ADHOC_YAML + "modules:\n"
         f"  echo: {{calling_ae: HOSPMON, called_ae: {ARCHIVE_AE}}}\n"
         f"  echo_short: {{calling_ae: HOSPMON, called_ae: {ARCHIVE_AE}, timeout_seconds: 1}}\n"
     )
@@ -171,7 +172,7 @@ def archive_exporter(tmp_path: Path, orthanc: Scp) -> Iterator[RunningServer]:
     """Run the PACS exporter with C-FIND, routing (to the Orthanc archive), web and storage modules."""
     config = tmp_path / "pacs.yml"
     config.write_text(
-        "modules:\n"
+        LOOPBACK_ADHOC_YAML + "modules:\n"
         f"  find: {{prober: find, calling_ae: HOSPMON, modalities: [CT, MR, DX, US, MG]}}\n"
         "  routing:\n"
         "    prober: routing\n"

@@ -10,6 +10,8 @@ from exporters.reach.main import Loaded, ReachExporter
 
 PJL = r'"\x1b%-12345X@PJL INFO STATUS\r\n\x1b%-12345X"'
 CONFIG = f"""
+allow_adhoc_targets: true  # the peers are on loopback ports the tests pick
+adhoc_cidrs: [127.0.0.0/8]
 modules:
   ping: {{kind: icmp}}
   ping_datagram: {{kind: icmp, icmp: {{socket: datagram}}}}

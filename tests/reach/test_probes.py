@@ -193,7 +193,7 @@ def test_tcp_over_tls_shows_the_certificate_verified_or_refused(
 ) -> None:
     config = tmp_path / "reach.yml"
     config.write_text(
-        "modules:\n"
+        "allow_adhoc_targets: true\nadhoc_cidrs: [127.0.0.0/8]\nmodules:\n"
         f"  trusted: {{kind: tcp, tcp: {{tls: true, tls_config: {{ca_file: '{tls_cert[0]}'}}}}}}\n"
         "  untrusted: {kind: tcp, tcp: {tls: true}}\n"
     )

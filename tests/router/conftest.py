@@ -48,25 +48,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.url(name)
 
 
+def router_config(folder: Path, database_url: str, **overrides: Any) -> Path:
+    """Write a router config file (and its token files) into `folder`; keywords override top-level keys."""
+    (folder / "token").write_text(TOKEN + "\n")
+    (folder / "api-tokens").write_text(f"wang.lei {API_TOKEN}\n")
+    config: dict[str, Any] = {
+        "inventory": str(REPO / "demo" / "inventory"),
+        "policy": str(REPO / "rules" / "routing" / "policy.yml"),
+        "database": {"url": database_url, "busy_timeout_ms": 2000},
+        "webhook_auth": {"bearer_token_file": "token"},
+        "api_tokens_file": "api-tokens",
+        "worker": {"enabled": False},
+    }
+    config.update(overrides)
+    path = folder / "router.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """Return a function writing a router config file; keyword arguments override top-level keys."""
 
     def write(database_url: str, **overrides: Any) -> Path:
-        (tmp_path / "token").write_text(TOKEN + "\n")
-        (tmp_path / "api-tokens").write_text(f"wang.lei {API_TOKEN}\n")
-        config: dict[str, Any] = {
-            "inventory": str(REPO / "demo" / "inventory"),
-            "policy": str(REPO / "rules" / "routing" / "policy.yml"),
-            "database": {"url": database_url, "busy_timeout_ms": 2000},
-            "webhook_auth": {"bearer_token_file": "token"},
-            "api_tokens_file": "api-tokens",
-            "worker": {"enabled": False},
-        }
-        config.update(overrides)
-        path = tmp_path / "router.yml"
-        path.write_text(yaml.safe_dump(config))
-        return path
+        return router_config(tmp_path, database_url, **overrides)
 
     return write
 

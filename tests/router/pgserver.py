@@ -48,7 +48,11 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        log = (self.root / "postgres.log").open("wb")
+        return self._launch()
+
+    def _launch(self) -> PostgresServer:
+        """Start the server on the existing cluster; wait until it accepts connections."""
+        log = (self.root / "postgres.log").open("ab")
         self.proc = subprocess.Popen(
             self._as_postgres(
                 str(PG_BIN / "postgres"),
@@ -78,6 +82,11 @@ class PostgresServer:
                     raise RuntimeError(f"PostgreSQL did not start:\n{text}") from None
                 time.sleep(0.05)
 
+    def restart(self) -> None:
+        """Stop the server as an operator's restart does (fast shutdown), then start it on the same port."""
+        self._shutdown("fast")
+        self._launch()
+
     def dsn(self, db: str) -> str:
         """Return a libpq connection string for a database."""
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={db}"
@@ -91,16 +100,17 @@ class PostgresServer:
         with psycopg.connect(self.dsn(db), autocommit=True) as conn:
             conn.execute(sql.encode())
 
-    def stop(self) -> None:
-        """Stop the server and remove its files."""
+    def _shutdown(self, mode: str) -> None:
         if self.proc is not None:
             subprocess.run(
-                self._as_postgres(
-                    str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
-                ),
+                self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"),
                 capture_output=True,
                 check=False,
             )
             self.proc.wait(timeout=30)
             self.proc = None
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        self._shutdown("immediate")
         shutil.rmtree(self.root, ignore_errors=True)

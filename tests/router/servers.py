@@ -188,15 +188,21 @@ def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Pro
     return proc, port
 
 
-def start_router(workdir: Path, config: Path) -> tuple[Process, int]:
+GUARD_OFF = (
+    "import sys, hospmon.phi as phi; phi._TEST_ONLY_DISABLED = True; "
+    "from alertrouter.main import main; sys.exit(main(sys.argv[1:]))"
+)
+"""Run the router with the PHI guard off: test-only, to prove a canary test can fail; no config reaches it."""
+
+
+def start_router(workdir: Path, config: Path, *, guard_off: bool = False) -> tuple[Process, int]:
     """Start hospmon-router (gunicorn) on a free port, migrating its store first."""
     port = free_port()
     proc = Process(
         "router",
         [
             sys.executable,
-            "-m",
-            "alertrouter.main",
+            *(["-c", GUARD_OFF] if guard_off else ["-m", "alertrouter.main"]),
             "--config.file",
             str(config),
             "--db.upgrade",

@@ -77,7 +77,8 @@ def test_apprise_urls(tmp_path: Path, write_config: Callable[..., Path]) -> None
     ch = {c.name: c for c in settings.file.channels}
     assert apprise_url(ch["wecom"], settings, "") == "wecombot://0123-wecom-key"
     assert apprise_url(ch["dingtalk"], settings, "") == "dingtalk://SECabc@dingtoken123/"
-    assert apprise_url(ch["hook"], settings, "") == "json://127.0.0.1:8080/hospmon?source=router"
+    # The gateway's own query parameters go through apprise with its "-" prefix (they were once dropped).
+    assert apprise_url(ch["hook"], settings, "") == "json://127.0.0.1:8080/hospmon?-source=router"
     assert apprise_url(ch["sms"], settings, "+86-555-0101") == "json://127.0.0.1:8080/sms?:to=%2B86-555-0101"
     assert apprise_url(ch["mail"], settings, "li.qiang@hospital.example") == (
         "mailto://router:p%40ss%20word@smtp.hospital.example:587?mode=starttls&from=router%40hospital.example"
@@ -93,7 +94,7 @@ def test_webhook_and_sms_gateway_receive_messages(
     send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...")
     send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down")
     (hook_path, hook), (sms_path, sms) = receiver.posts
-    assert hook_path.startswith("/hospmon") and hook["title"] == "[P1] #1 SwitchDown on core-sw-1"
+    assert hook_path == "/hospmon?source=router" and hook["title"] == "[P1] #1 SwitchDown on core-sw-1"
     assert sms_path.startswith("/sms") and sms["to"] == "+86-555-0101" and sms["message"] == "core-sw-1 down"
 
 
@@ -106,3 +107,18 @@ def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: C
             send(hook, settings, "network", "s", "b")
     finally:
         refusing.stop()
+
+
+def test_a_url_with_a_token_comes_from_url_file(
+    tmp_path: Path, write_config: Callable[..., Path], receiver: Receiver
+) -> None:
+    """The lab's alarm board takes a token in its URL: the URL lives in a file, never in the config."""
+    (tmp_path / "lab-board-url").write_text(f"http://127.0.0.1:{receiver.port}/board?access_token=s3cr3t\n")
+    path = write_config(
+        "sqlite:///x.db", channels=[{"name": "lab", "kind": "webhook", "url_file": "lab-board-url"}]
+    )
+    settings = load_settings(path)
+    assert "s3cr3t" not in path.read_text()
+    send(settings.file.channels[0], settings, "lis", "[P2] #7 LIS interface backlog", "...")
+    [(board_path, body)] = receiver.posts
+    assert board_path == "/board?access_token=s3cr3t" and body["title"] == "[P2] #7 LIS interface backlog"

@@ -111,3 +111,59 @@ def test_replicas_migrating_together_take_turns(postgres: Any, write_config: Cal
     ]
     outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where", "fix"),
+    [
+        (
+            {"database": {"url": "postgresql+psycopg://router:Hosp1tal!@db.hospital.internal/router"}},
+            "database: url: holds a password",
+            "database.password_file",
+        ),
+        (
+            {"channels": [{"name": "board", "kind": "webhook", "url": "https://ops:pw@board.internal/hook"}]},
+            "channels[board]: url: carries user credentials",
+            "channels[board].url_file",
+        ),
+        (
+            {
+                "channels": [
+                    {"name": "wx", "kind": "webhook", "url": "https://qyapi.example/send?key=693a91f6"}
+                ]
+            },
+            "channels[wx]: url: carries a secret in its query parameter 'key'",
+            "kind wecom/dingtalk with key_file",
+        ),
+        (
+            {"channels": [{"name": "sms", "kind": "sms", "url": "http://gw.internal/send?user=hm&pwd=123"}]},
+            "channels[sms]: url: carries a secret in its query parameter 'pwd'",
+            "channels[sms].url_file",
+        ),
+    ],
+)
+def test_check_refuses_inline_secrets(
+    write_config: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    overrides: dict[str, Any],
+    where: str,
+    fix: str,
+) -> None:
+    path = write_config("sqlite:///x.db", **overrides)
+    assert serve(["--config.file", str(path), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {where}" in err and fix in err
+    assert "Hosp1tal!" not in err and "693a91f6" not in err  # the fault never repeats the secret
+
+
+def test_shipped_router_configs_have_no_inline_secret(tmp_path: Path) -> None:
+    from alertrouter.secrets_check import inline_secrets
+    from alertrouter.settings import RouterFile
+    from hospmon.config import load
+    from hospmon.demoparts.router import config as demo_config
+
+    shipped = REPO / "deploy/router/router.yml"
+    assert inline_secrets(load(RouterFile, shipped, id_field="name"), shipped) == []
+    for mail in (False, True):
+        demo = RouterFile.model_validate(demo_config(tmp_path, REPO / "demo/inventory", mail=mail))
+        assert inline_secrets(demo, "demo") == []

@@ -43,6 +43,8 @@ class Target:
     idle_timeout: float = 120.0
     tls: str = "preferred"
     tls_ca_file: str | None = None
+    require_auth: str = "scram-sha-256"
+    """PostgreSQL: the only authentication methods answered (libpq ``require_auth``)."""
 
     @property
     def key(self) -> tuple[str, str, int, str | None, str, str]:

@@ -131,6 +131,29 @@ def _tls_options(target: Target) -> dict[str, Any]:
     return {}  # preferred: PyMySQL's default, TLS when the server offers it
 
 
+class ClearTextRefused(pymysql.err.OperationalError):  # type: ignore[misc]
+    """The server asked for the password in clear (mysql_clear_password or PAM's dialog): not sent."""
+
+
+class _RefuseClearText:
+    """PyMySQL auth plugin handler that refuses, before the password is written to the socket."""
+
+    def __init__(self, conn: Any) -> None:
+        del conn
+
+    def authenticate(self, packet: Any) -> Any:
+        """Refuse the plugin the server switched to."""
+        raise ClearTextRefused(2059, "the server asked for the password in clear; refused")
+
+    def prompt(self, echo: bool, prompt: bytes) -> bytes:
+        """Refuse PAM's dialog prompts, which would carry the password in clear."""
+        raise ClearTextRefused(2059, "the server asked for the password in clear; refused")
+
+
+# Plugins that would send the password as it is: PyMySQL answers them unless a handler says otherwise.
+_CLEAR_TEXT_PLUGINS = {"mysql_clear_password": _RefuseClearText, "dialog": _RefuseClearText}
+
+
 def connect(target: Target, timeout: float) -> MySQLConnection:
     """Open a read-only MySQL/MariaDB session, or raise `QueryError`."""
     try:
@@ -146,8 +169,14 @@ def connect(target: Target, timeout: float) -> MySQLConnection:
             autocommit=True,
             charset="utf8mb4",
             program_name="hospmon-database-exporter",
+            auth_plugin_map=_CLEAR_TEXT_PLUGINS,
             **_tls_options(target),
         )
+    except ClearTextRefused:
+        raise QueryError(
+            "auth",
+            f"{target.host}:{target.port} asked for the password in clear (mysql_clear_password); refused",
+        ) from None
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else None
         if code in _AUTH_CODES:

@@ -120,9 +120,16 @@ def connect(target: Target, timeout: float) -> PostgresConnection:
             prepare_threshold=None,
             sslmode=_SSLMODE[target.tls],
             sslrootcert=target.tls_ca_file,  # None is left out of the conninfo
+            # A server (or an impostor) asking for the password in clear or as MD5 gets nothing.
+            require_auth=target.require_auth,
         )
     except psycopg.OperationalError as exc:
         message = str(exc)
+        if "server requested" in message or "server did not complete authentication" in message:
+            # libpq refused the method the server asked for (require_auth): no password was sent.
+            raise QueryError(
+                "auth", f"the server asked for an authentication method other than {target.require_auth}"
+            ) from None
         if "password authentication failed" in message or "no pg_hba.conf entry" in message:
             raise QueryError("auth", f"authentication failed for user {target.user}") from None
         if "does not exist" in message and "database" in message:

@@ -1,0 +1,75 @@
+"""Refuse secrets written into the router config where a ``*_file`` or ``*_env`` key could hold them.
+
+A password in ``database.url`` or a token in a channel's URL ends up in version control, in backups of
+/etc, in ``ps`` output of whoever templates the file, and in every support ticket that attaches the config.
+The check runs at start-up and in ``hospmon-router --check``; each fault names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from hospmon.config import ConfigFault
+
+if TYPE_CHECKING:
+    from alertrouter.settings import RouterFile
+
+SECRET_PARAM = re.compile(
+    r"(token|key|secret|passw(or)?d|pwd|pass|sig(nature)?|auth|credential|access[_-]?key|sign)", re.I
+)
+"""Query parameter names that carry a secret in the webhook and SMS gateway URLs hospitals use."""
+
+
+def _database(url: str, file: str) -> list[ConfigFault]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return [ConfigFault(file, "database", "url", "not a SQLAlchemy URL (e.g. postgresql+psycopg://...)")]
+    if parsed.password is None:
+        return []
+    return [
+        ConfigFault(
+            file,
+            "database",
+            "url",
+            "holds a password: remove it from the URL and put it in a file named by "
+            "database.password_file (or an environment variable named by database.password_env)",
+        )
+    ]
+
+
+def url_secret(url: str) -> str | None:
+    """Say what secret a URL carries (credentials, or the name of a secret query parameter), or None."""
+    parts = urlsplit(url)
+    if parts.password is not None or (parts.username and "@" in parts.netloc):
+        return "user credentials (user:password@)"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if SECRET_PARAM.search(name):
+            return f"a secret in its query parameter {name!r}"
+    return None
+
+
+def inline_secrets(raw: RouterFile, path: str | Path) -> list[ConfigFault]:
+    """Return a fault for every secret written inline in the config."""
+    file = str(path)
+    faults = _database(raw.database.url, file)
+    for ch in raw.channels:
+        found = url_secret(ch.url) if ch.url else None
+        if found:
+            hint = " (or use kind wecom/dingtalk with key_file)" if ch.kind == "webhook" else ""
+            faults.append(
+                ConfigFault(
+                    file,
+                    f"channels[{ch.name}]",
+                    "url",
+                    f"carries {found}: put the whole URL in a file (mode 0600) and name it in "
+                    f"channels[{ch.name}].url_file instead{hint}",
+                )
+            )
+    return faults

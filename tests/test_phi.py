@@ -1,0 +1,191 @@
+"""The PHI guard on values hospital systems really hold: what it refuses, by which rule, what it lets by."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from hospmon import phi
+from hospmon.phi import REDACTED, PhiGuard, PhiSettings
+from hospmon.phi_patterns import label_name_problem, pattern_problem
+from tests.canary import CANARY, leaks
+
+
+@pytest.fixture(scope="module")
+def guard() -> PhiGuard:
+    return PhiGuard(extra_words=["核心交换机1", "门诊楼"])
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("110101 19900307 4514", "resident_id"),  # the issue's example: spaced, checksum valid
+        ("110101-19900307-4514", "resident_id"),
+        ("11010519850815123X", "resident_id"),
+        ("110105 19850815 123x", "resident_id"),
+        ("110101199003074515", "resident_id"),  # checksum wrong (a typo at the desk), birth date real
+        ("110101900307451", "resident_id"),  # the old 15-digit form
+        ("13800138000", "mobile_phone"),
+        ("138-0013-8000", "mobile_phone"),
+        ("138 0013 8000", "mobile_phone"),
+        ("+86 138 0013 8000", "mobile_phone"),
+        ("bed 12 13800138000", "mobile_phone"),
+        ("010-65123456", "landline_phone"),
+        ("(0755) 8765 4321", "landline_phone"),
+        ("+86 10 6512 3456", "landline_phone"),
+        ("ext 6512-3456", "landline_phone"),
+        ("MRN00000001", "record_number"),
+        ("MRN-CANARY-3141592", "record_number"),
+        ("zy20240001", "record_number"),
+        ("MZ 2024-0001", "record_number"),
+        ("住院号\uff1a20240815", "record_number"),
+        ("nurse@ward5.example.cn", "email"),
+        ("张三", "han_name"),
+        ("柳如烟", "han_name"),
+        ("张三CANARY", "han_name"),
+        ("王医生 x8001", "han_name"),
+        ("欧阳建国", "han_name"),
+        ("Zhang San", "latin_name"),
+        ("ZHANG San", "latin_name"),
+        ("Liu Ruyan", "latin_name"),
+        ("LIU^RUYAN", "latin_name"),
+        ("wang_xiaoming", "latin_name"),
+    ],
+)
+def test_patient_identifiers_are_refused_by_their_rule(guard: PhiGuard, value: str, rule: str) -> None:
+    assert guard.check("label", value).rule == rule
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "internal-med",
+        "STAT",
+        "GigabitEthernet0/0/1",
+        "uplink to core-sw-1",
+        "172.16.100.20",
+        "10.1.2.3:3306",
+        "00:1a:2b:3c:4d:5e",
+        "2024-03-07 10:15:00",
+        "Huawei Versatile Routing Platform Software V200R019C10SPC500",
+        "Machine room 1, rack A01",
+        "急诊",
+        "检验科",
+        "门诊楼B1配线间",
+        "住院楼五楼",
+        "三病区",
+        "核心交换机1",
+        "ICU 5楼接入交换机",
+        "Li-ion battery",
+        "Fan Tray 2",
+        "Power Supply 1",
+        "SN2102350DJP10K8000123",
+        "1700000000",
+        "Copyright (c) 1986-2015 by Cisco Systems, Inc.",
+        "in service 2010-2024",
+        "",
+    ],
+)
+def test_what_a_device_or_a_query_rightly_exports_passes(guard: PhiGuard, value: str) -> None:
+    assert guard.check("label", value).ok, guard.find(value)
+
+
+def test_site_words_and_prefixes_come_from_config() -> None:
+    default = PhiGuard()
+    site = PhiGuard(PhiSettings(record_prefixes=["BLH"], allow_words=["方舱"]))
+    assert default.check("ward", "方舱").rule == "han_name"  # 方 is a surname: refused until allowed
+    assert site.check("ward", "方舱").ok
+    assert default.check("sample", "BLH-20240815").ok
+    assert site.check("sample", "BLH-20240815").rule == "record_number"
+
+
+def test_every_canary_form_is_refused_and_redacted(guard: PhiGuard) -> None:
+    for value in CANARY.planted():
+        assert guard.redact("v", value) == REDACTED, value
+
+
+def test_free_text_keeps_its_words_and_loses_the_patient(guard: PhiGuard) -> None:
+    text = f"critical value for {CANARY.name} ({CANARY.mrn}), call {CANARY.phone_dashed}; ward 5 notified"
+    clean, rules = guard.redact_text(text, where="annotation summary")
+    assert leaks(clean) == []
+    assert clean.startswith("critical value for [redacted]")
+    assert clean.endswith("; ward 5 notified")
+    assert sorted(rules) == ["han_name", "mobile_phone", "record_number"]
+
+
+def test_labels_are_redacted_one_by_one(guard: PhiGuard) -> None:
+    clean, hits = guard.redact_labels({"ci": "his-db", "patient": CANARY.resident_id_spaced})
+    assert clean == {"ci": "his-db", "patient": REDACTED}
+    assert hits == [("patient", "resident_id")]
+
+
+def test_refusals_are_counted_and_logged_by_rule_never_by_value(caplog: pytest.LogCaptureFixture) -> None:
+    guard = PhiGuard()
+    with caplog.at_level(logging.DEBUG, logger="hospmon.phi"):
+        for _ in range(3):
+            guard.check("sysContact", f"on call {CANARY.phone}")
+    assert guard.tally.get("mobile_phone") == 3
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once per label and rule, then debug: a scrape every 15 s must not flood
+    assert "label=sysContact rule=mobile_phone" in warnings[0].getMessage()
+    assert leaks(caplog.text) == []
+    family = guard.tally.family("hospmon_test_refused", "Refused.")
+    counts = {s.labels["rule"]: s.value for s in family.samples if s.name.endswith("_total")}
+    assert counts["mobile_phone"] == 3
+    assert counts["resident_id"] == 0  # every rule's series exists from the start
+
+
+def test_the_test_only_switch_lets_everything_by(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(phi, "_TEST_ONLY_DISABLED", True)
+    assert PhiGuard().check("name", CANARY.name).ok
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        ".*",
+        ".+",
+        ".{1,20}",
+        "[a-z]+",
+        "[a-z]{2,}",
+        r"\w{1,10}",
+        r"\S{1,8}",
+        "[^,]{1,8}",
+        "[一-龥]{2,4}",
+        "(?:[a-z]|.){1,4}",
+        "[a-z]{1,80}",
+    ],
+)
+def test_patterns_that_admit_free_text_are_refused(pattern: str) -> None:
+    assert pattern_problem(pattern) is not None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[a-z][a-z0-9-]{0,31}",
+        "[A-Z0-9][A-Z0-9-]{0,31}",
+        "[A-Z]{2,16}",
+        "(门诊|急诊|住院)",
+        r"\d{1,4}",
+        "ok|failed",
+    ],
+)
+def test_bounded_enumerations_pass(pattern: str) -> None:
+    assert pattern_problem(pattern) is None
+
+
+def test_label_names_that_denote_personal_data_are_refused() -> None:
+    for name in ["patient_name", "pname", "mrn", "phone", "idn", "patient"]:
+        assert label_name_problem(name) is not None, name
+    for name in ["clinic", "clinic_type", "section", "priority", "telemetry_channel"]:
+        assert label_name_problem(name) is None, name
+
+
+def test_a_name_after_another_word_in_free_text_is_found(guard: PhiGuard) -> None:
+    # The pair "about LIU" once consumed the surname, so the name itself went through.
+    for text in (f"about {CANARY.name_dicom}", f"the sample of {CANARY.name_latin}"):
+        clean, rules = guard.redact_text(text)
+        assert leaks(clean) == [] and rules == ["latin_name"], text
+    assert guard.redact_text("it will not carry the load through an outage")[1] == []
