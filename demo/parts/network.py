@@ -138,13 +138,11 @@ def _uptime_script(folder: Path, days_up: float) -> Path:
     return script
 
 
-def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...], uptime: Path) -> str:
+def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...]) -> str:
     return (
         "\n".join(
             [
                 "rocommunity public 127.0.0.1",
-                # Ahead of net-snmp's own sysUpTime (priority 127): lower numbers win.
-                f"pass -p 10 .1.3.6.1.2.1.1.3 {uptime}",
                 f"sysName {ci}",
                 f"sysLocation {location}",
                 f"sysDescr {name} (hospmon demo, net-snmp)",
@@ -159,30 +157,40 @@ def _agent_config(ci: str, name: str, location: str, extra: tuple[str, ...], upt
     )
 
 
+def agent_part(device: Device, conf: Path) -> Part:
+    """Return the part running one simulated device's snmpd with `conf`, its files beside it.
+
+    The device has been up for days: a `pass` script serves its sysUpTime from a boot some days back.
+    """
+    folder = conf.parent
+    uptime = _uptime_script(folder, days_up=12 + device.port % 37 + (device.port % 10) / 10)
+    with conf.open("a", encoding="utf-8") as out:
+        # Ahead of net-snmp's own sysUpTime (priority 127): lower numbers win.
+        out.write(f"pass -p 10 .1.3.6.1.2.1.1.3 {uptime}\n")
+    return Part(
+        name=f"snmpd-{device.ci}",
+        argv=agent_argv(conf, folder, [f"udp:{ports.addr(device.port)}"]),
+        ready_url="",
+        shown_url=f"udp://{ports.addr(device.port)}",
+        env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
+        ready=functools.partial(answers, "127.0.0.1", ports.port(device.port)),
+    )
+
+
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Write one snmpd config per device and return the agents, then the network exporter."""
     require_net_snmp()
     inv = load_inventory(inventory)
     base = run / "network"
     result = []
-    for number, device in enumerate(DEVICES):
+    for device in DEVICES:
         ci = inv.cis[device.ci]
         folder = base / device.ci
         folder.mkdir(parents=True, exist_ok=True)
-        uptime = _uptime_script(folder, days_up=12 + 7 * number % 40 + number / 10)
         conf = folder / "snmpd.conf"
         name, location = str(inv.name_of(ci.id)), ci.location or "machine room"
-        conf.write_text(_agent_config(ci.id, name, location, device.extra, uptime), encoding="utf-8")
-        result.append(
-            Part(
-                name=f"snmpd-{device.ci}",
-                argv=agent_argv(conf, folder, [f"udp:{ports.addr(device.port)}"]),
-                ready_url="",
-                shown_url=f"udp://{ports.addr(device.port)}",
-                env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
-                ready=functools.partial(answers, "127.0.0.1", ports.port(device.port)),
-            )
-        )
+        conf.write_text(_agent_config(ci.id, name, location, device.extra), encoding="utf-8")
+        result.append(agent_part(device, conf))
     # The exporter reads its config, the lab community (secrets/) and the inventory (../inventory) from here.
     (base / "secrets").mkdir(exist_ok=True)
     community = base / "secrets" / "snmp-community"
