@@ -69,8 +69,10 @@ def exporter_config(name: str, folder: Path) -> Path:
 
 def exporter_part(name: str, demo_port: int, config: Path, cwd: Path | None = None) -> Part:
     """Return the part running the NAME exporter with `config` on its demo port."""
-    # `python -m` rather than the console script: it also runs before `pip install -e` adds new scripts.
-    argv = [sys.executable, "-m", f"exporters.{name}.main", f"--config.file={config}",
+    # The module's main() rather than the console script: it also runs before `pip install -e` adds a new
+    # script, and needs no `if __name__ == "__main__"` in the exporter.
+    run_main = f"import sys; from exporters.{name}.main import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", run_main, f"--config.file={config}",
             f"--web.listen-address={ports.addr(demo_port)}"]  # fmt: skip
     return Part(f"{name}-exporter", argv, ports.url(demo_port, "/-/healthy"), ports.url(demo_port), cwd=cwd)
 
