@@ -97,7 +97,7 @@ class Assessor:
         self.calendar = calendar
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
-        self._decide = lru_cache(maxsize=8192)(self._assess)
+        self._decide = lru_cache(maxsize=1024)(self._assess)  # few alerts meet one minute twice
         self._ranked = lru_cache(maxsize=8192)(self._rank)
         self._closed_at = lru_cache(maxsize=64)(self._departments_closed)
         self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
