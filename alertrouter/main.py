@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.upgrade and not upgrade_apart(router.settings.database_url):
         print("hospmon-router: the database migration failed (its error is above)", file=sys.stderr)
         return 1
+    router.assessor.precompute()  # once, in the master: the workers inherit it
     workers = args.workers or (1 if router.settings.database_url.startswith("sqlite") else 2)
     options = {
         "bind": args.listen,

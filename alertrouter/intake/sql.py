@@ -16,7 +16,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     String,
-    Table,
     any_,
     bindparam,
     func,
@@ -30,10 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeEngine
 
-from alertrouter.models import ALERTS, EVENTS, Incident, IncidentDepartment
-
-INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
-DEPARTMENTS: Table = IncidentDepartment.__table__  # type: ignore[assignment]
+from alertrouter.models import ALERTS, DEPARTMENTS, EVENTS, INCIDENTS
 
 
 @dataclass(frozen=True)

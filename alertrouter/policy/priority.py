@@ -103,6 +103,16 @@ class Assessor:
         self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
         self._reachability = frozenset(policy.reachability)
 
+    def precompute(self) -> None:
+        """Work out every CI's footprint and depth now, e.g. before gunicorn forks its workers.
+
+        Each worker then finds them made instead of working each out on the first alert of a CI (and the
+        worker re-deciding open incidents, on the first incident of a CI another process received).
+        """
+        for ci in self.inventory.cis:
+            self.footprint(ci)
+            self.depth(ci)
+
     def _depth(self, ci: str | None) -> int:
         """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
         return len(self.inventory.depends_on_transitively(ci)) if ci in self.inventory.cis else 0

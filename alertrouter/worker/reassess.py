@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.models import OPEN, Incident
+from alertrouter.models import INCIDENTS, OPEN, Incident
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.settings import PRIORITIES
 from alertrouter.timeline import record
@@ -42,11 +42,16 @@ def reassess_open(
 
     The ids re-decided are added to `decided`; the caller keeps them only once the transaction has committed.
     """
-    rows = session.execute(
-        select(Incident.id, Incident.ci, Incident.severity, Incident.priority, Incident.alertname).where(
-            Incident.status.in_(OPEN), Incident.ci.is_not(None), Incident.parent_id.is_(None)
+    inc = INCIDENTS.c  # Core rows: thousands of open incidents are read every pass
+    rows = (
+        session.connection()
+        .execute(
+            select(inc.id, inc.ci, inc.severity, inc.priority, inc.alertname).where(
+                inc.status.in_(OPEN), inc.ci.is_not(None), inc.parent_id.is_(None)
+            )
         )
-    ).all()
+        .all()
+    )
     raised = 0
     for row in rows:
         if decided is not None:
