@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-import psycopg
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect
@@ -75,6 +74,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
 
 def closed_by_server(conn: Any) -> bool:
     """Tell whether an idle DBAPI connection has something to read: the server's goodbye or end of stream."""
+    import psycopg  # here, not at the top: a router on SQLite never loads the PostgreSQL driver
+
     try:
         fd = conn.fileno()
     except (psycopg.Error, OSError):  # the driver knows it is closed

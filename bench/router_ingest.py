@@ -23,12 +23,13 @@ import argparse
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Measure, Report, alternate, descendants, rss_mib  # noqa: E402
+from bench.harness import Measure, Report, alternate, descendants, pss_mib, rss_mib  # noqa: E402
 from bench.router_load import Cell, generate_inventory, payloads, post_turn  # noqa: E402
 from bench.router_peer import TOKEN, alerta, router  # noqa: E402
 from bench.servers import postgres  # noqa: E402
@@ -36,9 +37,9 @@ from bench.servers import postgres  # noqa: E402
 CELLS = (Cell(1, 8, 300), Cell(50, 4, 12))
 
 
-def worker_rss(pid: int) -> float:
-    """Return the largest RSS among a gunicorn master's workers, in MiB."""
-    return max((rss_mib(p) for p in descendants(pid) if p != pid), default=rss_mib(pid))
+def worker_memory(pid: int, read: Callable[[int], float] = rss_mib) -> float:
+    """Return the largest RSS (or another reading) among a gunicorn master's workers, in MiB."""
+    return max((read(p) for p in descendants(pid) if p != pid), default=read(pid))
 
 
 def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report, cis: list[str]) -> None:
@@ -93,7 +94,13 @@ def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report
                 report.figure(f"{label}: PostgreSQL CPU ms/alert", peer["db_cpu"], mine["db_cpu"], digits=2)
                 report.note(f"CPU resolution per alert: 10 ms / {per_round} alerts = {10 / per_round:.3f} ms")
             report.figure(
-                f"{store}: RSS per worker, MiB", [worker_rss(apid)], [worker_rss(opid)], paired=False
+                f"{store}: RSS per worker, MiB", [worker_memory(apid)], [worker_memory(opid)], paired=False
+            )
+            peer_pss, our_pss = worker_memory(apid, pss_mib), worker_memory(opid, pss_mib)
+            report.figure(f"{store}: PSS per worker, MiB", [peer_pss], [our_pss], paired=False)
+            report.note(
+                "PSS counts the pages a worker shares with its master and siblings in part: the router's"
+                " workers are forked from a master that loaded the inventory; Alerta's import on their own"
             )
             stored = pg.sql("SELECT count(*) FROM alerts", database="alerta").strip()
             report.note(f"{store}: Alerta stored {stored} alerts; {offset} sent to each side")

@@ -1,8 +1,10 @@
 """Store webhook alerts: idempotent on fingerprint and start, grouped under their root CI's incident.
 
-One delivery costs a handful of statements whatever its size: look up the alerts already stored, look up the
-open incidents their CIs (and the CIs upstream) could join, open the missing incidents, insert the new alerts
-in one statement, then write the timeline in one statement.
+One delivery costs a handful of statements whatever its size: one lookup of the alerts already stored and of
+the open incidents their CIs (and the CIs upstream) could join; the new alerts are routed in memory, then
+their new incidents, departments, alerts and timeline are written a statement each (`opening.py`). If
+another replica stored one of the alerts or opened one of the incidents meanwhile, `Raced` rolls the
+delivery back and it is ingested again, finding what the other committed.
 """
 
 from __future__ import annotations
