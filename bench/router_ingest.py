@@ -20,7 +20,9 @@ alert, and RSS per worker after the turns. Any non-2xx answer is a failure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
@@ -32,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from bench.harness import Measure, Report, alternate, descendants, pss_mib, rss_mib  # noqa: E402
 from bench.router_load import Cell, generate_inventory, payloads, post_turn  # noqa: E402
 from bench.router_peer import TOKEN, alerta, router  # noqa: E402
-from bench.servers import postgres  # noqa: E402
+from bench.servers import Postgres, postgres  # noqa: E402
 
 CELLS = (Cell(1, 8, 300), Cell(50, 4, 12))
 
@@ -102,8 +104,25 @@ def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report
                 "PSS counts the pages a worker shares with its master and siblings in part: the router's"
                 " workers are forked from a master that loaded the inventory; Alerta's import on their own"
             )
-            stored = pg.sql("SELECT count(*) FROM alerts", database="alerta").strip()
-            report.note(f"{store}: Alerta stored {stored} alerts; {offset} sent to each side")
+            stored = int(pg.sql("SELECT count(*) FROM alerts", database="alerta"))
+            ours, incidents = router_counts(pg, ours_url)
+            report.same(f"{store}: alerts stored", stored, ours)
+            report.same(f"{store}: alerts sent and stored", offset, ours)
+            report.note(
+                f"{store}: {offset} alerts sent to each side; Alerta stored {stored}, the router {ours}"
+                f" in {incidents} incidents"
+            )
+
+
+def router_counts(pg: Postgres, url: str) -> tuple[int, int]:
+    """Return how many alerts and incidents the router stored."""
+    query = "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM incidents)"
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            alerts, incidents = db.execute(query).fetchone()
+    else:
+        alerts, incidents = map(int, pg.sql(query, database="router").split("|"))
+    return int(alerts), int(incidents)
 
 
 def main() -> int:
