@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from exporters.core.probe import BadRequest, Deadline, ProbeFailed, ProbeRequest
 from exporters.network.exporter import NetworkExporter, Runtime
@@ -23,7 +24,11 @@ SECRETS = ["not-public", "wrong-priv", "wrong-pass"] + [
 
 
 @pytest.mark.parametrize(
-    "auth", ["hm_sha_aes", "hm_sha256_aes", "hm_auth", "hm_noauth", "public_v1", "public_v2_pysnmp"]
+    "auth",
+    [
+        *("hm_sha_aes", "hm_sha256_aes", "hm_sha_des", "hm_sha_aes256", "hm_auth", "hm_noauth"),
+        *("public_v1", "public_v2_pysnmp"),
+    ],
 )
 def test_every_version_and_security_level_reads_the_agent(
     exporter: NetworkExporter, runtime: Runtime, agent: Agent, auth: str
@@ -166,3 +171,35 @@ def test_wrong_privacy_password_is_auth_within_the_first_exchange(
         elapsed = time.monotonic() - start
         assert reason == ("auth" if auth.startswith("v3_wrong") else "success"), auth
         assert elapsed < 2.0, (auth, elapsed)
+
+
+@pytest.mark.parametrize("user", ["hm_sha_des", "hm_sha_aes256"])
+def test_wrong_privacy_password_is_auth_on_pysnmp_too(
+    exporter: NetworkExporter, agent: Agent, tmp_path: Path, user: str
+) -> None:
+    # An old switch's DES (or an AES-256) user is served by pysnmp, which net-snmp's silence would leave to
+    # time out: its canary tells the wrong password before pysnmp's first retransmission (5 s, shipped).
+    config = yaml.safe_load(write_config(tmp_path).read_text())
+    wrong = dict(
+        config["auths"][user],
+        priv_password_file=config["auths"]["v3_wrong_priv_password"]["priv_password_file"],
+    )
+    shipped = exporter.load_config(
+        write_config(
+            tmp_path,
+            auths={"right": config["auths"][user], "wrong": wrong},
+            defaults={"timeout": 5, "retries": 3},
+        )
+    )
+    for auth in ("wrong", "right"):
+        request = ProbeRequest(agent.target, ("system",), {"auth": auth})
+        start = time.monotonic()
+        try:
+            list(exporter.probe_module(shipped, request, "system", Deadline.after(9.5)))
+            reason = "success"
+        except ProbeFailed as exc:
+            reason = exc.reason
+            assert "drops encrypted ones" in exc.detail
+        elapsed = time.monotonic() - start
+        assert reason == ("auth" if auth == "wrong" else "success"), auth
+        assert elapsed < 5.0, (auth, elapsed)
