@@ -32,6 +32,7 @@ PACKAGES = {
     "storescp": "dcmtk",
     "echoscu": "dcmtk",
     "Orthanc": "orthanc",
+    "clamd": "clamav-daemon",
 }
 
 
