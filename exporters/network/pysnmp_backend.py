@@ -15,6 +15,7 @@ authentication key and cannot decrypt what we send.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -232,17 +233,18 @@ class PysnmpSession:
 async def _quiet(tasks: set[asyncio.Future[Any]], deadline: Deadline) -> None:
     """Return when one of `tasks` is done, or once the loop has waited idle for `QUIET` seconds on end.
 
-    pysnmp spends a great deal of CPU on its first messages (seconds on a loaded host), on this loop: a
-    timer that fires late says it was still busy, so silence counts only while the timers keep time, when
-    every request is out and waiting for the agent.
+    pysnmp spends a great deal of CPU on its first messages (seconds on a loaded host), on this loop's
+    thread: silence counts only while that thread spends (almost) no CPU, when every request is out and
+    waiting for the agent. Wall time alone would count pysnmp's own work, or a loaded host's scheduling
+    delays, as the agent's silence.
     """
     loop = asyncio.get_running_loop()
     idle = 0.0
     while idle < QUIET and deadline.remaining() > 0 and not any(t.done() for t in tasks):
-        before = loop.time()
+        wall, cpu = loop.time(), time.thread_time()
         await asyncio.wait(tasks, timeout=deadline.cap(STEP), return_when=asyncio.FIRST_COMPLETED)
-        late = loop.time() - before - STEP
-        idle = idle + STEP if late < STEP / 2 else 0.0
+        spent = loop.time() - wall
+        idle = idle + spent if time.thread_time() - cpu < spent / 4 else 0.0
 
 
 def _drop(task: asyncio.Future[Any]) -> None:

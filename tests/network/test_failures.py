@@ -86,9 +86,11 @@ def test_wrong_credentials_fail_within_the_deadline(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    failure, elapsed = _fail(exporter, runtime, agent.target, auth, 2.0)
+    # pysnmp builds an engine and loads its MIB objects per session: seconds of CPU on a loaded machine.
+    deadline = 5.0 if auth.endswith("_pysnmp") else 2.0
+    failure, elapsed = _fail(exporter, runtime, agent.target, auth, deadline)
     assert failure.reason == reason
-    assert elapsed < 2.3
+    assert elapsed < deadline + 0.3
     shown = str(failure) + caplog.text
     assert not [s for s in SECRETS if s in shown]
 
