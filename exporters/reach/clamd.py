@@ -22,6 +22,7 @@ import re
 import socket
 import time
 import zoneinfo
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -30,6 +31,7 @@ from exporters.core.probe import Deadline, ProbeFailed
 from exporters.core.target import split_target
 from exporters.reach.config import ClamdSpec
 from exporters.reach.resolve import resolve
+from exporters.reach.tcp import budget
 
 PHASES = ("resolve", "connect", "exchange")
 MONTHS = {
@@ -109,7 +111,7 @@ def _command(
     """Send one null-terminated command on a new connection; return the answer up to its null byte."""
     start = time.perf_counter()
     with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.settimeout(_budget(deadline, spec.timeout_seconds))
+        sock.settimeout(budget(deadline, spec.timeout_seconds, "connect"))
         try:
             sock.connect(address)
         except TimeoutError:
@@ -122,7 +124,7 @@ def _command(
         try:
             sock.sendall(command)
             while not answer.endswith(b"\0") and len(answer) < MAX_ANSWER:
-                sock.settimeout(_budget(deadline, spec.timeout_seconds))
+                sock.settimeout(budget(deadline, spec.timeout_seconds, command[1:-1].decode()))
                 chunk = sock.recv(4096)
                 if not chunk:
                     break
@@ -137,61 +139,64 @@ def _command(
     return answer[:-1]
 
 
-def _budget(deadline: Deadline, limit: float) -> float:
-    seconds = deadline.cap(limit)
-    if seconds <= 0:
-        raise ProbeFailed("timeout", "deadline reached")
-    return seconds
+def _family(name: str, documentation: str, labels: list[str], rows: Mapping[Sequence[str], float]) -> Metric:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for values, number in rows.items():
+        family.add_metric(list(values), number)
+    return family
 
 
 def clamd_metrics(module: str, result: ClamdResult) -> list[Metric]:
     """Return the phases and whatever the probe learnt of the engine, its signatures and its load."""
-    phases = GaugeMetricFamily(
-        "hospmon_antivirus_phase_duration_seconds",
-        "Time spent in each phase of the probe (connect and exchange summed over its commands).",
-        labels=["module", "phase"],
-    )
-    for phase, seconds in result.phases.items():
-        phases.add_metric([module, phase], seconds)
-    out: list[Metric] = [phases]
+    out = [
+        _family(
+            "hospmon_antivirus_phase_duration_seconds",
+            "Time spent in each phase of the probe (connect and exchange summed over its commands).",
+            ["module", "phase"],
+            {(module, phase): seconds for phase, seconds in result.phases.items()},
+        )
+    ]
     if result.engine is not None:
-        info = GaugeMetricFamily(
-            "hospmon_antivirus_engine_info",
-            "The scanning engine and its version.",
-            labels=["module", "engine", "version"],
+        labels = ["module", "engine", "version"]
+        rows: dict[Sequence[str], float] = {(module, *result.engine): 1.0}
+        out.append(
+            _family("hospmon_antivirus_engine_info", "The scanning engine and its version.", labels, rows)
         )
-        info.add_metric([module, *result.engine], 1)
-        out.append(info)
-    db = [module, "daily"]
+    db = (module, "daily")
     if result.db_version is not None:
-        version = GaugeMetricFamily(
-            "hospmon_antivirus_signature_version",
-            "Version of the signature database the engine has loaded.",
-            labels=["module", "database"],
+        out.append(
+            _family(
+                "hospmon_antivirus_signature_version",
+                "Version of the signature database the engine has loaded.",
+                ["module", "database"],
+                {db: result.db_version},
+            )
         )
-        version.add_metric(db, result.db_version)
-        out.append(version)
     if result.db_time is not None:
-        built = GaugeMetricFamily(
-            "hospmon_antivirus_signature_timestamp_seconds",
-            "When the signature database the engine has loaded was built (Unix time).",
-            labels=["module", "database"],
+        out.append(
+            _family(
+                "hospmon_antivirus_signature_timestamp_seconds",
+                "When the signature database the engine has loaded was built (Unix time).",
+                ["module", "database"],
+                {db: result.db_time},
+            )
         )
-        built.add_metric(db, result.db_time)
-        out.append(built)
     if result.threads:
-        threads = GaugeMetricFamily(
-            "hospmon_antivirus_threads",
-            "Scanning threads: live (busy), idle, and the most the engine may run.",
-            labels=["module", "state"],
+        out.append(
+            _family(
+                "hospmon_antivirus_threads",
+                "Scanning threads: live (busy), idle, and the most the engine may run.",
+                ["module", "state"],
+                {(module, state): count for state, count in result.threads.items()},
+            )
         )
-        for state, count in result.threads.items():
-            threads.add_metric([module, state], count)
-        out.append(threads)
     if result.queue is not None:
-        queue = GaugeMetricFamily(
-            "hospmon_antivirus_queue_items", "Scan requests waiting for a thread.", labels=["module"]
+        out.append(
+            _family(
+                "hospmon_antivirus_queue_items",
+                "Scan requests waiting for a thread.",
+                ["module"],
+                {(module,): result.queue},
+            )
         )
-        queue.add_metric([module], result.queue)
-        out.append(queue)
     return out

@@ -43,7 +43,8 @@ class TcpResult:
     tls_version: str | None = None
 
 
-def _budget(deadline: Deadline, limit: float, what: str) -> float:
+def budget(deadline: Deadline, limit: float, what: str) -> float:
+    """Return the seconds a step may wait: its limit within the deadline; ``timeout`` when none is left."""
     seconds = deadline.cap(limit)
     if seconds <= 0:
         raise ProbeFailed("timeout", f"deadline reached before {what}")
@@ -63,7 +64,7 @@ def _tls(
     if tls.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    sock.settimeout(_budget(deadline, spec.timeout_seconds, "TLS"))
+    sock.settimeout(budget(deadline, spec.timeout_seconds, "TLS"))
     try:
         wrapped = context.wrap_socket(sock, server_hostname=tls.server_name or host)
     except ssl.SSLCertVerificationError as exc:
@@ -96,7 +97,7 @@ def tcp_probe(target: str, spec: TcpSpec, deadline: Deadline, result: TcpResult)
     start = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.settimeout(_budget(deadline, spec.timeout_seconds, "connect"))
+        sock.settimeout(budget(deadline, spec.timeout_seconds, "connect"))
         try:
             sock.connect(address)
         except TimeoutError:
@@ -121,7 +122,7 @@ def _converse(sock: socket.socket, spec: TcpSpec, deadline: Deadline, result: Tc
     for number, step in enumerate(spec.steps, 1):
         payload = step.payload()
         if payload is not None:
-            sock.settimeout(_budget(deadline, spec.timeout_seconds, f"step {number}"))
+            sock.settimeout(budget(deadline, spec.timeout_seconds, f"step {number}"))
             try:
                 sock.sendall(payload)
             except OSError as exc:
