@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.servers.snmpd import Agent
 from exporters.network.exporter import NetworkExporter
-from tests.network.agent import Agent
 from tests.network.conftest import write_config
 from tests.network.helpers import probe
 
