@@ -31,7 +31,7 @@ from exporters.core.probe import Deadline, ProbeFailed
 from exporters.core.target import split_target
 from exporters.reach.config import ClamdSpec
 from exporters.reach.resolve import resolve
-from exporters.reach.tcp import budget
+from exporters.reach.tcp import budget, connect
 
 PHASES = ("resolve", "connect", "exchange")
 MONTHS = {
@@ -111,13 +111,7 @@ def _command(
     """Send one null-terminated command on a new connection; return the answer up to its null byte."""
     start = time.perf_counter()
     with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.settimeout(budget(deadline, spec.timeout_seconds, "connect"))
-        try:
-            sock.connect(address)
-        except TimeoutError:
-            raise ProbeFailed("timeout", "connect timed out") from None
-        except OSError as exc:
-            raise ProbeFailed("unreachable", f"connect failed: {exc.strerror}") from None
+        connect(sock, address, deadline, spec.timeout_seconds)
         result.phases["connect"] += time.perf_counter() - start
         start = time.perf_counter()
         answer = b""

@@ -51,6 +51,17 @@ def budget(deadline: Deadline, limit: float, what: str) -> float:
     return seconds
 
 
+def connect(sock: socket.socket, address: tuple[Any, ...], deadline: Deadline, limit: float) -> None:
+    """Connect `sock` within `limit` and the deadline; a timeout or a refusal is the probe's failure."""
+    sock.settimeout(budget(deadline, limit, "connect"))
+    try:
+        sock.connect(address)
+    except TimeoutError:
+        raise ProbeFailed("timeout", "connect timed out") from None
+    except OSError as exc:
+        raise ProbeFailed("unreachable", f"connect failed: {exc.strerror}") from None
+
+
 def _tls(
     sock: socket.socket,
     spec: TcpSpec,
@@ -97,13 +108,7 @@ def tcp_probe(target: str, spec: TcpSpec, deadline: Deadline, result: TcpResult)
     start = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.settimeout(budget(deadline, spec.timeout_seconds, "connect"))
-        try:
-            sock.connect(address)
-        except TimeoutError:
-            raise ProbeFailed("timeout", "connect timed out") from None
-        except OSError as exc:
-            raise ProbeFailed("unreachable", f"connect failed: {exc.strerror}") from None
+        connect(sock, address, deadline, spec.timeout_seconds)
         result.phases["connect"] = time.perf_counter() - start
         if spec.tls:
             start = time.perf_counter()
