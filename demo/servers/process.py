@@ -29,6 +29,7 @@ PACKAGES = {
     "mariadb-install-db": "mariadb-server",
     "snmpd": "snmpd",
     "snmpget": "snmp",
+    "clamd": "clamav-daemon",
 }
 
 
