@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 
-def init_console(app: Flask) -> None:
-    """Register the console's blueprint (its views import on registration)."""
+def load_views() -> Blueprint:
+    """Import the console's views (they register on its blueprint); return the blueprint."""
     from alertrouter.console import (  # noqa: F401
         views_audit,
         views_auth,
@@ -17,4 +17,9 @@ def init_console(app: Flask) -> None:
     )
     from alertrouter.console.web import bp
 
-    app.register_blueprint(bp)
+    return bp
+
+
+def init_console(app: Flask) -> None:
+    """Register the console's blueprint."""
+    app.register_blueprint(load_views())
