@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,3 +55,26 @@ def run_rule_test(
         [require("promtool"), "test", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_LABEL_ACTION = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def expected_alert(rule_file: str, alertname: str, labels: dict[str, str]) -> dict[str, Any]:
+    """Return a promtool ``exp_alerts`` entry for `alertname` with `labels` (the rule's own labels are
+    added) and its annotations filled in; only ``{{ $labels.x }}`` actions are filled, so a rule whose
+    annotations show ``$value`` or call functions needs its expected text written out by the test."""
+    groups = yaml.safe_load((RULES / rule_file).read_text(encoding="utf-8"))["groups"]
+    rules = [r for g in groups for r in g["rules"] if r.get("alert") == alertname]
+    # An alert may have one rule per severity (clinic hours and off hours): a given severity picks one.
+    rule = next(
+        r for r in rules if labels.get("severity", r["labels"]["severity"]) == r["labels"]["severity"]
+    )
+    merged = {**labels, **rule.get("labels", {})}
+    annotations = {}
+    for key, template in rule.get("annotations", {}).items():
+        text = _LABEL_ACTION.sub(lambda m: merged.get(m[1], ""), template)
+        if "{{" in text:
+            raise AssertionError(f"{alertname}.{key} has template actions beyond $labels: write it out")
+        annotations[key] = text
+    return {"exp_labels": merged, "exp_annotations": annotations}

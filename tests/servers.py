@@ -86,12 +86,18 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 
 @contextmanager
 def process(
-    argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = None, timeout: float = 60.0
+    argv: Sequence[str],
+    ready_url: str,
+    log: Path,
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server until the block ends, after it answers 200 on `ready_url`."""
+    """Run a server until the block ends, after it answers 200 on `ready_url`; `env` replaces the
+    environment when given."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
     try:
 
