@@ -40,12 +40,25 @@ def captured_series(
     return out
 
 
+def captured_sequence(
+    expositions: list[str], names: Iterable[str], labels: dict[str, str]
+) -> list[dict[str, str]]:
+    """Return promtool input series whose values are the samples of successive expositions, one a minute
+    (``_`` where a scrape lacked the series)."""
+    steps = [{s["series"]: s["values"] for s in captured_series(e, names, labels, "{v}")}
+             for e in expositions]  # fmt: skip
+    keys = list(dict.fromkeys(k for step in steps for k in step))
+    return [{"series": k, "values": " ".join(step.get(k, "_") for step in steps)} for k in keys]
+
+
 def run_rule_test(
-    folder: Path, rule_file: str, series: list[dict[str, str]], alert_tests: list[dict[str, Any]]
+    folder: Path, rule_file: str | list[str], series: list[dict[str, str]], alert_tests: list[dict[str, Any]]
 ) -> None:
-    """Write a promtool test of `rule_file` (under rules/) over `series` and fail with promtool's words."""
+    """Write a promtool test of `rule_file` (under rules/; several for rules that use each other's records)
+    over `series` and fail with promtool's words."""
+    files = [rule_file] if isinstance(rule_file, str) else rule_file
     test = {
-        "rule_files": [str(RULES / rule_file)],
+        "rule_files": [str(RULES / f) for f in files],
         "evaluation_interval": "1m",
         "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": alert_tests}],
     }

@@ -49,9 +49,23 @@ cis:
      depends_on: [his-tomcat-1]}}
   - {{id: esb-mq-1, kind: application, service: integration, department: it, vendor: VMware,
      model: RabbitMQ 3.10, address: "{rabbitmq}", monitor: [{{exporter: native, modules: [rabbitmq]}}]}}
+  - {{id: esb-engine-1, kind: interface_engine, service: integration, department: it,
+     vendor: NextGen Healthcare, model: Mirth Connect 4.5,
+     monitor: [{{exporter: middleware, modules: [mirth, esb], target: "{engine}"}}]}}
   - {{id: lis-results-interface, kind: interface_engine, service: integration, department: lab,
-     depends_on: [esb-mq-1]}}
+     depends_on: [esb-mq-1, esb-engine-1]}}
 """
+
+
+def write_inventory(folder: Path, *, tomcat: str = "", rabbitmq: str = "", engine: str = "") -> Path:
+    """Write the test inventory with the servers' addresses (unused ones get a closed loopback port)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    closed = "127.0.0.1:1"
+    text = INVENTORY.format(
+        tomcat=tomcat or f"http://{closed}", rabbitmq=rabbitmq or closed, engine=engine or f"http://{closed}"
+    )
+    (folder / "inventory.yml").write_text(text, encoding="utf-8")
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +96,8 @@ def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
 
 @pytest.fixture(scope="module")
 def inventory_dir(tmp_path_factory: pytest.TempPathFactory, tomcat: Tomcat) -> Path:
-    """The test inventory; RabbitMQ's address is a placeholder until a test needs the broker."""
-    folder = tmp_path_factory.mktemp("inventory")
-    (folder / "inventory.yml").write_text(
-        INVENTORY.format(tomcat=tomcat.url, rabbitmq="127.0.0.1:1"), encoding="utf-8"
-    )
-    return folder
+    """The test inventory with the Tomcat's address."""
+    return write_inventory(tmp_path_factory.mktemp("inventory"), tomcat=tomcat.url)
 
 
 def scrape_labels(inventory: Path, ci: str) -> dict[str, str]:

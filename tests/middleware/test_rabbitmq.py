@@ -14,7 +14,7 @@ import pika
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.middleware.conftest import scrape_labels
+from tests.middleware.conftest import scrape_labels, write_inventory
 from tests.middleware.servers import RabbitMQ
 from tests.promtool import captured_series, expected_alert, run_rule_test
 from tests.servers import http_get, wait_for
@@ -83,12 +83,7 @@ def test_broker_serves_queue_depth_and_consumers(morning: str) -> None:
 def test_backlog_without_consumer_fires_for_that_queue_only(
     morning: str, rabbitmq: RabbitMQ, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from tests.middleware.conftest import INVENTORY
-
-    inventory = tmp_path_factory.mktemp("inventory")
-    (inventory / "inventory.yml").write_text(
-        INVENTORY.format(tomcat="http://127.0.0.1:1", rabbitmq=rabbitmq.address)
-    )
+    inventory = write_inventory(tmp_path_factory.mktemp("inventory"), rabbitmq=rabbitmq.address)
     scrape = {**scrape_labels(inventory, "esb-mq-1"), "job": "native", "instance": rabbitmq.address}
     assert scrape["service"] == "integration"
     series = captured_series(morning, SERIES, scrape, "{v}x20")
