@@ -194,6 +194,17 @@ ZH: dict[str, str] = {
     "give a date (YYYY-MM-DD)": "请填写日期（YYYY-MM-DD）",
     "The end date is before the start date.": "结束日期早于开始日期。",
     "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
+    # Release records.
+    "Type": "类型",
+    "change": "变更",
+    "release": "发布",
+    "Release": "发布",
+    "System": "系统",
+    "Version from": "原版本",
+    "Version to": "新版本",
+    "Seen on": "已观测到：",
+    "Not seen yet": "尚未观测到版本变化",
+    "For a release: the system (a configuration item or a service) and its versions. A version change seen on it during the window is linked to this record; one seen without a record opens an incident.": "发布：填写系统（配置项或服务）及其版本。窗口期内观测到的版本变化会关联到本记录；没有发布记录的版本变化会生成一个事件。",
 }
 
 
