@@ -204,7 +204,13 @@ ZH: dict[str, str] = {
     "Version to": "新版本",
     "Seen on": "已观测到：",
     "Not seen yet": "尚未观测到版本变化",
-    "For a release: the system (a configuration item or a service) and its versions. A version change seen on it during the window is linked to this record; one seen without a record opens an incident.": "发布：填写系统（配置项或服务）及其版本。窗口期内观测到的版本变化会关联到本记录；没有发布记录的版本变化会生成一个事件。",
+    (
+        "For a release: the system (a configuration item or a service) and its versions. A version change "
+        "seen on it during the window is linked to this record; one seen without a record opens an incident."
+    ): (
+        "发布：填写系统（配置项或服务）及其版本。窗口期内观测到的版本变化会关联到本记录；"
+        "没有发布记录的版本变化会生成一个事件。"
+    ),
 }
 
 
