@@ -15,7 +15,8 @@ channel, take the system behind it down so its queue grows, or silence the syste
     curl -X POST http://127.0.0.1:18090/-/demo/channels/lis-results-to-his/block    # .../unblock
     curl -X POST http://127.0.0.1:18090/-/demo/channels/ris-reports-to-emr/quiet    # .../resume
 
-``POST /-/demo/advance?seconds=N`` moves the engine's clock on by N seconds (tests run it without a clock).
+``POST /-/demo/advance?seconds=N`` moves the engine's clock on by N seconds (tests run it without a clock);
+``POST /-/demo/version?to=4.5.3`` upgrades it (see the release records in the console's changes).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Engine:
 
     def __init__(self, now: float | None = None) -> None:
         self.now = time.time() if now is None else now
+        self.version = VERSION
         self.lock = threading.Lock()
         self.channels = {cid: Channel(cid, name, rate) for cid, name, rate in CHANNELS}
 
@@ -212,7 +214,7 @@ def make_handler(engine: Engine, password: str) -> type[BaseHTTPRequestHandler]:
             elif path == "/api/channels/statuses":
                 self._send(200, engine.statuses())
             elif path == "/api/server/version":
-                self._send(200, VERSION, "text/plain")
+                self._send(200, engine.version, "text/plain")
             elif path.startswith("/api/channels/") and path.endswith("/messages"):
                 query = parse_qs(url.query)
                 if query.get("includeContent") != ["false"]:
@@ -231,6 +233,9 @@ def make_handler(engine: Engine, password: str) -> type[BaseHTTPRequestHandler]:
             if parts[:2] == ["-", "demo"] and parts[2:3] == ["advance"]:
                 engine.advance(float(parse_qs(url.query).get("seconds", ["60"])[0]))
                 self._send(200, {"now": engine.now})
+            elif parts == ["-", "demo", "version"]:
+                engine.version = parse_qs(url.query).get("to", [VERSION])[0][:64]
+                self._send(200, {"version": engine.version})
             elif parts[:3] == ["-", "demo", "channels"] and len(parts) == 5:
                 ok = engine.control(parts[3], parts[4])
                 self._send(200 if ok else 404, {"ok": ok})
