@@ -194,6 +194,22 @@ ZH: dict[str, str] = {
     "give a date (YYYY-MM-DD)": "请填写日期（YYYY-MM-DD）",
     "The end date is before the start date.": "结束日期早于开始日期。",
     "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
+    # The topology page.
+    "Topology": "拓扑",
+    "Live state is off: no Prometheus is set (prometheus.url in the router's config).": (
+        "实时状态未开启：未配置 Prometheus（告警路由配置中的 prometheus.url）。"
+    ),
+    "The picture shows the inventory only.": "图中仅显示资产清单。",
+    "Prometheus did not answer; the state shown is unknown.": "Prometheus 无应答，所示状态未知。",
+    "configuration items": "个配置项",
+    "up": "正常",
+    "down": "故障",
+    "links differ from the wire": "条链路与实际网络不符",
+    "declared, seen on the wire": "已登记，网络上可见",
+    "declared": "已登记",
+    "declared, not seen on the wire": "已登记，网络上未见",
+    "on the wire, not declared": "网络上可见，未登记",
+    "Down": "故障",
     # Release records.
     "Type": "类型",
     "change": "变更",

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from hospmon.demo import ALERTMANAGER, REPO, Part, console_script
+from hospmon.demo import PROMETHEUS, ALERTMANAGER, REPO, Part, console_script
 
 ROUTER = "127.0.0.1:19180"
 SMTP_PORT = 12525
@@ -32,6 +32,7 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
         "webhook_auth": {"bearer_token_file": str(run / "alertmanager" / "secrets" / "router-webhook-token")},
         "api_tokens_file": str(folder / "api-tokens"),
         "alertmanager": {"url": ALERTMANAGER},
+        "prometheus": {"url": PROMETHEUS},
         "worker": {"interval_seconds": 2},
         "console_url": f"http://{ROUTER}",
     }
