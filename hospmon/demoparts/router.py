@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from hospmon.demo import PROMETHEUS, ALERTMANAGER, REPO, Part, console_script
+from hospmon.demo import ALERTMANAGER, PROMETHEUS, REPO, Part, console_script
 
 ROUTER = "127.0.0.1:19180"
 SMTP_PORT = 12525
