@@ -40,9 +40,7 @@ def short_day_rules() -> str:
     """Return rules/releases.yml with its day and look-back shortened for a test that cannot wait a day."""
     text = (REPO / "rules" / "releases.yml").read_text(encoding="utf-8")
     assert text.count("[6h] offset 1d") == 1 and text.count("[6h:1m] offset 1d") == 1
-    return text.replace("[6h] offset 1d", "[8s] offset 8s").replace(
-        "[6h:1m] offset 1d", "[8s:1s] offset 8s"
-    )
+    return text.replace("[6h] offset 1d", "[8s] offset 8s").replace("[6h:1m] offset 1d", "[8s:1s] offset 8s")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import incidents
 import inventory
+import middleware
 import status_board
 from grafana_foundation_sdk.builders import dashboard
 from panels import render
@@ -24,6 +25,7 @@ GENERATED: dict[str, Callable[[], dashboard.Dashboard]] = {
     "status_board.json": status_board.build,
     "incidents.json": incidents.build,
     "inventory.json": inventory.build,
+    "middleware.json": middleware.build,
 }
 
 

@@ -41,6 +41,23 @@ EMPTY_IN_THE_DEMO = {
     ("database.json", "Replication lag"): "the demo's databases have no replicas",
     ("database.json", "Wait time by class (Oracle)"): "the demo has no Oracle database",
     ("database.json", "Tablespace use against maximum (Oracle)"): "the demo has no Oracle database",
+    **{
+        ("middleware.json", title): "the demo runs no Tomcat or RabbitMQ (tests/middleware/ runs real ones)"
+        for title in (
+            "Tomcat heap used of maximum",
+            "Tomcat time in garbage collection",
+            "Tomcat request threads busy of maximum",
+            "Tomcat JDBC pool connections in use of maximum",
+            "Tomcat requests and errors per second",
+            "RabbitMQ messages ready by queue",
+            "RabbitMQ consumers by queue",
+        )
+    },
+    ("middleware.json", "Interface channels not started"): "only faults",
+    (
+        "middleware.json",
+        "Services running on middleware",
+    ): "no demo CI depends on its engine",
 }
 
 
