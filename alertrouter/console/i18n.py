@@ -165,7 +165,8 @@ ZH: dict[str, str] = {
     "Back": "返回",
     "Error": "错误",
     "Not found.": "未找到。",
-    "Caused by": "由此引起",
+    "Grouped under its cause": "归并于起因事件",
+    "Incidents it causes": "由此引起的事件",
     "No patient names, IDs or record numbers here.": "此处请勿填写患者姓名、ID 或病历号。",
     # Timeline event kinds the router writes; unknown kinds show as they are.
     "opened": "创建",
@@ -177,6 +178,8 @@ ZH: dict[str, str] = {
     "priority_changed": "优先级变化",
     "escalated": "已升级",
     "grouped": "已归并",
+    "released": "解除归并",
+    "reopened": "重新打开",
     "assigned": "已指派",
     "note": "备注",
     "Period": "统计周期",
