@@ -183,3 +183,15 @@ def test_without_prometheus_the_page_says_so(console: Callable[..., FlaskClient]
 
 def test_unknown_service_is_refused(console: Callable[..., FlaskClient]) -> None:
     assert console().get("/console/topology?service=nope").status_code == 400
+
+
+def test_prometheus_url_with_credentials_is_refused(
+    database_url: str, write_config: Callable[..., Path]
+) -> None:
+    from hospmon.config import ConfigError
+
+    config = write_config(database_url, prometheus={"url": "http://monitor:secret@127.0.0.1:9090"})
+    with pytest.raises(ConfigError) as refused:
+        load_router(config)
+    assert "prometheus" in str(refused.value) and "no credentials in the URL" in str(refused.value)
+    assert "secret" not in str(refused.value)
