@@ -19,12 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 from exporters.core.http import HttpResult, auth_headers, fetch
-from exporters.core.httpconfig import AuthSpec, HttpSpec, target_url
 from exporters.core.probe import Deadline, ProbeFailed
+from exporters.middleware.request import ModuleProbe
 
 _COMPOSITE_ITEM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=([^,{}]*)")
 
@@ -136,13 +135,10 @@ def _blocks(lines: list[str]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
 class JmxProxy:
     """Queries one Tomcat's JMX proxy with a module's request settings and auth, within a deadline."""
 
-    def __init__(
-        self, target: str, path: str, spec: HttpSpec, auths: Mapping[str, AuthSpec], file: Path | str
-    ) -> None:
-        self.base = target_url(target, path).rstrip("/") + "/"
-        self.spec = spec
-        self.auths = auths
-        self.file = file
+    def __init__(self, probe: ModuleProbe) -> None:
+        self.base = probe.base + "/"
+        self.spec = probe.spec.http
+        self.probe = probe
         self._auth: dict[str, str] | None = None
         self.first: HttpResult | None = None
 
@@ -150,7 +146,7 @@ class JmxProxy:
         """Return the beans matching an object-name pattern, with the named attributes."""
         result = HttpResult()
         if self._auth is None:
-            self._auth = auth_headers(self.spec, self.auths, self.file, deadline, result)
+            self._auth = auth_headers(self.spec, self.probe.auths, self.probe.file, deadline, result)
             self.first = result
         fetch(
             f"{self.base}?qry={quote(pattern, safe='')}", self.spec, deadline, auth=self._auth, result=result

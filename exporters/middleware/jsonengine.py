@@ -13,18 +13,16 @@ For an ESB answering ``{"version": "3.2", "data": {"channels": [{"name": "HIS-LI
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpchecks import value_at
-from exporters.core.httpconfig import AuthSpec, target_url
-from exporters.core.probe import Deadline, ProbeFailed
-from exporters.middleware.config import JsonEngineSpec, MiddlewareModule
+from exporters.core.probe import ProbeFailed
+from exporters.middleware.config import JsonEngineSpec
 from exporters.middleware.engines import COUNTS, Channel, channel_metrics, number
+from exporters.middleware.request import ModuleProbe
 
 
 def _timestamp(value: Any, form: str) -> float | None:
@@ -78,28 +76,15 @@ def parse_channels(document: Any, spec: JsonEngineSpec) -> list[Channel]:
     return channels
 
 
-def json_engine_metrics(
-    module: str,
-    spec: MiddlewareModule,
-    target: str,
-    auths: Mapping[str, AuthSpec],
-    file: Path | str,
-    deadline: Deadline,
-    redact: Callable[[str], str],
-) -> list[Metric]:
+def json_engine_metrics(probe: ModuleProbe) -> list[Metric]:
     """GET the engine's status document, run the module's checks, and map its channels."""
-    settings = spec.engine_json
+    settings = probe.spec.engine_json
     assert settings is not None  # the config refuses engine_json modules without settings
-    result = http_probe(
-        target_url(target, spec.path),
-        spec.http,
-        auths,
-        file,
-        deadline,
-        headers={"Accept": "application/json"},
-    )
+    result = http_probe(probe.base, probe.spec.http, probe.auths, probe.file, probe.deadline,
+                        headers={"Accept": "application/json"})  # fmt: skip
     document = result.json()
     version = value_at(document, settings.version) if settings.version else None
     channels = parse_channels(document, settings)
     version_text = str(version) if isinstance(version, str | int | float) else None
-    return channel_metrics(module, "json", version_text, channels, redact) + http_metrics(module, result)
+    metrics = channel_metrics(probe.module, "json", version_text, channels, probe.redact)
+    return metrics + http_metrics(probe.module, result)

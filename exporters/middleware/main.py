@@ -8,30 +8,22 @@ is scraped as a ``native`` CI (see docs/middleware.md).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
-from exporters.core.httpconfig import check_target
-from exporters.core.policy import Access, load_access
-from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
+from exporters.core.policy import load_access
+from exporters.core.probe import Deadline, Exporter, ProbeRequest
+from exporters.core.urltargets import Checked, check_url_request
 from exporters.middleware.config import MiddlewareConfig, load_middleware_config
 from exporters.middleware.jsonengine import json_engine_metrics
 from exporters.middleware.mirth import mirth_metrics
+from exporters.middleware.request import ModuleProbe
 from exporters.middleware.tomcat import tomcat_metrics
 from hospmon.config import ConfigError
 
-
-@dataclass
-class LoadedMiddleware:
-    """A checked config, its file (secrets are read relative to it) and the targets it may probe."""
-
-    config: MiddlewareConfig
-    file: Path
-    access: Access
+LoadedMiddleware = Checked[MiddlewareConfig]
 
 
 class MiddlewareExporter(Exporter[LoadedMiddleware]):
@@ -55,26 +47,25 @@ class MiddlewareExporter(Exporter[LoadedMiddleware]):
     def check_request(self, config: LoadedMiddleware, request: ProbeRequest) -> None:
         """Refuse unknown modules, targets that are not http(s) URLs and targets not allowed."""
         super().check_request(config, request)
-        problem = check_target(request.target)
-        if problem:
-            raise BadRequest(problem)
-        config.access.check(request.target, request.modules, None, urlsplit(request.target).hostname)
+        check_url_request(config.access, request)
 
     def probe_module(
         self, config: LoadedMiddleware, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
         """Run one module against the target."""
-        cfg, file = config.config, config.file
-        spec = cfg.modules[module]
+        cfg = config.config
 
         def redact(value: str) -> str:
             return config.access.guard.redact("channel", value)
 
-        if spec.kind == "tomcat":
-            return tomcat_metrics(module, spec, request.target, cfg.auths, file, deadline)
-        if spec.kind == "mirth":
-            return mirth_metrics(module, spec, request.target, cfg.auths, file, deadline, redact)
-        return json_engine_metrics(module, spec, request.target, cfg.auths, file, deadline, redact)
+        probe = ModuleProbe(
+            module, cfg.modules[module], request.target, cfg.auths, config.file, deadline, redact
+        )
+        if probe.spec.kind == "tomcat":
+            return tomcat_metrics(probe)
+        if probe.spec.kind == "mirth":
+            return mirth_metrics(probe)
+        return json_engine_metrics(probe)
 
 
 def main(argv: list[str] | None = None) -> int:

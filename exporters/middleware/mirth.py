@@ -15,18 +15,15 @@ Mirth serialises lists through XStream: a list of one comes as an object, an emp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.http import HttpResult, auth_headers, fetch, session_metrics
-from exporters.core.httpconfig import AuthSpec, target_url
-from exporters.core.probe import Deadline, ProbeFailed
-from exporters.middleware.config import MiddlewareModule
+from exporters.core.probe import ProbeFailed
 from exporters.middleware.engines import Channel, channel_metrics, number
+from exporters.middleware.request import ModuleProbe
 
 HEADERS = {"Accept": "application/json", "X-Requested-With": "hospmon"}
 STATUS_KEY = "com.mirth.connect.donkey.model.message.Status"
@@ -109,44 +106,22 @@ def newest_received(document: Any) -> float | None:
 class _Client:
     """GETs under one Mirth's API with one module's settings, authenticating once per probe."""
 
-    def __init__(
-        self,
-        spec: MiddlewareModule,
-        target: str,
-        auths: Mapping[str, AuthSpec],
-        file: Path | str,
-        deadline: Deadline,
-    ) -> None:
-        self.spec, self.deadline = spec, deadline
-        self.base = target_url(target, spec.path).rstrip("/")
+    def __init__(self, probe: ModuleProbe) -> None:
+        self.probe = probe
         self.first = HttpResult()
-        self.auth = auth_headers(spec.http, auths, file, deadline, self.first)
+        self.auth = auth_headers(probe.spec.http, probe.auths, probe.file, probe.deadline, self.first)
 
     def get(self, path: str, accept: str = "application/json", first: bool = False) -> HttpResult:
         result = self.first if first else HttpResult()
         headers = {**HEADERS, "Accept": accept}
-        fetch(
-            f"{self.base}{path}",
-            self.spec.http,
-            self.deadline,
-            headers=headers,
-            auth=self.auth,
-            result=result,
-        )
+        fetch(f"{self.probe.base}{path}", self.probe.spec.http, self.probe.deadline, headers=headers,
+              auth=self.auth, result=result)  # fmt: skip
         return result
 
 
-def mirth_metrics(
-    module: str,
-    spec: MiddlewareModule,
-    target: str,
-    auths: Mapping[str, AuthSpec],
-    file: Path | str,
-    deadline: Deadline,
-    redact: Callable[[str], str],
-) -> list[Metric]:
+def mirth_metrics(probe: ModuleProbe) -> list[Metric]:
     """Read the channel statuses (and, if asked, each channel's newest message) and the version."""
-    client = _Client(spec, target, auths, file, deadline)
+    client, spec = _Client(probe), probe.spec
     undeployed = "true" if spec.mirth.include_undeployed else "false"
     statuses = parse_statuses(
         client.get(f"/channels/statuses?includeUndeployed={undeployed}", first=True).json()
@@ -158,5 +133,5 @@ def mirth_metrics(
                 channel.last_message = newest_received(client.get(path).json())
     version_body = client.get("/server/version", accept="text/plain").body
     version = version_body.decode("utf-8", errors="replace").strip().strip('"')
-    out = channel_metrics(module, "mirth", version, [c for _, c in statuses], redact)
-    return out + session_metrics(module, client.first)
+    out = channel_metrics(probe.module, "mirth", version, [c for _, c in statuses], probe.redact)
+    return out + session_metrics(probe.module, client.first)

@@ -22,16 +22,12 @@ Pools of both of Tomcat's implementations are read: DBCP (the default factory) a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from pathlib import Path
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from exporters.core.http import session_metrics
-from exporters.core.httpconfig import AuthSpec
-from exporters.core.probe import Deadline
-from exporters.middleware.config import MiddlewareModule
 from exporters.middleware.jmxproxy import JmxProxy, MBean
+from exporters.middleware.request import ModuleProbe
 
 _VERSION = re.compile(r"/(\d+(?:\.\d+)+)")
 POOL_ATTRIBUTES = {
@@ -150,17 +146,10 @@ def _info(module: str, beans: list[MBean]) -> list[Metric]:
     return [info]
 
 
-def tomcat_metrics(
-    module: str,
-    spec: MiddlewareModule,
-    target: str,
-    auths: Mapping[str, AuthSpec],
-    file: Path | str,
-    deadline: Deadline,
-) -> list[Metric]:
+def tomcat_metrics(probe: ModuleProbe) -> list[Metric]:
     """Query the JMX proxy once per kind of MBean and return the module's families."""
-    proxy = JmxProxy(target, spec.path, spec.http, auths, file)
-    domain = spec.tomcat.domain
+    proxy = JmxProxy(probe)
+    module, deadline, domain = probe.module, probe.deadline, probe.spec.tomcat.domain
     out: list[Metric] = []
     out += _info(module, proxy.query(f"{domain}:type=Server", frozenset({"serverInfo"}), deadline))
     memory = proxy.query(
