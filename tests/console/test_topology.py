@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from exporters.inventory.drift import ObservationFile
 from exporters.inventory.main import InventoryExporter
 from hospmon.demo import DEMO_INVENTORY
 from tests.console.conftest import PASSWORD, login
-from tests.servers import BackgroundHTTPServer, free_port, prometheus, promql, wait_for
+from tests.router.servers import MetricTarget
+from tests.servers import free_port, prometheus, promql, wait_for
 
 # (device, neighbours it sees by LLDP)
 WIRE = {
@@ -54,48 +54,33 @@ def _observation(path: Path) -> Path:
     return path
 
 
-class _Metrics(BaseHTTPRequestHandler):
-    """A device's exporter answering: /ok a successful probe, /failed a failed one."""
-
-    def do_GET(self) -> None:
-        value = "1" if self.path.startswith("/ok") else "0"
-        body = f'hospmon_probe_success{{module="system"}} {value}\n'.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Prometheus scraping the inventory exporter (with discovery's observation) and three devices."""
     folder = tmp_path_factory.mktemp("topology")
     exporter = InventoryExporter()
     exporter.observed = ObservationFile(_observation(folder / "observed.yml"))
-    devices = BackgroundHTTPServer(_Metrics)
+    # The network exporter's probes of two switches: core switch 1 answers, the inpatient aggregation fails.
+    devices = MetricTarget("hospmon_probe_success")
+    devices.values.update({"core-sw-1": 1, "agg-sw-inpatient": 0})
     inventory = RunningServer(ExporterApp(exporter, DEMO_INVENTORY), "127.0.0.1", 0).start()
 
-    def job(name: str, ci: str, address: str, path: str = "/metrics") -> dict[str, Any]:
-        return {"job_name": name, "metrics_path": path,
-                "static_configs": [{"targets": [address], "labels": {"ci": ci}}]}  # fmt: skip
+    def job(name: str, ci: str, address: str) -> dict[str, Any]:
+        return {"job_name": name, "static_configs": [{"targets": [address], "labels": {"ci": ci}}]}
 
     config = {
         "global": {"scrape_interval": "1s"},
         "scrape_configs": [
             {"job_name": "inventory", "honor_labels": True,
              "static_configs": [{"targets": [inventory.url.removeprefix("http://")]}]},
-            job("core-sw-1", "core-sw-1", f"127.0.0.1:{devices.port}", "/ok"),
-            job("agg-sw-inpatient", "agg-sw-inpatient", f"127.0.0.1:{devices.port}", "/failed"),
+            {"job_name": "network", "static_configs": [{"targets": [f"127.0.0.1:{devices.port}"]}]},
             job("acc-sw-icu-5f", "acc-sw-icu-5f", f"127.0.0.1:{free_port()}"),  # nothing listens
         ],
     }  # fmt: skip
     try:
         with prometheus(yaml.safe_dump(config), folder / "prometheus") as url:
-            wait_for(lambda: len(promql(url, "up")) == 4 and promql(url, "hospmon_topology_link_seen"),
+            wait_for(lambda: len(promql(url, "up")) == 3 and len(promql(url, "hospmon_probe_success")) == 2
+                     and promql(url, "hospmon_topology_link_seen"),
                      what="Prometheus' first scrapes")  # fmt: skip
             yield url
     finally:
