@@ -1,9 +1,10 @@
 """Release records through the real chain: the interface engine reports its version to the middleware
 exporter, Prometheus evaluates rules/releases.yml, Alertmanager calls the router.
 
-The integration team upgrades the interface engine twice. The first upgrade, 4.5.2 to 4.5.3, nobody
-recorded: the router opens a low-priority incident for the team that owns the engine. The second, to 4.5.4,
-was recorded as a release in the console beforehand: the router links the change to it and opens nothing.
+The applications team, which owns the integration platform, upgrades the interface engine twice. The first
+upgrade, 4.5.2 to 4.5.3, nobody recorded: the router opens a low-priority incident for that team. The
+second, to 4.5.4, was recorded as a release in the console beforehand: the router links the change to it and
+opens nothing.
 
 rules/releases.yml compares with the day before; this test runs it with that day shortened to 8 seconds
 (and its 6-hour look-back to 8 seconds), which is the only change made to the shipped rules.
