@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import estate
 import incidents
 import inventory
 import middleware
@@ -26,6 +27,7 @@ GENERATED: dict[str, Callable[[], dashboard.Dashboard]] = {
     "incidents.json": incidents.build,
     "inventory.json": inventory.build,
     "middleware.json": middleware.build,
+    "estate.json": estate.build,
 }
 
 
