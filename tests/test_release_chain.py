@@ -26,14 +26,13 @@ from sqlalchemy.orm import sessionmaker
 from alertrouter.console import changes
 from alertrouter.console.models import ReleaseObservation
 from alertrouter.migrate import upgrade
+from demo.integration import engine as simulated
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.middleware.main import MiddlewareExporter
 from tests.router.conftest import API_TOKEN, REPO, router_config
 from tests.router.servers import start_alertmanager, start_router
-from tests.scripts import load_script
 from tests.servers import prometheus, promql, wait_for
 
-engine_script = load_script("demo/integration/engine.py")
 CI = "esb-engine"  # the demo inventory's interface engine, owned by the apps team (service integration)
 
 
@@ -48,8 +47,8 @@ def short_day_rules() -> str:
 def chain(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The simulated engine, the middleware exporter, Prometheus, Alertmanager and the router."""
     password = "engine-api-secret"
-    sim = engine_script.Engine()
-    server = engine_script.serve(sim, password, "127.0.0.1", 0)
+    sim = simulated.Engine()
+    server = simulated.serve(sim, password, "127.0.0.1", 0)
     sim_url = f"http://127.0.0.1:{server.server_address[1]}"
     (tmp_path / "engine-password").write_text(password + "\n")
     config = {

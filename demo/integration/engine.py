@@ -1,4 +1,4 @@
-"""The demo's simulated interface engine: ``python demo/integration/engine.py --listen 127.0.0.1:18090``.
+"""The demo's simulated interface engine: ``python -m demo.integration.engine --listen 127.0.0.1:18090``.
 
 It speaks the part of Mirth Connect's REST API the middleware exporter reads (HTTP basic auth, JSON as
 Mirth's XStream writes it) and, for the exporter's ``engine_json`` module, a plainer JSON status page of the

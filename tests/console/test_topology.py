@@ -25,10 +25,10 @@ from alertrouter.console.models import Role, User
 from alertrouter.console.topology import cis_of
 from alertrouter.console.users import create_user
 from alertrouter.context import load_router
+from demo.launcher import DEMO_INVENTORY
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.inventory.drift import ObservationFile
 from exporters.inventory.main import InventoryExporter
-from hospmon.demo import DEMO_INVENTORY
 from hospmon.inventory import load_inventory
 from tests.console.conftest import PASSWORD, login
 from tests.router.servers import MetricTarget

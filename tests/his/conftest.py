@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.his import simulator
 from tests.conftest import LOOPBACK_ADHOC
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB, mariadb_server
 from tests.emr.fakeemr import CANARY_ID_NUMBER, CANARY_MRN, CANARY_NAME, CANARY_PHONE
-from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 DATABASE = "hisdemo"
 
-
-simulator = load_script("demo/his/simulator.py")
 
 # Rows relative to NOW(): what the shipped queries must count. (clinic, minutes ago, status)
 REGISTRATIONS = [

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hospmon.demo import terminate
-from tests.servers import free_port, http_get, process
+from tests.servers import free_port, http_get, process, terminate
 
 CATALINA_HOME = Path("/usr/share/tomcat10")
 MANAGER = Path("/usr/share/tomcat10-admin/manager")

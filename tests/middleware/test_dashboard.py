@@ -10,16 +10,15 @@ from typing import Any
 
 import yaml
 
+from demo.integration import engine as simulated
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.inventory.main import InventoryExporter
 from exporters.middleware.main import MiddlewareExporter
 from tests.middleware.conftest import write_inventory
 from tests.middleware.servers import RabbitMQ, Tomcat
-from tests.scripts import load_script
 from tests.servers import prometheus, promql, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-engine_script = load_script("demo/integration/engine.py")
 
 
 def _panels() -> list[tuple[str, str]]:
@@ -40,10 +39,10 @@ def _probe_job(exporter: str, target: str, module: str, ci: str, service: str) -
 
 
 def test_every_panel_shows_data(tmp_path: Path, tomcat: Tomcat, rabbitmq: RabbitMQ) -> None:
-    sim = engine_script.Engine()
+    sim = simulated.Engine()
     sim.advance(600)
     sim.control("his-orders-to-ris", "stop")  # something for the "not started" panel to show
-    engine = engine_script.serve(sim, "engine-secret", "127.0.0.1", 0)
+    engine = simulated.serve(sim, "engine-secret", "127.0.0.1", 0)
     engine_url = f"http://127.0.0.1:{engine.server_address[1]}"
     inventory = write_inventory(tmp_path / "inventory", tomcat=tomcat.url, rabbitmq=rabbitmq.address,
                                 engine=engine_url)  # fmt: skip

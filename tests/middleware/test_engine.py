@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.integration import engine as simulated
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.middleware.main import MiddlewareExporter
 from tests.middleware.conftest import one, probe, samples, scrape_labels, write_inventory
 from tests.promtool import captured_sequence, expected_alert, run_rule_test
-from tests.scripts import load_script
 from tests.servers import http_get
 
-engine_script = load_script("demo/integration/engine.py")
 CHANNEL_SERIES = [
     "hospmon_engine_channel_up",
     "hospmon_engine_channel_queued_messages",
@@ -36,8 +35,8 @@ class Simulated:
     """The simulated engine on a free port, its clock at promtool's zero."""
 
     def __init__(self, password: str) -> None:
-        self.engine = engine_script.Engine(now=0.0)
-        self.server = engine_script.serve(self.engine, password, "127.0.0.1", 0)
+        self.engine = simulated.Engine(now=0.0)
+        self.server = simulated.serve(self.engine, password, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def post(self, path: str) -> None:

@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from demo.servers.snmpd import snmpd
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import snmpd
 from tests.network.helpers import probe, value
 from tests.network.lab import BOXES, overrides
 from tests.promtool import captured_series, expected_alert, run_rule_test

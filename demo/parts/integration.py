@@ -10,14 +10,13 @@ Stop a channel, or take the system behind it down, to watch the integration aler
 from __future__ import annotations
 
 import secrets
-import shutil
 import sys
 from pathlib import Path
 
-from hospmon.demo import REPO, Part
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
 
-ENGINE = "http://127.0.0.1:18090"
-EXPORTER = "http://127.0.0.1:19109"
+ENGINE_PORT, EXPORTER_PORT = 18090, 19109
 
 
 def parts(run: Path, inventory: Path) -> list[Part]:
@@ -28,12 +27,10 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     if not password.exists():
         password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
         password.chmod(0o600)
-    shutil.copy(REPO / "deploy" / "exporters" / "middleware.yml", folder / "middleware.yml")
-    engine = [sys.executable, str(REPO / "demo" / "integration" / "engine.py"), "--listen", "127.0.0.1:18090",
+    engine = [sys.executable, "-m", "demo.integration.engine", "--listen", ports.addr(ENGINE_PORT),
               "--password-file", str(password)]  # fmt: skip
-    exporter = [sys.executable, "-m", "exporters.middleware.main", "--config.file=middleware.yml",
-                "--web.listen-address=127.0.0.1:19109"]  # fmt: skip
+    ready = ports.url(ENGINE_PORT, "/-/ready")
     return [
-        Part("integration-engine", engine, f"{ENGINE}/-/ready", f"{ENGINE}/-/ready"),
-        Part("middleware-exporter", exporter, f"{EXPORTER}/-/healthy", EXPORTER, cwd=folder),
+        Part("integration-engine", engine, ready, ready),
+        exporter_part("middleware", EXPORTER_PORT, exporter_config("middleware", folder), cwd=folder),
     ]
