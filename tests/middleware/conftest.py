@@ -18,14 +18,17 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from demo.servers.rabbitmq import RabbitMQ, rabbitmq
+from demo.servers.tomcat import POSTGRES_JDBC, Tomcat, tomcat
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.middleware.main import MiddlewareExporter
 from hospmon.inventory import load_inventory
 from hospmon.inventory.targets import target_groups
 from tests.database.servers import postgres_server
-from tests.middleware.servers import RabbitMQ, Tomcat, rabbitmq_server, tomcat_server
 
 QUEUES = ["lis.results", "his.orders"]
+# The test HIS application: two JDBC pools on the test's PostgreSQL and pages that hold or free them.
+APP = Path(__file__).parent / "tomcat_app"
 
 INVENTORY = """
 hospital: {{id: test-hospital, name: {{en: Test Hospital}}}}
@@ -82,15 +85,22 @@ def jdbc_database() -> Iterator[dict[str, str]]:
         }
 
 
-@pytest.fixture(scope="session")
-def tomcat(tmp_path_factory: pytest.TempPathFactory, jdbc_database: dict[str, str]) -> Iterator[Tomcat]:
-    with tomcat_server(tmp_path_factory.mktemp("tomcat"), jdbc_database) as server:
+@pytest.fixture(scope="session", name="tomcat")
+def tomcat_fixture(
+    tmp_path_factory: pytest.TempPathFactory, jdbc_database: dict[str, str]
+) -> Iterator[Tomcat]:
+    """Debian's Tomcat running the test HIS application."""
+    workdir = tmp_path_factory.mktemp("tomcat")
+    with tomcat(
+        workdir, {"his": APP}, "/his/ready.txt", values=jdbc_database, libs=[POSTGRES_JDBC]
+    ) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
-def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
-    with rabbitmq_server(tmp_path_factory.mktemp("rabbitmq"), QUEUES) as server:
+@pytest.fixture(scope="session", name="rabbitmq")
+def rabbitmq_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
+    """Debian's RabbitMQ with the test's queues."""
+    with rabbitmq(tmp_path_factory.mktemp("rabbitmq"), QUEUES) as server:
         yield server
 
 

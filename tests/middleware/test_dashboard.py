@@ -11,11 +11,12 @@ from typing import Any
 import yaml
 
 from demo.integration import engine as simulated
+from demo.servers.rabbitmq import RabbitMQ
+from demo.servers.tomcat import Tomcat
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.inventory.main import InventoryExporter
 from exporters.middleware.main import MiddlewareExporter
 from tests.middleware.conftest import write_inventory
-from tests.middleware.servers import RabbitMQ, Tomcat
 from tests.servers import prometheus, promql, wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ import pika
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from demo.servers.rabbitmq import RabbitMQ
 from tests.middleware.conftest import scrape_labels, write_inventory
-from tests.middleware.servers import RabbitMQ
 from tests.promtool import captured_series, expected_alert, run_rule_test
 from tests.servers import http_get, wait_for
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.servers.tomcat import Tomcat
 from tests.middleware.conftest import one, probe, samples, scrape_labels
-from tests.middleware.servers import Tomcat
 from tests.promtool import captured_series, expected_alert, run_rule_test
 from tests.servers import http_get, wait_for
 
@@ -24,7 +24,7 @@ POOL_SERIES = ["hospmon_tomcat_jdbc_connections_active", "hospmon_tomcat_jdbc_co
 def held(tomcat: Tomcat) -> object:
     """Give back every connection a test held, whatever happened."""
     yield None
-    tomcat.app("release.jsp")
+    tomcat.get("/his/release.jsp")
 
 
 def test_reads_heap_gc_threads_and_both_pools(exporter: str, tomcat: Tomcat) -> None:
@@ -50,8 +50,8 @@ def test_reads_heap_gc_threads_and_both_pools(exporter: str, tomcat: Tomcat) -> 
 
 
 def test_pool_and_request_counts_follow_the_application(exporter: str, tomcat: Tomcat, held: object) -> None:
-    tomcat.app("hold.jsp?pool=his&n=2")
-    tomcat.app("hold.jsp?pool=lis&n=1")
+    tomcat.get("/his/hold.jsp?pool=his&n=2")
+    tomcat.get("/his/hold.jsp?pool=lis&n=1")
     before = one(probe(exporter, tomcat.url, "tomcat")[1], "hospmon_tomcat_request_errors_total")
     for _ in range(3):
         assert http_get(f"{tomcat.url}/his/no-such-page")[0] == 404
@@ -64,7 +64,7 @@ def test_pool_and_request_counts_follow_the_application(exporter: str, tomcat: T
 def test_exhausted_pool_fires_for_that_pool_only(
     exporter: str, tomcat: Tomcat, inventory_dir: Path, tmp_path: Path, held: object
 ) -> None:
-    tomcat.app("hold.jsp?pool=his&n=6")  # every connection of the HIS pool, none of the LIS one
+    tomcat.get("/his/hold.jsp?pool=his&n=6")  # every connection of the HIS pool, none of the LIS one
     _, body = probe(exporter, tomcat.url, "tomcat")
     assert one(body, "hospmon_tomcat_jdbc_connections_active", pool="jdbc/his") == 6
     labels = {**scrape_labels(inventory_dir, "his-tomcat-1"), "job": "middleware", "instance": tomcat.url}
@@ -96,7 +96,7 @@ def test_request_threads_nearly_all_busy(
     try:
         body = wait_for(eleven_busy, what="eleven busy request threads")
     finally:
-        tomcat.app("unblock.jsp")
+        tomcat.get("/his/unblock.jsp")
         for thread in stuck:
             thread.join(60)
     labels = {**scrape_labels(inventory_dir, "his-tomcat-1"), "job": "middleware", "instance": tomcat.url}
