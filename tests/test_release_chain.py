@@ -6,8 +6,8 @@ upgrade, 4.5.2 to 4.5.3, nobody recorded: the router opens a low-priority incide
 second, to 4.5.4, was recorded as a release in the console beforehand: the router links the change to it and
 opens nothing.
 
-rules/releases.yml compares with the day before; this test runs it with that day shortened to 8 seconds
-(and its 6-hour look-back to 8 seconds), which is the only change made to the shipped rules.
+rules/releases.yml compares with the day before; this test runs it with that day shortened to `DAY` seconds
+(and its 6-hour look-back to `DAY` seconds), which is the only change made to the shipped rules.
 """
 
 from __future__ import annotations
@@ -34,13 +34,16 @@ from tests.router.servers import start_alertmanager, start_router
 from tests.servers import prometheus, promql, wait_for
 
 CI = "esb-engine"  # the demo inventory's interface engine, owned by the apps team (service integration)
+# The shortened day, in seconds: each upgrade waits about twice this for Prometheus to see the version before.
+DAY = 5
 
 
 def short_day_rules() -> str:
     """Return rules/releases.yml with its day and look-back shortened for a test that cannot wait a day."""
     text = (REPO / "rules" / "releases.yml").read_text(encoding="utf-8")
     assert text.count("[6h] offset 1d") == 1 and text.count("[6h:1m] offset 1d") == 1
-    return text.replace("[6h] offset 1d", "[8s] offset 8s").replace("[6h:1m] offset 1d", "[8s:1s] offset 8s")
+    short = f"[{DAY}s] offset {DAY}s"
+    return text.replace("[6h] offset 1d", short).replace("[6h:1m] offset 1d", f"[{DAY}s:1s] offset {DAY}s")
 
 
 @pytest.fixture
@@ -108,8 +111,9 @@ def _settled_on(prom: str, version: str) -> None:
     """Wait until Prometheus has seen only `version` for the whole shortened day and look-back."""
 
     def settled() -> bool:
-        seen = promql(prom, f"count_over_time(hospmon:software_version_info{{ci='{CI}'}}[17s])")
-        return [s["metric"]["version"] for s in seen] == [version] and float(seen[0]["value"][1]) >= 15
+        span = 2 * DAY + 1  # the day before and its look-back, and the evaluation now
+        seen = promql(prom, f"count_over_time(hospmon:software_version_info{{ci='{CI}'}}[{span}s])")
+        return [s["metric"]["version"] for s in seen] == [version] and float(seen[0]["value"][1]) >= span - 2
 
     wait_for(settled, 60, f"Prometheus to have seen {version} for the whole comparison")
 
