@@ -34,6 +34,10 @@ from tests.console.conftest import PASSWORD, login
 from tests.router.servers import MetricTarget
 from tests.servers import free_port, prometheus, promql, wait_for
 
+# The page reads Prometheus and the inventory, not the router's database (beyond the login every console test
+# makes on both databases): one database is enough here.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 # (device, neighbours it sees by LLDP)
 WIRE = {
     "core-sw-1": ["agg-sw-outpatient", "fw-intranet-1"],
