@@ -41,9 +41,9 @@ DAY = 5
 def short_day_rules() -> str:
     """Return rules/releases.yml with its day and look-back shortened for a test that cannot wait a day."""
     text = (REPO / "rules" / "releases.yml").read_text(encoding="utf-8")
-    assert text.count("[6h] offset 1d") == 1 and text.count("[6h:1m] offset 1d") == 1
+    assert text.count("[6h] offset 1d") == 1 and text.count("[1d6h:5m])") == 1
     short = f"[{DAY}s] offset {DAY}s"
-    return text.replace("[6h] offset 1d", short).replace("[6h:1m] offset 1d", f"[{DAY}s:1s] offset {DAY}s")
+    return text.replace("[6h] offset 1d", short).replace("[1d6h:5m])", f"[{2 * DAY}s:1s])")
 
 
 @pytest.fixture
