@@ -14,6 +14,7 @@ def load_views() -> Blueprint:
         views_kb,
         views_ops,
         views_stats,
+        views_topology,
     )
     from alertrouter.console.web import bp
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alertrouter.console.releases import screen as screen_releases
 from alertrouter.context import Router
 from alertrouter.incidents import reopen
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
@@ -67,6 +68,8 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     transaction ran: roll back and ingest the delivery again.
     """
     message = redact_message(message, router.guard)
+    # A version change a release record explains is linked to it and opens no incident.
+    message = screen_releases(message, session=session, inventory=router.inventory, now=now)
     result = IngestResult()
     unique = list({key_of(a): a for a in message.alerts}.values())
     # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;

@@ -30,6 +30,8 @@ PACKAGES = {
     "snmpd": "snmpd",
     "snmpget": "snmp",
     "clamd": "clamav-daemon",
+    "java": "tomcat10",  # Tomcat's Java runtime (demo.servers.tomcat)
+    "epmd": "erlang-base",  # RabbitMQ's Erlang port mapper (demo.servers.rabbitmq)
 }
 
 
