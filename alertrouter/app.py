@@ -61,7 +61,7 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
     app.register_blueprint(webhook_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
-    init_console(app)
+    init_console(app, secure=router.settings.file.console_url.startswith("https://"))
     registry.register(StoreCollector(state))
     logging.getLogger("alertrouter").setLevel(logging.INFO)
     return app

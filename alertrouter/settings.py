@@ -166,6 +166,9 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    secret_key_file: str | None = None
+    """The key signing console cookies and the action links in pages; unset, the router makes one and keeps
+    it in the store, shared by its replicas."""
     retention: RetentionConfig = RetentionConfig()
     phi: PhiSettings = PhiSettings()
     """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
@@ -184,6 +187,8 @@ class Settings:
     """Channel secrets by ``<channel>.<key>``."""
     api_tokens: dict[str, str] = field(default_factory=dict)
     """Actor by API token."""
+    secret_key: str | None = None
+    """From ``secret_key_file``; None: the store's."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -245,4 +250,7 @@ def load_settings(path: str | Path) -> Settings:
                         path, f"line {n}: write ACTOR TOKEN, token of 16+ characters", key="api_tokens_file"
                     )
                 tokens[token.strip()] = actor
-    return Settings(raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens)
+    signing = secret(raw.secret_key_file, "secret_key_file") if raw.secret_key_file else None
+    if signing is not None and len(signing) < 32:
+        raise ConfigError.single(path, "write a key of 32+ random characters", key="secret_key_file")
+    return Settings(raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing)
