@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import weakref
+from typing import TYPE_CHECKING
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
@@ -17,6 +19,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alertrouter.db import insert_for
 from alertrouter.models import Base
+
+if TYPE_CHECKING:
+    from alertrouter.context import Router
 
 SIGNING = "signing"
 # Paths whose requests carry a browser session; the webhook and the API never do, so a store that is down
@@ -43,18 +48,28 @@ def stored_key(name: str, *, session: Session, now: dt.datetime) -> str:
     return session.execute(select(RouterSecret.value).where(RouterSecret.name == name)).scalar_one()
 
 
+_loaded: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+
+
+def router_key(router: Router, *, session: Session, now: dt.datetime) -> str:
+    """Return the signing key: the configured one, else the store's (read once per engine)."""
+    if router.settings.secret_key:
+        return router.settings.secret_key
+    engine = session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    if engine not in _loaded:
+        _loaded[engine] = stored_key(SIGNING, session=session, now=now)
+    return _loaded[engine]
+
+
 def signing_key(app: Flask) -> str:
-    """Return the app's signing key, loading it from the config file's key or the store on first use."""
+    """Return the app's signing key, loading it on first use."""
     if not app.secret_key:
         from alertrouter.state import AppState
 
         state: AppState = app.extensions["hospmon_router"]
-        configured = state.router.settings.secret_key
-        if configured:
-            app.secret_key = configured
-        else:
-            with state.write_lock, state.sessions() as session, session.begin():
-                app.secret_key = stored_key(SIGNING, session=session, now=state.now())
+        with state.write_lock, state.sessions() as session, session.begin():
+            app.secret_key = router_key(state.router, session=session, now=state.now())
     return str(app.secret_key)
 
 

@@ -78,6 +78,9 @@ class ChannelConfig(StrictModel):
     """wecom: the bot key; dingtalk: the access token."""
     secret_file: str | None = None
     """dingtalk: the signing secret, if the bot uses one."""
+    api_url: str | None = None
+    """wecom, dingtalk: the bot API, or a relay on the hospital network that forwards to it (the default is
+    the vendor's public API)."""
     url: str | None = None
     """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
     url_file: str | None = None
@@ -166,6 +169,11 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    action_link_minutes: int = Field(default=720, ge=5, le=7 * 24 * 60)
+    """How long the acknowledge, resolve and open links in a page work (at most; used once, and never after
+    the incident ends)."""
+    language: Literal["zh", "en"] = "en"
+    """The language of pages (e-mail, chat, SMS) and of the ward status page's notices."""
     secret_key_file: str | None = None
     """The key signing console cookies and the action links in pages; unset, the router makes one and keeps
     it in the store, shared by its replicas."""

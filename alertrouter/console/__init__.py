@@ -36,7 +36,9 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
         views_ops,
         views_stats,
     )
+    from alertrouter.console.views_links import bp as links_bp
     from alertrouter.console.web import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(links_bp)
     return csrf

@@ -67,6 +67,7 @@ VOCABULARY = (
     N_("weekly"),
     N_("console"),
     N_("api"),
+    N_("link"),
     N_("worker"),
     # statistics headings chosen per dimension
     N_("By team"),

@@ -83,6 +83,7 @@ def incident(incident_id: int) -> str:
             children=svc.children_of(incident_id, session=session),
             history=earlier(inc, session=session),
             articles=kb.suggest(inc, session=session),
+            own_articles=kb.made_from(incident_id, session=session),
             resolution=session.get(Resolution, incident_id),
             problem=problems.problem_of(incident_id, session=session),
             during=changes.change_during(inc.ci, inc.created_at, session=session),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import audit as audit_log
+from alertrouter.console import wording
 from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import RANK, Role
 from alertrouter.console.users import session_user
@@ -194,6 +195,10 @@ def _context() -> dict[str, Any]:
         "name_of": name_of,
         "inventory": current_state().router.inventory,
         "localtime": localtime,
+        "title_of": lambda inc: wording.title_of(inc, lang()),
+        "explain": lambda inc: wording.explain(inc, lang()),
+        "owner_text": lambda inc: wording.owner_text(inc, lang()),
+        "event_text": lambda event: wording.event_text(event, lang()),
     }
 
 

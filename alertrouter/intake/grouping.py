@@ -148,7 +148,9 @@ class Planner:
         owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
-        title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
+        base = f"{alert.alertname} on {alert.ci or 'no CI'}"
+        # State the alert once: a summary that only repeats it adds nothing.
+        title = base + (f": {summary}" if summary and summary != base else "")
         now = self.now
         values = dict(
             title=title[:300],

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 
+from alertrouter.notify.chat import ChatError, send_markdown
+from alertrouter.notify.mail import send_email
 from alertrouter.settings import ChannelConfig, Settings
 
 
@@ -63,7 +66,17 @@ def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> s
 
 
 def send(channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str) -> None:
-    """Deliver one message or raise `DeliveryError` with apprise's reason."""
+    """Deliver one message or raise `DeliveryError` with the reason.
+
+    E-mail goes as text and HTML, WeCom and DingTalk as markdown cards; webhooks and SMS through apprise.
+    """
+    try:
+        if channel.kind == "email":
+            return send_email(channel, settings, recipient, subject, body)
+        if channel.kind in ("wecom", "dingtalk"):
+            return send_markdown(channel, settings, subject, body)
+    except (OSError, smtplib.SMTPException, ChatError) as exc:
+        raise DeliveryError(f"channel {channel.name}: {type(exc).__name__}: {exc}"[:500]) from None
     sender = apprise.Apprise()
     if not sender.add(apprise_url(channel, settings, recipient)):
         raise DeliveryError(f"channel {channel.name}: apprise does not accept the URL")

@@ -4,32 +4,21 @@ resolve with notes, the knowledge search finds the fix, the statistics count it.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page, expect
 
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
+from tests.console.browser import serve
 from tests.console.conftest import PASSWORD
 from tests.router.conftest import API_TOKEN, TOKEN
 from tests.router.payloads import alert, webhook
-from tests.servers import require
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WORDS = {
     "zh": {
         "locale": "zh-CN",
@@ -50,29 +39,11 @@ WORDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Launch Debian's Chromium through Playwright (no downloaded browsers)."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=require("chromium"), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
     """Serve the app over real HTTP on a free loopback port."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()
+    with serve(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -119,6 +90,7 @@ def test_walk(browser: Browser, server: str, app: Flask, lang: str, tmp_path: Pa
         page.fill("#note-text", "on site" if lang == "en" else "已到机房")
         page.click("#add-note")
         expect(page.locator("#timeline")).to_contain_text("on site" if lang == "en" else "已到机房")
+        page.click("#resolve-open")
         page.select_option("#cause", "hardware")
         page.fill("#fix", words["fix"])
         page.fill("#minutes", "40")
