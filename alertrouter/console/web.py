@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,6 +196,7 @@ def _context() -> dict[str, Any]:
         "name_of": name_of,
         "inventory": current_state().router.inventory,
         "localtime": localtime,
+        "day": dt.timedelta(days=1),
         "title_of": lambda inc: wording.title_of(inc, lang()),
         "explain": lambda inc: wording.explain(inc, lang()),
         "owner_text": lambda inc: wording.owner_text(inc, lang()),
