@@ -31,14 +31,17 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
     from alertrouter.console import (  # noqa: F401
         views_audit,
         views_auth,
+        views_calendar,
         views_incidents,
         views_kb,
         views_ops,
         views_stats,
     )
+    from alertrouter.console.ical import bp as ical_bp
     from alertrouter.console.views_links import bp as links_bp
     from alertrouter.console.web import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(links_bp)
+    app.register_blueprint(ical_bp)
     return csrf

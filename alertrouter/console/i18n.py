@@ -77,6 +77,17 @@ VOCABULARY = (
     N_("By priority"),
     N_("This week"),
     N_("Last week"),
+    # the on-call calendar: weekdays, and what put someone on call
+    N_("Mon"),
+    N_("Tue"),
+    N_("Wed"),
+    N_("Thu"),
+    N_("Fri"),
+    N_("Sat"),
+    N_("Sun"),
+    N_("rotation"),
+    N_("override"),
+    N_("absence"),
 )
 
 

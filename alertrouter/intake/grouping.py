@@ -16,6 +16,8 @@ from alertrouter.models import Incident, IncidentDepartment, Status
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
 
 
@@ -58,6 +60,13 @@ class Planner:
         self.opened: set[int] = set()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
+        self._plan: Policy | None = None
+
+    def plan(self) -> Policy:
+        """Return the on-call plan in force (with the console's overrides), read once per delivery."""
+        if self._plan is None:
+            self._plan = plan(self.router, session=self.session)
+        return self._plan
 
     def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
         return {
@@ -145,7 +154,7 @@ class Planner:
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
         """Open an incident; return its id, or the incident another replica opened a moment ago."""
-        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
+        owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
         base = f"{alert.alertname} on {alert.ci or 'no CI'}"

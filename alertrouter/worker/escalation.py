@@ -11,6 +11,8 @@ from alertrouter.context import Router
 from alertrouter.models import Incident, Status
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.timeline import record
 from alertrouter.worker.claim import skip_locked
 from hospmon.inventory.schema import EscalationStep, Team
@@ -18,13 +20,15 @@ from hospmon.inventory.schema import EscalationStep, Team
 DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
 
 
-def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -> tuple[list[str], list[str]]:
-    """Return the people a step pages and notes on who could not be found."""
+def targets(
+    router: Router, team: Team, step: EscalationStep, at: dt.datetime, policy: Policy | None = None
+) -> tuple[list[str], list[str]]:
+    """Return the people a step pages and notes on who could not be found, under a plan (the YAML's)."""
     people: list[str] = []
     notes: list[str] = []
     for who in step.notify:
         if who == "on_call":
-            duty = on_call(router.inventory, router.policy, team.id, at)
+            duty = on_call(router.inventory, policy or router.policy, team.id, at)
             if duty.person:
                 people.append(duty.person)
             else:
@@ -55,7 +59,7 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             inc.next_escalation_at = None
             continue
         step = steps[inc.escalation_step]
-        people, notes = targets(router, team, step, now)
+        people, notes = targets(router, team, step, now, plan(router, session=session))
         label = f"step {inc.escalation_step + 1} of {len(steps)}, after {step.after_minutes} min"
         queued = page(router, inc, people, label, session=session, now=now)
         kind = "paged" if inc.escalation_step == 0 else "escalated"

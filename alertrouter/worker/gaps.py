@@ -11,6 +11,7 @@ from alertrouter.context import Router
 from alertrouter.db import insert_for
 from alertrouter.models import OPEN, Incident, Status
 from alertrouter.policy.oncall import gaps_ahead
+from alertrouter.policy.rota import plan
 from alertrouter.timeline import record
 
 PREFIX = "oncall-gap:"
@@ -19,7 +20,7 @@ PREFIX = "oncall-gap:"
 def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[str, dt.datetime]:
     """Open one incident per team with a gap ahead; resolve those whose gap was filled. Return the gaps."""
     horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
-    gaps = gaps_ahead(router.inventory, router.policy, now, horizon)
+    gaps = gaps_ahead(router.inventory, plan(router, session=session), now, horizon)
     insert = insert_for(session)
     tz = router.inventory.tz
     for team_id, when in gaps.items():

@@ -134,7 +134,7 @@ def test_acknowledge_from_the_mail_on_a_phone(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("width", [360, 390, 414])
-def test_board_and_incident_fit_a_phone(
+def test_board_incident_and_calendar_fit_a_phone(
     app: Flask, users: dict[str, object], browser: Browser, width: int, tmp_path: Path
 ) -> None:
     seed(app.test_client())
@@ -156,5 +156,10 @@ def test_board_and_incident_fit_a_phone(
             expect(page.locator("#acknowledge")).to_be_visible()
             assert fits(page, "#acknowledge") and fits(page, "#resolve-open") and no_sideways_scroll(page)
             shot(page, tmp_path, f"incident-{width}")
+            for view in ("week", "month"):
+                page.goto(f"{base}/console/oncall?team=network&view={view}")
+                expect(page.locator(f"#cal-{view}")).to_be_visible()
+                assert no_sideways_scroll(page)
+                shot(page, tmp_path, f"calendar-{view}-{width}")
         finally:
             context.close()
