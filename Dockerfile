@@ -5,7 +5,8 @@ COPY pyproject.toml README.md ./
 COPY hospmon ./hospmon
 COPY exporters ./exporters
 COPY alertrouter ./alertrouter
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 hospmon
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 hospmon \
+    && install -d -o hospmon -m 0700 /var/lib/hospmon-event-receiver
 COPY rules ./rules
 COPY demo ./demo
 COPY deploy ./deploy

@@ -52,6 +52,76 @@ def _targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _topology(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from hospmon.inventory.observed import load_observation
+    from hospmon.inventory.topology import compare, report
+
+    _, inv = _load(args)
+    if inv is None:
+        return 1
+    try:
+        observation = load_observation(args.observed)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    drift = compare(inv, observation)
+    if args.json:
+        print(json.dumps(asdict(drift), ensure_ascii=False, indent=2))
+    else:
+        print(report(drift, observation), end="")
+    return 3 if drift.total else 0
+
+
+def _import_assets(args: argparse.Namespace) -> int:
+    import yaml
+
+    from hospmon.inventory.assets import import_assets, load_mapping
+
+    out = Path(args.out)
+    try:
+        mapping = load_mapping(args.mapping)
+        inv = load_inventory(args.inventory) if args.inventory else None
+        if args.inventory and _within(out, Path(args.inventory)):
+            raise ConfigError.single(out, "the import never writes the inventory; give --out outside it")
+        result = import_assets(Path(args.sheet), mapping, inv)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"{args.sheet}: {exc}", file=sys.stderr)
+        return 1
+    cis = [ci.model_dump(mode="json", exclude_defaults=True) for ci in result.cis]
+    head = f"# Imported from {Path(args.sheet).name}: {len(cis)} of {result.rows} rows; review, then merge.\n"
+    out.write_text(head + yaml.safe_dump({"cis": cis}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"{len(cis)} of {result.rows} rows imported into {out}; {len(result.problems)} problem(s)")
+    for problem in result.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 4 if result.problems else 0
+
+
+def _export_assets(args: argparse.Namespace) -> int:
+    from hospmon.inventory.assets import load_mapping, write_assets
+
+    _, inv = _load(args)
+    if inv is None:
+        return 1
+    try:
+        mapping = load_mapping(args.mapping)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    print(f"{write_assets(inv, mapping, Path(args.out))} configuration items written to {args.out}")
+    return 0
+
+
+def _within(path: Path, inventory: Path) -> bool:
+    path, inventory = path.resolve(), inventory.resolve()
+    return path == inventory or (inventory.is_dir() and inventory in path.parents)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from hospmon.demo import run_demo
 
@@ -68,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, helptext in (
         ("check", _check, "report every fault of the inventory"),
         ("targets", _targets, "write file_sd target files per exporter and module"),
+        ("topology", _topology, "compare links seen on the wire with depends_on (exit 3 on drift)"),
     ):
         cmd = inv_sub.add_parser(name, help=helptext)
         cmd.add_argument(
@@ -76,18 +147,40 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         if name == "targets":
             cmd.add_argument("--out", required=True, help="folder Prometheus reads file_sd files from")
+        if name == "topology":
+            cmd.add_argument("--observed", required=True, help="observed.yml written by hospmon discover")
+            cmd.add_argument("--json", action="store_true", help="print the drift as JSON")
+
+    imp = inv_sub.add_parser(
+        "import", help="read an XLSX or CSV asset list into CI entries, row problems reported"
+    )
+    imp.add_argument("sheet", help="the .xlsx or .csv file")
+    imp.add_argument("--mapping", required=True, help="column mapping file (see hospmon/inventory/assets.py)")
+    imp.add_argument(
+        "--out", required=True, help="YAML file for the imported CIs (never the inventory itself)"
+    )
+    imp.add_argument("--inventory", help="check services, departments and teams against this inventory")
+    imp.set_defaults(handler=_import_assets)
+    exp = inv_sub.add_parser("export", help="write the inventory's CIs as an XLSX or CSV asset list")
+    exp.add_argument(
+        "inventory", nargs="?", help="file or folder (default $HOSPMON_INVENTORY or inventory.yml)"
+    )
+    exp.add_argument("--mapping", required=True, help="column mapping file")
+    exp.add_argument("--out", required=True, help="the .xlsx or .csv file to write")
+    exp.set_defaults(handler=_export_assets)
 
     demo = sub.add_parser("demo", help="run the whole suite against a simulated hospital on this machine")
     demo.add_argument("--run-dir", default="run", help="folder for generated configs, data and logs")
     demo.add_argument("--check", action="store_true", help="start, check every target and alert, then stop")
     demo.set_defaults(handler=_demo)
 
-    try:  # the router adds its own subcommands when it is installed
-        router_cli = importlib.import_module("alertrouter.cli")
-    except ImportError:
-        pass
-    else:
-        router_cli.register_cli(sub)
+    # The router and the network exporter add their own subcommands when they are installed.
+    for plugin in ("alertrouter.cli", "exporters.network.cli"):
+        try:
+            module = importlib.import_module(plugin)
+        except ImportError:
+            continue
+        module.register_cli(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from hospmon.demo import Part, prepare, start, stop
 
 # The demo's own monitoring parts; every other part is a simulated system.
-MONITORING = frozenset({"alertmanager", "prometheus", "alert-router", "mail-sink"})
+MONITORING = frozenset({"alertmanager", "prometheus", "alert-router", "mail-sink", "event-receiver"})
 
 
 def is_simulated(part: Part) -> bool:

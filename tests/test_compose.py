@@ -84,7 +84,9 @@ def test_docker_compose_config_accepts_it(tmp_path: Path) -> None:
     services = set(result.stdout.split())
     exporters = {f"{name}-exporter" for name in (*EXPORTERS, "inventory")}
     assert (
-        services >= {"prometheus", "alertmanager", "grafana", "router", "router-db", "hospital"} | exporters
+        services
+        >= {"prometheus", "alertmanager", "grafana", "router", "router-db", "hospital", "event-receiver"}
+        | exporters
     )
 
 
@@ -176,5 +178,25 @@ def test_router_config_is_valid(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "alertrouter.main", f"--config.file={tmp_path / 'router.yml'}", "--check"],
         capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_event_receiver_config_is_valid(tmp_path: Path) -> None:
+    """deploy/events/events.yml passes --check-config, run from its folder with its secrets beside it."""
+    folder = tmp_path / "events"
+    shutil.copytree(REPO / "deploy" / "events", folder)
+    (folder / "secrets").mkdir()
+    (folder / "secrets" / "trap-community").write_text("test-only\n")
+    text = (folder / "events.yml").read_text()
+    text = text.replace("/etc/hospmon/inventory", str(REPO / "demo" / "inventory"))
+    text = text.replace("/etc/hospmon/rules", str(REPO / "rules"))
+    (folder / "events.yml").write_text(
+        text.replace("/var/lib/hospmon-event-receiver", str(tmp_path / "queue"))
+    )
+    code = "import sys; from exporters.events.main import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--config.file=events.yml", "--check-config"],
+        capture_output=True, text=True, cwd=folder, env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

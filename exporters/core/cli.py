@@ -19,7 +19,8 @@ from hospmon.config import ConfigError
 def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argparse.ArgumentParser:
     """Return the flag parser every hospmon exporter shares."""
     parser = argparse.ArgumentParser(
-        prog=f"hospmon-{exporter.name}-exporter", description=exporter.description or None
+        prog=exporter.program or f"hospmon-{exporter.name}-exporter",
+        description=exporter.description or None,
     )
     parser.add_argument(
         "--config.file",
@@ -45,6 +46,7 @@ def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argpa
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--check-config", action="store_true", help="check the config files and exit")
+    exporter.add_flags(parser)
     return parser
 
 
@@ -58,6 +60,7 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s",
     )
     log = logging.getLogger("hospmon.exporter")
+    exporter.use_flags(args)
     try:
         host, port = parse_listen_address(args.listen)
     except ValueError as exc:
@@ -78,6 +81,12 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         server = RunningServer(app, host, port).start()
     except OSError as exc:
         print(f"cannot listen on {args.listen}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        exporter.start(lambda: app.config)
+    except OSError as exc:
+        server.stop()
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     log.info("listening on %s", server.url)
     wait_forever(server, app.reload)

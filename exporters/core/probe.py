@@ -11,10 +11,11 @@ in its own worker with that deadline, and adds the probe's own series::
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -121,6 +122,8 @@ class Exporter(ABC, Generic[C]):
     name: ClassVar[str]
     """Short name, as in ``hospmon-<name>-exporter``."""
     default_port: ClassVar[int]
+    program: ClassVar[str] = ""
+    """The command's name when it is not ``hospmon-<name>-exporter``."""
     description: ClassVar[str] = ""
     default_module: ClassVar[str | None] = None
     """Module used when a request names none; None makes ``module`` required."""
@@ -155,5 +158,22 @@ class Exporter(ABC, Generic[C]):
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""
         return ()
 
+    def add_flags(self, parser: argparse.ArgumentParser) -> None:
+        """Add flags of this exporter's own to the shared ones (none by default)."""
+
+    def use_flags(self, args: argparse.Namespace) -> None:
+        """Take this exporter's own flags before its config is loaded."""
+
     def close(self, config: C) -> None:
         """Release what a config holds (pools, sockets) when it is replaced or the exporter stops."""
+
+    def start(self, current: Callable[[], C]) -> None:
+        """Start background work once the HTTP server is up; `current` returns the config in force.
+
+        Exporters that only answer probes start nothing. One that also listens (the event receiver) opens
+        its sockets here and raises `OSError` when it cannot; it reads the config through `current`, so a
+        reload reaches it.
+        """
+
+    def stop(self) -> None:
+        """Stop the background work `start` began, before the HTTP server stops."""

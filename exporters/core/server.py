@@ -311,6 +311,7 @@ class RunningServer:
 
     def stop(self) -> None:
         """Stop serving and release the port and the exporter's resources."""
+        self.app.exporter.stop()
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)
@@ -334,14 +335,28 @@ def parse_listen_address(value: str) -> tuple[str, int]:
 
 def wait_forever(server: RunningServer, on_hup: Callable[[], object]) -> None:
     """Serve until SIGINT or SIGTERM; reload on SIGHUP."""
+    import select
     import signal
+    import socket
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: on_hup())
-    while not stop.wait(3600):
-        pass
+    # The kernel may hand a signal to any of the server's threads; Python then runs the handler only when
+    # the main thread next runs bytecode. Blocked in a lock's wait, that could be an hour later, so the main
+    # thread sleeps on the wakeup fd instead, which every signal writes to whichever thread receives it.
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    previous = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    try:
+        while not stop.is_set():
+            select.select([wake_r], [], [])
+            wake_r.recv(4096)
+    finally:
+        signal.set_wakeup_fd(previous)
+        wake_r.close()
+        wake_w.close()
     started = time.monotonic()
     server.stop()
     log.info("stopped in %.1f s", time.monotonic() - started)

@@ -117,6 +117,32 @@ def _port(text: str, target: str) -> int:
     return int(text)
 
 
+def open_session(
+    config: Runtime, host: str, port: int, auth_name: str, *, timeout: float, retries: int
+) -> Session:
+    """Open a session to ``host:port`` with the named auth's credentials (the probe and discovery alike)."""
+    creds = config.credentials[auth_name]
+    auth = creds.auth
+    version = {1: V1, 2: V2C, 3: 3}[auth.version]
+    common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
+    if auth.effective_backend() == "fast" and auth.version == 3:
+        return UsmSession(
+            host,
+            port,
+            username=str(auth.username),
+            auth=(auth.auth_protocol, creds.password) if creds.password else None,
+            priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
+            context_name=auth.context_name,
+            **common,
+        )
+    if auth.effective_backend() == "fast":
+        return UdpSession(host, port, version=version, community=creds.community, **common)
+    user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
+    return PysnmpSession(
+        host, port, version=version, auth_data=user, context_name=auth.context_name, **common
+    )
+
+
 class NetworkExporter(Exporter[Runtime]):
     """SNMP v1/v2c/v3 for switches, routers, firewalls, servers, storage and UPS."""
 
@@ -159,28 +185,11 @@ class NetworkExporter(Exporter[Runtime]):
     def open_session(self, config: Runtime, request: ProbeRequest, module: CompiledModule) -> Session:
         """Open a session to the request's target with its auth and the module's timing."""
         host, port = parse_target(request.target)
-        creds = config.credentials[request.params.get("auth", DEFAULT_AUTH)]
-        auth, defaults, mod = creds.auth, config.config.defaults, module.module
+        defaults, mod = config.config.defaults, module.module
         timeout = mod.timeout or defaults.timeout
         retries = defaults.retries if mod.retries is None else mod.retries
-        version = {1: V1, 2: V2C, 3: 3}[auth.version]
-        common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
-        if auth.effective_backend() == "fast" and auth.version == 3:
-            return UsmSession(
-                host,
-                port,
-                username=str(auth.username),
-                auth=(auth.auth_protocol, creds.password) if creds.password else None,
-                priv=(auth.priv_protocol, creds.priv_password) if creds.priv_password else None,
-                context_name=auth.context_name,
-                **common,
-            )
-        if auth.effective_backend() == "fast":
-            return UdpSession(host, port, version=version, community=creds.community, **common)
-        user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
-        return PysnmpSession(
-            host, port, version=version, auth_data=user, context_name=auth.context_name, **common
-        )
+        auth = request.params.get("auth", DEFAULT_AUTH)
+        return open_session(config, host, port, auth, timeout=timeout, retries=retries)
 
     def fetch(
         self, config: Runtime, request: ProbeRequest, module: CompiledModule, deadline: Deadline

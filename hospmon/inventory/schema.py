@@ -194,6 +194,13 @@ class ConfigurationItem(StrictModel):
     vendor: str = ""
     model: str = ""
     serial: str = ""
+    asset_number: str = ""
+    """The finance department's asset number (资产编号), as in the asset list."""
+    supplier: str = ""
+    firmware: str = ""
+    """Firmware or software version as last recorded (discovery reads it from ENTITY-MIB)."""
+    hardware: str = ""
+    """Hardware revision as last recorded."""
     location: str = ""
     purchased: dt.date | None = None
     warranty_end: dt.date | None = None

@@ -29,12 +29,15 @@ def test_only_simulated_systems_are_started() -> None:
         "mail-sink",
         "alert-router",
         "prometheus",
+        "event-receiver",
+        "event-devices",
     ]
     assert [n for n in names if is_simulated(part(n))] == [
         "postgresql emr-db",
         "his-simulator",
         "emr-fhir",
         "snmpd core-sw-1",
+        "event-devices",
     ]
 
 

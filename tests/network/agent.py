@@ -92,6 +92,8 @@ def _wait_ready(
 ) -> None:
     """Poll the agent with snmpget until it answers (a readiness check, not a sleep)."""
     cmd = ["snmpget", "-v2c", "-c", "public", "-t", "0.2", "-r", "0", f"{host}:{port}", "1.3.6.1.2.1.1.3.0"]
+    if netns:  # ask from inside: the namespace's addresses may have no route from here
+        cmd = ["ip", "netns", "exec", netns, *cmd]
     until = time.monotonic() + timeout
     while time.monotonic() < until:
         if proc.poll() is not None:
@@ -148,12 +150,14 @@ def snmpd(
     extra: list[str] | None = None,
     ready_timeout: float = 15.0,
     more_ports: list[int] | None = None,
+    port: int | None = None,
 ) -> Iterator[Agent]:
     """Run snmpd bound to `host` (inside `netns` when given, also on `more_ports`) until the context ends."""
     if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
         raise RuntimeError("net-snmp snmpd and snmp tools are required: apt-get install snmpd snmp")
     workdir = Path(tempfile.mkdtemp(prefix="hm-snmpd-"))
-    port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
+    if port is None:
+        port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
     conf = workdir / "snmpd.conf"
     conf.write_text(_config(extra or []), encoding="utf-8")
     cmd = [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(workdir / "snmpd.log"), "-p", str(workdir / "pid")]

@@ -11,6 +11,7 @@ import yaml
 
 from exporters.network.exporter import NetworkExporter, Runtime
 from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
+from tests.network.lab import Closet, closet, neighbour_lines
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
@@ -20,7 +21,7 @@ VETH_PAIRS = 110  # 220 veth interfaces, plus lo and the uplink
 @pytest.fixture(scope="session")
 def agent() -> Iterator[Agent]:
     """Run snmpd on loopback with v2c, v3 users and the simulated devices."""
-    with snmpd(extra=override_lines()) as running:
+    with snmpd(extra=override_lines() + neighbour_lines()) as running:
         yield running
 
 
@@ -112,3 +113,17 @@ def recorded() -> Iterator[str]:
     """Serve recordings of real devices with snmpsimd; yield its ``host:port``."""
     with snmpsimd() as target:
         yield target
+
+
+@pytest.fixture(scope="session")
+def closet_lab() -> Iterator[Closet]:
+    """Run five agents with ENTITY-MIB and LLDP-MIB rows in a namespace of their own (`tests.network.lab`)."""
+    with closet() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def lab_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an exporter config naming the lab's v2c and v3 auths, secrets in files."""
+    cidrs = ["127.0.0.0/8", "10.77.0.0/29"]  # loopback and the closet's namespace
+    return write_config(tmp_path_factory.mktemp("lab-config"), allow_adhoc_targets=True, adhoc_cidrs=cidrs)

@@ -33,6 +33,8 @@ def test_default_config_ships_the_lab_auth_and_all_modules(monkeypatch: pytest.M
         "ups",
         "entity_sensor",
         "huawei",
+        "lldp",
+        "cdp",
         "h3c",
     }
 

@@ -56,14 +56,16 @@ def test_fast_path_equals_pysnmp(
 def test_fast_path_equals_pysnmp_on_many_interfaces(
     exporter: NetworkExporter, runtime: Runtime, switch_agent: Agent
 ) -> None:
-    uplink = 2  # ifIndex of the uplink carrying the SNMP traffic
+    # ifIndex 2 is the uplink carrying the SNMP traffic; 1 is the namespace's loopback, which carries
+    # whatever the namespace's own tools send (readiness checks run from inside it): both counters move.
+    busy = {1, 2}
     fast = _fetch(exporter, runtime, switch_agent.target, "if_mib", "public_v2")
     slow = _fetch(exporter, runtime, switch_agent.target, "if_mib", "public_v2_pysnmp")
     assert len(fast) > 8000
-    assert [vb for vb in fast if vb[0][-1] != uplink] == [vb for vb in slow if vb[0][-1] != uplink]
+    assert [vb for vb in fast if vb[0][-1] not in busy] == [vb for vb in slow if vb[0][-1] not in busy]
     fast = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes")
     slow = _fetch(exporter, runtime, switch_agent.target, "if_mib", "hm_sha256_aes_pysnmp")
-    assert [vb for vb in fast if vb[0][-1] != uplink] == [vb for vb in slow if vb[0][-1] != uplink]
+    assert [vb for vb in fast if vb[0][-1] not in busy] == [vb for vb in slow if vb[0][-1] not in busy]
 
 
 def test_walking_subtrees_one_by_one_gives_the_same_bindings(

@@ -92,9 +92,14 @@ class MetricTarget:
         self.http.stop()
 
 
-def start_alertmanager(workdir: Path, router_port: int, token_file: Path) -> tuple[Process, int]:
-    """Start Alertmanager routing everything to the router's webhook with a bearer token."""
-    port = free_port()
+def start_alertmanager(
+    workdir: Path, router_port: int, token_file: Path, port: int | None = None
+) -> tuple[Process, int]:
+    """Start Alertmanager routing everything to the router's webhook with a bearer token.
+
+    Give `port` to start it again where it ran before (a restart after an outage).
+    """
+    port = port or free_port()
     config = {
         "route": {
             "receiver": "hospmon-router",
