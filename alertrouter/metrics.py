@@ -109,8 +109,11 @@ class StoreCollector(Collector):
     def _gaps(self) -> GaugeMetricFamily:
         router = self.state.router
         horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
-        with self.state.sessions() as session:
-            policy = plan(router, session=session)
+        try:
+            with self.state.sessions() as session:
+                policy = plan(router, session=session)
+        except SQLAlchemyError:  # the store is down: the YAML plan still says where the gaps are
+            policy = router.policy
         gaps = gaps_ahead(router.inventory, policy, dt.datetime.now(dt.UTC), horizon)
         fam = GaugeMetricFamily(
             "hospmon_router_oncall_gap_timestamp_seconds",

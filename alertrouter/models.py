@@ -134,6 +134,9 @@ class Notification(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    purpose: Mapped[str] = mapped_column(String(16), default="page")
+    """page (to whoever answers the incident) or ward (a downtime notice, which goes out even after the
+    incident resolved: "the service is back, back-enter from paper")."""
 
 
 class Delivery(Base):

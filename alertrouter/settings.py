@@ -154,6 +154,27 @@ class RetentionConfig(StrictModel):
         return self
 
 
+class WardsConfig(StrictModel):
+    """The ward status page and the downtime playbooks."""
+
+    playbooks: str | None = None
+    """A folder of YAML playbooks, one per service, and ``names.yml`` naming the workflows in zh and en."""
+    status_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    """Addresses that read the status page without a token: the hospital's clinical networks."""
+    status_token_file: str | None = None
+    """A shared read token (``/status?token=...``) for clinical staff outside those networks."""
+    prometheus_url: str | None = None
+    """Where to read the live registration rate for the patient-facing blast radius."""
+    registrations_per_hour: str = (
+        'sum(max_over_time(hospmon_his_outpatient_registrations{clinic_type!="emergency"}[1h])) * 6'
+    )
+    """PromQL for outpatient registrations per hour (the HIS exporter counts the last 10 minutes)."""
+    registrations_service: str = "his"
+    """The service without which outpatients cannot register: its outages count the registrations lost."""
+    recovered_hours: float = Field(default=24.0, gt=0)
+    """How long the status page keeps a returned service's back-entry steps."""
+
+
 class RouterFile(StrictModel):
     """The router config file as written."""
 
@@ -178,6 +199,7 @@ class RouterFile(StrictModel):
     """The key signing console cookies and the action links in pages; unset, the router makes one and keeps
     it in the store, shared by its replicas."""
     retention: RetentionConfig = RetentionConfig()
+    wards: WardsConfig = WardsConfig()
     phi: PhiSettings = PhiSettings()
     """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
 
@@ -197,6 +219,8 @@ class Settings:
     """Actor by API token."""
     secret_key: str | None = None
     """From ``secret_key_file``; None: the store's."""
+    status_token: str | None = None
+    """From ``wards.status_token_file``."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -261,4 +285,8 @@ def load_settings(path: str | Path) -> Settings:
     signing = secret(raw.secret_key_file, "secret_key_file") if raw.secret_key_file else None
     if signing is not None and len(signing) < 32:
         raise ConfigError.single(path, "write a key of 32+ random characters", key="secret_key_file")
-    return Settings(raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing)
+    status = raw.wards.status_token_file
+    status_token = secret(status, "wards.status_token_file") if status else None
+    return Settings(
+        raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing, status_token
+    )

@@ -39,9 +39,11 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
     )
     from alertrouter.console.ical import bp as ical_bp
     from alertrouter.console.views_links import bp as links_bp
+    from alertrouter.console.views_status import bp as status_bp
     from alertrouter.console.web import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(ical_bp)
+    app.register_blueprint(status_bp)
     return csrf

@@ -86,6 +86,12 @@ VOCABULARY = (
     N_("Sat"),
     N_("Sun"),
     N_("rotation"),
+    # the ward status page's states, and playbook timeline entries
+    N_("working"),
+    N_("slow"),
+    N_("down"),
+    N_("playbook_started"),
+    N_("playbook_ended"),
     N_("override"),
     N_("absence"),
 )

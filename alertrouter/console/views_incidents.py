@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from flask import current_app, render_template, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter import incidents as svc
@@ -13,9 +15,12 @@ from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.errors import ApiError
-from alertrouter.models import OPEN
+from alertrouter.models import OPEN, Incident
 from alertrouter.settings import PRIORITIES
 from alertrouter.state import current_state
+from alertrouter.wards.impact import patient_impact
+from alertrouter.wards.runs import runs
+from alertrouter.wards.status import reached_services
 
 STATUS_CHOICES = {"open": list(OPEN), "resolved": ["resolved"], "closed": ["closed"], "all": None}
 
@@ -90,7 +95,23 @@ def incident(incident_id: int) -> str:
             people=people,
             causes=list(Cause),
             open=inc.status in OPEN,
+            **_wards(inc, session=session),
         )
+
+
+def _wards(inc: Incident, *, session: Session) -> dict[str, object]:
+    """Return what the incident means for the wards: patients affected and the playbook it set off."""
+    router = current_state().router
+    reached = reached_services(router, inc)
+    impact = patient_impact(router, [d.department for d in inc.departments], reached)
+    since = current_state().now() - dt.timedelta(hours=router.settings.file.wards.recovered_hours)
+    found = [
+        (r, router.playbooks[r.service])
+        for r in runs(session=session, since=since)
+        if r.service in router.playbooks
+        and (r.incident_id == inc.id or (r.ended_at is None and r.service in reached))
+    ]
+    return {"impact": impact, "playbooks": found}
 
 
 def problem_rule() -> ProblemRule:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from hospmon.demo import ALERTMANAGER, REPO, Part, console_script
+from hospmon.demo import ALERTMANAGER, PROMETHEUS, REPO, Part, console_script
 
 ROUTER = "127.0.0.1:19180"
 SMTP_PORT = 12525
@@ -34,6 +34,8 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
         "alertmanager": {"url": ALERTMANAGER},
         "worker": {"interval_seconds": 2},
         "console_url": f"http://{ROUTER}",
+        "language": "zh",
+        "wards": {"playbooks": str(REPO / "rules" / "wards"), "prometheus_url": PROMETHEUS},
     }
     if mail:
         data["channels"] = [
