@@ -21,8 +21,8 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
         decision = assessor.assess(ci=alert.ci, severity=alert.severity, at=when, alertname=alert.alertname)
         owner = owner_of(inv, assessor.policy, alert.ci, when)
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
-        outage = assessor.is_outage(alert.alertname)
-        root = next((c for c in upstream if c in cis_in_payload), None) if outage else None
+        groupable = assessor.is_reachability(alert.alertname)
+        root = next((c for c in upstream if c in cis_in_payload), None) if groupable else None
         out.append(
             {
                 "alert": alert.alertname,
@@ -33,15 +33,18 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
                 "team": owner.team,
                 "on_call": owner.person,
                 "owner": owner.explanation,
-                "grouping": _grouping(root, outage),
+                "grouping": _grouping(alert.alertname, root, groupable),
             }
         )
     return out
 
 
-def _grouping(root: str | None, outage: bool) -> str:
-    if not outage:
-        return "own incident for this CI and alert: not an outage, never grouped"
+def _grouping(alertname: str, root: str | None, groupable: bool) -> str:
+    if not groupable:
+        return (
+            f"own incident for this CI and {alertname}, paged to its owner: {alertname} is not in the"
+            " policy's reachability class, so no failure upstream explains it"
+        )
     if root:
-        return f"caused by {root}: joins its incident"
-    return "own incident, unless an upstream CI already has an open one"
+        return f"own incident, grouped under {root}'s (also in this payload): not paged while it fails"
+    return "own incident, grouped under the incident of a CI it depends on if one is open, else paged"

@@ -1,4 +1,8 @@
-"""Incident services: read, filter, acknowledge, assign, resolve, close, annotate. Views call these."""
+"""Incident services: read, filter, acknowledge, assign, resolve, reopen, close, annotate. Views call these.
+
+The lifecycle is triggered -> acknowledged -> resolved -> closed; `reopen` returns a resolved or closed
+incident to triggered. Each change is one function here writing one timeline entry; docs/router.md.
+"""
 
 from __future__ import annotations
 
@@ -119,15 +123,41 @@ def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.d
     inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = Status.resolved, now, None, None
     session.flush()
     release_children(inc.id, session=session, now=now)
-    record(
-        session,
-        inc.id,
-        "resolved",
-        f"resolved by {by}: {note}" if note else f"resolved by {by}",
-        at=now,
-        actor=by,
-        data={"note": note},
-    )
+    firing = session.execute(
+        select(Alert.alertname, Alert.ci).where(Alert.incident_id == inc.id, Alert.status == "firing")
+    ).all()
+    text = f"resolved by {by}: {note}" if note else f"resolved by {by}"
+    if firing:
+        # Say so now: the incident reopens when Alertmanager next sends one of them (docs/router.md).
+        names = ", ".join(sorted({f"{a.alertname} on {a.ci}" for a in firing}))
+        text += f"; still firing: {names}"
+    record(session, inc.id, "resolved", text, at=now, actor=by, data={"note": note, "firing": len(firing)})
+    return inc
+
+
+def reopen(
+    incident_id: int, *, session: Session, by: str, why: str, now: dt.datetime, key: str | None = None
+) -> Incident:
+    """Reopen a resolved or closed incident: triggered again, paged from the first escalation step.
+
+    `key` is the open key the incident takes back (its CI's), unless another incident holds it by now. An
+    incident whose cause (parent) is still open stays quiet under it, as when it was first grouped.
+    """
+    inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status in OPEN:
+        raise ApiError(409, f"incident {incident_id} is {inc.status}, not resolved or closed")
+    inc.status, inc.resolved_at, inc.closed_at = Status.triggered, None, None
+    inc.acknowledged_at = inc.acknowledged_by = None
+    parent = session.get(Incident, inc.parent_id) if inc.parent_id else None
+    inc.escalation_step = 0
+    inc.next_escalation_at = None if parent is not None and parent.status in OPEN else now
+    held = session.execute(select(Incident.id).where(Incident.open_key == key)).scalar() if key else None
+    if key is not None and held is None:
+        inc.open_key = key
+    elif held is not None:
+        why += f"; incident #{held} holds {key} now, new alerts go there"
+    session.flush()
+    record(session, inc.id, "reopened", f"reopened by {by}: {why}", at=now, actor=by)
     return inc
 
 

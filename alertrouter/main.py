@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from typing import Any
@@ -15,7 +16,6 @@ from prometheus_client import values
 
 from alertrouter.app import MULTIPROC_ENV, create_app
 from alertrouter.context import Router, load_router
-from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
 from hospmon.config import ConfigError
 
@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print("configuration OK")
         return 0
-    if args.upgrade:
-        upgrade(router.settings.database_url)
+    if args.upgrade and not upgrade_apart(router.settings.database_url):
+        print("hospmon-router: the database migration failed (its error is above)", file=sys.stderr)
+        return 1
     workers = args.workers or (1 if router.settings.database_url.startswith("sqlite") else 2)
     options = {
         "bind": args.listen,
@@ -96,6 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         if made:
             shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def upgrade_apart(url: str) -> bool:
+    """Apply migrations in a child interpreter; tell whether they succeeded.
+
+    Alembic imported here would stay in the master and in every worker forked from it (about 11 MiB each).
+    The URL goes through a pipe, never the command line, as it may hold a password.
+    """
+    code = "import sys; from alertrouter.migrate import upgrade; upgrade(sys.stdin.read())"
+    return subprocess.run([sys.executable, "-c", code], input=url, text=True, check=False).returncode == 0
 
 
 def _multiprocess_metrics() -> str | None:

@@ -1,139 +1,155 @@
-"""Cost of one database scrape: the built-in health module and a module of 20 custom queries.
+"""Database health scrapes, in turns: hospmon-database-exporter against mysqld_exporter and postgres_exporter.
 
-Starts a private MariaDB and PostgreSQL (the test fixtures' servers, with the least-privilege monitoring
-account), fills a 20 000-row ``visits`` table, then for each engine times `--runs` scrapes run one after
-the other, as Prometheus does:
+Starts a private MariaDB and PostgreSQL (fsync on, as production runs), fills a 20 000-row ``visits`` table
+in each, and runs the three exporters as processes with the same least-privilege account, plain TCP (no TLS)
+and a pooled connection. Ours scrapes ``/probe?target=...&module=health`` (sizes refreshed every scrape, as
+the peers do); the peers run the collectors nearest to our health module:
 
-- health, warm: the pooled connection is reused from the previous scrape (the normal case);
-- health, cold: a new connection every scrape (``idle_timeout: 0``), to show what the pool saves;
-- 20 queries: 20 aggregate queries (``GROUP BY`` over the table) on one pooled connection.
+- mysqld_exporter 0.14: global status, global variables, slave status, processlist, InnoDB metrics and
+  tablespaces (its default InnoDB compression and query-response-time collectors off);
+- postgres_exporter 0.11: its default metrics (pg_stat_activity, pg_locks, pg_stat_database,
+  pg_stat_replication, ...) and database sizes, without pg_settings and bgwriter.
 
-For each it prints the median and 95th percentile wall time, the exporter's CPU time per scrape and the
-number of server round trips per scrape (statements plus connects, as counted by the engine).
+The peers' series are not ours one for one (the printout gives both counts); the work each does per scrape
+is the same kind: a few statements on the monitoring views over one pooled connection. A turn is
+`--scrapes` scrapes one after the other; turns alternate peer, hospmon for `--rounds` rounds.
 
-    .venv/bin/python bench/database_scrape.py [--runs 50]
+    .venv/bin/python bench/database_scrape.py [--rounds 5] [--scrapes 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import shutil
 import sys
-import time
-from collections.abc import Callable
+import tempfile
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from exporters.core.probe import Deadline  # noqa: E402
-from exporters.database.config import HealthSpec, QuerySpec  # noqa: E402
-from exporters.database.drivers import Target  # noqa: E402
-from exporters.database.engine import SqlEngine  # noqa: E402
-from exporters.database.health import run_health  # noqa: E402
-from tests.database.servers import (  # noqa: E402
+from bench.harness import Report, alternate, contains, scrape_turn, series_count  # noqa: E402
+from bench.servers import (  # noqa: E402
     MONITOR_PASSWORD,
     MONITOR_USER,
-    mariadb_server,
-    postgres_server,
+    fetch,
+    free_port,
+    http_ok,
+    mariadb,
+    postgres,
+    process,
 )
 
 ROWS = 20_000
-CLINICS = ["general", "specialist", "emergency", "paediatrics", "obstetrics"]
+MYSQLD_EXPORTER, POSTGRES_EXPORTER = "prometheus-mysqld-exporter", "prometheus-postgres-exporter"
+MYSQLD_FLAGS = [
+    "--collect.global_status", "--collect.global_variables", "--collect.slave_status",
+    "--collect.info_schema.processlist", "--collect.info_schema.innodb_metrics",
+    "--collect.info_schema.innodb_tablespaces", "--no-collect.info_schema.innodb_cmp",
+    "--no-collect.info_schema.innodb_cmpmem", "--no-collect.info_schema.query_response_time",
+]  # fmt: skip
+POSTGRES_FLAGS = ["--disable-settings-metrics", "--no-collector.bgwriter", "--collector.database"]
 
 
-def queries() -> list[QuerySpec]:
-    """Twenty aggregate queries of the kind the HIS and LIS modules run."""
-    metric = {"help": "Visits.", "labels": ["clinic"], "values": ["n", "wait"], "value_label": "column"}
-    return [
-        QuerySpec.model_validate(
-            {
-                "name": f"q{i:02d}",
-                "sql": f"SELECT clinic, COUNT(*) AS n, AVG(wait_seconds) AS wait FROM visits"
-                f" WHERE id % 20 = {i} GROUP BY clinic",
-                "label_rules": {"clinic": {"allow": CLINICS}},
-                "metrics": [{"name": f"bench_visits_{i}", **metric}],
-            }
-        )
-        for i in range(20)
-    ]
-
-
-def fill(execute: Callable[[str], object]) -> None:
-    """Create and fill the visits table (admin connection)."""
-    execute("CREATE TABLE visits (id int PRIMARY KEY, clinic varchar(20), wait_seconds int)")
-    for start in range(0, ROWS, 1000):
-        values = ",".join(
-            f"({i}, '{CLINICS[i % len(CLINICS)]}', {i % 3600})" for i in range(start, start + 1000)
-        )
-        execute(f"INSERT INTO visits VALUES {values}")
-
-
-def measure(runs: int, scrape: Callable[[], int]) -> str:
-    """Run `scrape` `runs` times; return median and p95 wall ms, CPU ms and round trips per scrape."""
-    scrape()  # warm-up: first connect, imports
-    walls, cpus, trips = [], [], []
-    for _ in range(runs):
-        w, c = time.perf_counter(), time.process_time()
-        trips.append(scrape())
-        walls.append((time.perf_counter() - w) * 1000)
-        cpus.append((time.process_time() - c) * 1000)
-    walls.sort()
-    p95 = walls[min(len(walls) - 1, int(len(walls) * 0.95))]
+def fill_sql() -> str:
+    """Return SQL that creates and fills the visits table (standard SQL both engines take)."""
+    rows = ",".join(f"({i}, 'clinic{i % 5}', {i % 3600})" for i in range(ROWS))
     return (
-        f"median {statistics.median(walls):7.2f} ms  p95 {p95:7.2f} ms  "
-        f"cpu {statistics.median(cpus):6.2f} ms  round trips {statistics.median(trips):4.0f}"
+        "CREATE TABLE visits (id int PRIMARY KEY, clinic varchar(20), wait_seconds int);"
+        f"INSERT INTO visits VALUES {rows};"
     )
 
 
-def bench(engine_name: str, port: int, runs: int) -> None:
-    """Print the three measurements for one server."""
-    base = {"name": engine_name, "engine": engine_name, "host": "127.0.0.1", "port": port, "database": "his",
-            "user": MONITOR_USER, "password": MONITOR_PASSWORD}  # fmt: skip
-    warm, cold = Target(**base), Target(**{**base, "idle_timeout": 0.0})  # type: ignore[arg-type]
-    spec, custom = HealthSpec(sizes_min_interval=0), queries()
-    engine = SqlEngine()
-
-    def health(target: Target) -> Callable[[], int]:
-        def run() -> int:
-            before = engine.pool(target).round_trips
-            run_health(engine, target, spec, Deadline.after(10))
-            return engine.pool(target).round_trips - before
-
-        return run
-
-    def twenty() -> int:
-        before = engine.pool(warm).round_trips
-        _, failures = engine.run_queries(warm, custom, Deadline.after(10))
-        assert not failures, failures
-        return engine.pool(warm).round_trips - before
-
-    print(f"{engine_name}:")
-    print(f"  health, pooled connection   {measure(runs, health(warm))}")
-    print(f"  health, new connection      {measure(runs, health(cold))}")
-    print(f"  20 custom queries, pooled   {measure(runs, twenty)}")
-    engine.close()
+def our_config(folder: Path, maria_port: int, pg_port: int) -> Path:
+    """Write the database exporter's config: one connection per server, health sizes every scrape."""
+    (folder / "db-password").write_text(MONITOR_PASSWORD)
+    auth = {"user": MONITOR_USER, "password_file": str(folder / "db-password")}
+    common = {"host": "127.0.0.1", "database": "his", "auth": "monitor", "tls": "disable", "pool_size": 2}
+    path = folder / "database.yml"
+    path.write_text(yaml.safe_dump({
+        "auths": {"monitor": auth},
+        "connections": {
+            "maria": {**common, "engine": "mysql", "port": maria_port},
+            "pg": {**common, "engine": "postgres", "port": pg_port},
+        },
+        "health": {"sizes_min_interval": 0},
+    }))  # fmt: skip
+    return path
 
 
-def main() -> None:
-    """Start the servers and print the figures."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=50)
+def main() -> int:
+    """Start the servers and the exporters, run the turns and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scrapes", type=int, default=20, help="scrapes per turn")
     args = parser.parse_args()
-    with mariadb_server() as maria, postgres_server() as pg:
-        with maria.admin("his") as conn, conn.cursor() as cur:
-            fill(cur.execute)
-            cur.execute("ANALYZE TABLE visits")
-        with pg.admin("his") as conn:
-            fill(conn.execute)
-            conn.execute("ANALYZE visits")
-            conn.execute(f"GRANT SELECT ON visits TO {MONITOR_USER}")
-        print(f"{ROWS} rows in visits; {args.runs} scrapes each, one after the other\n")
-        bench("mysql", maria.port, args.runs)
-        bench("postgres", pg.port, args.runs)
+    for program in (MYSQLD_EXPORTER, POSTGRES_EXPORTER):
+        if shutil.which(program) is None:
+            raise SystemExit(f"{program} is not installed: apt-get install {program}")
+    report = Report("Database health scrapes", "Go exporter")
+    with tempfile.TemporaryDirectory() as tmp, mariadb() as maria, postgres() as pg:
+        folder = Path(tmp)
+        maria.sql(f"CREATE DATABASE his; USE his; {fill_sql()} ANALYZE TABLE visits;")
+        pg.sql("CREATE DATABASE his")
+        pg.sql(f"{fill_sql()} ANALYZE visits;", database="his")
+        mp, pp, op = free_port(), free_port(), free_port()
+        dsn_my = f"{MONITOR_USER}:{MONITOR_PASSWORD}@(127.0.0.1:{maria.port})/"
+        dsn_pg = f"postgresql://{MONITOR_USER}:{MONITOR_PASSWORD}@127.0.0.1:{pg.port}/his?sslmode=disable"
+        config = our_config(folder, maria.port, pg.port)
+        ours_argv = [sys.executable, "-m", "exporters.database.main", f"--config.file={config}",
+                     f"--web.listen-address=127.0.0.1:{op}", "--log.level=error"]  # fmt: skip
+        with (
+            process([MYSQLD_EXPORTER, f"--web.listen-address=127.0.0.1:{mp}", *MYSQLD_FLAGS],
+                    lambda: http_ok(f"http://127.0.0.1:{mp}/"), folder / "mysqld.log",
+                    env={"DATA_SOURCE_NAME": dsn_my}) as mysqld,
+            process([POSTGRES_EXPORTER, f"--web.listen-address=127.0.0.1:{pp}", *POSTGRES_FLAGS],
+                    lambda: http_ok(f"http://127.0.0.1:{pp}/"), folder / "postgres_exporter.log",
+                    env={"DATA_SOURCE_NAME": dsn_pg}) as pgexp,
+            process(ours_argv, lambda: http_ok(f"http://127.0.0.1:{op}/-/healthy"), folder / "ours.log",
+                    env={"PYTHONPATH": str(REPO)}) as ours,
+        ):  # fmt: skip
+            sides = {
+                "mysql": (mysqld.pid, f"http://127.0.0.1:{mp}/metrics", contains("mysql_up 1"),
+                          f"http://127.0.0.1:{op}/probe?target=maria&module=health"),
+                "postgres": (pgexp.pid, f"http://127.0.0.1:{pp}/metrics", contains("pg_up 1"),
+                             f"http://127.0.0.1:{op}/probe?target=pg&module=health"),
+            }  # fmt: skip
+            ok = contains('hospmon_probe_success{module="health"} 1.0')
+            counts = {
+                engine: (
+                    series_count(fetch(peer_url), ("mysql_", "pg_")),
+                    series_count(fetch(url), ("hospmon_db_",)),
+                )
+                for engine, (_, peer_url, _, url) in sides.items()
+            }
+            report.header(
+                servers=f"MariaDB {maria.sql('SELECT VERSION()').strip()}, PostgreSQL 15, {ROWS} rows",
+                work=f"{args.scrapes} scrapes per turn, one pooled connection, no TLS, 2 warm-ups",
+                series=", ".join(f"{e}: peer {p}, hospmon {o}" for e, (p, o) in counts.items()),
+            )
+            done = 2
+            for engine, (pid, peer_url, peer_ok, url) in sides.items():
+                for u in (peer_url, url) * 2:
+                    fetch(u)
+                peer_name = "mysqld_exporter" if engine == "mysql" else "postgres_exporter"
+                results = alternate(
+                    [
+                        (peer_name, scrape_turn(pid, peer_url, args.scrapes, peer_ok, report)),
+                        ("hospmon", scrape_turn(ours.pid, url, args.scrapes, ok, report)),
+                    ],
+                    args.rounds,
+                )
+                peer, mine = results[peer_name], results["hospmon"]
+                report.figure(f"{engine} vs {peer_name}: wall ms", peer["wall_ms"], mine["wall_ms"], digits=2)
+                report.figure(f"{engine}: CPU per scrape, ms", peer["cpu_ms"], mine["cpu_ms"], digits=2)
+                report.figure(f"{engine}: RSS after the turn, MiB", peer["rss"], mine["rss"])
+                done += args.rounds * args.scrapes
+            report.note(f"CPU resolution per scrape: {10 / args.scrapes:.1f} ms; ours scraped {done * 2} "
+                        f"times in all (both engines, one process), each peer {done}")  # fmt: skip
+    return report.done()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

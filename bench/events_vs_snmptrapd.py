@@ -14,7 +14,7 @@ Per peer and offered rate the bench prints, as median [min-max] over the turns:
 - received/s: traps received per second, from the first send to the last one received;
 - events/s: what reached the end per second, from the first send to the last arrival (log line, alert).
 
-    .venv/bin/python bench/events_vs_snmptrapd.py [--traps 3000] [--rates 1000,20000] [--turns 3]
+    .venv/bin/python bench/events_vs_snmptrapd.py [--traps 3000] [--rates 1000,20000] [--turns 5]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.harness import Report, load_average  # noqa: E402
 from hospmon.demo import terminate  # noqa: E402
 from tests.events.conftest import free_udp_port  # noqa: E402
 from tests.events.senders import link_trap  # noqa: E402
@@ -187,8 +188,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traps", type=int, default=3000)
     parser.add_argument("--rates", default="1000,20000")
-    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--turns", type=int, default=5)
     args = parser.parse_args()
+    Report("SNMPv2c trap bursts: snmptrapd, hospmon-event-receiver", "snmptrapd").header()
     messages = [link_trap(COMMUNITY, i + 1, i + 1, up=False) for i in range(args.traps)]
     rates = [float(r) for r in args.rates.split(",")]
     peers: dict[str, Callable[[list[bytes], float, Path], Turn]] = {
@@ -224,6 +226,7 @@ def main() -> int:
             f"hospmon / hm-pysnmp = {ratio['hm-pysnmp']:.2f}"
         )
     print("at the end: snmptrapd's log lines; the receiver's alerts in Alertmanager (mapped, queued, posted)")
+    print(f"load average at the end {load_average()}")
     return 0
 
 

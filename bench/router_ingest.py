@@ -1,220 +1,133 @@
-"""Measure the router's webhook intake: alerts/s and p50/p99 latency, on SQLite and PostgreSQL.
+"""Alertmanager webhook intake, in turns: Alerta 9.1 and hospmon-router, every alert on a CI of its own.
 
-    python bench/router_ingest.py [--seconds 5] [--stores sqlite,postgresql] [--batches 1,50,500]
-                                  [--concurrency 1,2,4,8] [--workers N] [--threads 8]
+The router reads a generated inventory: the demo hospital's departments, teams and services with
+`--cis` configuration items in a realistic graph (core, aggregation per building, access per floor, servers,
+applications and modalities behind them). Every alert of the run names a different CI and has a new
+fingerprint, so each one is new work (priority from the CI's departments and blast radius, owner, grouping
+under an upstream incident when one is open). Alerta gets the same request bodies, built before any turn.
 
-The router runs as it does in production (``hospmon-router``: gunicorn, gthread workers, background worker
-on) against a fresh store; PostgreSQL is a private server on this machine. Every request carries new
-alerts (new fingerprints) on CIs drawn from the demo inventory, so priority, grouping and ownership are
-computed for every alert.
+Both servers run 2 gunicorn gthread workers of 8 threads and store in the same PostgreSQL (fsync and
+synchronous_commit on, each in its own database); the router also runs on SQLite (WAL, synchronous=FULL) in
+a second pass, against Alerta on PostgreSQL. A cell is (alerts per request, clients); a turn posts
+`--requests` requests (keep-alive, TCP_NODELAY) through one server; turns alternate Alerta, hospmon.
+Per figure: alerts/s, p50 and p99 latency, server CPU per alert (the gunicorn tree), PostgreSQL's CPU per
+alert, and RSS per worker after the turns. Any non-2xx answer is a failure.
+
+    .venv/bin/python bench/router_ingest.py [--rounds 5] [--stores postgresql,sqlite] [--alerta-venv DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import os
-import random
-import statistics
-import subprocess
+import shutil
 import sys
 import tempfile
-import threading
-import time
-import uuid
 from pathlib import Path
-from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hospmon.inventory import load_inventory  # noqa: E402
-from tests.router.pgserver import PostgresServer  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from bench.harness import Measure, Report, alternate, descendants, rss_mib  # noqa: E402
+from bench.router_load import Cell, generate_inventory, payloads, post_turn  # noqa: E402
+from bench.router_peer import TOKEN, alerta, router  # noqa: E402
+from bench.servers import postgres  # noqa: E402
 
-TOKEN = "bench-token-0123456789abcdef"
-CIS = sorted(load_inventory(REPO / "demo" / "inventory").cis)
-
-
-def payload(n: int, rng: random.Random) -> bytes:
-    """Build a webhook with n new alerts."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    alerts = []
-    for _ in range(n):
-        ci = rng.choice(CIS)
-        alerts.append(
-            {
-                "status": "firing",
-                "labels": {
-                    "alertname": rng.choice(["TargetDown", "HighLatency", "ProbeFailed"]),
-                    "ci": ci,
-                    "severity": rng.choice(["critical", "warning", "info"]),
-                    "instance": ci,
-                },
-                "annotations": {"summary": f"bench alert on {ci}"},
-                "startsAt": now,
-                "endsAt": "0001-01-01T00:00:00Z",
-                "generatorURL": "http://prometheus:9090/graph",
-                "fingerprint": uuid.uuid4().hex[:16],
-            }
-        )
-    body = {
-        "receiver": "hospmon-router",
-        "status": "firing",
-        "alerts": alerts,
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "version": "4",
-        "groupKey": "{}:{}",
-        "truncatedAlerts": 0,
-    }
-    return json.dumps(body).encode()
+CELLS = (Cell(1, 8, 300), Cell(50, 4, 12))
 
 
-class Router:
-    """A hospmon-router process on a fresh store."""
-
-    def __init__(self, url: str, workdir: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        (workdir / "token").write_text(TOKEN)
-        config = {
-            "inventory": str(REPO / "demo" / "inventory"),
-            "policy": str(REPO / "rules" / "routing" / "policy.yml"),
-            "database": {"url": url, "pool_size": threads + 2},
-            "webhook_auth": {"bearer_token_file": "token"},
-            "max_body_bytes": 16 * 1024 * 1024,
-            "worker": {"enabled": True, "interval_seconds": 2},
-        }
-        (workdir / "router.yml").write_text(json.dumps(config))
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "alertrouter.main",
-                "--config.file",
-                str(workdir / "router.yml"),
-                "--db.upgrade",
-                "--web.listen-address",
-                f"127.0.0.1:{self.port}",
-                "--threads",
-                str(threads),
-                *(["--workers", str(workers)] if workers else []),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "router.log").open("wb"),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/-/ready")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-                conn.close()
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"router did not start; see {workdir / 'router.log'}")
-
-    def stop(self) -> None:
-        """Stop the router."""
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def worker_rss(pid: int) -> float:
+    """Return the largest RSS among a gunicorn master's workers, in MiB."""
+    return max((rss_mib(p) for p in descendants(pid) if p != pid), default=rss_mib(pid))
 
 
-def run_cell(port: int, batch: int, concurrency: int, seconds: float) -> dict[str, Any]:
-    """Post batches from `concurrency` clients for `seconds`; return throughput and latency."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+def run_store(store: str, args: argparse.Namespace, folder: Path, report: Report, cis: list[str]) -> None:
+    """Run every cell against Alerta and the router on one store; print the figures."""
+    with postgres() as pg:
+        pg.sql("CREATE DATABASE alerta")
+        pg.sql("CREATE DATABASE router")
+        ours_url = pg.url("router") if store == "postgresql" else f"sqlite:///{folder / 'router.db'}"
+        with (
+            alerta(
+                args.alerta_venv or folder / "alerta-venv", pg.url("alerta", driver="postgres"), folder
+            ) as (
+                apid,
+                aurl,
+            ),
+            router(ours_url, folder / "inventory", folder, None) as (opid, ourl),
+        ):
+            pg_pid = pg.proc.pid
+            headers = {"alerta": {}, "hospmon": {"Authorization": f"Bearer {TOKEN}"}}
+            offset = 0
+            warm = payloads(cis[offset : offset + 40], 1, seed=0)
+            offset += 40
+            for name, url in (("alerta", aurl), ("hospmon", ourl)):
+                post_turn(url, warm, 4, headers[name], report, name, 0, pg_pid)
+            for cell in CELLS:
+                per_round = cell.requests * cell.batch
+                bodies = [
+                    payloads(cis[offset + r * per_round : offset + (r + 1) * per_round], cell.batch, seed=r)
+                    for r in range(args.rounds)
+                ]
+                offset += args.rounds * per_round
+                rounds = {"alerta": iter(bodies), "hospmon": iter(bodies)}
 
-    def client(seed: int) -> None:
-        rng = random.Random(seed)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine: list[float] = []
-        while time.monotonic() < stop_at:
-            body = payload(batch, rng)
-            start = time.perf_counter()
-            conn.request(
-                "POST",
-                "/webhook/alertmanager",
-                body=body,
-                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+                def turn(name: str, url: str, pid: int, cell: Cell = cell, rounds: dict = rounds) -> Measure:
+                    return post_turn(
+                        url, next(rounds[name]), cell.clients, headers[name], report, name, pid, pg_pid
+                    )
+
+                results = alternate(
+                    [
+                        ("alerta", lambda: turn("alerta", aurl, apid)),
+                        ("hospmon", lambda: turn("hospmon", ourl, opid)),
+                    ],
+                    args.rounds,
+                )
+                peer, mine = results["alerta"], results["hospmon"]
+                label = f"{store}, {cell.batch}/req c{cell.clients}"
+                report.figure(f"{label}: alerts/s", peer["alerts_per_s"], mine["alerts_per_s"], digits=0)
+                report.figure(f"{label}: p50 ms", peer["p50"], mine["p50"])
+                report.figure(f"{label}: p99 ms", peer["p99"], mine["p99"])
+                report.figure(f"{label}: server CPU ms/alert", peer["cpu"], mine["cpu"], digits=2)
+                report.figure(f"{label}: PostgreSQL CPU ms/alert", peer["db_cpu"], mine["db_cpu"], digits=2)
+                report.note(f"CPU resolution per alert: 10 ms / {per_round} alerts = {10 / per_round:.3f} ms")
+            report.figure(
+                f"{store}: RSS per worker, MiB", [worker_rss(apid)], [worker_rss(opid)], paired=False
             )
-            resp = conn.getresponse()
-            resp.read()
-            mine.append(time.perf_counter() - start)
-            if resp.status != 200:
-                with lock:
-                    errors[0] += 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(random.randrange(1 << 30),)) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return {
-        "requests": len(latencies),
-        "alerts_per_s": len(latencies) * batch / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": p99 * 1000,
-        "errors": errors[0],
-    }
+            stored = pg.sql("SELECT count(*) FROM alerts", database="alerta").strip()
+            report.note(f"{store}: Alerta stored {stored} alerts; {offset} sent to each side")
 
 
 def main() -> int:
-    """Run the grid and print the table."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--stores", default="sqlite,postgresql")
-    ap.add_argument("--batches", default="1,50,500")
-    ap.add_argument("--concurrency", default="1,2,4,8")
-    ap.add_argument("--workers", type=int, default=0, help="router processes (default: the router's own)")
-    ap.add_argument("--threads", type=int, default=8)
-    args = ap.parse_args()
-    print(
-        f"{'store':<11}{'alerts/req':>11}{'clients':>8}{'requests':>9}{'alerts/s':>10}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'errors':>7}"
+    """Generate the inventory and payloads, then run each store's pass."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--stores", default="postgresql,sqlite")
+    parser.add_argument(
+        "--cis", type=int, default=5000, help="configuration items in the generated inventory"
     )
-    for store in args.stores.split(","):
-        with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
-            server = None
-            if store == "postgresql":
-                server = PostgresServer().start()
-                server.execute("CREATE DATABASE bench")
-                url = server.url("bench")
-            else:
-                url = f"sqlite:///{tmp}/router.db"
-            router = Router(url, Path(tmp), args.workers, args.threads)
-            try:
-                for batch in map(int, args.batches.split(",")):
-                    for conc in map(int, args.concurrency.split(",")):
-                        r = run_cell(router.port, batch, conc, args.seconds)
-                        print(
-                            f"{store:<11}{batch:>11}{conc:>8}{r['requests']:>9}{r['alerts_per_s']:>10.0f}"
-                            f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>7}",
-                            flush=True,
-                        )
-            finally:
-                router.stop()
-                if server is not None:
-                    server.stop()
-    return 0
+    parser.add_argument("--alerta-venv", type=Path, help="reuse a venv with alerta-server (made if missing)")
+    args = parser.parse_args()
+    report = Report("Alertmanager webhook intake, every alert on its own CI", "Alerta 9.1")
+    with tempfile.TemporaryDirectory(prefix="hm-router-bench-") as tmp:
+        folder = Path(tmp)
+        cis = generate_inventory(REPO / "demo" / "inventory", folder / "inventory", args.cis)
+        needed = 40 + args.rounds * sum(c.requests * c.batch for c in CELLS)
+        if needed > len(cis):
+            raise SystemExit(f"{needed} alerts need as many CIs: --cis {needed} or more")
+        report.header(
+            inventory=f"{len(cis)} CIs generated (plus the demo's), each alert on a CI of its own",
+            servers="both: gunicorn 2 gthread workers x 8 threads; PostgreSQL 15 fsync on, one per pass",
+            cells=", ".join(
+                f"{c.batch} alert(s)/request x {c.clients} clients, {c.requests} requests/turn" for c in CELLS
+            ),
+        )
+        for store in args.stores.split(","):
+            run_store(store, args, folder, report, cis)
+            (folder / "router.db").unlink(missing_ok=True)
+            shutil.rmtree(folder / "router-state", ignore_errors=True)
+    return report.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

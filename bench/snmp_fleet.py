@@ -1,130 +1,110 @@
-"""Scrape a fleet of simulated 48-port switches every 60 s and print the exporter's CPU share and memory.
+"""A fleet of 48-port switches scraped 16 at a time, in turns, by snmp_exporter 0.21 and hospmon.
 
-One net-snmp snmpd in a network namespace with 48 veth interfaces (plus lo and the uplink) answers on one UDP
-port per simulated switch, so each switch is a distinct target to the exporter. A client spreads the scrapes
-of ``if_mib`` over each interval, as Prometheus does, and the bench reports the exporter process' CPU share of
-one core, its resident memory (now and peak), scrape durations and failures.
+One net-snmp snmpd in a network namespace with 48 veth interfaces (plus lo and the uplink; needs root)
+answers on one UDP port per simulated switch, so each switch is a distinct target. A turn scrapes every
+switch's ``if_mib`` once through one exporter, `--concurrency` scrapes in flight (as Prometheus runs them);
+turns alternate snmp_exporter, hospmon, ... for `--rounds` rounds. Per figure: the turn's wall time, the
+exporter's CPU for the turn (10 ms ticks over seconds of CPU), the median scrape, and RSS after the turn.
+Every scrape must succeed and both exporters must emit the same series per switch.
 
-    sudo .venv/bin/python bench/snmp_fleet.py [--switches 500] [--interval 60] [--rounds 2] [--snmp v2c|v3]
+    sudo .venv/bin/python bench/snmp_fleet.py [--switches 200] [--concurrency 16] [--rounds 5] [--snmp v2c|v3]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.snmp_vs_snmp_exporter import V3_USER, cpu_seconds, fetch, server  # noqa: E402
-from tests.network.agent import V3_USERS, netns_with_interfaces, snmpd  # noqa: E402
-from tests.servers import free_port  # noqa: E402
-
-BASE_PORT = 20000
-
-
-def memory_kib(pid: int) -> tuple[int, int]:
-    """Return the resident and peak resident memory of a process in KiB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+from bench.harness import Measure, Report, alternate, cpu_seconds, rss_mib  # noqa: E402
+from bench.servers import fetch  # noqa: E402
+from bench.snmp_agent import agent  # noqa: E402
+from bench.snmp_peer import device_series, exporters, snmpwalk_ok, urls  # noqa: E402
 
 
-def scrape(url: str, durations: list[float], failures: list[str], lock: threading.Lock) -> None:
-    """Scrape once and record the duration, or the failure."""
-    start = time.perf_counter()
-    try:
-        body = fetch(url).decode()
-    except OSError as exc:
-        with lock:
-            failures.append(type(exc).__name__)
-        return
-    with lock:
-        durations.append(time.perf_counter() - start)
-        if 'hospmon_probe_success{module="if_mib"} 1.0' not in body:
-            failures.append("probe failed")
+def turn(pid: int, targets: list[str], concurrency: int, peer: bool, report: Report) -> Callable[[], Measure]:
+    """Return one turn: every switch scraped once, `concurrency` at a time."""
+    name = "snmp_exporter" if peer else "hospmon"
+
+    def scrape(url: str) -> float:
+        start = time.perf_counter()
+        try:
+            body = fetch(url)
+        except OSError as exc:
+            report.fail(f"{name}: {url}: {exc}")
+            return time.perf_counter() - start
+        if not device_series(body, peer):
+            report.fail(f"{name}: {url}: no series")
+        return time.perf_counter() - start
+
+    def run() -> Measure:
+        with ThreadPoolExecutor(concurrency) as pool:
+            cpu0, start = cpu_seconds(pid), time.perf_counter()
+            durations = list(pool.map(scrape, targets))
+            wall = time.perf_counter() - start
+            cpu = cpu_seconds(pid) - cpu0
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "scrape_ms": statistics.median(durations) * 1000,
+            "rss": rss_mib(pid),
+        }
+
+    return run
 
 
 def main() -> int:
-    """Run the fleet bench and print its figures."""
+    """Run the fleet turns and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--switches", type=int, default=500)
-    parser.add_argument("--interval", type=float, default=60.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument(
-        "--snmp", choices=["v2c", "v3"], default="v2c", help="v3: authPriv with SHA and AES-128"
-    )
+    parser.add_argument("--switches", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--snmp", choices=["v2c", "v3"], default="v2c", help="v3: authPriv with SHA and AES")
     args = parser.parse_args()
-    port = free_port()
-    _, auth_proto, auth_pass, priv_proto, priv_pass = V3_USERS[V3_USER]
-    os.environ["HM_BENCH_AUTH"], os.environ["HM_BENCH_PRIV"] = str(auth_pass), str(priv_pass)
-    config = Path(tempfile.mkdtemp(prefix="hm-fleet-")) / "network.yml"
-    config.write_text(yaml.safe_dump({"auths": {
-        "v2c": {"version": 2, "community": "public"},
-        "v3": {"version": 3, "username": V3_USER, "security_level": "authPriv",
-               "auth_protocol": auth_proto, "password_env": "HM_BENCH_AUTH",
-               "priv_protocol": priv_proto, "priv_password_env": "HM_BENCH_PRIV"},
-    }}))  # fmt: skip
-    cmd = [
-        sys.executable, "-m", "exporters.network.main", f"--web.listen-address=127.0.0.1:{port}",
-        f"--config.file={config}", "--log.level=error",
-    ]  # fmt: skip
-    os.environ["PYTHONPATH"] = str(REPO) + (
-        ":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""
+    snmpwalk_ok()
+    v3 = args.snmp == "v3"
+    report = Report(
+        f"SNMP fleet: {args.switches} x 48-port switches, {args.concurrency} scrapes in flight",
+        "snmp_exporter",
     )
-    ports = [BASE_PORT + i for i in range(args.switches)]
-    durations: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
     with (
-        netns_with_interfaces(24) as (ns, address),
-        snmpd(address, netns=ns, more_ports=ports) as agent,
-        server(cmd, f"http://127.0.0.1:{port}/-/healthy") as proc,
-        ThreadPoolExecutor(64) as pool,
+        tempfile.TemporaryDirectory() as tmp,
+        agent(24, devices=args.switches) as snmpd,
+        exporters(Path(tmp), [snmpd.target(i) for i in range(args.switches)], v3_auth=v3) as procs,
     ):
-        urls = [
-            f"http://127.0.0.1:{port}/probe?target={agent.host}:{p}&module=if_mib&auth={args.snmp}"
-            for p in ports
-        ]
-        warm = fetch(urls[0]).decode()  # warm up: imports, first allocations
-        series = sum(1 for line in warm.splitlines() if line.startswith("hospmon_snmp_"))
-        cpu0, start = cpu_seconds(proc.pid), time.monotonic()
-        pending: list[Future[None]] = []
-        for r in range(args.rounds):
-            for i, url in enumerate(urls):
-                due = start + r * args.interval + i * args.interval / len(urls)
-                time.sleep(max(0.0, due - time.monotonic()))
-                pending.append(pool.submit(scrape, url, durations, failures, lock))
-        time.sleep(max(0.0, start + args.rounds * args.interval - time.monotonic()))
-        for f in pending:
-            f.result()
-        elapsed = time.monotonic() - start
-        cpu = cpu_seconds(proc.pid) - cpu0
-        rss, peak = memory_kib(proc.pid)
-    print(
-        f"{args.switches} simulated 48-port switches (50 interfaces, {series} series each) over SNMP "
-        f"{args.snmp}, if_mib every {args.interval:.0f} s, {args.rounds} rounds, {len(durations)} scrapes, "
-        f"{len(failures)} failed"
-    )
-    print(
-        f"exporter CPU: {cpu:.1f} s in {elapsed:.0f} s = {100 * cpu / elapsed:.1f}% of one core "
-        f"({1000 * cpu / max(1, len(durations)):.1f} ms per scrape)"
-    )
-    print(f"exporter memory: resident {rss / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB")
-    if durations:
-        q = statistics.quantiles(durations, n=100)
-        print(
-            f"scrape duration: median {1000 * statistics.median(durations):.0f} ms, p99 {1000 * q[98]:.0f} ms"
+        (tpid, tport), (opid, oport) = procs["snmp_exporter"], procs["hospmon"]
+        theirs = [urls(tport, True, snmpd.target(i), v3) for i in range(args.switches)]
+        ours = [urls(oport, False, snmpd.target(i), v3) for i in range(args.switches)]
+        series = (len(device_series(fetch(theirs[0]), True)), len(device_series(fetch(ours[0]), False)))
+        report.header(
+            agent=f"snmpd with 50 interfaces on {args.switches} UDP ports, SNMP {args.snmp}",
+            series=f"per switch: snmp_exporter {series[0]}, hospmon {series[1]}",
+            warmup="one turn each before the rounds",
         )
-    return 1 if failures else 0
+        report.same("series per switch", *series)
+        turns = [
+            ("snmp_exporter", turn(tpid, theirs, args.concurrency, True, report)),
+            ("hospmon", turn(opid, ours, args.concurrency, False, report)),
+        ]
+        for _, run in turns:
+            run()  # warm-up: imports, first allocations, decoded-name caches
+        results = alternate(turns, args.rounds)
+        peer, mine = results["snmp_exporter"], results["hospmon"]
+        report.figure("fleet wall per turn, s", peer["wall"], mine["wall"], digits=2)
+        report.figure("exporter CPU per turn, s", peer["cpu"], mine["cpu"], digits=2)
+        report.figure("median scrape, ms", peer["scrape_ms"], mine["scrape_ms"])
+        report.figure("RSS after the turn, MiB", peer["rss"], mine["rss"])
+        scrapes = (args.rounds + 1) * args.switches
+        report.note(f"each exporter ran {scrapes} scrapes; CPU per scrape = CPU per turn / {args.switches}")
+    return report.done()
 
 
 if __name__ == "__main__":

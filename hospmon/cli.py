@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hospmon.config import ConfigError
 from hospmon.inventory import Inventory, load_inventory
+from hospmon.inventory.impact import shared_infrastructure
 from hospmon.inventory.targets import write_targets
 
 Handler = Callable[[argparse.Namespace], int]
@@ -40,6 +41,10 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: valid: {len(inv.departments)} departments, {len(inv.teams)} teams, "
         f"{len(inv.services)} services, {len(inv.cis)} configuration items"
     )
+    # Read this list when priorities look wrong: a CI here counts for every department of its service.
+    print("shared infrastructure (every department of the service depends on it):")
+    for service, cis in sorted(shared_infrastructure(inv).items()):
+        print(f"  {service} ({len(inv.services[service].departments)} departments): {', '.join(cis)}")
     return 0
 
 

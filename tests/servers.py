@@ -171,3 +171,36 @@ class BackgroundHTTPServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+class JsonReceiver:
+    """An HTTP server keeping every POSTed JSON body with its path: a webhook or SMS gateway sink.
+
+    It answers `status` (which may change while it runs); bodies it refuses go to `refused`, not `posts`.
+    """
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.posts: list[tuple[str, Any]] = []
+        self.refused: list[tuple[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                status = outer.status
+                kept = outer.posts if status < 300 else outer.refused
+                kept.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = BackgroundHTTPServer(Handler)
+        self.port = self.http.port
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.http.stop()

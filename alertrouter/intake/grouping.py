@@ -1,4 +1,12 @@
-"""Route new alerts to incidents: join the CI's open incident or the nearest upstream CI's, else open one."""
+"""Route new alerts to incidents: join the CI's open incident, else open one, grouped under an upstream cause.
+
+Every alert lands in an incident on its own CI, so the CI's page and its owner's view show it. An alert of the
+policy's reachability class (the CI cannot be reached, a probe fails, no data) shares one incident per CI, and
+when it opens while a CI it depends on has an open reachability incident, the new incident becomes a child of
+that cause: it pages nobody while the cause is open, and starts its own escalation if it outlives it. Any
+other alert (a temperature, a disk, a certificate) has its own incident per CI and alert name, never grouped:
+its owner is paged for it whatever fails upstream.
+"""
 
 from __future__ import annotations
 
@@ -21,15 +29,15 @@ from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
 
 
-def open_key(alert: ParsedAlert, *, outage: bool = True) -> str:
-    """Return the key that keeps one open incident per root: the CI, else the alert's fingerprint.
+def open_key(alert: ParsedAlert, *, reachability: bool = True) -> str:
+    """Return the key that keeps one open incident per CI and cause: ``ci:X`` for reachability alerts.
 
-    An alert that is not an outage (a warranty running out) keeps its own incident per CI and alert name, so
-    a real failure of the CI never lands in it.
+    Any other alert keeps its own incident per CI and alert name, so it is never absorbed into a failure of
+    the CI or of anything upstream. An alert without a CI keeps its own, by fingerprint.
     """
     if not alert.ci:
         return f"fp:{alert.fingerprint}"
-    return f"ci:{alert.ci}" if outage else f"ci:{alert.ci}:{alert.alertname}"
+    return f"ci:{alert.ci}" if reachability else f"ci:{alert.ci}:{alert.alertname}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class Open:
     id: int
     key: str
     priority: str
+    parent_id: int | None = None
 
 
 @dataclass
@@ -79,8 +88,9 @@ class Planner:
         }
 
     def _keys(self, alert: ParsedAlert) -> list[str]:
-        if not self.router.assessor.is_outage(alert.alertname):
-            return [open_key(alert, outage=False)]
+        """Return the alert's own key, then (reachability alerts only) the keys of the CIs it needs."""
+        if not self.router.assessor.is_reachability(alert.alertname):
+            return [open_key(alert, reachability=False)]
         inv = self.router.inventory
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
         return [open_key(alert), *(f"ci:{c}" for c in upstream)]
@@ -92,10 +102,12 @@ class Planner:
             return
         self.known.update(dict.fromkeys(keys))
         rows = self.session.execute(
-            select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key.in_(keys))
+            select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
+                Incident.open_key.in_(keys)
+            )
         )
         for row in rows:
-            self.known[row.open_key] = Open(row.id, row.open_key, row.priority)
+            self.known[row.open_key] = Open(row.id, row.open_key, row.priority, row.parent_id)
 
     def route(self, alert: ParsedAlert) -> Plan:
         """Decide the incident of a new alert, opening it if needed."""
@@ -105,35 +117,33 @@ class Planner:
         keys = self._keys(alert)
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
-        target = next((self.known[k] for k in keys if self.known.get(k) is not None), None)
+        target = self.known.get(keys[0])
         what = f"{alert.alertname} on {alert.ci or 'no CI'}"
         if target is None:
-            opened = self._open(alert, decision, keys[0])
+            cause = next((self.known[k] for k in keys[1:] if self.known.get(k) is not None), None)
+            opened = self._open(alert, decision, keys[0], cause if alert.status == "firing" else None)
             if isinstance(opened, int):
                 return Plan(opened)
             target = opened
         plan = Plan(target.id)
-        cause = target.key.removeprefix("ci:") if target.key != keys[0] else None
-        plan.events.append(
+        plan.events.append(self._event(target.id, "alert_" + alert.status, f"{what} {alert.status}"))
+        self._raise(target, decision, what, plan.events)
+        return plan
+
+    def _raise(self, target: Open, decision: Decision, what: str, events: list[dict[str, Any]]) -> None:
+        """Raise an open incident's priority to an alert's, if higher; note it on the timeline."""
+        if PRIORITIES.index(decision.priority) >= PRIORITIES.index(target.priority):
+            return
+        self.raises[target.id] = decision
+        events.append(
             self._event(
                 target.id,
-                "alert_" + alert.status,
-                f"{what} {alert.status}" + (f", caused by {cause}" if cause else ""),
-                caused_by=cause,
+                "priority_changed",
+                f"priority raised {target.priority} -> {decision.priority} by {what}: "
+                + decision.explanation,
             )
         )
-        if PRIORITIES.index(decision.priority) < PRIORITIES.index(target.priority):
-            self.raises[target.id] = decision
-            plan.events.append(
-                self._event(
-                    target.id,
-                    "priority_changed",
-                    f"priority raised {target.priority} -> {decision.priority} by {what}: "
-                    + decision.explanation,
-                )
-            )
-            self.known[target.key] = Open(target.id, target.key, decision.priority)
-        return plan
+        self.known[target.key] = Open(target.id, target.key, decision.priority, target.parent_id)
 
     def apply_raises(self) -> None:
         """Write raised priorities, in incident order so two transactions never lock crosswise."""
@@ -152,8 +162,8 @@ class Planner:
                 now=self.now,
             )
 
-    def _open(self, alert: ParsedAlert, decision: Decision, key: str) -> int | Open:
-        """Open an incident; return its id, or the incident another replica opened a moment ago."""
+    def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int | Open:
+        """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
         owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
         summary = alert.annotations.get("summary", "")
@@ -161,6 +171,7 @@ class Planner:
         # State the alert once: a summary that only repeats it adds nothing.
         title = base + (f": {summary}" if summary and summary != base else "")
         now = self.now
+        parent_id = (cause.parent_id or cause.id) if cause else None
         values = dict(
             title=title[:300],
             status=Status.triggered if firing else Status.resolved,
@@ -174,23 +185,26 @@ class Planner:
             team=owner.team,
             assignee=owner.person,
             open_key=key if firing else None,
+            parent_id=parent_id,
             created_at=now,
             escalation_step=0,
-            next_escalation_at=now if firing else None,
+            next_escalation_at=now if firing and cause is None else None,
             resolved_at=None if firing else now,
         )
         stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
         incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
         if incident_id is None:
             row = self.session.execute(
-                select(Incident.id, Incident.open_key, Incident.priority).where(Incident.open_key == key)
+                select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
+                    Incident.open_key == key
+                )
             ).one()
-            raced = Open(row.id, row.open_key, row.priority)
+            raced = Open(row.id, row.open_key, row.priority, row.parent_id)
             self.known[key] = raced
             return raced
         self.opened.add(incident_id)
         if firing:
-            self.known[key] = Open(incident_id, key, decision.priority)
+            self.known[key] = Open(incident_id, key, decision.priority, parent_id)
         if decision.departments:
             self.session.execute(
                 insert_for(self.session)(IncidentDepartment),
@@ -213,9 +227,33 @@ class Planner:
             self.events.append(
                 self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
             )
-        elif alert.ci in self.router.inventory.cis and self.router.assessor.is_outage(alert.alertname):
+        elif cause is not None:
+            self._grouped(incident_id, alert, cause, decision)
+        elif alert.ci in self.router.inventory.cis and key == f"ci:{alert.ci}":
             self._adopt(incident_id, alert.ci)
         return incident_id
+
+    def _grouped(self, child: int, alert: ParsedAlert, cause: Open, decision: Decision) -> None:
+        """Record a new incident as caused by an upstream one (its root, if that one is grouped too)."""
+        root = cause.parent_id or cause.id
+        upstream = cause.key.removeprefix("ci:")
+        via = f", itself caused by #{root}" if root != cause.id else ""
+        self.events.append(
+            self._event(
+                child,
+                "grouped",
+                f"caused by {upstream} (incident #{cause.id}{via}): not paged while #{root} is open",
+                parent_id=root,
+            )
+        )
+        self.events.append(
+            self._event(
+                root, "grouped", f"incident #{child} on {alert.ci} is caused by {upstream}", child_id=child
+            )
+        )
+        if root == cause.id:
+            what = f"{alert.alertname} on {alert.ci}, caused by {upstream}"
+            self._raise(cause, decision, what, self.events)
 
     def _adopt(self, root_id: int, ci: str) -> None:
         """Make open incidents of CIs depending on `ci` children of the root's incident; stop paging them."""

@@ -12,16 +12,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.db import insert_for
+from alertrouter.incidents import reopen
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
-from alertrouter.intake.grouping import Planner
+from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.intake.redact import redact_message
-from alertrouter.models import ALERTS, EVENTS, Delivery, Incident
+from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident, Status
 
 
 @dataclass
@@ -54,7 +55,12 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
         if raced:  # another replica stored them a moment ago: they are repeats here
             stored.update(_stored(raced, session)[0])
     _update_stored(
-        [a for a in unique if key_of(a) in stored], stored, session=session, now=now, result=result
+        [a for a in unique if key_of(a) in stored],
+        stored,
+        session=session,
+        router=router,
+        now=now,
+        result=result,
     )
     if message.truncated_alerts:
         session.add(
@@ -148,13 +154,23 @@ def _insert_new(
         if alert.status == "resolved":
             resolved.add(plan.incident_id)
     orphans = planner.opened - touched
-    if orphans:  # opened for alerts another replica stored first: undo them and any adoption they made
-        session.execute(update(Incident).where(Incident.parent_id.in_(orphans)).values(parent_id=None))
+    if orphans:  # opened for alerts another replica stored first: undo them and any grouping under them
+        # A child left without its cause pages on its own again (it would otherwise never be paged).
+        session.execute(
+            update(Incident)
+            .where(Incident.parent_id.in_(orphans))
+            .values(
+                parent_id=None,
+                next_escalation_at=case((Incident.status == Status.triggered, now), else_=None),
+            )
+        )
         session.execute(delete(Incident).where(Incident.id.in_(orphans)))
     events = [
         e
         for e in planner.events
-        if e["incident_id"] not in orphans and e["data"].get("parent_id") not in orphans
+        if e["incident_id"] not in orphans
+        and e["data"].get("parent_id") not in orphans
+        and e["data"].get("child_id") not in orphans
     ] + per_alert
     if events:
         session.execute(EVENTS.insert(), events)
@@ -184,10 +200,11 @@ def _update_stored(
     stored: dict[Key, Any],
     *,
     session: Session,
+    router: Router,
     now: dt.datetime,
     result: IngestResult,
 ) -> None:
-    """Count repeats; move firing alerts to resolved; ignore a stale firing after its resolve."""
+    """Count repeats; move firing alerts to resolved; ignore a stale firing after its resolve; reopen."""
     if not alerts:
         return
     ids = [stored[key_of(a)].id for a in alerts]
@@ -197,6 +214,7 @@ def _update_stored(
         .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
     )
     to_resolve: list[tuple[int, dt.datetime | None, str]] = []
+    still_firing: dict[int, ParsedAlert] = {}
     for alert in alerts:
         row = stored[key_of(alert)]
         if row.incident_id is not None:
@@ -207,5 +225,24 @@ def _update_stored(
             result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
         else:
             result.outcomes["repeat"] += 1
+            if alert.status == "firing" and row.incident_id is not None:
+                still_firing.setdefault(row.incident_id, alert)
     for row in end_alerts(to_resolve, session=session, now=now):
         result.outcomes["resolved" if row is not None else "repeat"] += 1
+    _reopen_ended(still_firing, session=session, router=router, now=now)
+
+
+def _reopen_ended(
+    firing: dict[int, ParsedAlert], *, session: Session, router: Router, now: dt.datetime
+) -> None:
+    """Reopen the incidents someone ended while one of their alerts still fires, as Alertmanager says."""
+    if not firing:
+        return
+    ended = session.execute(
+        select(Incident.id).where(Incident.id.in_(sorted(firing)), Incident.status.not_in(OPEN))
+    ).scalars()
+    for incident_id in ended:
+        alert = firing[incident_id]
+        key = open_key(alert, reachability=router.assessor.is_reachability(alert.alertname))
+        why = f"{alert.alertname} on {alert.ci or 'no CI'} still fires after the incident was ended"
+        reopen(incident_id, session=session, by="router", why=why, now=now, key=key)

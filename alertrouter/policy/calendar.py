@@ -30,6 +30,8 @@ class Calendar:
     country: str | None = None
     holidays: dict[dt.date, str] = field(default_factory=dict)
     working_days: dict[dt.date, str] = field(default_factory=dict)
+    join_weekends: bool = True
+    """A weekend day joined to a public holiday by days off is part of the break."""
     _builtin: HolidayBase | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +40,29 @@ class Calendar:
 
     def day_type(self, day: dt.date) -> DayType:
         """Classify a local date."""
+        kind = self._listed_type(day)
+        if kind is DayType.weekend and self._joined_holiday(day) is not None:
+            return DayType.holiday
+        return kind
+
+    def _joined_holiday(self, day: dt.date) -> dt.date | None:
+        """Return the holiday a weekend day is joined to by other weekend days, if any.
+
+        The country calendar lists the holidays themselves, not the weekend inside or beside the break: the
+        State Council's arrangement (e.g. Spring Festival 2026, 15 to 23 February) includes them.
+        """
+        if not self.join_weekends:
+            return None
+        for step in (dt.timedelta(days=-1), dt.timedelta(days=1)):
+            other = day + step
+            while self._listed_type(other) is DayType.weekend:
+                other += step
+            if self._listed_type(other) is DayType.holiday:
+                return other
+        return None
+
+    def _listed_type(self, day: dt.date) -> DayType:
+        """Classify a date by the calendars' lists and the day of the week alone."""
         if day in self.working_days:
             return DayType.adjusted if day.weekday() >= 5 else DayType.working
         if day in self.holidays:
@@ -54,7 +79,25 @@ class Calendar:
         return self.day_type(day) in (DayType.working, DayType.adjusted)
 
     def holiday_name(self, day: dt.date) -> str:
-        """Return the holiday's name, or ''."""
+        """Return the name of the break a holiday belongs to ('National Day' for its day off), or ''."""
+        if self.day_type(day) is not DayType.holiday:
+            return ""
+        names = [self._listed_name(d) for d in self._break_of(day)]
+        # The country calendar names moved days off "Day off (substituted from ...)": name the break instead.
+        named = [n for n in names if n and not n.startswith("Day off")]
+        return named[0] if named else next((n for n in names if n), "")
+
+    def _break_of(self, day: dt.date, reach: int = 10) -> list[dt.date]:
+        """Return the days of the holiday break around `day`, nearest first."""
+        days = [day]
+        for step in (-1, 1):
+            other = day + dt.timedelta(days=step)
+            while abs((other - day).days) <= reach and self.day_type(other) is DayType.holiday:
+                days.append(other)
+                other += dt.timedelta(days=step)
+        return sorted(days, key=lambda d: abs((d - day).days))
+
+    def _listed_name(self, day: dt.date) -> str:
         if day in self.holidays:
             return self.holidays[day]
         if self._builtin is not None:
@@ -64,7 +107,7 @@ class Calendar:
 
 def load_calendar(config: CalendarConfig, base: Path) -> Calendar:
     """Build the calendar from the built-in country calendar and local files, later files winning."""
-    cal = Calendar(country=config.country)
+    cal = Calendar(country=config.country, join_weekends=config.weekends_join_holidays)
     for name in config.files:
         part = load(CalendarFile, base / name)
         for day, why in part.holidays.items():

@@ -2,7 +2,8 @@
 
 assessor = Assessor(inventory, policy, calendar)
 decision = assessor.assess(ci="core-sw-1", severity="critical", at=now)
-decision.priority, decision.explanation   # "P1", "P1: Intensive Care Unit depends on core-sw-1 ..."
+decision.priority, decision.explanation   # "P1", "P1: Emergency Department depends on core-sw-1 (core-sw-1
+                                          #  is shared infrastructure of Hospital Network); severity ..."
 """
 
 from __future__ import annotations
@@ -15,17 +16,8 @@ from alertrouter.policy.calendar import Calendar, DayType
 from alertrouter.policy.schema import LEVELS, Level, Policy
 from alertrouter.settings import PRIORITIES
 from hospmon.inventory import Inventory
+from hospmon.inventory.impact import Reach, reaches
 from hospmon.inventory.schema import WEEKDAYS, Department
-
-
-@dataclass(frozen=True)
-class Reach:
-    """How a failing CI reaches a department: along which CIs, through which service."""
-
-    department: str
-    path: tuple[str, ...]
-    """From the failing CI to the CI whose service serves the department."""
-    service: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +85,7 @@ class Assessor:
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
         self._decide = lru_cache(maxsize=8192)(self._assess)
+        self._reachability = frozenset(policy.reachability)
 
     def _depth(self, ci: str | None) -> int:
         """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
@@ -100,20 +93,11 @@ class Assessor:
 
     def _footprint(self, ci: str) -> Footprint:
         inv = self.inventory
-        chain = [ci, *inv.dependents(ci)]
-        reaches: dict[str, Reach] = {}
-        for member in chain:
-            service = inv.cis[member].service
-            for dept in inv.services[service].departments:
-                if dept not in reaches:
-                    path = inv.dependency_path(ci, member)
-                    reaches[dept] = Reach(dept, tuple(reversed(path)) if path else (ci,), service)
         rank = {lvl: i for i, lvl in enumerate(LEVELS)}
-        ordered = sorted(
-            reaches.values(), key=lambda r: rank[inv.departments[r.department].criticality.value]
-        )
+        found = reaches(inv, ci)
+        ordered = sorted(found, key=lambda r: rank[inv.departments[r.department].criticality.value])
         return Footprint(
-            ci, inv.cis[ci].service, len(chain) - 1, len(inv.services_affected(ci)), tuple(ordered)
+            ci, inv.cis[ci].service, len(inv.dependents(ci)), len(inv.services_affected(ci)), tuple(ordered)
         )
 
     def severity_of(self, severity: str) -> str:
@@ -124,6 +108,10 @@ class Assessor:
         """Tell whether an alert means its CI is failing (the default) rather than a risk or a chore."""
         rule = self.policy.alerts.get(alertname)
         return rule is None or rule.outage
+
+    def is_reachability(self, alertname: str) -> bool:
+        """Tell whether a failure upstream can explain an alert (the policy's reachability class)."""
+        return alertname in self._reachability
 
     def assess(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> Decision:
         """Decide the priority of an alert on a CI at a moment (to the minute: hours are kept in minutes)."""
@@ -200,9 +188,14 @@ class Assessor:
         return cap, f"; capped at {rule.max_priority} for {alertname}"
 
     def _reach_text(self, reach: Reach, ci: str) -> str:
-        name = self.inventory.departments[reach.department].name
-        text = f"{name} depends on {ci}"
+        """Say which path makes a department depend on the CI, e.g. '... (its own department)'."""
+        inv = self.inventory
+        text = f"{inv.departments[reach.department].name} depends on {ci}"
         through = reach.path[1:]
         if through:
             text += " through " + ", ".join(through)
-        return text
+        if reach.via == "own":
+            return text + " (its own department)"
+        if reach.via == "ci":
+            return text + f" ({reach.carrier}'s own department)"
+        return text + f" ({reach.carrier} is shared infrastructure of {inv.services[reach.service].name})"

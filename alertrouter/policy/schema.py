@@ -21,6 +21,9 @@ class CalendarConfig(StrictModel):
     """Public holidays and adjusted working days from the `holidays` package; None to use only files."""
     files: list[str] = []
     """Local calendars (relative to the policy file); they win over the built-in one."""
+    weekends_join_holidays: bool = True
+    """A weekend next to a public holiday (through other days off) is part of the break, as China's yearly
+    arrangement has it; false where such a weekend keeps its weekend hours."""
 
 
 class CalendarFile(StrictModel):
@@ -85,8 +88,8 @@ class AlertPolicy(StrictModel):
     """How one alert, by name, differs from an outage of its CI."""
 
     outage: bool = True
-    """False for a risk or a chore (a warranty or certificate running out): it gets its own incident, other
-    alerts never join it, and the blast radius does not raise it."""
+    """False for a risk or a chore (a warranty or certificate running out): the blast radius does not raise
+    it. (Like every alert outside the reachability class it has its own incident per CI and alert name.)"""
     max_priority: Priority | None = None
     """Never above this priority, whatever depends on the CI."""
 
@@ -110,6 +113,10 @@ class Policy(StrictModel):
     """Team for alerts whose CI is not in the inventory."""
     alerts: dict[str, AlertPolicy] = {}
     """By alertname: alerts that are not outages, and caps."""
+    reachability: list[str] = []
+    """Alerts saying a CI cannot be reached or gives no answer (unreachable, probe failed, down, no data): a
+    failure of a CI it depends on explains them, so only these are grouped under an upstream incident. Every
+    other alert (a temperature, a disk, a backup, a certificate) is its own incident, paged to its owner."""
 
     @field_validator("matrix")
     @classmethod

@@ -59,6 +59,7 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             inc.next_escalation_at = None
             continue
         step = steps[inc.escalation_step]
+        due = inc.next_escalation_at or now
         people, notes = targets(router, team, step, now, plan(router, session=session))
         label = f"step {inc.escalation_step + 1} of {len(steps)}, after {step.after_minutes} min"
         queued = page(router, inc, people, label, session=session, now=now)
@@ -73,6 +74,8 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
         )
         inc.escalation_step += 1
         nxt = steps[inc.escalation_step] if inc.escalation_step < len(steps) else None
-        inc.next_escalation_at = inc.created_at + dt.timedelta(minutes=nxt.after_minutes) if nxt else None
+        # Steps count from when paging (re)started: opened, reopened or released, not from created_at.
+        wait = dt.timedelta(minutes=nxt.after_minutes - step.after_minutes) if nxt else None
+        inc.next_escalation_at = due + wait if wait is not None else None
         done += 1
     return done

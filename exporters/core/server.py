@@ -21,11 +21,12 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.metrics import Counter, Gauge, Info
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from exporters.core import exposition
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest, deadline_seconds
 from exporters.core.probing import probe_registry, run_probe
 from exporters.core.webconfig import BasicAuth, WebConfig, ssl_context
@@ -190,9 +191,12 @@ class ExporterApp:
                     result.failure.reason,
                     result.failure.detail,
                 )
-        encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-        body = encoder(probe_registry(results))
-        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        # The text format whatever the Accept header, as snmp_exporter and blackbox_exporter answer (a probe
+        # has no exemplars or created timestamps for OpenMetrics to carry); written by our fast encoder.
+        registry = probe_registry(results)
+        body = exposition.render(registry.collect()) or generate_latest(registry)
+        headers = [("Content-Type", exposition.CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
         return [body]
 
     def parse_probe(self, query: str, config: Any) -> ProbeRequest:

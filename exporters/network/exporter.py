@@ -14,11 +14,9 @@ from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
-from exporters.network.pysnmp_backend import PysnmpSession, community_data, usm_user
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
-from exporters.network.usm import UsmSession
 from hospmon.config import ConfigError, read_secret
 
 DEFAULT_AUTH = "public_v2"
@@ -81,6 +79,8 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
         raise ConfigError.single(path, "authPriv needs priv_password_env or _file", entry=f"auths.{name}")
     user = None
     if auth.effective_backend() == "pysnmp":
+        from exporters.network.pysnmp_backend import usm_user  # only when an auth needs it (memory)
+
         user = usm_user(str(auth.username), auth.auth_protocol, password, auth.priv_protocol, priv)
     return Credentials(auth, b"", password, priv, user)
 
@@ -126,6 +126,8 @@ def open_session(
     version = {1: V1, 2: V2C, 3: 3}[auth.version]
     common = Timing(timeout=timeout, retries=retries, limiter=config.limiter)
     if auth.effective_backend() == "fast" and auth.version == 3:
+        from exporters.network.usm import UsmSession  # v3 code stays out of a v1/v2c-only process
+
         return UsmSession(
             host,
             port,
@@ -137,6 +139,8 @@ def open_session(
         )
     if auth.effective_backend() == "fast":
         return UdpSession(host, port, version=version, community=creds.community, **common)
+    from exporters.network.pysnmp_backend import PysnmpSession, community_data
+
     user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
     return PysnmpSession(
         host, port, version=version, auth_data=user, context_name=auth.context_name, **common

@@ -14,9 +14,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms
+from typing import TYPE_CHECKING
 
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.ber import (
@@ -36,6 +34,9 @@ from exporters.network.ber import (
 )
 from exporters.network.session import Limiter, SnmpErrorStatus
 from exporters.network.udp import UdpSession
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import CipherContext
 
 # auth protocol: (hashlib name, MAC length in bytes)
 AUTH_HASHES = {
@@ -212,6 +213,10 @@ class UsmSession(UdpSession):
         return hmac.new(key, message, hash_name).digest()[:mac_len]
 
     def _cipher(self, engine_id: bytes, iv: bytes, *, encrypt: bool) -> CipherContext:
+        # imported here: a process with no authPriv user never loads the crypto library (memory)
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
         assert self._auth is not None and self._priv_password is not None
         key = localized_key(self._auth[0][0], self._priv_password, engine_id)[:16]
         cipher = Cipher(algorithms.AES(key), CFB(iv))

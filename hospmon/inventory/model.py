@@ -3,7 +3,7 @@
 inv = load_inventory("demo/inventory")      # a file or a folder of *.yml / *.yaml
 inv.cis["core-sw-1"].owner_team              # who owns it
 inv.dependents("core-sw-1")                  # every CI that stops when it stops
-inv.departments_affected("core-sw-1")        # the departments behind those CIs' services
+inv.departments_affected("core-sw-1")        # the departments depending on it (hospmon.inventory.impact)
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ class Inventory:
         return _unique(self.cis[c].service for c in [ci_id, *self.dependents(ci_id)])
 
     def departments_affected(self, ci_id: str) -> list[str]:
-        """Return the departments that rely on a CI, directly or through its dependents' services."""
-        return _unique(d for s in self.services_affected(ci_id) for d in self.services[s].departments)
+        """Return the departments that depend on a CI (see `hospmon.inventory.impact`), nearest first."""
+        from hospmon.inventory.impact import reaches  # impact builds on this module
+
+        return [r.department for r in reaches(self, ci_id)]
 
     def department_of(self, ci_id: str) -> str:
         """Return the CI's own department, or its service's first department, or ''."""
@@ -321,6 +323,13 @@ def _check(
             ref("cis", ci.id, "owner", ci.owner, inv.teams, "team")  # type: ignore[arg-type]
         if ci.department:
             ref("cis", ci.id, "department", ci.department, inv.departments, "department")  # type: ignore[arg-type]
+        elif ci.shared is False:
+            out.append(fault("cis", ci.id, "shared", "not shared and in no department: give its department"))
+        service = inv.services.get(ci.service)
+        if ci.shared and service is not None and not service.departments:
+            out.append(
+                fault("cis", ci.id, "shared", f"service {ci.service} lists no departments to share it with")
+            )
         for i, dep in enumerate(ci.depends_on):
             if dep == ci.id:
                 out.append(fault("cis", ci.id, f"depends_on[{i}]", "a CI cannot depend on itself"))

@@ -190,6 +190,10 @@ class ConfigurationItem(StrictModel):
     address: str | None = None
     department: Id | None = None
     """Where it stands or whom it serves directly; the IT department for shared infrastructure."""
+    shared: bool | None = None
+    """True when every department of its service depends on it (a core switch, the HIS database); false when
+    only its own department and the CIs depending on it do (an access switch, a modality). Unset: shared when
+    it names no department or one its service does not serve (the IT department)."""
     depends_on: list[Id] = []
     owner: Id | None = None
     """Owning team; the service's team when not given."""

@@ -69,3 +69,17 @@ def test_business_and_off_hours_pages_and_availability(client: FlaskClient, app:
             now=T0 + dt.timedelta(hours=23),
         )
     assert later.total == 0 and later.availability["network"] == (0.0, 2 * 3600)
+
+
+def test_department_table_counts_who_depends_on_each_ci(client: FlaskClient, app: Flask) -> None:
+    """A night of floor switches, a CT scanner and a core switch: the ED is charged only with its own."""
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: NIGHT
+    cis = ("acc-sw-icu-5f", "acc-sw-op-2f", "acc-sw-or-3f", "ct-1", "acc-sw-ed-1f", "core-sw-1")
+    for ci in cis:
+        seed(client, alert(ci, NIGHT))
+    with state.sessions() as session:
+        report = compute(state.router, session=session, start=T0, end=T0 + dt.timedelta(days=1))
+    counts = {dept: times.count for dept, times in report.by["department"].items()}
+    # The core switch is the ED's too (shared infrastructure); the floor switches belong to their floors.
+    assert counts == {"icu": 1, "outpatient": 1, "or": 1, "radiology": 1, "ed": 2}

@@ -12,6 +12,7 @@ import pytest
 
 from hospmon.config import ConfigError
 from hospmon.inventory import load_inventory
+from hospmon.inventory.impact import Reach, is_shared, reaches
 from hospmon.inventory.targets import write_targets
 
 MINIMAL = """
@@ -131,6 +132,37 @@ def test_check_command_reports_every_fault_and_fails(repo: Path, tmp_path: Path)
     )
     assert ok.returncode == 0, ok.stderr
     assert "valid: 15 departments" in ok.stdout
+    # What every department of a service depends on is listed, so a floor switch there stands out.
+    assert "  network (14 departments): core-sw-1, core-sw-2, fw-intranet-1\n" in ok.stdout
+    assert "acc-sw-" not in ok.stdout
+
+
+def test_who_depends_on_a_ci(repo: Path, tmp_path: Path) -> None:
+    inv = load_inventory(repo / "demo" / "inventory")
+    assert [(r.department, r.via) for r in reaches(inv, "acc-sw-icu-5f")] == [("icu", "own")]
+    assert [(r.department, r.via, r.path) for r in reaches(inv, "agg-sw-outpatient")] == [
+        ("outpatient", "own", ("agg-sw-outpatient",)),
+        ("ed", "ci", ("agg-sw-outpatient", "acc-sw-ed-1f")),
+    ]
+    core = reaches(inv, "core-sw-1")
+    assert len(core) == 15 and core[1] == Reach("ed", ("core-sw-1",), "network", "service")
+    assert is_shared(inv, "lis-db") and not is_shared(inv, "ct-1")  # shared: true in the lab; a modality
+    # The rule without the flag: no department, or one the service does not serve, means shared.
+    (tmp_path / "inv.yml").write_text(MINIMAL)
+    small = load_inventory(tmp_path / "inv.yml")
+    assert is_shared(small, "sw-1") and is_shared(small, "sw-2")
+    (tmp_path / "inv.yml").write_text(
+        MINIMAL.replace("services:\n", "services:\n  - {id: idle, name: {en: Idle}, tier: 4, team: net}\n")
+        + "  - {id: sw-9, kind: switch, service: network, shared: false}\n"
+        + "  - {id: mon-1, kind: server, service: idle, shared: true}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(tmp_path / "inv.yml")
+    f = str(tmp_path / "inv.yml")
+    assert {str(x) for x in caught.value.faults} == {
+        f"{f}: cis[sw-9]: shared: not shared and in no department: give its department",
+        f"{f}: cis[mon-1]: shared: service idle lists no departments to share it with",
+    }
 
 
 def test_targets_per_exporter_and_module(tmp_path: Path) -> None:

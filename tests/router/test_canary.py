@@ -28,7 +28,7 @@ from tests.canary import CANARY, leaks
 from tests.router.conftest import API_TOKEN, router_config
 from tests.router.servers import Process, start_alertmanager, start_router, wait_for
 from tests.router.smtp import SmtpServer
-from tests.router.test_channels import Receiver
+from tests.servers import JsonReceiver
 
 PASSWORD = "correct horse battery"
 
@@ -66,7 +66,7 @@ class Chain:
 
     def __init__(self, tmp: Path, guard_off: bool) -> None:
         self.smtp = SmtpServer().start()
-        self.hook = Receiver()
+        self.hook = JsonReceiver()
         self.db = tmp / "router.db"
         channels = [
             {

@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from alertrouter.notify.channels import DeliveryError, apprise_url, send
 from alertrouter.settings import Settings, load_settings
-from tests.servers import BackgroundHTTPServer
-
-
-class Receiver:
-    """An HTTP server keeping every POSTed JSON body and its query string."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.posts: list[tuple[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                outer.posts.append((self.path, json.loads(self.rfile.read(length) or b"null")))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = BackgroundHTTPServer(Handler)
-        self.port = self.http.port
-
-    def stop(self) -> None:
-        self.http.stop()
+from tests.servers import JsonReceiver
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver() -> Iterator[JsonReceiver]:
+    r = JsonReceiver()
     yield r
     r.stop()
 
@@ -87,7 +59,7 @@ def test_apprise_urls(tmp_path: Path, write_config: Callable[..., Path]) -> None
 
 
 def test_webhook_and_sms_gateway_receive_messages(
-    tmp_path: Path, write_config: Callable[..., Path], receiver: Receiver
+    tmp_path: Path, write_config: Callable[..., Path], receiver: JsonReceiver
 ) -> None:
     settings = _settings(tmp_path, write_config, receiver.port)
     ch = {c.name: c for c in settings.file.channels}
@@ -99,7 +71,7 @@ def test_webhook_and_sms_gateway_receive_messages(
 
 
 def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: Callable[..., Path]) -> None:
-    refusing = Receiver(status=500)
+    refusing = JsonReceiver(status=500)
     try:
         settings = _settings(tmp_path, write_config, refusing.port)
         hook = next(c for c in settings.file.channels if c.name == "hook")
@@ -110,7 +82,7 @@ def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: C
 
 
 def test_a_url_with_a_token_comes_from_url_file(
-    tmp_path: Path, write_config: Callable[..., Path], receiver: Receiver
+    tmp_path: Path, write_config: Callable[..., Path], receiver: JsonReceiver
 ) -> None:
     """The lab's alarm board takes a token in its URL: the URL lives in a file, never in the config."""
     (tmp_path / "lab-board-url").write_text(f"http://127.0.0.1:{receiver.port}/board?access_token=s3cr3t\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from alertrouter.main import main as serve
 from alertrouter.settings import load_settings
 from hospmon.config import ConfigError
 from tests.router.conftest import REPO
+from tests.router.payloads import alert, webhook
 
 
 def test_faults_name_file_and_key(tmp_path: Path, write_config: Callable[..., Path]) -> None:
@@ -70,8 +73,34 @@ def test_explain_prints_without_storing(capsys: pytest.CaptureFixture[str]) -> N
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "SwitchDown on core-sw-1 (firing): P1: Emergency Department depends on core-sw-1" in out
-    assert "caused by core-sw-1: joins its incident" in out
+    assert "CIProbeFailed on core-sw-1 (firing): P1: Emergency Department depends on core-sw-1" in out
+    assert "ClinicalWebDown on his-web (firing)" in out
+    assert "own incident, grouped under core-sw-1's (also in this payload): not paged while it fails" in out
+
+
+@pytest.mark.parametrize(
+    ("ci", "at", "first_line"),
+    [
+        # Sunday 22:00: the clinics are closed; the outpatient floor switch is nobody else's.
+        ("acc-sw-op-2f", "2026-10-18T22:00",
+         "CIProbeFailed on acc-sw-op-2f (firing): P3: Outpatient Clinics depends on acc-sw-op-2f (its own "
+         "department); severity critical; tier 1 service Hospital Network; 22:00 on a weekend; closed now: "
+         "Outpatient Clinics"),
+        ("acc-sw-icu-5f", "2026-10-14T03:00",
+         "CIProbeFailed on acc-sw-icu-5f (firing): P1: Intensive Care Unit depends on acc-sw-icu-5f (its own "
+         "department); severity critical; tier 1 service Hospital Network; 03:00 on a working day"),
+    ],
+)  # fmt: skip
+def test_explain_ranks_a_floor_switch_by_its_own_department(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ci: str, at: str, first_line: str
+) -> None:
+    payload = webhook(alert(ci, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), name="CIProbeFailed"))
+    (tmp_path / "alert.json").write_text(json.dumps(payload))
+    args = ["--inventory", str(REPO / "demo/inventory"), "--policy", str(REPO / "rules/routing/policy.yml")]
+    assert cli(["router", "explain", str(tmp_path / "alert.json"), "--at", at, *args]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == first_line
+    assert "Emergency" not in out
 
 
 def test_db_upgrade_and_check(

@@ -94,7 +94,9 @@ def test_rule_to_incident_to_email_and_back(
         target.values["his-db"] = 0
         [inc] = wait_for(lambda: incidents(ci="his-db"), "the incident", log=router.log)
         assert inc["priority"] == "P1" and inc["team"] == "apps" and inc["status"] == "triggered"
-        assert inc["explanation"].startswith("P1: Emergency Department depends on his-db; severity critical")
+        assert inc["explanation"].startswith(
+            "P1: Emergency Department depends on his-db (his-db is shared infrastructure of Hospital Info"
+        )
         loaded = load_router(config)
         expected = on_call(loaded.inventory, loaded.policy, "apps", dt.datetime.now(dt.UTC)).person
         assert inc["assignee"] == expected

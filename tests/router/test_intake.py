@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from alertrouter import incidents as svc
 from alertrouter.models import Alert, Delivery, Event, Incident
 from tests.router.conftest import API_TOKEN, auth, js
 from tests.router.payloads import alert, real, webhook
@@ -26,6 +27,11 @@ def count(app: Flask, model: Any) -> int:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
+def probe(ci: str, starts: dt.datetime, **kw: Any) -> dict[str, Any]:
+    """Return a CIProbeFailed alert: of the policy's reachability class, so it groups under a cause."""
+    return alert(ci, starts, name="CIProbeFailed", **kw)
+
+
 def incidents(app: Flask) -> list[Incident]:
     with app.extensions["hospmon_router"].sessions() as session:
         return list(session.execute(select(Incident).order_by(Incident.id)).scalars())
@@ -38,23 +44,27 @@ def test_real_payload_opens_one_incident_with_priority_owner_and_explanation(
     resp = post(client, real("firing-core-sw-1.json"))
     assert resp.status_code == 200, resp.json
     assert js(resp)["alerts"] == {"new": 2}
-    [inc] = incidents(app)
+    inc, web = incidents(app)  # the core switch, and the HIS web service behind it, grouped under it
+    assert web.ci == "his-web" and web.parent_id == inc.id and web.next_escalation_at is None
     assert inc.status == "triggered" and inc.priority == "P1" and inc.ci == "core-sw-1"
-    assert inc.explanation.startswith("P1: Emergency Department depends on core-sw-1; severity critical")
+    assert inc.explanation.startswith(
+        "P1: Emergency Department depends on core-sw-1 (core-sw-1 is shared infrastructure of Hospital"
+        " Network); severity critical"
+    )
     assert "03:10 on a holiday (National Day)" in inc.explanation
     assert inc.team == "network" and inc.assignee == "wang.lei"
     assert "on call wang.lei (weekly rotation" in inc.owner_explanation
     assert [d.department for d in inc.departments][:2] == ["ed", "icu"]
     with app.extensions["hospmon_router"].sessions() as session:
         texts = [e.text for e in session.execute(select(Event).order_by(Event.id)).scalars()]
-    assert any("HttpProbeFailed on his-web firing, caused by core-sw-1" in t for t in texts)
+    assert any("caused by core-sw-1 (incident #1): not paged while #1 is open" in t for t in texts)
 
 
 def test_same_payload_five_times_is_one_incident(client: FlaskClient, app: Flask) -> None:
     payload = real("firing-core-sw-1.json")
     for _ in range(5):
         assert post(client, payload).status_code == 200
-    assert count(app, Incident) == 1 and count(app, Alert) == 2
+    assert count(app, Incident) == 2 and count(app, Alert) == 2
     with app.extensions["hospmon_router"].sessions() as session:
         assert session.execute(select(Alert.receive_count)).scalars().all() == [5, 5]
 
@@ -95,21 +105,34 @@ def test_refiring_after_resolve_opens_a_new_incident(client: FlaskClient, app: F
 
 
 def test_dependent_incident_opened_first_joins_the_root(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("his-web", T0)))
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    post(client, webhook(probe("his-web", T0)))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30))))
     child, root = incidents(app)
     assert child.parent_id == root.id and child.next_escalation_at is None
-    post(client, webhook(alert("fw-intranet-1", T0 + dt.timedelta(seconds=40))))
-    assert count(app, Incident) == 2
+    post(client, webhook(probe("fw-intranet-1", T0 + dt.timedelta(seconds=40))))
+    *_, firewall = incidents(app)  # its own incident, on its own CI, grouped under the root
+    assert firewall.ci == "fw-intranet-1" and firewall.parent_id == root.id
+    assert firewall.next_escalation_at is None
     with app.extensions["hospmon_router"].sessions() as session:
         alert_row = session.execute(select(Alert).where(Alert.ci == "fw-intranet-1")).scalar_one()
-    assert alert_row.incident_id == root.id
+    assert alert_row.incident_id == firewall.id
+
+
+def test_an_alert_no_failure_upstream_explains_is_never_grouped(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(probe("core-sw-2", T0)))
+    hot = alert("nas-pacs-1", T0 + dt.timedelta(minutes=5), name="TemperatureHigh", severity="warning")
+    probed = probe("nas-pacs-1", T0 + dt.timedelta(minutes=6))
+    post(client, webhook(hot, probed))
+    root, temperature, unreachable = incidents(app)
+    assert temperature.alertname == "TemperatureHigh" and temperature.parent_id is None
+    assert temperature.team == "medtech" and temperature.next_escalation_at is not None  # paged
+    assert unreachable.alertname == "CIProbeFailed" and unreachable.parent_id == root.id
 
 
 def test_priority_rises_when_a_worse_alert_joins(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("ins-fep", T0, severity="warning")))
+    post(client, webhook(probe("ins-fep", T0, severity="warning")))
     assert incidents(app)[0].priority == "P4"
-    post(client, webhook(alert("ins-fep", T0 + dt.timedelta(hours=6), name="SettlementFailing")))
+    post(client, webhook(probe("ins-fep", T0 + dt.timedelta(hours=6), extra={"module": "insurance"})))
     [inc] = incidents(app)
     assert inc.priority == "P3", inc.explanation  # critical, but billing is closed on National Day
     with app.extensions["hospmon_router"].sessions() as session:
@@ -184,24 +207,69 @@ def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskCli
 
 def test_a_warranty_incident_never_swallows_an_outage(client: FlaskClient, app: Flask) -> None:
     post(client, webhook(alert("core-sw-1", T0, name="CIWarrantyExpired")))
-    post(client, webhook(alert("core-sw-1", T0, name="SwitchDown"), alert("his-web", T0, name="HttpDown")))
-    warranty, outage = incidents(app)
+    post(client, webhook(probe("core-sw-1", T0), alert("his-web", T0, name="ClinicalWebDown")))
+    warranty, outage, web = incidents(app)
     assert warranty.alertname == "CIWarrantyExpired" and warranty.priority == "P4"
-    assert outage.alertname == "SwitchDown" and outage.priority == "P1"
-    with app.extensions["hospmon_router"].sessions() as session:
-        joined = session.execute(select(Alert.incident_id).where(Alert.ci == "his-web")).scalar_one()
-    assert joined == outage.id
+    assert outage.alertname == "CIProbeFailed" and outage.priority == "P1"
+    assert web.parent_id == outage.id and warranty.parent_id is None
 
 
 def test_children_page_again_when_the_root_resolves_first(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("his-web", T0)))
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30))))
+    post(client, webhook(probe("his-web", T0)))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30))))
     child, root = incidents(app)
     assert child.parent_id == root.id and child.next_escalation_at is None
-    post(client, webhook(alert("core-sw-1", T0 + dt.timedelta(seconds=30), status="resolved")))
+    post(client, webhook(probe("core-sw-1", T0 + dt.timedelta(seconds=30), status="resolved")))
     child, root = incidents(app)
     assert root.status == "resolved" and child.status == "triggered"
     assert child.next_escalation_at is not None  # still failing: the worker pages its owner again
     with app.extensions["hospmon_router"].sessions() as session:
         kinds = session.execute(select(Event.kind).where(Event.incident_id == child.id)).scalars().all()
     assert "released" in kinds
+
+
+def test_a_firing_alert_reopens_an_incident_resolved_by_hand(client: FlaskClient, app: Flask) -> None:
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: T0
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    [inc] = incidents(app)
+    with state.sessions() as session, session.begin():
+        later = T0 + dt.timedelta(minutes=20)
+        svc.resolve(inc.id, session=session, by="zhao.min", note="rebooted", now=later)
+    # Meanwhile a temperature alert on the same switch opened its own incident: it does not hold the key.
+    post(client, webhook(alert("acc-sw-ed-1f", T0, name="TemperatureHigh", severity="warning")))
+    state.now = lambda: T0 + dt.timedelta(minutes=25)
+    assert js(post(client, webhook(probe("acc-sw-ed-1f", T0))))["alerts"] == {"repeat": 1}
+    again, _ = incidents(app)
+    assert again.id == inc.id and again.status == "triggered" and again.resolved_at is None
+    assert again.open_key == "ci:acc-sw-ed-1f" and again.escalation_step == 0
+    assert again.next_escalation_at == T0 + dt.timedelta(minutes=25)  # the worker pages from step 1 now
+    with state.sessions() as session:
+        texts = [e.text for e in svc.timeline_of(inc.id, session=session)]
+    assert "resolved by zhao.min: rebooted; still firing: CIProbeFailed on acc-sw-ed-1f" in texts
+    assert texts[-1] == (
+        "reopened by router: CIProbeFailed on acc-sw-ed-1f still fires after the incident was ended"
+    )
+    # Another repeat changes nothing more; the resolve of the alert ends it for good.
+    assert js(post(client, webhook(probe("acc-sw-ed-1f", T0))))["alerts"] == {"repeat": 1}
+    done = probe("acc-sw-ed-1f", T0, status="resolved")
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    assert incidents(app)[0].status == "resolved"
+
+
+def test_a_reopened_incident_leaves_the_key_to_a_newer_one(client: FlaskClient, app: Flask) -> None:
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: T0 + dt.timedelta(minutes=40)
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    with state.sessions() as session, session.begin():
+        svc.resolve(1, session=session, by="zhao.min", note="", now=T0 + dt.timedelta(minutes=20))
+        svc.close(1, session=session, by="zhao.min", note="", now=T0 + dt.timedelta(minutes=21))
+    # A new failure of the switch (another module) opens a new incident; then the old alert is re-sent.
+    post(client, webhook(probe("acc-sw-ed-1f", T0 + dt.timedelta(minutes=30), extra={"module": "if_mib"})))
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    old, new = incidents(app)
+    assert old.status == "triggered" and old.closed_at is None and old.open_key is None
+    assert new.open_key == "ci:acc-sw-ed-1f"
+    with state.sessions() as session:
+        last = svc.timeline_of(old.id, session=session)[-1].text
+    assert last.endswith(f"; incident #{new.id} holds ci:acc-sw-ed-1f now, new alerts go there")

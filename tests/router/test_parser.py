@@ -17,10 +17,10 @@ def test_real_payload_parses_with_nanoseconds_and_zero_end() -> None:
     msg = parse_webhook(real("firing-core-sw-1.json"))
     assert msg.receiver == "hospmon-router"
     assert msg.truncated_alerts == 0
-    assert msg.group_labels == {"alertname": "SwitchDown"}
+    assert msg.group_labels == {"alertname": "CIProbeFailed"}
     first, second = msg.alerts
     assert first.fingerprint == "5b8e3a2f0c1d4e6a"
-    assert first.ci == "core-sw-1" and first.severity == "critical" and first.alertname == "SwitchDown"
+    assert first.ci == "core-sw-1" and first.severity == "critical" and first.alertname == "CIProbeFailed"
     assert first.starts_at == dt.datetime(2026, 10, 1, 19, 10, 5, 123456, tzinfo=dt.UTC)
     assert first.ends_at is None
     assert second.starts_at == dt.datetime(2026, 10, 1, 19, 10, 35, 500000, tzinfo=dt.UTC)

@@ -52,6 +52,8 @@ def at(text: str) -> dt.datetime:
         ("2026-10-10 09:00", DayType.adjusted, "P2"),  # Saturday worked for National Day
         ("2026-09-20 10:00", DayType.adjusted, "P2"),  # Sunday worked
         ("2026-02-17 10:00", DayType.holiday, "P3"),  # Spring Festival, a Tuesday
+        ("2026-02-21 09:00", DayType.holiday, "P3"),  # a Saturday inside the break: no Saturday clinic
+        ("2026-02-28 09:00", DayType.adjusted, "P2"),  # the Saturday worked for it
     ],
 )
 def test_outpatient_impact_follows_hours_and_calendar(
@@ -75,11 +77,54 @@ def test_critical_departments_never_close(assessor: Assessor, when: str) -> None
 def test_explanation_names_department_path_severity_and_moment(assessor: Assessor) -> None:
     decision = assessor.assess(ci="ups-mr1-01", severity="critical", at=at("2026-10-01 03:10"))
     assert decision.explanation.startswith(
-        "P1: Emergency Department depends on ups-mr1-01 through san-1, db-his-node1; severity critical"
+        "P1: Emergency Department depends on ups-mr1-01 through san-1, db-his-node1 (db-his-node1 is shared"
+        " infrastructure of Hospital Information System (HIS)); severity critical"
     )
     assert decision.explanation.endswith("03:10 on a holiday (National Day)") or "03:10 on a holiday" in (
         decision.explanation
     )
+
+
+# Who depends on a CI, by each path, at moments a night-shift engineer would recognise.
+@pytest.mark.parametrize(
+    ("ci", "severity", "when", "priority", "departments", "reason"),
+    [
+        # Own department: the ICU never closes; nobody else hangs off its floor switch.
+        ("acc-sw-icu-5f", "critical", "2026-10-14 03:00", "P1", ["icu"],
+         "P1: Intensive Care Unit depends on acc-sw-icu-5f (its own department)"),
+        # Own department, closed: an outpatient floor switch on a Sunday night is not the ED's.
+        ("acc-sw-op-2f", "warning", "2026-10-18 22:00", "P4", ["outpatient"],
+         "P4: Outpatient Clinics depends on acc-sw-op-2f (its own department)"),
+        ("acc-sw-op-2f", "critical", "2026-10-19 09:00", "P2", ["outpatient"],
+         "P2: Outpatient Clinics depends on acc-sw-op-2f (its own department)"),
+        # A dependent CI's own department: the ED's floor switch hangs off the outpatient building's switch.
+        ("agg-sw-outpatient", "critical", "2026-10-18 22:00", "P1", ["ed", "outpatient"],
+         "P1: Emergency Department depends on agg-sw-outpatient through acc-sw-ed-1f (acc-sw-ed-1f's own"),
+        # Shared infrastructure: the core switch carries the network for every department.
+        ("core-sw-2", "warning", "2026-10-18 22:00", "P1", None,
+         "P1: Emergency Department depends on core-sw-2 (core-sw-2 is shared infrastructure of Hospital"),
+        # Shared although it sits in the lab (shared: true): the LIS database serves the ED's results too.
+        ("lis-db", "critical", "2026-10-18 22:00", "P1", None,
+         "P1: Emergency Department depends on lis-db (lis-db is shared infrastructure of Laboratory"),
+        # A modality serves its own department only.
+        ("ct-1", "critical", "2026-10-18 22:00", "P1", ["radiology"],
+         "P1: Radiology depends on ct-1 (its own department)"),
+    ],
+)  # fmt: skip
+def test_priority_follows_who_depends_on_the_ci(
+    assessor: Assessor,
+    ci: str,
+    severity: str,
+    when: str,
+    priority: str,
+    departments: list[str] | None,
+    reason: str,
+) -> None:
+    decision = assessor.assess(ci=ci, severity=severity, at=at(when))
+    assert decision.priority == priority, decision.explanation
+    assert decision.explanation.startswith(reason), decision.explanation
+    if departments is not None:
+        assert list(decision.departments) == departments
 
 
 def test_blast_radius_raises_a_warning(assessor: Assessor) -> None:
@@ -96,7 +141,7 @@ def test_tier_lowers_and_unknown_ci_and_severity(assessor: Assessor) -> None:
     unknown = assessor.assess(ci="printer-7", severity="critical", at=at("2026-11-30 09:00"))
     assert unknown.priority == "P3" and "printer-7 is not in the inventory" in unknown.explanation
     odd = assessor.assess(ci="his-web", severity="disaster", at=at("2026-11-30 09:00"))
-    assert "severity warning" in odd.explanation and odd.priority == "P2"
+    assert "severity warning" in odd.explanation and odd.priority == "P3"  # warning x open clinics
 
 
 def test_local_calendar_wins(tmp_path: Path, inventory: Inventory) -> None:
@@ -111,6 +156,20 @@ def test_local_calendar_wins(tmp_path: Path, inventory: Inventory) -> None:
     assert local.assess(ci="ins-fep", severity="critical", at=at("2026-11-30 09:00")).priority == "P3"
     sunday = local.assess(ci="ins-fep", severity="critical", at=at("2026-11-29 09:00"))
     assert sunday.priority == "P2" and "an adjusted working day" in sunday.explanation
+
+
+def test_weekends_inside_a_break_are_holidays_unless_the_policy_says_otherwise(
+    tmp_path: Path, inventory: Inventory, assessor: Assessor
+) -> None:
+    saturday = dt.date(2026, 2, 21)
+    assert assessor.calendar.holiday_name(saturday) == "Chinese New Year (Spring Festival)"
+    assert assessor.calendar.day_type(dt.date(2026, 10, 4)) is DayType.holiday  # National Day's Sunday
+    assert assessor.calendar.day_type(dt.date(2026, 11, 28)) is DayType.weekend  # no holiday near
+    data = yaml.safe_load(POLICY.read_text())
+    data["calendar"] = {"country": "CN", "weekends_join_holidays": False}
+    (tmp_path / "policy.yml").write_text(yaml.safe_dump(data))
+    _, calendar = load_policy(tmp_path / "policy.yml", inventory)
+    assert calendar.day_type(saturday) is DayType.weekend
 
 
 def test_policy_faults_name_file_entry_and_key(tmp_path: Path, inventory: Inventory) -> None:
@@ -191,6 +250,9 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     )
     assert restarted.priority == "P3" and "(raised" not in restarted.explanation
     assert not assessor.is_outage("CIWarrantyExpired") and assessor.is_outage("SwitchDown")
+    # Grouping is a separate class: only what a failure upstream explains, and nothing the policy omits.
+    assert assessor.is_reachability("CIProbeFailed") and assessor.is_reachability("MonitoringTargetDown")
+    assert not assessor.is_reachability("TemperatureHigh") and not assessor.is_reachability("SwitchDown")
 
 
 def test_policy_names_only_alerts_our_rules_raise() -> None:
@@ -206,5 +268,6 @@ def test_policy_names_only_alerts_our_rules_raise() -> None:
     from exporters.events.ruleload import load_rules
 
     names |= {rule.alert for rule in load_rules([REPO / "rules" / "events"]).rules} | {UNKNOWN_SENDER}
-    listed = set(yaml.safe_load(POLICY.read_text())["alerts"])
+    policy = yaml.safe_load(POLICY.read_text())
+    listed = set(policy["alerts"]) | set(policy["reachability"])
     assert listed <= names, listed - names

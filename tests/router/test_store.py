@@ -54,7 +54,7 @@ def test_outage_answers_503_then_nothing_is_lost(
         # Alertmanager retries the same delivery once the store is back.
         assert client.post("/webhook/alertmanager", json=payload, headers=auth()).status_code == 200
         assert client.get("/-/ready").status_code == 200
-        assert _counts(app) == (2, 3)
+        assert _counts(app) == (3, 3)  # his-db; core-sw-1 and his-web, grouped under it
     finally:
         app.extensions["hospmon_router"].engine.dispose()
 
@@ -74,10 +74,10 @@ def test_two_routers_same_payload_same_moment_one_incident(
         for round_ in range(8):
             start = T0 + dt.timedelta(minutes=round_)
             payload = webhook(
-                alert("core-sw-1", start),
-                alert("his-web", start),
-                alert("acc-sw-icu-5f", start),
-                alert(f"unknown-{round_}", start),
+                *(
+                    alert(ci, start, name="CIProbeFailed")
+                    for ci in ("core-sw-1", "his-web", "acc-sw-icu-5f", f"unknown-{round_}")
+                )
             )
             barrier = threading.Barrier(4)
             codes: list[int] = []
@@ -103,7 +103,12 @@ def test_two_routers_same_payload_same_moment_one_incident(
             )
         incidents, alerts = _counts(apps[0])
         assert alerts == 8 * 4
-        assert incidents == 8 * 2  # core-sw-1 with its dependents, and the unknown CI
+        assert incidents == 8 * 4  # one per CI and round, never two
+        with apps[0].extensions["hospmon_router"].sessions() as session:
+            rows = session.execute(select(Incident.id, Incident.ci, Incident.parent_id)).all()
+        # Each round's his-web and ICU switch are grouped under that round's core-sw-1.
+        ci_of = {r.id: r.ci for r in rows}
+        assert sorted(ci_of[r.parent_id] for r in rows if r.parent_id) == ["core-sw-1"] * 16
     finally:
         for app in apps:
             app.extensions["hospmon_router"].engine.dispose()
