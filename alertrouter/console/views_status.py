@@ -46,14 +46,14 @@ def _allowed(router: Router) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in cfg.status_networks)
 
 
-def _rows(router: Router, states: dict[str, ServiceState]) -> list[tuple[str, list[tuple[str, State]]]]:
+def _rows(router: Router, states: dict[str, ServiceState]) -> list[tuple[str, list[tuple[str, State, str]]]]:
     """Return each department with its workflows and their states, most critical department first."""
     inv = router.inventory
     rank = {"critical": 0, "high": 1, "normal": 2, "low": 3}
     rows = []
     for dept in sorted(inv.departments.values(), key=lambda d: rank.get(d.criticality.value, 9)):
         flows = [
-            (name_of(router.workflow_names.get(wf), wf), states[svc.id].state)
+            (name_of(router.workflow_names.get(wf), wf), states[svc.id].state, svc.id)
             for svc in inv.services.values()
             if dept.id in svc.departments
             for wf in svc.workflows

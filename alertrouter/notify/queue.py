@@ -58,7 +58,8 @@ def compose(
     elif channel.kind in ("wecom", "dingtalk"):
         subject, body = pages.subject(f), pages.chat_markdown(f, links, paged, step)
     elif channel.kind == "sms":
-        subject, body = "", pages.sms_text(f, links)
+        # The gateway texts `message` (the body); the subject goes along as the JSON title, for its logs.
+        subject, body = pages.subject(f), pages.sms_text(f, links)
     else:
         subject, body = pages.subject(f), pages.email_text(f, links, paged, step)
     fields = _fields(f, paged, step, links)

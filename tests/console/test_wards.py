@@ -27,13 +27,13 @@ from alertrouter.worker.run import Worker
 from tests.router.conftest import REPO, auth
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
-from tests.router.test_channels import Receiver
 from tests.servers import BackgroundHTTPServer, prometheus, promql, wait_for
+from tests.servers import JsonReceiver as Receiver
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 DOWN = dt.datetime(2026, 12, 7, 9, 30, tzinfo=SHANGHAI)
 WARD_MAIL = {"op-nurse@hospital.example", "op-pharmacy@hospital.example", "billing@hospital.example"}
-WARD_PHONES = {"+86-555-0501", "+86-555-0502", "+86-555-0503"}
+WARD_PHONES = {"+86-555-0801", "+86-555-0802", "+86-555-0803"}
 ON_CALL_APPS = "xu.fang@hospital.example"  # the applications team's daily rotation names her that Monday
 
 

@@ -18,7 +18,7 @@ from alertrouter.notify.pages import SMS_LIMIT
 from alertrouter.worker.run import Worker
 from tests.router.conftest import auth
 from tests.router.payloads import alert, webhook
-from tests.router.test_channels import Receiver
+from tests.servers import JsonReceiver as Receiver
 
 MORNING = dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 in Shanghai
 BASE = "https://router.hospital.example"
