@@ -11,6 +11,7 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from alertrouter.api import views_actions  # noqa: F401 (its routes join the API blueprint)
 from alertrouter.api.views import bp as api_bp
 from alertrouter.console import init_console
 from alertrouter.context import Router, load_router

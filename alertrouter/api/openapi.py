@@ -35,6 +35,10 @@ def _text_body(key: str, required: bool) -> dict[str, Any]:
     }
 
 
+def _ints(key: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "integer"}}, "required": [key]}
+
+
 def document() -> dict[str, Any]:
     """Return the OpenAPI document."""
     filters = [
@@ -140,6 +144,29 @@ def document() -> dict[str, Any]:
                 "post": _action("Resolve with a note", _text_body("note", False))
             },
             "/api/v1/incidents/{incident_id}/close": {"post": _action("Close", _text_body("note", False))},
+            "/api/v1/incidents/{incident_id}/snooze": {
+                "post": _action(
+                    "Snooze: page again from step 1 after `minutes` unless resolved", _ints("minutes")
+                )
+            },
+            "/api/v1/incidents/{incident_id}/reopen": {
+                "post": _action("Reopen a resolved or closed incident", _text_body("note", False))
+            },
+            "/api/v1/incidents/{incident_id}/reassign": {
+                "post": _action(
+                    "Reassign to a team (its on-call person) or a person of it, and page them",
+                    {"type": "object", "properties": {"team": {"type": "string"}, "to": {"type": "string"}}},
+                )
+            },
+            "/api/v1/incidents/{incident_id}/merge": {
+                "post": _action("File under another open incident (`into`) as caused by it", _ints("into"))
+            },
+            "/api/v1/incidents/{incident_id}/split": {
+                "post": _action(
+                    "Not caused by: free from its cause, or move `alert_id` to a new incident",
+                    {"type": "object", "properties": {"alert_id": {"type": "integer"}}},
+                )
+            },
             "/api/v1/incidents/{incident_id}/notes": {
                 "post": {
                     "summary": "Add a note",

@@ -92,6 +92,12 @@ VOCABULARY = (
     N_("down"),
     N_("playbook_started"),
     N_("playbook_ended"),
+    N_("snoozed"),
+    N_("reassigned"),
+    N_("merged"),
+    N_("split"),
+    N_("notification_cancelled"),
+    N_("notification_in_doubt"),
     N_("override"),
     N_("absence"),
 )

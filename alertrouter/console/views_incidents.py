@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter import incidents as svc
-from alertrouter.console import changes, kb, problems
+from alertrouter.actions import SNOOZE_MINUTES
+from alertrouter.console import changes, incident_actions, kb, problems
 from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
@@ -95,6 +96,7 @@ def incident(incident_id: int) -> str:
             people=people,
             causes=list(Cause),
             open=inc.status in OPEN,
+            snooze_minutes=SNOOZE_MINUTES,
             **_wards(inc, session=session),
         )
 
@@ -123,7 +125,7 @@ def problem_rule() -> ProblemRule:
 @bp.post("/incidents/<int:incident_id>/<action>")
 @needs(Role.engineer)
 def act(incident_id: int, action: str) -> HttpResponse:
-    """Acknowledge, assign, add a note or resolve, through the router's services; audit every change."""
+    """Acknowledge, assign, add a note, resolve, snooze, reopen, reassign, merge or split; audit each."""
     state = current_state()
     now, by, form = state.now(), viewer().username, request.form
     with writing() as session:
@@ -162,6 +164,13 @@ def act(incident_id: int, action: str) -> HttpResponse:
                     rule=problem_rule(),
                 )
                 audit(session, "resolve", f"incident {incident_id}", cause=cause, minutes=int(minutes))
+            elif action in incident_actions.NAMES:
+                detail = incident_actions.perform(
+                    state.router, action, incident_id, form, session=session, by=by, now=now
+                )
+                audit(session, action, f"incident {incident_id}", **detail)
+                if action == "split" and detail["alert_id"] is not None:
+                    return see_other(".incident", incident_id=detail["incident"])
             else:
                 return error_page(404, _("Not found."))
         except ApiError as exc:
