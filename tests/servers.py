@@ -177,12 +177,14 @@ class JsonReceiver:
     """An HTTP server keeping every POSTed JSON body with its path: a webhook or SMS gateway sink.
 
     It answers `status` (which may change while it runs); bodies it refuses go to `refused`, not `posts`.
+    `keys` holds the Idempotency-Key header of each kept post.
     """
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.posts: list[tuple[str, Any]] = []
         self.refused: list[tuple[str, Any]] = []
+        self.keys: list[str | None] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -191,6 +193,8 @@ class JsonReceiver:
                 status = outer.status
                 kept = outer.posts if status < 300 else outer.refused
                 kept.append((self.path, json.loads(self.rfile.read(length) or b"null")))
+                if status < 300:
+                    outer.keys.append(self.headers.get("Idempotency-Key"))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -49,13 +49,21 @@ def html_of(text: str) -> str:
     )
 
 
-def send_email(channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str) -> None:
-    """Send one page as text and HTML through the channel's SMTP relay; raise smtplib's errors."""
+def send_email(
+    channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str, key: str = ""
+) -> None:
+    """Send one page as text and HTML through the channel's SMTP relay; raise smtplib's errors.
+
+    `key` (the outbox's idempotency key) goes in ``X-Hospmon-Notification``: e-mail cannot drop a repeat,
+    but a mail filter or the reader can see two copies are one page.
+    """
     smtp = channel.smtp
     assert smtp is not None
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = smtp.sender, recipient, subject
     msg["Date"], msg["Message-ID"] = formatdate(localtime=False), make_msgid(domain="hospmon")
+    if key:
+        msg["X-Hospmon-Notification"] = key
     msg.set_content(body)
     msg.add_alternative(html_of(body), subtype="html")
     context = ssl.create_default_context()

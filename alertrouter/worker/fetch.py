@@ -29,14 +29,27 @@ def _matcher(name: str, value: str) -> str:
     return f'{name}="{escaped}"'
 
 
+def muted(raw: Any) -> bool:
+    """Tell whether Alertmanager says an API v2 alert is silenced, inhibited or muted by a time interval."""
+    status = raw.get("status") if isinstance(raw, dict) else None
+    if not isinstance(status, dict):
+        return False
+    return status.get("state") == "suppressed" or any(
+        status.get(key) for key in ("silencedBy", "inhibitedBy", "mutedBy")
+    )
+
+
 def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     """Ask Alertmanager for every active alert of a delivery's group."""
     am = router.settings.file.alertmanager
     assert am.url is not None
+    # Alertmanager lists silenced and inhibited alerts too unless told not to: those must never page.
     params: dict[str, str | list[str]] = {
         # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
         "filter": [_matcher(k, v) for k, v in sorted(delivery.group_labels.items()) if v != REDACTED],
         "active": "true",
+        "silenced": "false",
+        "inhibited": "false",
     }
     if delivery.receiver:
         params["receiver"] = re.escape(delivery.receiver)  # Alertmanager takes a regular expression
@@ -45,7 +58,7 @@ def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     raw = resp.json()
     if not isinstance(raw, list):
         raise PayloadError("Alertmanager API v2 answered with something other than a list")
-    alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw)]
+    alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw) if not muted(a)]
     return WebhookMessage(
         delivery.receiver, "firing", delivery.group_key, 0, delivery.group_labels, am.url, alerts
     )

@@ -1,15 +1,10 @@
-"""Headless Chromium (Debian's, through Playwright) and the router served over real HTTP, for page tests."""
+"""Helpers for page tests in headless Chromium (Debian's, through Playwright): screenshots, phone fit."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask
 from playwright.sync_api import Page
-from werkzeug.serving import make_server
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -21,20 +16,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
-
-
-@contextmanager
-def serve(app: Flask, port: int = 0) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 (a free port unless given) from a thread; yield its base URL."""
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()
 
 
 def shot(page: Page, folder: Path, name: str) -> Path:

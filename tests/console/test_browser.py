@@ -14,10 +14,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
-from tests.console.browser import serve
 from tests.console.conftest import PASSWORD
 from tests.router.conftest import API_TOKEN, TOKEN
 from tests.router.payloads import alert, webhook
+from tests.router.servers import serve
 
 WORDS = {
     "zh": {
@@ -42,8 +42,8 @@ WORDS = {
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
     """Serve the app over real HTTP on a free loopback port."""
-    with serve(app) as base:
-        yield base
+    with serve(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

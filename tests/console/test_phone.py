@@ -21,10 +21,11 @@ from alertrouter.console.models import AuditEntry
 from alertrouter.context import load_router
 from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
-from tests.console.browser import PHONE, fits, no_sideways_scroll, serve, shot
+from tests.console.browser import PHONE, fits, no_sideways_scroll, shot
 from tests.console.conftest import PASSWORD, seed
 from tests.router.conftest import auth
 from tests.router.payloads import alert, webhook
+from tests.router.servers import serve
 from tests.router.smtp import SmtpServer
 from tests.servers import free_port
 
