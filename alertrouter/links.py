@@ -19,10 +19,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from alertrouter.console.i18n import N_
 from alertrouter.context import Router
 from alertrouter.keys import router_key
 from alertrouter.models import OPEN, Base, Incident
+from alertrouter.msg import N_
 
 RANDOM_BYTES = MAC_BYTES = 6
 

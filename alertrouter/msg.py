@@ -58,6 +58,11 @@ class Msg(str):
         return {"t": self.template, "a": {k: _encode(v) for k, v in self.args.items()}}
 
 
+def N_(text: str) -> str:
+    """Mark a string for the catalogs without translating it now."""
+    return text
+
+
 def T(template: str, **args: Any) -> Msg:
     """Make a message; its template is a msgid of the gettext catalogs."""
     return Msg(template, **args)

@@ -7,13 +7,13 @@ import datetime as dt
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from alertrouter.console.i18n import init_i18n
-from alertrouter.console.web import CSRF_KEY
-from alertrouter.keys import SessionInterface
-
 
 def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
     """Register the console's blueprint with Babel, the signed session and Flask-WTF's CSRF check."""
+    from alertrouter.console.i18n import init_i18n
+    from alertrouter.console.web import CSRF_KEY
+    from alertrouter.keys import SessionInterface
+
     init_i18n(app)
     app.session_interface = SessionInterface()
     app.config.update(

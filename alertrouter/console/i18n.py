@@ -12,13 +12,10 @@ from typing import cast
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 
+from alertrouter.msg import N_
+
 LANGS = ("zh", "en")
 DEFAULT = "en"
-
-
-def N_(text: str) -> str:
-    """Mark a string for the catalog without translating it now."""
-    return text
 
 
 # Words the pages look up at run time (a status, a cause, an event kind): marked here so extraction sees

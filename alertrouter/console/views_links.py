@@ -12,12 +12,12 @@ from werkzeug.wrappers.response import Response as HttpResponse
 from alertrouter import incidents as svc
 from alertrouter import links
 from alertrouter.console import audit as audit_log
-from alertrouter.console.i18n import N_
 from alertrouter.console.models import Cause
 from alertrouter.console.resolutions import resolve_with_cause
 from alertrouter.console.views_incidents import problem_rule
 from alertrouter.console.web import _, _context, _headers, check_csrf, writing
 from alertrouter.errors import ApiError
+from alertrouter.msg import N_
 from alertrouter.state import current_state
 
 bp = Blueprint("links", __name__, url_prefix="/a")

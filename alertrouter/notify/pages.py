@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from alertrouter.console.i18n import N_
 from alertrouter.context import Router
 from alertrouter.links import Action
 from alertrouter.models import Incident
+from alertrouter.msg import N_
 from alertrouter.notify.lang import translator
 from hospmon.inventory.schema import Name
 

@@ -121,8 +121,9 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
         return None
     where = f"{note.channel} to {note.recipient}"
     inc = session.get(Incident, note.incident_id)
-    if inc is not None and inc.status not in OPEN:
-        # Resolved before this went out: waking someone for a fault that is gone helps nobody; the
+    if inc is not None and inc.status not in OPEN and note.purpose == "page":
+        # Resolved before this went out: waking someone for a fault that is gone helps nobody (a ward
+        # notice still goes: "the HIS is back, back-enter from paper" is sent because it resolved); the
         # timeline says what was held back, for the morning review.
         note.status, note.lease_until = "cancelled", None
         when = f" at {inc.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if inc.resolved_at else ""
