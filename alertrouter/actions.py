@@ -18,6 +18,7 @@ from alertrouter.context import Router
 from alertrouter.errors import ApiError
 from alertrouter.incidents import get_incident_or_raise, reopen
 from alertrouter.models import OPEN, Alert, Incident, IncidentDepartment, Status
+from alertrouter.msg import T, stored
 from alertrouter.notify.queue import page
 from alertrouter.owner import owner_of
 from alertrouter.policy.oncall import on_call
@@ -42,8 +43,12 @@ def snooze(incident_id: int, *, session: Session, by: str, minutes: int, now: dt
         session,
         inc.id,
         "snoozed",
-        f"snoozed by {by} for {minutes} min: paged again from the first step at {until:%H:%M} UTC "
-        "unless resolved",
+        T(
+            "snoozed by {by} for {minutes} min: paged again from step 1 at {time} UTC unless resolved",
+            by=by,
+            minutes=minutes,
+            time=f"{until:%H:%M}",
+        ),
         at=now,
         actor=by,
         data={"minutes": minutes, "until": until.isoformat()},
@@ -107,13 +112,20 @@ def reassign(
         session,
         inc.id,
         "reassigned",
-        f"reassigned by {by} to {person} ({team}); was {before[1] or 'nobody'} ({before[0] or 'no team'})",
+        T(
+            "reassigned by {by} to {person} ({team}); was {before} ({before_team})",
+            by=by,
+            person=person,
+            team=team,
+            before=before[1] or T("nobody"),
+            before_team=before[0] or T("no team"),
+        ),
         at=now,
         actor=by,
         data={"from": list(before), "to": [team, person]},
     )
     if person != by:
-        page(router, inc, [person], f"reassigned by {by}", session=session, now=now)
+        page(router, inc, [person], T("reassigned by {by}", by=by), session=session, now=now)
     return inc
 
 
@@ -132,10 +144,10 @@ def merge(incident_id: int, *, session: Session, by: str, into: int, now: dt.dat
     inc.parent_id, inc.next_escalation_at = root.id, None
     # Its own children follow it: one level, as grouping keeps it.
     session.execute(update(Incident).where(Incident.parent_id == inc.id).values(parent_id=root.id))
-    record(session, inc.id, "merged", f"merged by {by} under #{root.id}: caused by it", at=now, actor=by,
-           data={"parent_id": root.id})  # fmt: skip
-    record(session, root.id, "merged", f"#{inc.id} merged here by {by}", at=now, actor=by,
-           data={"child_id": inc.id})  # fmt: skip
+    under = T("merged by {by} under #{root}: caused by it", by=by, root=root.id)
+    record(session, inc.id, "merged", under, at=now, actor=by, data={"parent_id": root.id})
+    here = T("#{child} merged here by {by}", child=inc.id, by=by)
+    record(session, root.id, "merged", here, at=now, actor=by, data={"child_id": inc.id})
     return inc
 
 
@@ -156,10 +168,10 @@ def split(
         inc.parent_id = None
         if inc.status == Status.triggered:
             inc.escalation_step, inc.next_escalation_at = 0, now
-        record(session, inc.id, "split", f"split by {by}: not caused by #{parent}", at=now, actor=by,
-               data={"parent_id": parent})  # fmt: skip
-        record(session, parent, "split", f"#{inc.id} split off by {by}: not caused by this", at=now, actor=by,
-               data={"child_id": inc.id})  # fmt: skip
+        freed = T("split by {by}: not caused by #{parent}", by=by, parent=parent)
+        record(session, inc.id, "split", freed, at=now, actor=by, data={"parent_id": parent})
+        off = T("#{child} split off by {by}: not caused by this", child=inc.id, by=by)
+        record(session, parent, "split", off, at=now, actor=by, data={"child_id": inc.id})
         return inc
     return _split_alert(router, inc, alert_id, session=session, by=by, now=now)
 
@@ -185,7 +197,9 @@ def _split_alert(
         status=Status.triggered if firing else Status.resolved,
         priority=decision.priority,
         explanation=decision.explanation,
+        explanation_msg=stored(decision.explanation),
         owner_explanation=owner.explanation,
+        owner_msg=stored(owner.explanation),
         severity=alert.severity,
         alertname=alert.alertname,
         ci=alert.ci,
@@ -203,11 +217,12 @@ def _split_alert(
     for i, dept in enumerate(decision.departments):
         session.add(IncidentDepartment(incident_id=new.id, department=dept, position=i))
     alert.incident_id = new.id
-    what = f"{alert.alertname} on {alert.ci or 'no CI'}"
-    why = (
-        f"split by {by} from #{inc.id}: {what} is not part of it; {decision.explanation}; {owner.explanation}"
-    )
+    what = T("{alert} on {ci}", alert=alert.alertname, ci=alert.ci or T("no CI"))
+    why = T(
+        "split by {by} from #{source}: {what} is not part of it; {why}; {owner}",
+        by=by, source=inc.id, what=what, why=decision.explanation, owner=owner.explanation,
+    )  # fmt: skip
     record(session, new.id, "opened", why, at=now, actor=by, data={"from": inc.id})
-    record(session, inc.id, "split", f"{what} split off by {by} to #{new.id}: not part of this", at=now,
-           actor=by, data={"alert_id": alert_id, "to": new.id})  # fmt: skip
+    off = T("{what} split off by {by} to #{new}: not part of this", what=what, by=by, new=new.id)
+    record(session, inc.id, "split", off, at=now, actor=by, data={"alert_id": alert_id, "to": new.id})
     return new

@@ -88,6 +88,11 @@ def msg_data(text: str) -> dict[str, Any]:
     return {"msg": text.data()} if isinstance(text, Msg) else {}
 
 
+def stored(text: str) -> dict[str, Any] | None:
+    """Return what an incident keeps beside an explanation to say it in other languages (None: plain text)."""
+    return text.data() if isinstance(text, Msg) else None
+
+
 SEPARATORS = {"zh": {", ": "\u3001", "; ": "\uff1b"}}
 
 

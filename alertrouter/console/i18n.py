@@ -90,6 +90,10 @@ VOCABULARY = (
     N_("playbook_started"),
     N_("playbook_ended"),
     N_("snoozed"),
+    # severities, as the alerts' labels give them
+    N_("critical"),
+    N_("warning"),
+    N_("info"),
     N_("reassigned"),
     N_("merged"),
     N_("split"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alertrouter.models import Event, Incident
+from alertrouter.notify.lang import say
 from alertrouter.notify.pages import incident_title
+from alertrouter.state import current_state
 
 
 def title_of(inc: Incident, lang: str) -> str:
@@ -13,14 +15,14 @@ def title_of(inc: Incident, lang: str) -> str:
 
 def explain(inc: Incident, lang: str) -> str:
     """Return why an incident has its priority, in a language."""
-    return inc.explanation
+    return say(inc.explanation, inc.explanation_msg, lang, current_state().router.inventory)
 
 
 def owner_text(inc: Incident, lang: str) -> str:
     """Return why an incident has its owner, in a language."""
-    return inc.owner_explanation
+    return say(inc.owner_explanation, inc.owner_msg, lang, current_state().router.inventory)
 
 
 def event_text(event: Event, lang: str) -> str:
     """Return a timeline entry's text in a language."""
-    return event.text
+    return say(event.text, (event.data or {}).get("msg"), lang, current_state().router.inventory)

@@ -16,7 +16,7 @@ from alertrouter.context import Router
 from alertrouter.links import Action
 from alertrouter.models import Incident
 from alertrouter.msg import N_
-from alertrouter.notify.lang import translator
+from alertrouter.notify.lang import say, translator
 from hospmon.inventory.schema import Name
 
 SMS_LIMIT = 70
@@ -31,6 +31,7 @@ class Facts:
     inc: Incident
     lang: str
     title: str
+    explanation: str
     ci: str
     service: str
     team: str
@@ -83,6 +84,7 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
         inc=inc,
         lang=lang,
         title=incident_title(inc, lang),
+        explanation=say(inc.explanation, inc.explanation_msg, lang, inv),
         ci=f"{inc.ci} ({where})" if inc.ci and where else inc.ci or "",
         service=_name(service.name, inc.service or "", lang) if service else inc.service or "",
         team=_name(team.name, inc.team or "", lang) if team else inc.team or "",
@@ -132,7 +134,7 @@ def email_text(f: Facts, links: dict[Action, str], paged: str, step: str) -> str
     _, w = f.gettext, labels(f.gettext)
     lines = [subject(f), ""]
     lines += [f"{_(LINK_WORDS[a])}: {url}" for a, url in links.items()]
-    lines += ["", f"{w['why']}: {f.inc.explanation}"]
+    lines += ["", f"{w['why']}: {f.explanation}"]
     if f.ci:
         lines.append(f"{w['ci']}: {f.ci}")
     if f.service:
@@ -152,7 +154,7 @@ def chat_markdown(f: Facts, links: dict[Action, str], paged: str, step: str) -> 
     _, w = f.gettext, labels(f.gettext)
     lines = [
         f"### [{f.inc.priority}] #{f.inc.id} {f.title}",
-        f"> {f.inc.explanation}",
+        f"> {f.explanation}",
         "",
         f"**{w['ci']}** {f.ci or '-'}  ",
         f"**{w['team']}** {f.team or '-'} · **{w['on_call']}** {f.inc.assignee or w['nobody']}  ",

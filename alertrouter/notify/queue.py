@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.links import Action, make_links
 from alertrouter.models import Incident, Notification
+from alertrouter.msg import T
 from alertrouter.notify import pages
 from alertrouter.notify.channels import person_address
 from alertrouter.notify.templates import render
@@ -94,7 +95,7 @@ def page(
                     session,
                     inc.id,
                     "notification_skipped",
-                    f"{person} has no address for {channel.name}",
+                    T("{person} has no address for {channel}", person=person, channel=channel.name),
                     at=now,
                 )
             elif address:

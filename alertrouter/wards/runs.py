@@ -15,12 +15,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from alertrouter.context import Router
 from alertrouter.db import insert_for
 from alertrouter.models import Base, Notification
+from alertrouter.msg import N_, T
 from alertrouter.notify.lang import translator
 from alertrouter.timeline import record
 from alertrouter.wards.playbooks import Playbook, WardContact
 from alertrouter.wards.status import State, condition_holds, service_states
 
 SMS_LIMIT = 70
+STARTED = N_("{service}: downtime playbook in force; {notices} notices to {contacts} ward contacts")
+BACK = N_("{service}: service back, back-entry steps sent; {notices} notices to {contacts} ward contacts")
 
 
 class PlaybookRun(Base):
@@ -128,12 +131,13 @@ def _tell(
         queued += _queue(router, run, contact, subject, body, sms, session=session, now=now)
     if run.incident_id is not None:
         kind = "playbook_ended" if back else "playbook_started"
-        what = "service back, back-entry steps sent" if back else "downtime playbook in force"
+        counts = {"service": book.service, "notices": queued, "contacts": len(book.contacts)}
+        text = T(BACK if back else STARTED, **counts)
         record(
             session,
             run.incident_id,
             kind,
-            f"{book.service}: {what}; {queued} notices to {len(book.contacts)} ward contacts",
+            text,
             at=now,
             data={"run": run.id, "contacts": len(book.contacts), "notices": queued},
         )

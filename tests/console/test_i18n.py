@@ -21,7 +21,7 @@ CATALOG = REPO / "alertrouter" / "translations" / "zh" / "LC_MESSAGES"
 def extracted() -> set[str]:
     """Extract the marked strings the way `make translations` does (babel.cfg, keyword N_)."""
     method_map = [("alertrouter/**.py", "python"), ("alertrouter/**/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "T": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(REPO), method_map, keywords=keywords, comment_tags=()
