@@ -1,4 +1,4 @@
-"""hospmon: the admin command line (inventory checks and targets, the demo, the router)."""
+"""hospmon: the admin command line (inventory checks and targets, the demo, the router, SNMP modules)."""
 
 from __future__ import annotations
 

@@ -150,6 +150,30 @@ def _answers(port: int) -> bool:
     return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
 
+def agent_part(device: Device, conf: Path) -> Part:
+    """Return the part running one simulated device's snmpd with `conf`, its files beside it."""
+    folder = conf.parent
+    return Part(
+        name=f"snmpd {device.ci}",
+        argv=[
+            SNMPD,
+            "-f",
+            "-C",
+            "-c",
+            str(conf),
+            "-Lf",
+            str(folder / "snmpd.log"),
+            "-p",
+            str(folder / "snmpd.pid"),
+            f"udp:127.0.0.1:{device.port}",
+        ],
+        ready_url="",
+        shown_url=f"udp://127.0.0.1:{device.port}",
+        env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
+        ready=functools.partial(_answers, device.port),
+    )
+
+
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Write one snmpd config per device and return the agents, then the network exporter."""
     if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
@@ -166,27 +190,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
             _agent_config(ci.id, str(inv.name_of(ci.id)), ci.location or "machine room", device.extra),
             encoding="utf-8",
         )
-        result.append(
-            Part(
-                name=f"snmpd {device.ci}",
-                argv=[
-                    SNMPD,
-                    "-f",
-                    "-C",
-                    "-c",
-                    str(conf),
-                    "-Lf",
-                    str(folder / "snmpd.log"),
-                    "-p",
-                    str(folder / "snmpd.pid"),
-                    f"udp:127.0.0.1:{device.port}",
-                ],
-                ready_url="",
-                shown_url=f"udp://127.0.0.1:{device.port}",
-                env={"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""},
-                ready=functools.partial(_answers, device.port),
-            )
-        )
+        result.append(agent_part(device, conf))
     # The exporter reads its config, the lab community (secrets/) and the inventory (../inventory) from here.
     shutil.copy(REPO / "deploy" / "exporters" / "network.yml", base / "network.yml")
     (base / "secrets").mkdir(exist_ok=True)

@@ -41,6 +41,10 @@ EMPTY_IN_THE_DEMO = {
     ("database.json", "Replication lag"): "the demo's databases have no replicas",
     ("database.json", "Wait time by class (Oracle)"): "the demo has no Oracle database",
     ("database.json", "Tablespace use against maximum (Oracle)"): "the demo has no Oracle database",
+    ("estate.json", "Failing reach probes and why"): "only faults",
+    ("estate.json", "UPS states that need someone"): "only faults",
+    ("estate.json", "Array health"): "only faults, and the demo simulates no NetApp array",
+    ("estate.json", "Volume fill"): "the demo simulates no NetApp array",
 }
 
 

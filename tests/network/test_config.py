@@ -36,6 +36,14 @@ def test_default_config_ships_the_lab_auth_and_all_modules(monkeypatch: pytest.M
         "lldp",
         "cdp",
         "h3c",
+        "apc_ups",
+        "eaton_ups",
+        "printer",
+        "fortigate",
+        "hillstone",
+        "sangfor",
+        "brocade_fc",
+        "netapp",
     }
 
 
