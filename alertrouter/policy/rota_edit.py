@@ -27,11 +27,22 @@ def teams_of(router: Router, person: str) -> list[str]:
     return [t.id for t in router.inventory.teams.values() if person in {m.id for m in t.members}]
 
 
-def _check_times(start: dt.datetime, end: dt.datetime) -> None:
+def _add(
+    session: Session, kind: str, team: str | None, person: str | None, start: dt.datetime, end: dt.datetime,
+    reason: str, author: str, now: dt.datetime,
+) -> RotaChange:  # fmt: skip
+    """Check the times and store one change."""
     if end <= start:
         raise ApiError(400, "the end must be after the start")
     if end - start > MAX_LENGTH:
         raise ApiError(400, "an override or absence lasts at most 92 days; add another for longer")
+    change = RotaChange(
+        kind=kind, team=team, person=person, starts_at=start, ends_at=end, reason=reason, author=author,
+        created_at=now,
+    )  # fmt: skip
+    session.add(change)
+    session.flush()
+    return change
 
 
 def add_override(
@@ -51,14 +62,7 @@ def add_override(
         raise ApiError(400, f"unknown team {team!r}")
     if person is not None and person not in {m.id for m in router.inventory.teams[team].members}:
         raise ApiError(400, f"{person!r} is not on team {team}")
-    _check_times(start, end)
-    change = RotaChange(
-        kind="override", team=team, person=person, starts_at=start, ends_at=end,
-        reason=reason, author=author, created_at=now,
-    )  # fmt: skip
-    session.add(change)
-    session.flush()
-    return change
+    return _add(session, "override", team, person, start, end, reason, author, now)
 
 
 def add_absence(
@@ -75,14 +79,7 @@ def add_absence(
     """Record that someone cannot be on call between two times."""
     if not teams_of(router, person):
         raise ApiError(400, f"unknown person {person!r}")
-    _check_times(start, end)
-    change = RotaChange(
-        kind="absence", team=None, person=person, starts_at=start, ends_at=end,
-        reason=reason, author=author, created_at=now,
-    )  # fmt: skip
-    session.add(change)
-    session.flush()
-    return change
+    return _add(session, "absence", None, person, start, end, reason, author, now)
 
 
 def swap(

@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,10 @@ from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
 from tests.router.conftest import REPO, auth
 from tests.router.payloads import alert, webhook
+from tests.router.servers import MetricTarget
 from tests.router.smtp import SmtpServer
-from tests.servers import BackgroundHTTPServer, prometheus, promql, wait_for
 from tests.servers import JsonReceiver as Receiver
+from tests.servers import prometheus, promql, wait_for
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 DOWN = dt.datetime(2026, 12, 7, 9, 30, tzinfo=SHANGHAI)
@@ -37,25 +37,12 @@ WARD_PHONES = {"+86-555-0801", "+86-555-0802", "+86-555-0803"}
 ON_CALL_APPS = "xu.fang@hospital.example"  # the applications team's daily rotation names her that Monday
 
 
-class Registrations(BaseHTTPRequestHandler):
-    """The HIS exporter's metric as Prometheus scrapes it: 40 registrations in the last 10 minutes."""
-
-    def do_GET(self) -> None:
-        body = b'hospmon_his_outpatient_registrations{ci="his-db",clinic_type="general"} 40\n'
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def live_rate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus scraping the registration count every second; yield its URL once it has a value."""
-    target = BackgroundHTTPServer(Registrations)
+    # The HIS exporter's metric as Prometheus scrapes it: 40 registrations in the last 10 minutes.
+    target = MetricTarget("hospmon_his_outpatient_registrations", 'clinic_type="general"')
+    target.values["his-db"] = 40
     config = (
         "global: {scrape_interval: 1s}\n"
         f"scrape_configs: [{{job_name: his, static_configs: [{{targets: ['127.0.0.1:{target.port}']}}]}}]\n"

@@ -87,16 +87,17 @@ class Process:
 
 
 class MetricTarget:
-    """A scrape target serving one gauge per CI, which the test flips: 1 up, 0 down."""
+    """A scrape target serving one gauge per CI, which the test sets (``demo_up``: 1 up, 0 down)."""
 
-    def __init__(self) -> None:
+    def __init__(self, metric: str = "demo_up", labels: str = "") -> None:
         self.values: dict[str, int] = {}
         target = self
+        extra = f",{labels}" if labels else ""
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = "".join(
-                    f'demo_up{{ci="{ci}"}} {v}\n' for ci, v in sorted(target.values.items())
+                    f'{metric}{{ci="{ci}"{extra}}} {v}\n' for ci, v in sorted(target.values.items())
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
