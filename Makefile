@@ -34,10 +34,12 @@ test: lint ## Lint, then run every test against real servers
 	@$(BIN)/python -m pytest -q
 
 translations: deps ## Extract the console's strings, merge them into the zh catalog and compile it
-	@$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k T --no-location --sort-output --project hospmon --version 0.1.0 --copyright-holder "the hospmon authors" \
-		-o alertrouter/translations/messages.pot .
-	@$(BIN)/pybabel -q update -i alertrouter/translations/messages.pot -d alertrouter/translations \
-		--width 110 --ignore-obsolete --ignore-pot-creation-date -N
+	@pot=$$(mktemp --suffix=.pot) && \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k T --no-location --sort-output --project hospmon \
+		--version 0.1.0 --copyright-holder "the hospmon authors" -o $$pot . && \
+	$(BIN)/pybabel -q update -i $$pot -d alertrouter/translations \
+		--width 110 --ignore-obsolete --ignore-pot-creation-date -N; \
+	status=$$?; rm -f $$pot; exit $$status
 	@$(BIN)/pybabel compile -d alertrouter/translations --statistics
 
 dashboards: deps ## Regenerate the Grafana dashboards from dashboards/src/
