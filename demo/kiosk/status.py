@@ -1,6 +1,6 @@
 """The demo's self-service kiosk: its local status page, ``GET /status`` -> ``{"state": "in_service", ...}``.
 
-``python demo/kiosk/status.py --listen 127.0.0.1:18082 [--state out_of_service]``. A real kiosk's agent
+``python -m demo.kiosk.status --listen 127.0.0.1:18082 [--state out_of_service]``. A real kiosk's agent
 reports whether registration and payment are open (receipt paper, card reader, HIS session); this one says
 what it is told. It holds no patient data.
 """

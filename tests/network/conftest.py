@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.servers.snmpd import V3_USERS, Agent, netns_with_interfaces, snmpd
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
 from tests.network.devices import BUILT
 from tests.network.lab import Closet, closet, neighbour_lines
 from tests.network.recorded import snmpsimd

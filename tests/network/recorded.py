@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.network.agent import free_udp_port
+from demo.servers.snmpd import free_udp_port
 
 EXAMPLES = Path("/usr/share/doc/snmpsim/examples/data")
 RECORDINGS = {

@@ -1,4 +1,4 @@
-"""The demo's estate devices (hospmon/demoparts/estate.py): each simulated agent, on a free port, answers
+"""The demo's estate devices (demo/parts/estate.py): each simulated agent, on a free port, answers
 its inventory modules through the shipped deploy/exporters/network.yml, and the kiosk's status page passes
 the shipped reach module."""
 
@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.parts import estate
+from demo.servers.snmpd import snmpd
 from exporters.core.probe import Deadline, ProbeRequest
 from exporters.network.exporter import NetworkExporter
 from exporters.reach.main import ReachExporter
-from hospmon.demoparts import estate
 from hospmon.inventory import load_inventory
 from tests.conftest import REPO
-from tests.network.agent import snmpd
 from tests.network.helpers import value
 from tests.servers import free_port, http_get, wait_for
 
@@ -74,7 +74,7 @@ def test_demo_device_answers_its_inventory_modules(device: estate.Device, deploy
 def test_demo_kiosk_is_in_service(deployed: Path) -> None:
     port = free_port()
     status = subprocess.Popen(
-        [sys.executable, str(REPO / "demo" / "kiosk" / "status.py"), "--listen", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "demo.kiosk.status", "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

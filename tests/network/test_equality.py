@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from demo.servers.snmpd import Agent
 from exporters.core.probe import Deadline, ProbeRequest
 from exporters.network.ber import COUNTER32, COUNTER64, TIMETICKS, VarBind
 from exporters.network.config import shipped_modules
 from exporters.network.exporter import NetworkExporter, Runtime
 from exporters.network.render import CompiledModule
-from tests.network.agent import Agent
 
 CHANGING = {TIMETICKS, COUNTER32, COUNTER64}  # uptime and traffic counters move between two fetches
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from demo.servers.snmpd import V3_USERS, Agent, free_udp_port
 from exporters.core.probe import BadRequest, Deadline, ProbeFailed, ProbeRequest
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import V3_USERS, Agent, free_udp_port
 from tests.network.conftest import write_config
 from tests.network.helpers import probe, value
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from demo.servers.snmpd import Agent
 from exporters.core.probe import ProbeFailed
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import Agent
 from tests.network.conftest import write_config
 from tests.network.helpers import cli_values, probe, samples, value
 from tests.network.recorded import column, read_snmprec

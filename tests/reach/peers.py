@@ -21,7 +21,7 @@ from typing import TypeVar
 import dns.message
 import dns.rrset
 
-from tests.network.agent import free_udp_port
+from demo.servers.snmpd import free_udp_port
 from tests.servers import require, wait_for
 
 T = TypeVar("T")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.metrics_core import Metric
 
+from demo.servers.snmpd import free_udp_port
 from exporters.core.probe import Deadline, ProbeFailed, ProbeRequest
 from exporters.reach.main import Loaded, ReachExporter
-from tests.network.agent import free_udp_port
 from tests.peers import refused_port, silent_server
 from tests.reach.peers import REFUSING, SILENT, SLOW, dnsmasq, icmp_lab, in_netns, printer, slow_dns
 

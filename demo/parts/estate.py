@@ -8,16 +8,15 @@ warning alerts have something to show; everything else is healthy.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
-from hospmon.demo import REPO, Part, console_script
-from hospmon.demoparts.network import Device, _agent_config, agent_part
+from demo import ports
+from demo.launcher import Part, exporter_config, exporter_part
+from demo.parts.network import Device, _agent_config, agent_part
 from hospmon.inventory import load_inventory
 
-REACH = "127.0.0.1:19115"
-KIOSK = "127.0.0.1:18082"
+REACH, KIOSK = 19115, 18082
 APC = "1.3.6.1.4.1.318.1.1.1"
 PRT = "1.3.6.1.2.1.43"
 HR = "1.3.6.1.2.1.25.3"
@@ -120,29 +119,11 @@ def agent_config(run: Path, inventory: Path, device: Device) -> Path:
 def parts(run: Path, inventory: Path) -> list[Part]:
     """Return the estate's agents, the kiosk's status page and the reach exporter."""
     result = [agent_part(device, agent_config(run, inventory, device)) for device in DEVICES]
-    result.append(
-        Part(
-            name="kiosk-opd-1 status page",
-            argv=[sys.executable, str(REPO / "demo" / "kiosk" / "status.py"), "--listen", KIOSK],
-            ready_url=f"http://{KIOSK}/status",
-            shown_url=f"http://{KIOSK}/status",
-        )
-    )
+    status = ports.url(KIOSK, "/status")
+    kiosk = [sys.executable, "-m", "demo.kiosk.status", "--listen", ports.addr(KIOSK)]
+    result.append(Part("kiosk-opd-1-status-page", kiosk, status, status))
     # The exporter reads its config and the inventory (../inventory) from run/reach, as the others do.
     folder = run / "reach"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "deploy" / "exporters" / "reach.yml", folder / "reach.yml")
-    result.append(
-        Part(
-            name="reach-exporter",
-            argv=[
-                console_script("hospmon-reach-exporter"),
-                f"--config.file={folder / 'reach.yml'}",
-                f"--web.listen-address={REACH}",
-            ],
-            ready_url=f"http://{REACH}/-/healthy",
-            shown_url=f"http://{REACH}",
-            cwd=folder,
-        )
-    )
+    result.append(exporter_part("reach", REACH, exporter_config("reach", folder), cwd=folder))
     return result

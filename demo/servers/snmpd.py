@@ -1,5 +1,5 @@
-"""Start a real net-snmp ``snmpd`` for tests and benches: on loopback, or in a network namespace with many
-veth interfaces. Shared by ``tests/network/conftest.py`` and ``bench/snmp_vs_snmp_exporter.py``."""
+"""Start a real net-snmp ``snmpd``: on loopback, or in a network namespace with many veth interfaces.
+Shared by the network tests, the SNMP benches and the demo's simulated devices (demo/parts/network.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from demo.servers.process import MissingProgram
 
 SNMPD = "/usr/sbin/snmpd"
 V3_USERS = {
@@ -87,18 +89,46 @@ def _config(extra: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def answers(host: str, port: int, netns: str | None = None) -> bool:
+    """Tell whether an agent answers a v2c GET of sysUpTime with the community ``public``."""
+    cmd = ["snmpget", "-v2c", "-c", "public", "-t", "0.2", "-r", "0", f"{host}:{port}", "1.3.6.1.2.1.1.3.0"]
+    if netns:  # ask from inside: the namespace's addresses may have no route from here
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+
+def agent_argv(conf: Path, workdir: Path, addresses: list[str]) -> list[str]:
+    """Return the command running snmpd in the foreground with `conf`, logging and its pid in `workdir`."""
+    cmd = [
+        SNMPD,
+        "-f",
+        "-C",
+        "-c",
+        str(conf),
+        "-Lf",
+        str(workdir / "snmpd.log"),
+        "-p",
+        str(workdir / "snmpd.pid"),
+    ]
+    # Listening addresses go on the command line: snmpd truncates long agentAddress lines in its config.
+    return [*cmd, *addresses]
+
+
+def require_net_snmp() -> None:
+    """Raise `MissingProgram` unless snmpd and the snmp tools are installed."""
+    if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
+        raise MissingProgram("net-snmp snmpd and snmp tools are required: apt-get install snmpd snmp")
+
+
 def _wait_ready(
     host: str, port: int, proc: subprocess.Popen[bytes], netns: str | None, timeout: float
 ) -> None:
     """Poll the agent with snmpget until it answers (a readiness check, not a sleep)."""
-    cmd = ["snmpget", "-v2c", "-c", "public", "-t", "0.2", "-r", "0", f"{host}:{port}", "1.3.6.1.2.1.1.3.0"]
-    if netns:  # ask from inside: the namespace's addresses may have no route from here
-        cmd = ["ip", "netns", "exec", netns, *cmd]
     until = time.monotonic() + timeout
     while time.monotonic() < until:
         if proc.poll() is not None:
             raise RuntimeError(f"snmpd exited with {proc.returncode}")
-        if subprocess.run(cmd, capture_output=True, check=False).returncode == 0:
+        if answers(host, port, netns):
             return
     raise RuntimeError(f"snmpd on {host}:{port} did not answer within {timeout} s")
 
@@ -153,16 +183,13 @@ def snmpd(
     port: int | None = None,
 ) -> Iterator[Agent]:
     """Run snmpd bound to `host` (inside `netns` when given, also on `more_ports`) until the context ends."""
-    if not Path(SNMPD).exists() or shutil.which("snmpget") is None:
-        raise RuntimeError("net-snmp snmpd and snmp tools are required: apt-get install snmpd snmp")
+    require_net_snmp()
     workdir = Path(tempfile.mkdtemp(prefix="hm-snmpd-"))
     if port is None:
         port = free_udp_port(host) if netns is None else 16100 + os.getpid() % 1000
     conf = workdir / "snmpd.conf"
     conf.write_text(_config(extra or []), encoding="utf-8")
-    cmd = [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(workdir / "snmpd.log"), "-p", str(workdir / "pid")]
-    # Listening addresses go on the command line: snmpd truncates long agentAddress lines in its config.
-    cmd += [f"udp:{host}:{p}" for p in [port, *(more_ports or [])]]
+    cmd = agent_argv(conf, workdir, [f"udp:{host}:{p}" for p in [port, *(more_ports or [])]])
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]
     env = dict(os.environ, SNMP_PERSISTENT_DIR=str(workdir), MIBS="")

@@ -6,7 +6,7 @@ it (the demo inventory, each area's configs); of its parts only the simulated sy
 Alertmanager, exporter, router or mail sink. Secrets the simulated systems create (the monitoring accounts'
 passwords) are copied into ``--secrets-out``, where the exporters read them::
 
-    python -m hospmon.simulate --run-dir /var/lib/hospmon/hospital --secrets-out /secrets
+    python -m demo.simulate --run-dir /var/lib/hospmon/hospital --secrets-out /secrets
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from hospmon.demo import Part, prepare, start, stop
+from demo.launcher import Part, prepare, start, stop
 
 # The demo's own monitoring parts; every other part is a simulated system.
 MONITORING = frozenset({"alertmanager", "prometheus", "alert-router", "mail-sink", "event-receiver"})
@@ -44,7 +44,7 @@ def copy_secrets(run: Path, out: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the simulated systems, copy their secrets out, and run until SIGTERM or Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m hospmon.simulate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo.simulate", description=__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--secrets-out", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Senders the tests and the bench share: SNMPv2c traps encoded by pysnmp, sent from a chosen address."""
+"""Simulated devices' SNMPv2c traps, encoded by pysnmp and sent from a chosen address (event tests, bench)."""
 
 from __future__ import annotations
 

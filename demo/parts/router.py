@@ -16,9 +16,12 @@ from typing import Any
 
 import yaml
 
-from hospmon.demo import ALERTMANAGER, PROMETHEUS, REPO, Part, console_script
+from demo import ports
+from demo.launcher import Part, console_script
+from demo.servers.process import accepts
+from hospmon.paths import share_dir
 
-ROUTER = "127.0.0.1:19180"
+ROUTER_PORT = ports.ROUTER
 SMTP_PORT = 12525
 
 
@@ -27,15 +30,17 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
     folder = run / "router"
     data: dict[str, Any] = {
         "inventory": str(inventory),
-        "policy": str(REPO / "rules" / "routing" / "policy.yml"),
         "database": {"url": f"sqlite:///{folder / 'router.db'}"},
         "webhook_auth": {"bearer_token_file": str(run / "alertmanager" / "secrets" / "router-webhook-token")},
         "api_tokens_file": str(folder / "api-tokens"),
-        "alertmanager": {"url": ALERTMANAGER},
+        "alertmanager": {"url": ports.url(ports.ALERTMANAGER)},
         "worker": {"interval_seconds": 2},
-        "console_url": f"http://{ROUTER}",
+        "console_url": ports.url(ROUTER_PORT),
         "language": "zh",
-        "wards": {"playbooks": str(REPO / "rules" / "wards"), "prometheus_url": PROMETHEUS},
+        "wards": {
+            "playbooks": str(share_dir() / "rules" / "wards"),
+            "prometheus_url": ports.url(ports.PROMETHEUS),
+        },
     }
     if mail:
         data["channels"] = [
@@ -45,7 +50,7 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
                 "priorities": ["P1", "P2", "P3"],
                 "smtp": {
                     "host": "127.0.0.1",
-                    "port": SMTP_PORT,
+                    "port": ports.port(SMTP_PORT),
                     "sender": "hospmon-router@hospital.example",
                     "security": "none",
                 },
@@ -79,14 +84,14 @@ def parts(run: Path, inventory: Path) -> list[Part]:
                     "aiosmtpd",
                     "-n",
                     "-l",
-                    f"127.0.0.1:{SMTP_PORT}",
+                    ports.addr(SMTP_PORT),
                     "-c",
                     "aiosmtpd.handlers.Mailbox",
                     str(folder / "mail"),
                 ],
                 ready_url="",
-                shown_url=f"smtp://127.0.0.1:{SMTP_PORT} -> {folder / 'mail'}",
-                ready=lambda: _listening(SMTP_PORT),
+                shown_url=f"smtp://{ports.addr(SMTP_PORT)} -> {folder / 'mail'}",
+                ready=lambda: accepts(ports.port(SMTP_PORT)),
             )
         )
     found.append(
@@ -96,18 +101,10 @@ def parts(run: Path, inventory: Path) -> list[Part]:
                 console_script("hospmon-router"),
                 f"--config.file={path}",
                 "--db.upgrade",
-                f"--web.listen-address={ROUTER}",
+                f"--web.listen-address={ports.addr(ROUTER_PORT)}",
             ],
-            ready_url=f"http://{ROUTER}/-/ready",
-            shown_url=f"http://{ROUTER}/api/v1/incidents (token in {tokens})",
+            ready_url=ports.url(ROUTER_PORT, "/-/ready"),
+            shown_url=ports.url(ROUTER_PORT, "/console/"),
         )
     )
     return found
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

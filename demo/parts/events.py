@@ -2,19 +2,21 @@
 
 The receiver runs with ``deploy/events/events.yml`` (shared with docker-compose.yml), pointed at the run
 folder's inventory and queue, plus the addresses the simulated devices send from. The devices play their
-part of the morning a minute after the demo starts, and again every 20 minutes:
+part of the scripted morning (demo/story.py) when it asks, through ``POST /-/demo/ups-on-battery`` and
+``POST /-/demo/link-flap`` on 127.0.0.1:19164:
 
 - the machine-room UPS ``ups-mr1-01`` loses mains: net-snmp's ``snmptrap`` sends RFC 1628
   ``upsTrapOnBattery`` once a minute for three minutes, then the UPS removes its on-battery alarm;
-- port GigabitEthernet1/0/24 of the outpatient aggregation switch ``agg-sw-outpatient`` flaps twenty times
+- port GigabitEthernet1/0/24 of the inpatient aggregation switch ``agg-sw-inpatient`` flaps twenty times
   in twenty seconds, logged over TCP syslog in H3C's words: one alert and one incident, not twenty.
 
-Run alone: ``python -m hospmon.demoparts.events --run-dir run`` (the devices only).
+Run alone: ``python -m demo.parts.events --run-dir run`` (the devices only).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import secrets
 import shutil
 import signal
@@ -23,16 +25,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from hospmon.demo import REPO, Part, console_script
+from demo import ports
+from demo.launcher import Part, console_script
+from hospmon import paths
 
-WEB, TRAPS, SYSLOG = "127.0.0.1:19163", 19162, 19514
+WEB, TRAPS, SYSLOG, CONTROL = 19163, 19162, 19514, 19164
 UPS_SOURCE, SWITCH_SOURCE = "127.0.1.71", "127.0.1.64"
-SOURCES = [{"address": UPS_SOURCE, "ci": "ups-mr1-01"}, {"address": SWITCH_SOURCE, "ci": "agg-sw-outpatient"}]
-FIRST_SECONDS, EVERY_SECONDS = 60.0, 1200.0
+SOURCES = [{"address": UPS_SOURCE, "ci": "ups-mr1-01"}, {"address": SWITCH_SOURCE, "ci": "agg-sw-inpatient"}]
 ON_BATTERY = "1.3.6.1.2.1.33.2.1"
 ALARM_REMOVED = "1.3.6.1.2.1.33.2.4"
 UPS_ALARM_ON_BATTERY = "1.3.6.1.2.1.33.1.6.3.2"
@@ -46,31 +51,29 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     if not community.exists():
         community.write_text(secrets.token_urlsafe(16) + "\n", encoding="utf-8")
         community.chmod(0o600)
-    config = yaml.safe_load((REPO / "deploy" / "events" / "events.yml").read_text(encoding="utf-8"))
-    config.update(inventory=str(inventory), rules=[str(REPO / "rules" / "events")], sources=SOURCES)
+    shipped = ports.shift_text((paths.deploy_dir() / "events" / "events.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(shipped)
+    config.update(inventory=str(inventory), rules=[str(paths.rules_dir() / "events")], sources=SOURCES)
     config["queue"]["directory"] = str(folder / "queue")
     path = folder / "events.yml"
     header = "# Written by hospmon demo from deploy/events/events.yml; see docs/events.md.\n"
     path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    started = folder / "devices.started"
-    started.unlink(missing_ok=True)
     receiver = Part(
         name="event-receiver",
         argv=[
             console_script("hospmon-event-receiver"),
             f"--config.file={path}",
-            f"--web.listen-address={WEB}",
+            f"--web.listen-address={ports.addr(WEB)}",
         ],
-        ready_url=f"http://{WEB}/-/healthy",
-        shown_url=f"http://{WEB}/metrics (traps 127.0.0.1:{TRAPS}/udp, syslog 127.0.0.1:{SYSLOG})",
+        ready_url=ports.url(WEB, "/-/healthy"),
+        shown_url=f"{ports.url(WEB, '/metrics')} traps {ports.port(TRAPS)}/udp syslog {ports.port(SYSLOG)}",
         cwd=folder,
     )
     devices = Part(
         name="event-devices",
-        argv=[sys.executable, "-m", "hospmon.demoparts.events", f"--run-dir={run}"],
-        ready_url="",
-        shown_url="UPS on battery and a flapping switch port a minute from now, then every 20 minutes",
-        ready=started.exists,
+        argv=[sys.executable, "-m", "demo.parts.events", f"--run-dir={run}"],
+        ready_url=ports.url(CONTROL, "/ready"),
+        shown_url="a UPS on battery and a flapping switch port, when the scripted morning says",
     )
     return [receiver, devices]
 
@@ -78,7 +81,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
 def ups_on_battery(community: str, minutes: int, stop: threading.Event, minute: float = 60.0) -> None:
     """Send upsTrapOnBattery each minute for `minutes`, then remove the on-battery alarm (mains is back)."""
     snmptrap = shutil.which("snmptrap") or "snmptrap"
-    base = [snmptrap, f"--clientaddr={UPS_SOURCE}", "-v", "2c", "-c", community, f"127.0.0.1:{TRAPS}", ""]
+    base = [snmptrap, f"--clientaddr={UPS_SOURCE}", "-v", "2c", "-c", community, ports.addr(TRAPS), ""]
     for n in range(minutes):
         left = str(25 - 4 * n)
         binds = ["1.3.6.1.2.1.33.1.2.3.0", "i", left, "1.3.6.1.2.1.33.1.2.2.0", "i", str(60 * n + 5)]
@@ -92,11 +95,11 @@ def ups_on_battery(community: str, minutes: int, stop: threading.Event, minute: 
 def link_flap(times: int, stop: threading.Event, pause: float = 0.5) -> None:
     """Log a port going down and up `times` times, one line a second over TCP, ending up."""
     line = (
-        "<188>{stamp} AGG-SW-OUTPATIENT %%10IFNET/3/PHY_UPDOWN: Physical state on the interface "
+        "<188>{stamp} AGG-SW-INPATIENT %%10IFNET/3/PHY_UPDOWN: Physical state on the interface "
         "GigabitEthernet1/0/24 changed to {state}."
     )
     with socket.create_connection(
-        ("127.0.0.1", SYSLOG), timeout=10, source_address=(SWITCH_SOURCE, 0)
+        ("127.0.0.1", ports.port(SYSLOG)), timeout=10, source_address=(SWITCH_SOURCE, 0)
     ) as sock:
         for i in range(2 * times):
             stamp = time.strftime("%b %d %H:%M:%S %Y")
@@ -106,30 +109,59 @@ def link_flap(times: int, stop: threading.Event, pause: float = 0.5) -> None:
                 return
 
 
-def play(run: Path, stop: threading.Event) -> None:
-    """Play the devices' script until `stop` is set."""
+def serve(run: Path, stop: threading.Event) -> http.server.ThreadingHTTPServer:
+    """Answer the scripted morning's ``POST /-/demo/ups-on-battery`` and ``/-/demo/link-flap`` (and
+    ``GET /ready``) on 127.0.0.1:19164; each plays in its own thread until done or `stop`."""
     community = (run / "events" / "secrets" / "trap-community").read_text(encoding="utf-8").strip()
-    delay = FIRST_SECONDS
-    while not stop.wait(delay):
+    actions: dict[str, Callable[[], None]] = {
+        "/-/demo/ups-on-battery": lambda: ups_on_battery(community, 3, stop),
+        "/-/demo/link-flap": lambda: link_flap(20, stop),
+    }
+
+    def play(action: Callable[[], None]) -> None:
         try:
-            ups_on_battery(community, 3, stop)
-            if not stop.wait(30):
-                link_flap(20, stop)
-        except OSError as exc:  # the receiver is restarting: the next round tries again
+            action()
+        except OSError as exc:  # the receiver is restarting: the morning goes on without this event
             print(f"event devices: {exc}", file=sys.stderr, flush=True)
-        delay = EVERY_SECONDS
+
+    class Control(http.server.BaseHTTPRequestHandler):
+        def _answer(self, status: int, text: str) -> None:
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(text.encode() + b"\n")
+
+        def do_GET(self) -> None:
+            self._answer(
+                200 if self.path == "/ready" else 404, "ready" if self.path == "/ready" else "unknown"
+            )
+
+        def do_POST(self) -> None:
+            action = actions.get(self.path)
+            if action is None:
+                self._answer(404, "unknown demo action")
+                return
+            threading.Thread(target=play, args=(action,), name=self.path, daemon=True).start()
+            self._answer(200, f"playing {self.path.rsplit('/', 1)[-1]}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", ports.port(CONTROL)), Control)
+    threading.Thread(target=server.serve_forever, name="control", daemon=True).start()
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the simulated devices until SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m hospmon.demoparts.events", description=__doc__)
+    """Run the simulated devices until SIGTERM, playing what the scripted morning asks."""
+    parser = argparse.ArgumentParser(prog="python -m demo.parts.events", description=__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    (args.run_dir / "events" / "devices.started").write_text("started\n", encoding="utf-8")
-    play(args.run_dir.resolve(), stop)
+    server = serve(args.run_dir.resolve(), stop)
+    stop.wait()
+    server.shutdown()
     return 0
 
 

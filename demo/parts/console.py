@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from hospmon.demo import Part
-from hospmon.demoparts import router as router_part
+from demo import ports
+from demo.launcher import Part
+from demo.parts import router as router_part
 
 
 def parts(run: Path, inventory: Path) -> list[Part]:
@@ -31,6 +32,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
     secret = folder / "password"
     password = secret.read_text(encoding="utf-8").strip() if secret.exists() else write_password(secret)
     done = seed_demo(load_router(path), password)
-    print(f"console: http://{router_part.ROUTER}/console/ as admin, wang.lei or guest, password in {secret}")
+    where = ports.url(router_part.ROUTER_PORT, "/console/")
+    print(f"console: {where} as admin, wang.lei or guest, password in {secret}")
     print(f"console: {done}")
     return []
