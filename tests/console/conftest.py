@@ -32,12 +32,12 @@ USERS = {"admin": Role.admin, "wang.lei": Role.engineer, "zhao.min": Role.engine
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Launch Debian's Chromium through Playwright (no downloaded browsers), once per test module.
+    """Launch Debian's Chromium through Playwright (no downloaded browsers), once for the console's tests.
 
-    Not for the session: Playwright's sync API keeps an event loop running while it is open, and later tests
-    that run their own (pysnmp's) would find it."""
+    Not for the session: Playwright's sync API keeps an event loop running while it is open, and tests of
+    other packages that run their own (pysnmp's) would find it; it closes when the console package ends."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=require("chromium"), args=CHROMIUM_ARGS, headless=True)
         try:

@@ -105,7 +105,20 @@ def test_reopen_and_reassign(client: FlaskClient, app: Flask, as_user: Callable[
         client.post(f"/api/v1/incidents/{inc}/reassign", json={"team": "nope"}, headers=API).status_code
         == 400
     )
-    assert {("reopen", "wang.lei", "console"), ("reassign", "wang.lei", "api")} <= _audited(app)
+    # The infra engineer clears it from the API too early as well, and reopens it there; the console hands
+    # it back to the network team.
+    client.post(f"/api/v1/incidents/{inc}/resolve", json={"note": "panel reset"}, headers=API)
+    again = client.post(f"/api/v1/incidents/{inc}/reopen", json={"note": "beeping again"}, headers=API)
+    assert again.status_code == 200 and again.json["status"] == "triggered"
+    assert _incident(client, inc)["timeline"][-1]["text"] == "reopened by wang.lei: beeping again"
+    back = client.post(f"/console/incidents/{inc}/reassign", data={"csrf": token, "team": "network"})
+    assert back.status_code == 303 and _incident(client, inc)["team"] == "network"
+    assert {
+        ("reopen", "wang.lei", "console"),
+        ("reopen", "wang.lei", "api"),
+        ("reassign", "wang.lei", "api"),
+        ("reassign", "wang.lei", "console"),
+    } <= _audited(app)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
