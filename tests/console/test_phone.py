@@ -23,7 +23,7 @@ from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
 from tests.console.browser import PHONE, fits, no_sideways_scroll, shot
 from tests.console.conftest import PASSWORD, seed
-from tests.router.conftest import auth
+from tests.router.conftest import API_TOKEN, auth
 from tests.router.payloads import alert, webhook
 from tests.router.servers import serve
 from tests.router.smtp import SmtpServer
@@ -118,6 +118,17 @@ def test_acknowledge_from_the_mail_on_a_phone(
         expect(page.locator("#refused")).to_contain_text("已被使用")
         forged = page.goto(ack.group(1)[:-1] + ("A" if not ack.group(1).endswith("A") else "B"))
         assert forged is not None and forged.status == 403
+        # He resolves it through the API once the uplink is back: the view link now says the incident ended.
+        ended = requests.post(
+            f"{base}/api/v1/incidents/1/resolve", json={"note": "uplink reseated"}, headers=auth(API_TOKEN),
+            timeout=10,
+        )  # fmt: skip
+        assert ended.ok
+        view = re.search(rf"查看事件: ({re.escape(base)}/a/[\w-]{{16}})", text)
+        assert view is not None
+        closed = page.goto(view.group(1))
+        assert closed is not None and closed.status == 409
+        expect(page.locator("#refused")).to_contain_text("已结束")
         # The resolve link in the same e-mail, opened the next evening, has expired.
         resolve = re.search(rf"解决: ({re.escape(base)}/a/[\w-]{{16}})", text)
         assert resolve is not None
