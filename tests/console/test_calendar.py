@@ -110,9 +110,25 @@ def test_lead_covers_a_night_swaps_weeks_and_the_feed_agrees(
     mine = _feed(client, page, "me")
     assert {str(ev.get("x-hospmon-person")) for ev in mine.walk("VEVENT")} == {"wang.lei"}
     assert all(str(ev.get("summary")) == "On call: Network Team" for ev in mine.walk("VEVENT"))
+    # Thursday afternoon Wang Lei is at the vendor's training, nobody covers: the page and the feed show the
+    # gap, which the lead can see coming.
+    away = _form(dt.datetime(2026, 12, 3, 13, 0), dt.datetime(2026, 12, 3, 17, 0), person="wang.lei")
+    assert client.post("/console/oncall/network/absence", data={"csrf": token, **away}).status_code == 303
+    page = client.get("/console/oncall?team=network&view=week&date=2026-12-01").text
+    gap = (
+        "",
+        dt.datetime(2026, 12, 3, 13, 0, tzinfo=SHANGHAI),
+        dt.datetime(2026, 12, 3, 17, 0, tzinfo=SHANGHAI),
+    )
+    assert gap in _week(page)
+    gaps = {
+        (str(ev.get("x-hospmon-person")), ev.decoded("dtstart"), ev.decoded("dtend"))
+        for ev in _feed(client, page, "team").walk("VEVENT")
+    }
+    assert gap in gaps
     with state.sessions() as session:
         actions = set(
             session.execute(select(AuditEntry.action).where(AuditEntry.actor == "wang.lei")).scalars()
         )
-    assert {"oncall_override", "oncall_swap"} <= actions
+    assert {"oncall_override", "oncall_swap", "oncall_absence"} <= actions
     assert client.get("/ical/not-a-token.ics").status_code == 404
