@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 
 from alertrouter.app import create_app
+from alertrouter.console.models import Cause
+from alertrouter.console.resolutions import ProblemRule, resolve_with_cause
 from alertrouter.context import load_router
 from alertrouter.notify.pages import SMS_LIMIT
 from alertrouter.worker.run import Worker
@@ -72,7 +74,20 @@ def _posts(receiver: Receiver) -> dict[str, tuple[dict[str, list[str]], Any]]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_chat_cards_and_sms_carry_the_links(paging_app: Flask, receiver: Receiver) -> None:
+    """Monday 09:30 the HIS database stops answering; last Tuesday its tablespace filled and was extended:
+    the cards carry that fix beside the links."""
     client = paging_app.test_client()
+    state = paging_app.extensions["hospmon_router"]
+    last_week = MORNING - dt.timedelta(days=6)
+    state.now = lambda: last_week
+    full = webhook(alert("his-db", last_week, name="TablespaceFull", severity="warning"))
+    assert client.post("/webhook/alertmanager", json=full, headers=auth()).status_code == 200
+    with state.sessions() as session, session.begin():
+        resolve_with_cause(
+            1, session=session, by="liu.yang", cause=Cause.capacity, fix="extended USERS by 20 GB",
+            minutes=25, to_kb=False, now=last_week + dt.timedelta(minutes=40), rule=ProblemRule(),
+        )  # fmt: skip
+    state.now = lambda: MORNING
     body = webhook(alert("his-db", MORNING - dt.timedelta(minutes=3)))
     assert client.post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
     _run_worker(paging_app)
@@ -80,14 +95,15 @@ def test_chat_cards_and_sms_carry_the_links(paging_app: Flask, receiver: Receive
     wecom_query, wecom = posts["wecom"]
     assert wecom_query["key"] == ["wecom-key-0123"] and wecom["msgtype"] == "markdown"
     card = wecom["markdown"]["content"]
-    assert card.startswith("### [P1] #1 his-db：TargetDown")
+    assert card.startswith("### [P1] #2 his-db：TargetDown")
+    assert "**此配置项的历史故障**" in card and "容量: extended USERS by 20 GB" in card
     for word in ("[确认](", "[解决](", "[查看事件]("):
         assert f"{word}{BASE}/a/" in card
     ding_query, ding = posts["dingtalk"]
     assert ding_query["access_token"] == ["ding-token-0123"]
     assert ding_query["sign"] and ding_query["timestamp"]
-    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("[P1] #1")
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("[P1] #2")
     assert "[确认](" in ding["markdown"]["text"]
     _, sms = posts["sms"]
     assert len(sms["message"]) <= SMS_LIMIT and f" 确认 {BASE}/a/" in sms["message"]
-    assert sms["message"].startswith("[P1]#1 his-db")
+    assert sms["message"].startswith("[P1]#2 his-db")
