@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.errors import ApiError
 from alertrouter.incidents import get_incident_or_raise, reopen
+from alertrouter.intake.opening import incident_fields
 from alertrouter.models import OPEN, Alert, Incident, IncidentDepartment, Status
-from alertrouter.msg import T, stored
+from alertrouter.msg import T
 from alertrouter.notify.queue import page
 from alertrouter.owner import owner_of
 from alertrouter.policy.oncall import on_call
@@ -192,26 +193,12 @@ def _split_alert(
     )
     owner = owner_of(router.inventory, plan(router, session=session), alert.ci, now)
     firing = alert.status == "firing"
-    new = Incident(
-        title=f"{alert.alertname} on {alert.ci or 'no CI'}",
-        status=Status.triggered if firing else Status.resolved,
-        priority=decision.priority,
-        explanation=decision.explanation,
-        explanation_msg=stored(decision.explanation),
-        owner_explanation=owner.explanation,
-        owner_msg=stored(owner.explanation),
-        severity=alert.severity,
-        alertname=alert.alertname,
-        ci=alert.ci,
-        service=decision.service,
-        team=owner.team,
-        assignee=owner.person,
-        open_key=None,
-        created_at=now,
-        resolved_at=None if firing else now,
-        escalation_step=0,
-        next_escalation_at=now if firing else None,
-    )
+    fields = incident_fields(
+        router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
+        summary=str(alert.annotations.get("summary", "")), firing=firing, decision=decision, owner=owner,
+        now=now,
+    )  # fmt: skip
+    new = Incident(**fields, open_key=None, next_escalation_at=now if firing else None)
     session.add(new)
     session.flush()
     for i, dept in enumerate(decision.departments):

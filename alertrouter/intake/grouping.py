@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.db import insert_for
+from alertrouter.intake.opening import incident_fields
 from alertrouter.intake.parser import ParsedAlert
-from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.models import Incident, IncidentDepartment
 from alertrouter.msg import N_, Msg, T, msg_data, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
@@ -185,32 +186,17 @@ class Planner:
         """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
         owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
-        summary = alert.annotations.get("summary", "")
-        base = f"{alert.alertname} on {alert.ci or 'no CI'}"
-        # State the alert once: a summary that only repeats it adds nothing.
-        title = base + (f": {summary}" if summary and summary != base else "")
         now = self.now
         parent_id = (cause.parent_id or cause.id) if cause else None
-        values = dict(
-            title=title[:300],
-            status=Status.triggered if firing else Status.resolved,
-            priority=decision.priority,
-            explanation=decision.explanation,
-            explanation_msg=stored(decision.explanation),
-            owner_explanation=owner.explanation,
-            owner_msg=stored(owner.explanation),
-            severity=self.router.assessor.severity_of(alert.severity),
-            alertname=alert.alertname,
-            ci=alert.ci,
-            service=decision.service,
-            team=owner.team,
-            assignee=owner.person,
+        values = incident_fields(
+            self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
+            summary=alert.annotations.get("summary", ""), firing=firing, decision=decision, owner=owner,
+            now=now,
+        )  # fmt: skip
+        values.update(
             open_key=key if firing else None,
             parent_id=parent_id,
-            created_at=now,
-            escalation_step=0,
             next_escalation_at=now if firing and cause is None else None,
-            resolved_at=None if firing else now,
         )
         stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
         incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
