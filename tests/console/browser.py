@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -29,13 +29,12 @@ def shot(page: Page, folder: Path, name: str) -> Path:
     return path
 
 
-def fits(page: Page, selector: str) -> bool:
-    """Tell whether an element is shown inside the first screen, with no scrolling, sideways or down."""
-    box = page.locator(selector).first.bounding_box()
-    view = page.viewport_size
-    assert box is not None and view is not None, selector
-    inside = box["x"] >= 0 and box["x"] + box["width"] <= view["width"]
-    return inside and box["y"] + box["height"] <= view["height"]
+def in_first_screen(page: Page, selector: str) -> None:
+    """Assert an element is wholly on the first screen, no scrolling sideways or down.
+
+    Retried until the page settles: the board swaps its rows every few seconds, and a single measurement
+    taken during a swap finds no element."""
+    expect(page.locator(selector).first).to_be_in_viewport(ratio=1)
 
 
 def no_sideways_scroll(page: Page) -> bool:

@@ -23,7 +23,7 @@ from alertrouter.app import create_app
 from alertrouter.context import load_router
 from alertrouter.migrate import upgrade
 from alertrouter.worker.run import Worker
-from tests.router.conftest import REPO, auth
+from tests.router.conftest import REPO, auth, email_channel
 from tests.router.payloads import alert, webhook
 from tests.router.servers import MetricTarget
 from tests.router.smtp import SmtpServer
@@ -95,16 +95,7 @@ def hospital(
         console_url="http://router.hospital.example",
         wards=wards,
         channels=[
-            {
-                "name": "mail",
-                "kind": "email",
-                "smtp": {
-                    "host": "127.0.0.1",
-                    "port": smtp.port,
-                    "sender": "router@h.example",
-                    "security": "none",
-                },
-            },
+            email_channel(smtp),
             {"name": "sms", "kind": "sms", "url": f"http://127.0.0.1:{sms.port}/sms", "priorities": ["P1"]},
         ],
     )
