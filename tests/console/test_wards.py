@@ -133,6 +133,8 @@ def test_his_down_twelve_minutes_in_clinic_hours(hospital: Hospital, live_rate: 
     page = h.client.get("/status").text
     assert 'id="playbook-his"' in page and "HIS 停机应急预案" in page and "纸质处方" in page
     assert "约 240 人次门诊挂号无法在系统中办理" in page  # 40 in 10 minutes, from the exporter via Prometheus
+    # Beds from the inventory's departments the HIS serves: ED 40, ICU 30, delivery 12, inpatient wards 900.
+    assert "受影响：4 个病区，共 982 张床位。" in page
     h.worker()  # a second pass tells nobody twice
     assert len(h.notices("医院信息系统已中断")) == 3
 
