@@ -36,6 +36,7 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
         views_kb,
         views_ops,
         views_stats,
+        views_topology,
     )
     from alertrouter.console.ical import bp as ical_bp
     from alertrouter.console.views_links import bp as links_bp

@@ -56,6 +56,8 @@ VOCABULARY = (
     N_("admin"),
     N_("open"),
     N_("known_error"),
+    N_("change"),
+    N_("release"),
     N_("planned"),
     N_("cancelled"),
     N_("done"),

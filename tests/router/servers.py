@@ -88,9 +88,9 @@ class Process:
 
 
 class MetricTarget:
-    """A scrape target serving one gauge per CI, which the test sets (``demo_up``: 1 up, 0 down)."""
+    """A scrape target serving one gauge per CI (`name`, extra `labels`) that the test sets: 1 up, 0 down."""
 
-    def __init__(self, metric: str = "demo_up", labels: str = "") -> None:
+    def __init__(self, name: str = "demo_up", labels: str = "") -> None:
         self.values: dict[str, int] = {}
         target = self
         extra = f",{labels}" if labels else ""
@@ -98,7 +98,7 @@ class MetricTarget:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = "".join(
-                    f'{metric}{{ci="{ci}"{extra}}} {v}\n' for ci, v in sorted(target.values.items())
+                    f'{name}{{ci="{ci}"{extra}}} {v}\n' for ci, v in sorted(target.values.items())
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")

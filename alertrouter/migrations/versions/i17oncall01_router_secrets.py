@@ -1,7 +1,7 @@
 """Keep the router's own signing key in the store, shared by its replicas
 
 Revision ID: i17oncall01
-Revises: i14router02
+Revises: i19mw01
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i17oncall01"
-down_revision = "i14router02"
+down_revision = "i19mw01"
 branch_labels = None
 depends_on = None
 
