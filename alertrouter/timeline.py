@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alertrouter.models import EVENTS
+from alertrouter.msg import msg_data
 
 _INSERT = EVENTS.insert()
 """Built once: SQLAlchemy compiles it once and binds each event's values."""
@@ -29,4 +30,4 @@ def record(
     the incident exists already, and its changes are written together when the session flushes or commits.
     """
     row = {"incident_id": incident_id, "at": at, "kind": kind, "actor": actor, "text": text}
-    session.connection().execute(_INSERT, {**row, "data": data or {}})
+    session.connection().execute(_INSERT, {**row, "data": {**(data or {}), **msg_data(text)}})

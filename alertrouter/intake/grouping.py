@@ -19,13 +19,16 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.intake.opening import Ids, Opening, Openings, Text
+from alertrouter.intake.opening import Ids, Opening, Openings, Text, incident_fields
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.intake.sql import statements_for
-from alertrouter.models import Incident, Status
+from alertrouter.models import Incident
+from alertrouter.msg import N_, Msg, T, msg_data, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
 
 
@@ -38,6 +41,12 @@ def open_key(alert: ParsedAlert, *, reachability: bool = True) -> str:
     if not alert.ci:
         return f"fp:{alert.fingerprint}"
     return f"ci:{alert.ci}" if reachability else f"ci:{alert.ci}:{alert.alertname}"
+
+
+GROUPED = N_("caused by {upstream} (incident #{cause}): not paged while #{root} is open")
+GROUPED_VIA = N_(
+    "caused by {upstream} (incident #{cause}, itself caused by #{root}): not paged while #{root} is open"
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,13 @@ class Planner:
         self.openings = Openings()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
+        self._plan: Policy | None = None
+
+    def plan(self) -> Policy:
+        """Return the on-call plan in force (with the console's overrides), read once per delivery."""
+        if self._plan is None:
+            self._plan = plan(self.router, session=self.session)
+        return self._plan
 
     def _event(self, incident_id: int, kind: str, text: Text, **data: Any) -> dict[str, Any]:
         return {
@@ -79,7 +95,7 @@ class Planner:
             "kind": kind,
             "actor": "router",
             "text": text,
-            "data": data,
+            "data": {**data, **(msg_data(text) if isinstance(text, str) else {})},
         }
 
     def keys(self, alert: ParsedAlert) -> list[str]:
@@ -114,13 +130,16 @@ class Planner:
         if target is None:
             cause = next((self.known[k] for k in keys[1:] if self.known.get(k) is not None), None)
             return Plan(self._open(alert, decision, keys[0], cause if alert.status == "firing" else None))
-        what = f"{alert.alertname} on {alert.ci or 'no CI'}"
+        what = T("{alert} on {ci}", alert=alert.alertname, ci=alert.ci or T("no CI"))
         plan = Plan(target.id)
-        plan.events.append(self._event(target.id, "alert_" + alert.status, f"{what} {alert.status}"))
+        status = (
+            T("{what} firing", what=what) if alert.status == "firing" else T("{what} resolved", what=what)
+        )
+        plan.events.append(self._event(target.id, "alert_" + alert.status, status))
         self._raise(target, decision, what, plan.events)
         return plan
 
-    def _raise(self, target: Open, decision: Decision, what: str, events: list[dict[str, Any]]) -> None:
+    def _raise(self, target: Open, decision: Decision, what: Msg, events: list[dict[str, Any]]) -> None:
         """Raise an open incident's priority to an alert's, if higher; note it on the timeline."""
         if PRIORITIES.index(decision.priority) >= PRIORITIES.index(target.priority):
             return
@@ -129,8 +148,13 @@ class Planner:
             self._event(
                 target.id,
                 "priority_changed",
-                f"priority raised {target.priority} -> {decision.priority} by {what}: "
-                + decision.explanation,
+                T(
+                    "priority raised {before} -> {after} by {what}: {why}",
+                    before=target.priority,
+                    after=decision.priority,
+                    what=what,
+                    why=decision.explanation,
+                ),
             )
         )
         self.known[target.key] = Open(target.id, target.key, decision.priority, target.parent_id)
@@ -146,7 +170,11 @@ class Planner:
             self.session.execute(
                 update(Incident)
                 .where(Incident.id == incident_id)
-                .values(priority=decision.priority, explanation=decision.explanation)
+                .values(
+                    priority=decision.priority,
+                    explanation=decision.explanation,
+                    explanation_msg=stored(decision.explanation),
+                )
             )
             tell_assignee(
                 self.router,
@@ -158,28 +186,17 @@ class Planner:
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int:
         """Open an incident, a child of `cause` if given; return its stand-in id until it is written."""
-        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
+        owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
-        summary = alert.annotations.get("summary", "")
-        title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
         now = self.now
-        row = dict(
-            title=title[:300],
-            status=Status.triggered if firing else Status.resolved,
-            priority=decision.priority,
-            explanation=decision.explanation,
-            owner_explanation=owner.explanation,
-            severity=self.router.assessor.severity_of(alert.severity),
-            alertname=alert.alertname,
-            ci=alert.ci,
-            service=decision.service,
-            team=owner.team,
-            assignee=owner.person,
+        row = incident_fields(
+            self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
+            summary=alert.annotations.get("summary", ""), firing=firing, decision=decision, owner=owner,
+            now=now,
+        )  # fmt: skip
+        row.update(
             open_key=key if firing else None,
-            created_at=now,
-            escalation_step=0,
             next_escalation_at=now if firing and cause is None else None,
-            resolved_at=None if firing else now,
         )
         parent_id = (cause.parent_id or cause.id) if cause else None
         opening = self.openings.add(row, parent_id, decision.departments)
@@ -190,7 +207,7 @@ class Planner:
             self._event(
                 incident_id,
                 "opened",
-                f"opened {decision.explanation}; {owner.explanation}",
+                T("opened {why}; {owner}", why=decision.explanation, owner=owner.explanation),
                 priority=decision.priority,
                 team=owner.team,
                 assignee=owner.person,
@@ -198,7 +215,7 @@ class Planner:
         )
         if not firing:
             self.events.append(
-                self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
+                self._event(incident_id, "resolved", T("resolved: the resolve came before any firing"))
             )
         elif cause is not None:
             self._grouped(incident_id, alert, cause, decision)
@@ -215,9 +232,9 @@ class Planner:
                 child,
                 "grouped",
                 lambda real: (
-                    f"caused by {upstream} (incident #{real(cause.id)}"
-                    + (f", itself caused by #{real(root)}" if root != cause.id else "")
-                    + f"): not paged while #{real(root)} is open"
+                    T(GROUPED_VIA, upstream=upstream, cause=real(cause.id), root=real(root))
+                    if root != cause.id
+                    else T(GROUPED, upstream=upstream, cause=real(cause.id), root=real(root))
                 ),
                 parent_id=root,
             )
@@ -226,12 +243,19 @@ class Planner:
             self._event(
                 root,
                 "grouped",
-                lambda real: f"incident #{real(child)} on {alert.ci} is caused by {upstream}",
+                lambda real: T(
+                    "incident #{child} on {ci} is caused by {upstream}",
+                    child=real(child),
+                    ci=alert.ci,
+                    upstream=upstream,
+                ),
                 child_id=child,
             )
         )
         if root == cause.id:
-            what = f"{alert.alertname} on {alert.ci}, caused by {upstream}"
+            what = T(
+                "{alert} on {ci}, caused by {upstream}", alert=alert.alertname, ci=alert.ci, upstream=upstream
+            )
             self._raise(cause, decision, what, self.events)
 
     def _adopt(self, root: Opening, ci: str) -> None:
@@ -241,8 +265,8 @@ class Planner:
             return
         root_id = root.stand_in
 
-        def joined(real: Ids) -> str:
-            return f"caused by {ci}: joined incident #{real(root_id)}"
+        def joined(real: Ids) -> Msg:
+            return T("caused by {ci}: joined incident #{root}", ci=ci, root=real(root_id))
 
         for child in self.conn.execute(self.sql.children, {"keys": keys}).all():
             root.adopted.append(child.id)
@@ -251,7 +275,12 @@ class Planner:
                 self._event(
                     root_id,
                     "grouped",
-                    f"incident #{child.id} on {child.ci} is caused by {ci}",
+                    T(
+                        "incident #{child} on {ci} is caused by {upstream}",
+                        child=child.id,
+                        ci=child.ci,
+                        upstream=ci,
+                    ),
                     child_id=child.id,
                 )
             )

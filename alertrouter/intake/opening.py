@@ -1,4 +1,5 @@
-"""Incidents a delivery opens: numbered in memory while its alerts are routed, written together afterwards.
+"""What a new incident records about its alert (one place for intake and for a split); the incidents a
+delivery opens, numbered in memory while its alerts are routed and written together afterwards.
 
 Routing a delivery's alerts one by one, each new incident would cost a round trip before the next alert could
 be routed. Instead an incident being opened gets a negative stand-in id; the planner routes every alert with
@@ -9,13 +10,19 @@ stand-in are rendered once the real ids are known.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
+from alertrouter.context import Router
 from alertrouter.intake.sql import Statements
+from alertrouter.models import Status
+from alertrouter.msg import msg_data, stored
+from alertrouter.owner import Owner
+from alertrouter.policy.priority import Decision
 
 Ids = Callable[[int], int]
 """Turns an incident id, real or stand-in, into the real one."""
@@ -90,9 +97,35 @@ class Openings:
         for key in ("parent_id", "child_id"):
             if key in data:
                 data[key] = self.real(data[key])
-        return {
-            **event,
-            "incident_id": self.real(event["incident_id"]),
-            "text": text if isinstance(text, str) else text(self.real),
-            "data": data,
-        }
+        if not isinstance(text, str):
+            text = text(self.real)
+            data.update(msg_data(text))
+        return {**event, "incident_id": self.real(event["incident_id"]), "text": text, "data": data}
+
+
+def incident_fields(
+    router: Router, *, alertname: str, ci: str | None, severity: str, summary: str, firing: bool,
+    decision: Decision, owner: Owner, now: dt.datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """Return the columns of an incident opened by one alert: its title, priority and owner, each with why."""
+    base = f"{alertname} on {ci or 'no CI'}"
+    # State the alert once: a summary that only repeats it adds nothing.
+    title = base + (f": {summary}" if summary and summary != base else "")
+    return dict(
+        title=title[:300],
+        status=Status.triggered if firing else Status.resolved,
+        priority=decision.priority,
+        explanation=decision.explanation,
+        explanation_msg=stored(decision.explanation),
+        owner_explanation=owner.explanation,
+        owner_msg=stored(owner.explanation),
+        severity=router.assessor.severity_of(severity),
+        alertname=alertname,
+        ci=ci,
+        service=decision.service,
+        team=owner.team,
+        assignee=owner.person,
+        created_at=now,
+        resolved_at=None if firing else now,
+        escalation_step=0,
+    )

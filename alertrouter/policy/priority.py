@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from alertrouter.msg import N_, Joined, Msg, Ref, T, join
 from alertrouter.policy.calendar import Calendar, DayType
 from alertrouter.policy.schema import LEVELS, Level, Policy
 from alertrouter.settings import PRIORITIES
@@ -41,7 +42,7 @@ class Ranking:
     tier_service: str
     lower: int
     raise_by: int
-    capped: str
+    capped: tuple[Msg, ...]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class Decision:
     """A priority and why."""
 
     priority: str
-    explanation: str
+    explanation: Msg
+    """The English text, which also says itself in other languages (`alertrouter.msg`)."""
     departments: tuple[str, ...]
     """Affected departments, most critical (open now) first."""
     service: str | None
@@ -80,12 +82,22 @@ def department_open(dept: Department, local: dt.datetime, calendar: Calendar) ->
     return False
 
 
-def describe_moment(local: dt.datetime, calendar: Calendar) -> str:
+DAYS = {
+    DayType.working: N_("a working day"),
+    DayType.adjusted: N_("an adjusted working day"),
+    DayType.weekend: N_("a weekend"),
+    DayType.holiday: N_("a holiday"),
+}
+
+
+def describe_moment(local: dt.datetime, calendar: Calendar) -> Msg:
     """Say when, the way an on-call engineer would: '03:10 on a holiday (National Day)'."""
     kind = calendar.day_type(local.date())
-    text = f"{local:%H:%M} on {'an' if kind is DayType.adjusted else 'a'} {kind.value}"
+    day = T(DAYS[kind])
     name = calendar.holiday_name(local.date()) if kind is DayType.holiday else ""
-    return f"{text} ({name})" if name else text
+    if name:
+        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=name)
+    return T("{time} on {day}", time=f"{local:%H:%M}", day=day)
 
 
 class Assessor:
@@ -153,10 +165,10 @@ class Assessor:
             return self._unknown(name)[0]
         return self._ranked(ci, self.severity_of(severity), name, self._closed(ci, local)).priority
 
-    def _unknown(self, alertname: str) -> tuple[str, str]:
+    def _unknown(self, alertname: str) -> tuple[str, tuple[Msg, ...]]:
         """Return the priority of an alert on no known CI, and the note of its cap."""
         index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
-        return PRIORITIES[index], capped
+        return PRIORITIES[index], tuple(capped)
 
     def _closed(self, ci: str, local: dt.datetime) -> tuple[str, ...]:
         """Return the departments depending on a CI that are closed at a local minute, in reach order."""
@@ -198,57 +210,79 @@ class Assessor:
             raise_by = 0
         index = min(max(PRIORITIES.index(base) + lower - raise_by, 0), len(PRIORITIES) - 1)
         index, capped = self._cap(index, alertname)
-        return Ranking(PRIORITIES[index], order, tier_service, lower, raise_by, capped)
+        return Ranking(PRIORITIES[index], order, tier_service, lower, raise_by, tuple(capped))
 
     def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
         moment = describe_moment(local, self.calendar)
         if ci is None or ci not in self.inventory.cis:
             prio, capped = self._unknown(alertname)
-            what = "no ci label" if ci is None else f"{ci} is not in the inventory"
-            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}{capped}", (), None)
+            what = (
+                T("{prio}: no ci label", prio=prio)
+                if ci is None
+                else T("{prio}: {ci} is not in the inventory", prio=prio, ci=ci)
+            )
+            parts = [what, T("severity {severity}", severity=T(severity)), moment, *capped]
+            return Decision(prio, join(parts), (), None)
         fp = self.footprint(ci)
         closed = self._closed(ci, local)
         rank = self._ranked(ci, severity, alertname, closed)
         prio, top = rank.priority, (rank.order[0] if rank.order else None)
-        tier = self.inventory.services[rank.tier_service].tier
-        parts = [f"{prio}: " + (self._reach_text(top, ci) if top else f"no department depends on {ci}")]
-        parts.append(f"severity {severity}")
-        parts.append(
-            f"tier {tier} service {self.inventory.services[rank.tier_service].name}"
-            + (f" (lowered {rank.lower})" if rank.lower else "")
-        )
-        if fp.dependents:
+        tier, lower, raise_by = self.inventory.services[rank.tier_service].tier, rank.lower, rank.raise_by
+        why = self._reach_text(top, ci) if top else T("no department depends on {ci}", ci=ci)
+        parts = [T("{prio}: {why}", prio=prio, why=why), T("severity {severity}", severity=T(severity))]
+        service = self._ref("service", rank.tier_service)
+        if lower:
             parts.append(
-                f"blast radius {fp.dependents} CIs, {fp.services} services, {len(fp.reaches)} departments"
-                + (f" (raised {rank.raise_by})" if rank.raise_by else "")
+                T("tier {tier} service {service} (lowered {lower})", tier=tier, service=service, lower=lower)
             )
+        else:
+            parts.append(T("tier {tier} service {service}", tier=tier, service=service))
+        if fp.dependents:
+            counts = {"cis": fp.dependents, "services": fp.services, "departments": len(fp.reaches)}
+            parts.append(
+                T("blast radius {cis} CIs, {services} services, {departments} departments (raised {by})",
+                  by=raise_by, **counts)
+                if raise_by
+                else T("blast radius {cis} CIs, {services} services, {departments} departments", **counts)
+            )  # fmt: skip
         parts.append(moment)
         if closed:
-            depts = self.inventory.departments
-            names = ", ".join(str(depts[d].name) for d in closed[:3]) + (" ..." if len(closed) > 3 else "")
-            parts.append(f"closed now: {names}")
+            names = Joined(tuple(self._ref("department", d) for d in closed[:3]))
+            more = len(closed) > 3
+            parts.append(
+                T("closed now: {names} ...", names=names) if more else T("closed now: {names}", names=names)
+            )
         departments = tuple(r.department for r in rank.order)
-        return Decision(prio, "; ".join(parts) + rank.capped, departments, fp.service)
+        return Decision(prio, join([*parts, *rank.capped]), departments, fp.service)
 
-    def _cap(self, index: int, alertname: str) -> tuple[int, str]:
-        """Apply the policy's cap for an alert; return the index and a note for the explanation."""
+    def _cap(self, index: int, alertname: str) -> tuple[int, list[Msg]]:
+        """Apply the policy's cap for an alert; return the index and a note for the explanation, if any."""
         rule = self.policy.alerts.get(alertname)
         if rule is None or rule.max_priority is None:
-            return index, ""
+            return index, []
         cap = PRIORITIES.index(rule.max_priority)
         if index >= cap:
-            return index, ""
-        return cap, f"; capped at {rule.max_priority} for {alertname}"
+            return index, []
+        return cap, [T("capped at {cap} for {alert}", cap=rule.max_priority, alert=alertname)]
 
-    def _reach_text(self, reach: Reach, ci: str) -> str:
+    def _ref(self, kind: str, ident: str) -> Ref:
+        """Name a department or service by id, in whichever language the reader has."""
+        table = self.inventory.departments if kind == "department" else self.inventory.services
+        return Ref(kind, ident, str(table[ident].name))
+
+    def _reach_text(self, reach: Reach, ci: str) -> Msg:
         """Say which path makes a department depend on the CI, e.g. '... (its own department)'."""
-        inv = self.inventory
-        text = f"{inv.departments[reach.department].name} depends on {ci}"
+        dept = self._ref("department", reach.department)
         through = reach.path[1:]
-        if through:
-            text += " through " + ", ".join(through)
+        base = (
+            T("{dept} depends on {ci} through {path}", dept=dept, ci=ci, path=Joined(tuple(through)))
+            if through
+            else T("{dept} depends on {ci}", dept=dept, ci=ci)
+        )
         if reach.via == "own":
-            return text + " (its own department)"
+            return T("{reach} (its own department)", reach=base)
         if reach.via == "ci":
-            return text + f" ({reach.carrier}'s own department)"
-        return text + f" ({reach.carrier} is shared infrastructure of {inv.services[reach.service].name})"
+            return T("{reach} ({carrier}'s own department)", reach=base, carrier=reach.carrier)
+        service = self._ref("service", reach.service)
+        shared = N_("{reach} ({carrier} is shared infrastructure of {service})")
+        return T(shared, reach=base, carrier=reach.carrier, service=service)
