@@ -29,14 +29,13 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from prometheus_client.core import CounterMetricFamily
-from pydantic import Field, field_validator
 
-from hospmon.config import StrictModel
+from hospmon.config import Check, Strict
 from hospmon.phi_words import HOSPITAL_WORDS, NUMERALS, PINYIN_SURNAMES, PINYIN_SYLLABLES, UNITS
 
 if TYPE_CHECKING:
@@ -91,29 +90,30 @@ _CACHE_SIZE = 8192
 """Values remembered with their findings: a switch's interface names come back at every scrape."""
 
 
-class PhiSettings(StrictModel):
+def _prefixes(value: list[str]) -> list[str]:
+    bad = [p for p in value if not 0 < len(p) <= 8 or not all(c.isalpha() for c in p)]
+    if bad:
+        raise ValueError(f"prefixes are 1-8 letters: {', '.join(bad)}")
+    return value
+
+
+def _han_words(value: list[str]) -> list[str]:
+    bad = [w for w in value if not _HAN_RUN.fullmatch(w)]
+    if bad:
+        raise ValueError(f"allow_words are Han words only: {', '.join(bad)}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhiSettings(Strict):
     """What a site adds to the guard: its record-number prefixes and Han words that are not names."""
 
-    record_prefixes: list[str] = Field(default_factory=lambda: list(DEFAULT_RECORD_PREFIXES))
+    record_prefixes: Annotated[list[str], Check(_prefixes)] = field(
+        default_factory=lambda: list(DEFAULT_RECORD_PREFIXES)
+    )
     """Prefixes of medical record, visit, accession and sample numbers (``MRN00012345``, ``ZY2024001``)."""
-    allow_words: list[str] = Field(default_factory=list)
+    allow_words: Annotated[list[str], Check(_han_words)] = field(default_factory=list)
     """Han words (department, building, room names) that may stand alone in a label value."""
-
-    @field_validator("record_prefixes")
-    @classmethod
-    def _prefixes(cls, value: list[str]) -> list[str]:
-        bad = [p for p in value if not 0 < len(p) <= 8 or not all(c.isalpha() for c in p)]
-        if bad:
-            raise ValueError(f"prefixes are 1-8 letters: {', '.join(bad)}")
-        return value
-
-    @field_validator("allow_words")
-    @classmethod
-    def _han_words(cls, value: list[str]) -> list[str]:
-        bad = [w for w in value if not _HAN_RUN.fullmatch(w)]
-        if bad:
-            raise ValueError(f"allow_words are Han words only: {', '.join(bad)}")
-        return value
 
 
 @dataclass(frozen=True)

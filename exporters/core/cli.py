@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from exporters.core.isolate import call_in_child
 from exporters.core.probe import Exporter
 from exporters.core.server import ExporterApp, RunningServer, parse_listen_address, wait_forever
 from exporters.core.webconfig import load_web_config
@@ -67,8 +68,8 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         print(f"--web.listen-address: {exc}", file=sys.stderr)
         return 2
     try:
-        web = load_web_config(args.web_config) if args.web_config else None
-        app = ExporterApp(exporter, args.config_file, web)
+        web = call_in_child(load_web_config, args.web_config) if args.web_config else None
+        app = ExporterApp(exporter, args.config_file, web, isolate=True)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 1

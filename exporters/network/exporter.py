@@ -10,10 +10,10 @@ from typing import TypedDict
 
 from prometheus_client.metrics_core import Metric
 
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, AccessList, read_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.network.ber import V1, V2C, VarBind
-from exporters.network.config import Auth, NetworkConfig, load_config
+from exporters.network.config import Auth, Module, NetworkConfig, load_config
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
@@ -43,6 +43,15 @@ class Timing(TypedDict):
     timeout: float
     retries: int
     limiter: Limiter
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """The validated config, every module (shipped and configured) and the allow-list: plain data."""
+
+    config: NetworkConfig
+    modules: dict[str, Module]
+    access: AccessList
 
 
 @dataclass
@@ -155,9 +164,14 @@ class NetworkExporter(Exporter[Runtime]):
     description = "SNMP exporter for network gear, servers, storage and UPS"
     default_module = "if_mib"
 
-    def load_config(self, path: Path | None) -> Runtime:
-        """Read the config (default: the shipped lab config), compile modules and read secrets."""
+    def read_config(self, path: Path | None) -> ReadConfig:
+        """Read and validate the config (default: the shipped lab config), its modules and its allow-list."""
         config, modules = load_config(path)
+        return ReadConfig(config, modules, read_access(config, path or Path("network.yml"), self.name))
+
+    def build(self, read: ReadConfig, path: Path | None) -> Runtime:
+        """Read the secrets, compile the modules and make the limits and the PHI guard."""
+        config = read.config
         where = path or Path("network.yml")
         faults = []
         credentials: dict[str, Credentials] = {}
@@ -168,10 +182,9 @@ class NetworkExporter(Exporter[Runtime]):
                 faults.extend(exc.faults)
         if faults:
             raise ConfigError(faults)
-        compiled = {name: CompiledModule(name, module) for name, module in modules.items()}
+        compiled = {name: CompiledModule(name, module) for name, module in read.modules.items()}
         limiter = Limiter(config.limits.overall, config.limits.per_target)
-        access = load_access(config, where, self.name, self.refusals)
-        return Runtime(config, compiled, credentials, limiter, access)
+        return Runtime(config, compiled, credentials, limiter, read.access.access(self.refusals))
 
     def module_names(self, config: Runtime) -> Collection[str]:
         """Return the shipped and configured module names."""
