@@ -238,7 +238,7 @@ def test_pool_is_never_exceeded_and_scrapes_do_not_pile_up(
     sampler.join()
     pool = config.engine.pool(config.targets[name])
     assert pool.peak_open <= 2 and peak <= 2, (pool.peak_open, peak)
-    assert elapsed < 2.5
+    assert elapsed < 4.5  # queued behind the pool they would take two 2.5 s deadlines: 5 s or more
     assert len(outcomes) == 6 and "timeout" in outcomes  # the surplus scrapes gave up, they did not queue
 
 
