@@ -66,8 +66,13 @@ def alerta(venv: Path, db_url: str, folder: Path) -> Iterator[tuple[int, str]]:
 
 
 @contextlib.contextmanager
-def router(db_url: str, inventory: Path, folder: Path, workers: int | None) -> Iterator[tuple[int, str]]:
-    """Run hospmon-router as production does (gunicorn gthread, worker on); yield (PID, webhook URL)."""
+def router(
+    db_url: str, inventory: Path, folder: Path, workers: int | None, **extra: object
+) -> Iterator[tuple[int, str]]:
+    """Run hospmon-router as production does (gunicorn gthread, worker on); yield (PID, webhook URL).
+
+    `extra` adds top-level config keys (channels, say).
+    """
     (folder / "token").write_text(TOKEN)
     config = {
         "inventory": str(inventory),
@@ -76,6 +81,7 @@ def router(db_url: str, inventory: Path, folder: Path, workers: int | None) -> I
         "webhook_auth": {"bearer_token_file": str(folder / "token")},
         "max_body_bytes": 16 * 1024 * 1024,
         "worker": {"enabled": True, "interval_seconds": 2},
+        **extra,
     }
     (folder / "router.yml").write_text(json.dumps(config))
     port = free_port()

@@ -175,6 +175,8 @@ ZH: dict[str, str] = {
     "notification_sent": "已通知",
     "notification_failed": "通知失败",
     "notification_skipped": "未通知",
+    "notification_cancelled": "通知已取消",
+    "notification_in_doubt": "通知重发（可能重复）",
     "priority_changed": "优先级变化",
     "escalated": "已升级",
     "grouped": "已归并",

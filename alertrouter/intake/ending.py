@@ -106,12 +106,16 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
 
 
 def release_children(incident_id: int, *, session: Session, now: dt.datetime) -> None:
-    """Let the incidents a resolved root had taken over page again if they are still failing."""
+    """Let the incidents a resolved root had taken over page again, from step 1, if they are still failing.
+
+    A child may have been paged (step 1) before its root was known; released, it is a fault of its own now
+    and its escalation starts over: the on-call first, the later steps counted from the release.
+    """
     children = (
         session.execute(
             update(Incident)
             .where(Incident.parent_id == incident_id, Incident.status == Status.triggered)
-            .values(next_escalation_at=now)
+            .values(next_escalation_at=now, escalation_step=0)
             .returning(Incident.id)
         )
         .scalars()

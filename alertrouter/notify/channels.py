@@ -23,8 +23,14 @@ def person_address(channel: ChannelConfig, contacts: dict[str, str | None]) -> s
     return ""
 
 
-def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> str:
-    """Build the apprise URL for a channel and recipient; secrets come from the settings."""
+def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str, key: str = "") -> str:
+    """Build the apprise URL for a channel and recipient; secrets come from the settings.
+
+    `key` is the message's idempotency key, the same on every attempt: an ``Idempotency-Key`` header for
+    webhooks and SMS gateways, which may drop a repeat; an ``X-Hospmon-Notification`` header on email,
+    which has no such thing but lets a mail filter or a person see two copies are one page. WeCom and
+    DingTalk bots take no key.
+    """
     secret = settings.secrets.get
     if channel.kind == "email":
         assert channel.smtp is not None
@@ -40,7 +46,7 @@ def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> s
             )
         return (
             f"mailto://{login}{smtp.host}:{smtp.port}?mode={mode}&from={quote(smtp.sender)}"
-            f"&to={quote(recipient)}"
+            f"&to={quote(recipient)}" + (f"&+X-Hospmon-Notification={quote(key)}" if key else "")
         )
     if channel.kind == "wecom":
         return f"wecombot://{quote(secret(f'{channel.name}.key_file') or '', safe='')}"
@@ -59,13 +65,17 @@ def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str) -> s
     )
     if channel.kind == "sms":
         query = "&".join(q for q in (query, f":to={quote(recipient)}") if q)
+    if key:
+        query = "&".join(q for q in (query, f"+Idempotency-Key={quote(key)}") if q)
     return f"{target}?{query}" if query else target
 
 
-def send(channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str) -> None:
-    """Deliver one message or raise `DeliveryError` with apprise's reason."""
+def send(
+    channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str, key: str = ""
+) -> None:
+    """Deliver one message, with its idempotency key where the channel has one; else `DeliveryError`."""
     sender = apprise.Apprise()
-    if not sender.add(apprise_url(channel, settings, recipient)):
+    if not sender.add(apprise_url(channel, settings, recipient, key)):
         raise DeliveryError(f"channel {channel.name}: apprise does not accept the URL")
     with apprise.LogCapture(level=logging.WARNING) as log:  # type: ignore[no-untyped-call]
         ok = sender.notify(title=subject, body=body)

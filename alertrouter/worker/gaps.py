@@ -22,7 +22,16 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
     gaps = gaps_ahead(router.inventory, router.policy, now, horizon)
     insert = insert_for(session)
     tz = router.inventory.tz
+    # Look first: on PostgreSQL every INSERT draws an incident number, even one that ON CONFLICT then drops,
+    # and this runs every pass; the INSERT stays only for two replicas finding the same new gap at once.
+    raised = set(
+        session.execute(
+            select(Incident.open_key).where(Incident.open_key.in_([PREFIX + t for t in gaps]))
+        ).scalars()
+    )
     for team_id, when in gaps.items():
+        if PREFIX + team_id in raised:
+            continue
         team = router.inventory.teams[team_id]
         text = f"Nobody on call for {team.name} from {when.astimezone(tz):%Y-%m-%d %H:%M}"
         stmt = (

@@ -1,72 +1,189 @@
-"""Send queued notifications; record each delivery or failure on the timeline; retry with back-off."""
+"""Send queued notifications; record each delivery or failure on the timeline; retry with back-off.
+
+A message is marked ``sending`` in one commit just before it goes out and ``sent`` in another just after, so
+a crash leaves it either untouched (sent later: no harm) or in doubt (sent again with the same idempotency
+key, and the timeline and the message say it may repeat). Leases are short and renewed while a send runs:
+another replica takes over a dead worker's messages within `LEASE`, and never one still being sent.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
 from alertrouter.db import transaction
-from alertrouter.models import Notification
+from alertrouter.models import OPEN, Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.settings import ChannelConfig, Settings
 from alertrouter.timeline import record
 from alertrouter.worker.claim import skip_locked
 
-Sender = Callable[[ChannelConfig, Settings, str, str, str], None]
-LEASE = dt.timedelta(minutes=2)
+log = logging.getLogger("alertrouter.worker")
+
+Sender = Callable[[ChannelConfig, Settings, str, str, str, str], None]
+"""channel, settings, recipient, subject, body, idempotency key."""
+LEASE = dt.timedelta(seconds=30)
+HEARTBEAT_SECONDS = 10.0
+IN_DOUBT = (
+    "\n\n(因发送中断而重发。您可能已收到过此消息。"
+    " Sent again after an interruption: you may have had this message already.)"
+)
+Clock = Callable[[], dt.datetime]
 
 
-def claim(*, session: Session, now: dt.datetime, limit: int = 20) -> list[Notification]:
-    """Lease due notifications to this worker; another replica skips them until the lease ends."""
+def claim(*, session: Session, now: dt.datetime, limit: int = 20) -> dict[int, dt.datetime]:
+    """Lease due notifications, and those a dead worker left in doubt; return their ids and leases."""
     query = (
-        select(Notification)
+        select(Notification.id)
         .where(
-            Notification.status == "pending",
+            Notification.status.in_(("pending", "sending")),
             Notification.next_attempt_at <= now,
-            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+            or_(Notification.lease_until.is_(None), Notification.lease_until <= now),
         )
-        .order_by(Notification.next_attempt_at)
+        .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
-    notes = list(session.execute(skip_locked(query, session)).scalars())
-    if notes:
-        ids = [n.id for n in notes]
+    ids = list(session.execute(skip_locked(query, session)).scalars())
+    if ids:
         session.execute(update(Notification).where(Notification.id.in_(ids)).values(lease_until=now + LEASE))
-    return notes
+    return dict.fromkeys(ids, now + LEASE)
+
+
+def idempotency_key(note: Notification) -> str:
+    """Return the key that stays the same on every attempt to send one message."""
+    return f"hospmon-{note.id}-{int(note.created_at.timestamp())}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A message about to go out under a lease."""
+
+    note: Notification
+    lease: dt.datetime
+    in_doubt: bool
 
 
 def deliver_due(
     router: Router,
     sessions: sessionmaker[Session],
     *,
-    now: Callable[[], dt.datetime],
+    now: Clock,
     sender: Sender = send,
     lock: AbstractContextManager[Any] | None = None,
 ) -> int:
-    """Send what is due, outside any transaction, then record the outcome; return how many were tried."""
+    """Send what is due, outside any transaction, then record the outcome; return how many were claimed."""
     with transaction(sessions, lock) as session:
         claimed = claim(session=session, now=now())
     channels = {c.name: c for c in router.settings.file.channels}
-    for item in claimed:
-        channel = channels.get(item.channel)
+    for nid, lease in claimed.items():
+        with transaction(sessions, lock) as session:
+            attempt = _begin(session, nid, lease, now())
+        if attempt is None:
+            continue
+        note = attempt.note
+        channel = channels.get(note.channel)
         error = ""
+        body = note.body + (IN_DOUBT if attempt.in_doubt else "")
         try:
             if channel is None:
-                raise DeliveryError(f"channel {item.channel} is no longer configured")
-            sender(channel, router.settings, item.recipient, item.subject, item.body)
+                raise DeliveryError(f"channel {note.channel} is no longer configured")
+            with _heartbeat(sessions, nid, attempt.lease, now, lock):
+                sender(channel, router.settings, note.recipient, note.subject, body, idempotency_key(note))
         except DeliveryError as exc:
             error = str(exc)[:2000]
         except Exception as exc:  # a channel library failing must not stop the other deliveries
             error = f"{type(exc).__name__}: {exc}"[:2000]
         with transaction(sessions, lock) as session:
-            _outcome(router, session, item.id, error, now())
+            _outcome(router, session, nid, error, now())
     return len(claimed)
+
+
+def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> Attempt | None:
+    """Record that a message is going out now, unless another replica took it or its incident is over."""
+    renewed = at + LEASE
+    taken = session.execute(
+        update(Notification)
+        .where(Notification.id == nid, Notification.lease_until == lease)
+        .values(lease_until=renewed)
+    ).rowcount  # type: ignore[attr-defined]
+    note = session.get(Notification, nid) if taken else None
+    if note is None:
+        return None
+    where = f"{note.channel} to {note.recipient}"
+    inc = session.get(Incident, note.incident_id)
+    if inc is not None and inc.status not in OPEN:
+        # Resolved before this went out: waking someone for a fault that is gone helps nobody; the
+        # timeline says what was held back, for the morning review.
+        note.status, note.lease_until = "cancelled", None
+        when = f" at {inc.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if inc.resolved_at else ""
+        record(
+            session,
+            note.incident_id,
+            "notification_cancelled",
+            f"not sent via {where}: the incident was {inc.status}{when} before this message went out",
+            at=at,
+            data={"notification_id": nid},
+        )
+        return None
+    in_doubt = note.status == "sending"
+    if in_doubt:
+        note.attempts += 1  # the interrupted attempt
+        record(
+            session,
+            note.incident_id,
+            "notification_in_doubt",
+            f"sending again via {where}: a worker stopped while sending it, so it may arrive twice",
+            at=at,
+            data={"notification_id": nid, "key": idempotency_key(note)},
+        )
+    note.status = "sending"
+    return Attempt(note, renewed, in_doubt)
+
+
+@contextmanager
+def _heartbeat(
+    sessions: sessionmaker[Session],
+    nid: int,
+    lease: dt.datetime,
+    now: Clock,
+    lock: AbstractContextManager[Any] | None,
+) -> Iterator[None]:
+    """Renew a message's lease while it is being sent, so no replica sends it too however long it takes."""
+    stop = threading.Event()
+    held = [lease]
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            renewed = now() + LEASE
+            try:
+                with transaction(sessions, lock) as session:
+                    session.execute(
+                        update(Notification)
+                        .where(Notification.id == nid, Notification.lease_until == held[0])
+                        .values(lease_until=renewed)
+                    )
+            except SQLAlchemyError as exc:  # the store is away; the send goes on, the lease may lapse
+                log.warning("could not renew the lease of notification %s: %s", nid, exc)
+                continue
+            held[0] = renewed
+
+    thread = threading.Thread(target=beat, name=f"outbox-lease-{nid}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _outcome(router: Router, session: Session, nid: int, error: str, at: dt.datetime) -> None:
@@ -92,6 +209,7 @@ def _outcome(router: Router, session: Session, nid: int, error: str, at: dt.date
     if final:
         note.status = "failed"
     else:
+        note.status = "pending"
         note.next_attempt_at = at + dt.timedelta(seconds=worker.retry_seconds * 2 ** (note.attempts - 1))
     record(
         session,

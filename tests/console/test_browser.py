@@ -4,7 +4,6 @@ resolve with notes, the knowledge search finds the fix, the statistics count it.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +11,13 @@ import pytest
 import requests
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
 
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
 from tests.console.conftest import PASSWORD
 from tests.router.conftest import API_TOKEN, TOKEN
 from tests.router.payloads import alert, webhook
+from tests.router.servers import serve
 from tests.servers import require
 
 CHROMIUM_ARGS = [
@@ -29,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Chromium still resolves update.googleapis.com and accounts.google.com with the flags above; tests send
+    # nothing off loopback, so no name resolves (the console is reached by its 127.0.0.1 address).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 WORDS = {
     "zh": {
@@ -64,15 +66,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
     """Serve the app over real HTTP on a free loopback port."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

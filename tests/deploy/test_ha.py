@@ -21,8 +21,9 @@ import pytest
 import requests
 import yaml
 
-from hospmon.demo import terminate
-from tests.router.pgserver import PostgresServer
+from demo.servers.postgres import PostgresServer
+from demo.servers.process import terminate
+from tests.router.servers import shipped_alertmanager_config
 from tests.servers import PACKAGES, free_port, process, require, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,19 +61,13 @@ def _haproxy_config(lb: int, routers: list[int]) -> str:
     return text
 
 
-def _alertmanager_config(lb: int, token_file: Path) -> str:
-    """deploy/alertmanager/alertmanager.yml sending to the load balancer, grouping per second."""
-    config: dict[str, Any] = yaml.safe_load(
-        (REPO / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
-    )
-    config["route"].update(group_wait="1s", group_interval="1s")
-    hook = config["receivers"][0]["webhook_configs"][0]
-    hook["url"] = f"http://127.0.0.1:{lb}/webhook/alertmanager"
-    hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
-    return yaml.safe_dump(config)
-
-
 def _alert(n: int) -> dict[str, Any]:
+    """One alert, built once and sent alike to every Alertmanager, as Prometheus does.
+
+    Alertmanager keys an alert by fingerprint and start: sent with two start times, it is two alerts to both
+    Alertmanager and the router, and under load (gossip later than --cluster.peer-timeout) both members
+    rightly deliver their own. That is what "an alert was stored twice" was: the test's doing, not a double.
+    """
     now = dt.datetime.now(dt.UTC)
     return {
         "labels": {"alertname": "HATestPrinterDown", "ci": f"ha-printer-{n:03d}", "service": "his",
@@ -127,7 +122,11 @@ def test_alertmanager_cluster_to_two_routers_one_incident_per_alert_nothing_lost
         for i in range(2):
             workdir = tmp_path / f"am{i}"
             workdir.mkdir()
-            (workdir / "alertmanager.yml").write_text(_alertmanager_config(lb, tmp_path / "webhook-token"))
+            hook = f"http://127.0.0.1:{lb}/webhook/alertmanager"
+            config = shipped_alertmanager_config(
+                hook, tmp_path / "webhook-token", group_wait="1s", group_interval="1s"
+            )
+            (workdir / "alertmanager.yml").write_text(config)
             port = free_port()
             argv = [
                 am_binary, "--config.file=alertmanager.yml", f"--storage.path={workdir / 'data'}",
@@ -151,8 +150,9 @@ def test_alertmanager_cluster_to_two_routers_one_incident_per_alert_nothing_lost
         killed_at = None
         a_url = f"http://127.0.0.1:{ports[0]}"
         for n in range(ALERTS):
+            alert = _alert(n)
             for am in ams:
-                requests.post(f"{am}/api/v2/alerts", json=[_alert(n)], timeout=5).raise_for_status()
+                requests.post(f"{am}/api/v2/alerts", json=[alert], timeout=5).raise_for_status()
             if n == ALERTS // 2:
                 wait_for(lambda: _delivered(a_url) > 0, 30, "router-a to take deliveries before it is killed")
                 os.killpg(routers[0].pid, signal.SIGKILL)
@@ -169,10 +169,11 @@ def test_alertmanager_cluster_to_two_routers_one_incident_per_alert_nothing_lost
                 ).fetchone() or (0, 0, 0)
                 incidents = conn.execute("SELECT count(*) FROM incidents").fetchone()
             got = (alerts, distinct, received, incidents[0] if incidents else 0)
-            return got if got[0] >= ALERTS else None
+            return got if distinct >= ALERTS else None
 
         alerts, distinct, received, incidents = wait_for(stored, 90, f"all {ALERTS} alerts in the store")
-        assert alerts == distinct == ALERTS, "an alert was stored twice"
+        assert distinct == ALERTS, "nothing lost"
+        assert alerts == ALERTS, "nothing doubled: one row per alert, repeats counted on it"
         assert incidents == ALERTS, "one incident per alert"
         with psycopg.connect(postgres.dsn("hospmon_ha")) as conn:
             cis = {row[0] for row in conn.execute("SELECT ci FROM incidents")}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.network.agent import Agent
+from demo.servers.snmpd import Agent
 from tests.network.conftest import write_config
 from tests.servers import free_port, http_get, process
 

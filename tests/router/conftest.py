@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,11 +12,14 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from alertrouter.app import create_app
 from alertrouter.context import Router, load_router
 from alertrouter.migrate import upgrade
-from tests.router.pgserver import PostgresServer
+from alertrouter.models import Event
+from demo.servers.postgres import PostgresServer
+from tests.router.smtp import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "webhook-token-0123456789"
@@ -104,3 +108,91 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 def js(resp: Any) -> Any:
     """Return a test response's JSON body (typed Any, so tests may index it)."""
     return resp.json
+
+
+T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
+
+
+class Clock:
+    """A settable clock."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        """Return the time set."""
+        return self.at
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """Start a real SMTP server (aiosmtpd) that keeps what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def email_channel(smtp: SmtpServer) -> dict[str, Any]:
+    """Return the config of an email channel for P1-P3 through the SMTP server, without TLS."""
+    return {
+        "name": "email",
+        "kind": "email",
+        "priorities": ["P1", "P2", "P3"],
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "sender": "router@hospital.example",
+            "security": "none",
+        },
+    }
+
+
+@pytest.fixture
+def mail_router(database_url: str, write_config: Callable[..., Path], smtp: SmtpServer) -> Router:
+    """Return a router that emails P1-P3 pages to the SMTP server; retries after 10 s, twice at most."""
+    channels = [email_channel(smtp)]
+    path = write_config(
+        database_url, channels=channels, worker={"enabled": False, "retry_seconds": 10, "max_attempts": 2}
+    )
+    return load_router(path)
+
+
+@pytest.fixture
+def mail_app(mail_router: Router) -> Iterator[Flask]:
+    """Return the app of `mail_router`."""
+    app = create_app(mail_router)
+    yield app
+    app.extensions["hospmon_router"].engine.dispose()
+
+
+def events(app: Flask, kind: str) -> list[str]:
+    """Return the timeline texts of one kind, oldest first."""
+    with app.extensions["hospmon_router"].sessions() as session:
+        return list(
+            session.execute(select(Event.text).where(Event.kind == kind).order_by(Event.id)).scalars()
+        )
+
+
+def plain(msg: Any) -> str:
+    """Return the plain-text body of an email."""
+    part = msg.get_body(("plain",))
+    assert part is not None
+    text: str = part.get_content()
+    return text
+
+
+def dba_gap_policy(folder: Path, now: dt.datetime) -> Path:
+    """Write the shipped policy with nobody on call for the DBA team from two to three days after `now`."""
+    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
+    policy["calendar"] = {"country": "CN", "files": []}
+    policy["overrides"] = [
+        {
+            "team": "dba",
+            "person": None,
+            "start": (now + dt.timedelta(days=2)).isoformat(),
+            "end": (now + dt.timedelta(days=3)).isoformat(),
+        }
+    ]
+    path = folder / "policy.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
+from flask import Flask
+from werkzeug.serving import make_server
 
+from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from tests.servers import BackgroundHTTPServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,12 +51,30 @@ def wait_for(
 class Process:
     """A child process with its log in a file; stopped by its own PID."""
 
-    def __init__(self, name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        *,
+        own_group: bool = False,
+    ) -> None:
         self.log = workdir / f"{name}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, env={**os.environ, **(env or {})}
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env={**os.environ, **(env or {})},
+                start_new_session=own_group,
             )
+
+    def kill_group(self) -> None:
+        """SIGKILL the process and its children (it must run in its own group) and reap it."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=20)
 
     def stop(self) -> None:
         """Terminate and reap."""
@@ -126,13 +150,7 @@ def start_alertmanager(
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "alertmanager",
-        [
-            "prometheus-alertmanager",
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
+        alertmanager_argv(workdir / "alertmanager.yml", workdir / "am-data", port),
         workdir,
     )
     wait_for(
@@ -176,12 +194,7 @@ def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Pro
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "prometheus",
-        [
-            "prometheus",
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
+        prometheus_argv(workdir / "prometheus.yml", workdir / "tsdb", port),
         workdir,
     )
     wait_for(
@@ -200,8 +213,13 @@ GUARD_OFF = (
 """Run the router with the PHI guard off: test-only, to prove a canary test can fail; no config reaches it."""
 
 
-def start_router(workdir: Path, config: Path, *, guard_off: bool = False) -> tuple[Process, int]:
-    """Start hospmon-router (gunicorn) on a free port, migrating its store first."""
+def start_router(
+    workdir: Path, config: Path, *, guard_off: bool = False, own_group: bool = False
+) -> tuple[Process, int]:
+    """Start hospmon-router (gunicorn) on a free port, migrating its store first.
+
+    In its own process group, `Process.kill_group` kills it with its gunicorn workers, as a crash would.
+    """
     port = free_port()
     proc = Process(
         "router",
@@ -216,6 +234,7 @@ def start_router(workdir: Path, config: Path, *, guard_off: bool = False) -> tup
         ],
         workdir,
         env={"PYTHONPATH": str(REPO)},
+        own_group=own_group,
     )
     wait_for(
         lambda: requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok,
@@ -224,3 +243,32 @@ def start_router(workdir: Path, config: Path, *, guard_off: bool = False) -> tup
         log=proc.log,
     )
     return proc, port
+
+
+def shipped_alertmanager_config(
+    webhook_url: str, token_file: Path, *, max_alerts: int = 0, **route: Any
+) -> str:
+    """Return deploy/alertmanager/alertmanager.yml sending to `webhook_url`, with route keys overridden."""
+    config: dict[str, Any] = yaml.safe_load(
+        (REPO / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    )
+    config["route"].update(route)
+    hook = config["receivers"][0]["webhook_configs"][0]
+    hook["url"] = webhook_url
+    hook["max_alerts"] = max_alerts
+    hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    return yaml.safe_dump(config)
+
+
+@contextmanager
+def serve(app: Flask, port: int = 0) -> Iterator[str]:
+    """Serve an app in this process over real HTTP on loopback (a free port by default); yield its URL."""
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -18,11 +19,16 @@ class Mailbox:
     """Messages received, parsed."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    before_reply: Callable[[EmailMessage], None] | None = None
+    """Called with each message once it is kept, before the client hears 250 (e.g. to kill the client)."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the message; answer 250."""
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
+        if self.before_reply is not None:
+            self.before_reply(msg)
         return "250 OK"
 
 

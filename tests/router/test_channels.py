@@ -63,11 +63,13 @@ def test_webhook_and_sms_gateway_receive_messages(
 ) -> None:
     settings = _settings(tmp_path, write_config, receiver.port)
     ch = {c.name: c for c in settings.file.channels}
-    send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...")
-    send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down")
+    send(ch["hook"], settings, "network", "[P1] #1 SwitchDown on core-sw-1", "why: ...", "hospmon-7-1")
+    send(ch["sms"], settings, "+86-555-0101", "[P1] #1", "core-sw-1 down", "hospmon-8-1")
     (hook_path, hook), (sms_path, sms) = receiver.posts
     assert hook_path == "/hospmon?source=router" and hook["title"] == "[P1] #1 SwitchDown on core-sw-1"
     assert sms_path.startswith("/sms") and sms["to"] == "+86-555-0101" and sms["message"] == "core-sw-1 down"
+    # A gateway that keeps keys can drop the copy a crash between its answer and our record would send.
+    assert receiver.keys == ["hospmon-7-1", "hospmon-8-1"]
 
 
 def test_refused_delivery_raises_with_the_reason(tmp_path: Path, write_config: Callable[..., Path]) -> None:

@@ -4,77 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 from flask import Flask
 from sqlalchemy import select
 
 from alertrouter.app import create_app
 from alertrouter.context import Router, load_router
-from alertrouter.models import Event, Incident, Notification
+from alertrouter.models import Incident, Notification
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.worker.run import Worker
-from tests.router.conftest import API_TOKEN, REPO, auth, js
+from tests.router.conftest import API_TOKEN, T0, Clock, auth, dba_gap_policy, events, js, plain
 from tests.router.payloads import alert, webhook
 from tests.router.smtp import SmtpServer
-
-T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
-
-
-class Clock:
-    """A settable clock."""
-
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_router(database_url: str, write_config: Callable[..., Path], smtp: SmtpServer) -> Router:
-    channels = [
-        {
-            "name": "email",
-            "kind": "email",
-            "priorities": ["P1", "P2", "P3"],
-            "smtp": {
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "sender": "router@hospital.example",
-                "security": "none",
-            },
-        }
-    ]
-    path = write_config(
-        database_url, channels=channels, worker={"enabled": False, "retry_seconds": 10, "max_attempts": 2}
-    )
-    return load_router(path)
-
-
-@pytest.fixture
-def mail_app(mail_router: Router) -> Iterator[Flask]:
-    app = create_app(mail_router)
-    yield app
-    app.extensions["hospmon_router"].engine.dispose()
-
-
-def events(app: Flask, kind: str) -> list[str]:
-    with app.extensions["hospmon_router"].sessions() as session:
-        return list(
-            session.execute(select(Event.text).where(Event.kind == kind).order_by(Event.id)).scalars()
-        )
 
 
 def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
@@ -91,7 +35,7 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     [msg] = smtp.mailbox.messages
     assert msg["To"] == "huang.li@hospital.example"
     assert msg["Subject"].startswith("[P1] #")
-    assert "Why this priority: P1: Emergency Department depends on his-db" in _plain(msg)
+    assert "Why this priority: P1: Emergency Department depends on his-db" in plain(msg)
     assert events(mail_app, "paged") and events(mail_app, "notification_sent")
     clock.at = T0 + dt.timedelta(minutes=11)  # apps escalate to the lead after 10 minutes
     worker.run_once()
@@ -105,13 +49,6 @@ def test_page_email_escalate_and_ack(mail_app: Flask, mail_router: Router, smtp:
     clock.at = T0 + dt.timedelta(minutes=31)
     worker.run_once()
     assert len(smtp.mailbox.messages) == 2
-
-
-def _plain(msg: Any) -> str:
-    part = msg.get_body(("plain",))
-    assert part is not None
-    text: str = part.get_content()
-    return text
 
 
 def test_failed_delivery_is_recorded_and_retried(
@@ -187,18 +124,8 @@ def test_gap_in_on_call_is_raised_ahead_and_cleared(
     database_url: str, write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    policy = yaml.safe_load((REPO / "rules" / "routing" / "policy.yml").read_text())
-    policy["calendar"] = {"country": "CN", "files": []}
-    policy["overrides"] = [
-        {
-            "team": "dba",
-            "person": None,
-            "start": (now + dt.timedelta(days=2)).isoformat(),
-            "end": (now + dt.timedelta(days=3)).isoformat(),
-        }
-    ]
-    (tmp_path / "policy.yml").write_text(yaml.safe_dump(policy))
-    router = load_router(write_config(database_url, policy=str(tmp_path / "policy.yml")))
+    policy = dba_gap_policy(tmp_path, now)
+    router = load_router(write_config(database_url, policy=str(policy)))
     app = create_app(router)
     try:
         state = app.extensions["hospmon_router"]

@@ -124,6 +124,10 @@ class Step(StrictModel):
     """The next deliveries of this scenario are lost on the way (a proxy answered 200 and dropped them)."""
     alertmanager_resends: bool = False
     """Wait until Alertmanager has sent the still-firing alerts again (its repeat interval)."""
+    channels_refuse: int = 0
+    """The next sends fail ("451 try again later" from the mail relay or the SMS gateway), to be retried."""
+    crash_after_send: int = 0
+    """The router dies right after a channel took the next message, before recording the send; it restarts."""
     expect: Expect | None = None
 
 

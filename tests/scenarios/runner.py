@@ -24,6 +24,7 @@ from alertrouter.console.changes import create_change
 from alertrouter.context import load_router
 from alertrouter.db import transaction
 from alertrouter.models import Alert, Delivery, Incident, Notification, Status
+from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.state import AppState
 from alertrouter.worker.run import Worker
 from tests.scenarios import chain as am
@@ -33,6 +34,10 @@ from tests.scenarios.model import AlertRef, ChangeWindow, Person, Scenario, Step
 from tests.scenarios.setup import Clock, Page, local_time, router_config
 
 SETTLE_SECONDS = 60.0
+
+
+class RouterDied(BaseException):
+    """The router process ends here (a BaseException, so the outbox's error handling cannot catch it)."""
 
 
 @dataclass
@@ -60,7 +65,8 @@ class ScenarioRun:
         self.app = create_app(self.router)
         self.state: AppState = self.app.extensions["hospmon_router"]
         self.state.now = self.clock.now
-        self.worker = Worker(self.router, self.state.sessions, now=self.clock.now, lock=self.state.write_lock)
+        self.refuse = self.crash = 0
+        self.worker = self._start_worker()
         self.client: FlaskClient = self.app.test_client()
         self.inv = self.router.inventory
         members = [m for t in self.inv.teams.values() for m in t.members]
@@ -78,9 +84,26 @@ class ScenarioRun:
 
     # -- moving the clock -------------------------------------------------------------------------------
 
+    def _start_worker(self) -> Worker:
+        state, clock = self.state, self.clock
+        return Worker(self.router, state.sessions, now=clock.now, lock=state.write_lock, sender=self._send)
+
+    def _send(self, *args: Any) -> None:
+        """Send through the real channel, unless the step made it refuse; die after it if the step says so."""
+        if self.refuse:
+            self.refuse -= 1
+            raise DeliveryError("451 4.3.2 try again later")
+        send(*args)
+        if self.crash:
+            self.crash -= 1
+            raise RouterDied
+
     def run_pass(self) -> None:
         """Run the worker once at the scenario time; stamp what reached the sinks with that time."""
-        self.worker.run_once()
+        try:
+            self.worker.run_once()
+        except RouterDied:
+            self.worker = self._start_worker()  # restarted, its pass cut short
         mail = self.chain.smtp.mailbox.messages
         for msg in mail[self._mail_seen :]:
             who = self.by_email.get(str(msg["To"]), str(msg["To"]))
@@ -105,6 +128,9 @@ class ScenarioRun:
                     select(func.min(Notification.next_attempt_at)).where(
                         Notification.status == "pending", Notification.next_attempt_at > now
                     )
+                ).scalar(),
+                session.execute(  # a message a dead worker held is free again when its lease runs out
+                    select(func.min(Notification.lease_until)).where(Notification.lease_until > now)
                 ).scalar(),
             ]
         times.extend(w.until for w in self.windows if w.until > now)
@@ -135,6 +161,8 @@ class ScenarioRun:
             self.chain.sms.status = 503 if step.sms_gateway == "down" else 200
         if step.lose_deliveries:
             self.chain.front.lose[self.name] = step.lose_deliveries
+        self.refuse += step.channels_refuse
+        self.crash += step.crash_after_send
         if step.fire or step.resolve:
             self._post(step.fire, step.resolve, day, lossy=bool(step.lose_deliveries))
         if step.acknowledge:

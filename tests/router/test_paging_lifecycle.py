@@ -1,0 +1,124 @@
+"""Pages across an incident's life: a child released by its resolved root, a page overtaken by a resolve."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from alertrouter.context import Router
+from alertrouter.models import Event, Incident, Notification
+from alertrouter.notify.channels import DeliveryError, send
+from alertrouter.worker.run import Worker
+from tests.router.conftest import Clock, auth, events
+from tests.router.payloads import alert, iso, webhook
+from tests.router.smtp import SmtpServer
+
+NIGHT = dt.datetime(2026, 12, 7, 19, 0, tzinfo=dt.UTC)  # Tuesday 03:00 in Shanghai; li.qiang on call
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _post(app: Flask, *alerts: dict[str, Any]) -> None:
+    resp = app.test_client().post("/webhook/alertmanager", json=webhook(*alerts), headers=auth())
+    assert resp.status_code == 200, resp.json
+
+
+def _incident(app: Flask, ci: str) -> Incident:
+    with app.extensions["hospmon_router"].sessions() as session:
+        inc: Incident = session.execute(select(Incident).where(Incident.ci == ci)).scalar_one()
+        return inc
+
+
+def _kinds(app: Flask, incident_id: int) -> list[tuple[str, str]]:
+    with app.extensions["hospmon_router"].sessions() as session:
+        rows = session.execute(
+            select(Event.kind, Event.text).where(Event.incident_id == incident_id).order_by(Event.id)
+        )
+        return [(r.kind, r.text) for r in rows if r.kind in ("paged", "escalated", "released")]
+
+
+def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_call_again(
+    mail_app: Flask, mail_router: Router, smtp: SmtpServer
+) -> None:
+    """03:00 the ICU floor switch stops answering, 03:01 the inpatient building's aggregation switch too.
+
+    The building switch is the root cause: the ICU switch's incident joins it. At 03:20 the building switch
+    is back but the ICU floor switch still is not. Its incident is a fault of its own again: the network
+    on-call is paged for it at once (step 1), and the lead only 15 minutes later if nobody acknowledges.
+    """
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(NIGHT)
+    state.now = clock
+    worker = Worker(mail_router, state.sessions, now=clock)
+    icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
+    _post(mail_app, icu)
+    worker.run_once()
+    child = _incident(mail_app, "acc-sw-icu-5f")
+    [first] = smtp.mailbox.messages
+    on_call = "li.qiang@hospital.example"
+    assert first["To"] == on_call
+    clock.at = NIGHT + MINUTE
+    building = alert("agg-sw-inpatient", clock.at, name="CIProbeFailed")
+    _post(mail_app, building)
+    worker.run_once()
+    assert _incident(mail_app, "acc-sw-icu-5f").parent_id == _incident(mail_app, "agg-sw-inpatient").id
+
+    clock.at = NIGHT + 20 * MINUTE
+    _post(mail_app, {**building, "status": "resolved", "endsAt": building["startsAt"]})
+    worker.run_once()
+    paged = [m for m in smtp.mailbox.messages if f"#{child.id} " in m["Subject"]]
+    assert [m["To"] for m in paged] == [on_call, on_call], "the on-call is paged again on release"
+    assert "step 1 of 3" in _kinds(mail_app, child.id)[-1][1]
+
+    clock.at += MINUTE
+    worker.run_once()
+    assert [k for k, _ in _kinds(mail_app, child.id)] == ["paged", "released", "paged"], (
+        "no escalation to the lead one minute after the release"
+    )
+    clock.at = NIGHT + 36 * MINUTE  # 16 minutes after the release, nobody acknowledged
+    worker.run_once()
+    kind, text = _kinds(mail_app, child.id)[-1]
+    assert kind == "escalated" and "wang.lei" in text and "step 2 of 3" in text
+    with state.sessions() as session:
+        leads = session.execute(
+            select(Notification.recipient).where(
+                Notification.incident_id == child.id, Notification.recipient == "wang.lei@hospital.example"
+            )
+        ).all()
+    assert len(leads) == 1
+
+
+def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
+    mail_app: Flask, mail_router: Router, smtp: SmtpServer
+) -> None:
+    """03:00 the ICU floor switch stops answering; the mail relay answers "451 try later", so the page waits
+    for its retry. At 03:00:05 the switch answers again and the alert resolves. The retry at 03:00:11 must
+    not wake the on-call for a fault that is gone, as if it were live: it is cancelled, and the timeline
+    says which page was held back and why."""
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(NIGHT)
+    state.now = clock
+    calls: list[str] = []
+
+    def relay(*args: Any) -> None:
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise DeliveryError("451 4.3.2 try again later")
+        send(*args)
+
+    worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
+    icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
+    _post(mail_app, icu)
+    worker.run_once()
+    assert calls == ["li.qiang@hospital.example"] and smtp.mailbox.messages == []
+    clock.at = NIGHT + dt.timedelta(seconds=5)
+    _post(mail_app, {**icu, "status": "resolved", "endsAt": iso(clock.at)})
+    clock.at = NIGHT + dt.timedelta(seconds=11)
+    worker.run_once()
+    assert smtp.mailbox.messages == [] and len(calls) == 1
+    [held] = events(mail_app, "notification_cancelled")
+    assert "li.qiang@hospital.example" in held and "resolved" in held
+    with state.sessions() as session:
+        assert session.execute(select(Notification.status)).scalar_one() == "cancelled"
