@@ -20,15 +20,9 @@ import yaml
 
 from demo.servers.snmpd import Agent
 from tests.network.conftest import write_config
-from tests.servers import free_port, http_get, process
+from tests.servers import free_port, http_get, mapped, process
 
 HEAVY = ("_pydantic_core", "cryptography/hazmat/bindings")
-
-
-def mapped(pid: int) -> set[str]:
-    """Return the heavy native libraries mapped into a process."""
-    maps = Path(f"/proc/{pid}/maps").read_text()
-    return {lib for lib in HEAVY if lib in maps}
 
 
 def reload(base: str) -> tuple[int, str]:
@@ -53,7 +47,7 @@ def test_served_exporter_maps_neither_pydantic_nor_a_second_openssl(tmp_path: Pa
         for auth in ("public_v2", "hm_sha_aes"):
             status, body = http_get(f"{base}/probe?target={agent.target}&module=system&auth={auth}")
             assert status == 200 and b'hospmon_probe_success{module="system"} 1.0' in body, auth
-        assert mapped(proc.pid) == set()
+        assert mapped(proc.pid, HEAVY) == set()
         # A night-shift edit with two mistakes: both are named, the running config stays.
         bad = {**config, "defaults": {"timeout": 0}, "auths": {**config["auths"], "x": {"version": 5}}}
         path.write_text(yaml.safe_dump(bad))
@@ -63,7 +57,7 @@ def test_served_exporter_maps_neither_pydantic_nor_a_second_openssl(tmp_path: Pa
         assert http_get(f"{base}/probe?target={agent.target}&module=system&auth=hm_sha_aes")[0] == 200
         path.write_text(yaml.safe_dump(config))
         assert reload(base)[0] == 200
-        assert mapped(proc.pid) == set()
+        assert mapped(proc.pid, HEAVY) == set()
 
 
 @pytest.mark.parametrize("what", ["a missing secret file", "an unknown key"])
