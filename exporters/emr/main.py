@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
+from exporters.core import policy
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
-from exporters.core.httpconfig import check_target, target_url
-from exporters.core.policy import Access, Checked, check_policy
-from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
+from exporters.core.httpconfig import target_url
+from exporters.core.probe import Deadline, Exporter, ProbeRequest
+from exporters.core.urltargets import Checked, check_url_request
 from exporters.emr import fhir
 from exporters.emr.config import EmrConfig, load_emr_config
 from hospmon.config import ConfigError
 
-
-@dataclass
-class LoadedEmr:
-    """A checked config, its file (auth secrets are read relative to it) and the targets it may probe."""
-
-    config: EmrConfig
-    file: Path
-    access: Access
+LoadedEmr = Checked[EmrConfig]
 
 
 class EmrExporter(Exporter[LoadedEmr]):
@@ -35,13 +27,13 @@ class EmrExporter(Exporter[LoadedEmr]):
     default_port = 9106
     description = "FHIR R4 and web probes of the electronic medical record (EMR) system."
 
-    def read_config(self, path: Path | None) -> Checked[EmrConfig]:
+    def read_config(self, path: Path | None) -> policy.Checked[EmrConfig]:
         """Load and check the config file; secrets are read once here to fail early."""
         if path is None:
             raise ConfigError.single("--config.file", "give the EMR exporter's config file")
-        return check_policy(load_emr_config(path), path, self.name)
+        return policy.check_policy(load_emr_config(path), path, self.name)
 
-    def build(self, read: Checked[EmrConfig], path: Path | None) -> LoadedEmr:
+    def build(self, read: policy.Checked[EmrConfig], path: Path | None) -> LoadedEmr:
         """Keep the config with its file and the allow-list with its PHI guard."""
         assert path is not None
         return LoadedEmr(read.config, path, read.access.access(self.refusals))
@@ -53,10 +45,7 @@ class EmrExporter(Exporter[LoadedEmr]):
     def check_request(self, config: LoadedEmr, request: ProbeRequest) -> None:
         """Refuse unknown modules and targets that are not http(s) URLs."""
         super().check_request(config, request)
-        problem = check_target(request.target)
-        if problem:
-            raise BadRequest(problem)
-        config.access.check(request.target, request.modules, None, urlsplit(request.target).hostname)
+        check_url_request(config.access, request)
 
     def probe_module(
         self, config: LoadedEmr, request: ProbeRequest, module: str, deadline: Deadline

@@ -1,4 +1,5 @@
-"""Config of the reach exporter: ICMP, TCP (optionally TLS, with send/expect steps), DNS and HTTP modules.
+"""Config of the reach exporter: ICMP, TCP (optionally TLS, with send/expect steps), DNS, HTTP and clamd
+(ClamAV's scanning daemon) modules.
 
 Example::
 
@@ -15,6 +16,7 @@ Example::
       kiosk_in_service:
         kind: http
         http: {path: /status, json_checks: [{name: in_service, path: state, op: eq, value: in_service}]}
+      clamav: {kind: clamd, clamd: {port: 3310, timezone: Asia/Shanghai}}
 
 The target is a host (``10.1.2.3``, ``[fe80::1]``, ``kiosk-3f-01``) with an optional ``:port``; for http
 modules it is the base URL. Targets are allow-listed as for every exporter (``inventory:``, ``targets:``,
@@ -25,6 +27,7 @@ serve binary protocols (a DICOM A-ASSOCIATE-RQ, an HL7 MLLP frame).
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -114,15 +117,35 @@ class DnsSpec(Strict):
     timeout_seconds: Seconds = 5.0
 
 
+def _zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: give an IANA name such as Asia/Shanghai") from None
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClamdSpec(Strict):
+    """ClamAV's daemon on its TCP port (``TCPSocket`` in clamd.conf): VERSION and STATS."""
+
+    port: Annotated[int, at.Interval(ge=1, le=65535)] = 3310
+    """Used when the target has none."""
+    timezone: Annotated[str, Check(_zone)] = "UTC"
+    """The clamd host's zone: clamd prints local time."""
+    timeout_seconds: Seconds = 5.0
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReachModule(Strict):
     """One probe module: its kind and the settings of that kind."""
 
-    kind: Literal["icmp", "tcp", "dns", "http"]
+    kind: Literal["icmp", "tcp", "dns", "http", "clamd"]
     icmp: IcmpSpec = field(default_factory=IcmpSpec)
     tcp: TcpSpec = field(default_factory=TcpSpec)
     dns: DnsSpec | None = None
     http: HttpSpec = field(default_factory=HttpSpec)
+    clamd: ClamdSpec = field(default_factory=ClamdSpec)
 
     def __post_init__(self) -> None:
         if self.kind == "dns" and self.dns is None:
