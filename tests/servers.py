@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from demo.servers import process as _process
+from demo.servers.postgres import PostgresServer
 from demo.servers.process import PACKAGES, MissingProgram, free_port, http_get, terminate
 from demo.servers.prometheus import alertmanager, prometheus
 
@@ -55,6 +56,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 LATE = 1.0
 """Seconds past its deadline a loaded 2-core CI machine may take to hand an answer back: a deadline test
 asserts `elapsed < deadline + LATE`, far below what a hung or queued answer would take."""
+
+
+def throwaway_postgres() -> PostgresServer:
+    """Start a PostgreSQL of the tests' own, without fsync.
+
+    Its data dies with the test; with fsync each stop's checkpoint took 5-10 s on the busy CI disk (the
+    router tests' session teardown paid it), without it about half a second.
+    """
+    return PostgresServer(settings={"fsync": "off"}).start()
 
 
 @contextmanager
