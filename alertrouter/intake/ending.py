@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from alertrouter.db import is_postgres
 from alertrouter.intake.parser import ParsedAlert
 from alertrouter.models import ALERTS, EVENTS, OPEN, Incident, Status
+from alertrouter.msg import T, msg_data
 
 Key = tuple[str, dt.datetime]
 Ending = tuple[int, "dt.datetime | None", str]
@@ -35,11 +36,15 @@ def superseded(
         for row in others:
             if row.starts_at < alert.starts_at and row.status == "firing":
                 endings.append(
-                    (row.id, alert.starts_at, f"superseded by the firing that started {alert.starts_at}")
+                    (
+                        row.id,
+                        alert.starts_at,
+                        T("superseded by the firing that started {start}", start=alert.starts_at),
+                    )
                 )
         newer = [row.starts_at for row in others if row.starts_at > alert.starts_at]
         if newer and alert.status == "firing":
-            endings.append((new_id, min(newer), "arrived after a newer start of the same alert"))
+            endings.append((new_id, min(newer), T("arrived after a newer start of the same alert")))
     return endings
 
 
@@ -63,8 +68,8 @@ def end_alerts(endings: Iterable[Ending], *, session: Session, now: dt.datetime)
                     "at": now,
                     "kind": "alert_resolved",
                     "actor": "router",
-                    "text": f"{row.alertname} on {row.ci} {why}",
-                    "data": {"alert_id": row.id},
+                    "text": (text := T("{alert} on {ci} {why}", alert=row.alertname, ci=row.ci, why=why)),
+                    "data": {"alert_id": row.id, **msg_data(text)},
                 }
             )
     if events:
@@ -99,8 +104,8 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
                 at=now,
                 kind="resolved",
                 actor="router",
-                text="resolved: all alerts resolved",
-                data={},
+                text=(text := T("resolved: all alerts resolved")),
+                data=msg_data(text),
             )
         )
 
@@ -122,6 +127,7 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
         .all()
     )
     if children:
+        released = T("root cause #{root} resolved; this one still fails, paging resumes", root=incident_id)
         session.execute(
             EVENTS.insert(),
             [
@@ -130,8 +136,8 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
                     "at": now,
                     "kind": "released",
                     "actor": "router",
-                    "text": f"root cause #{incident_id} resolved; this one still fails, paging resumes",
-                    "data": {"parent_id": incident_id},
+                    "text": released,
+                    "data": {"parent_id": incident_id, **msg_data(released)},
                 }
                 for child in children
             ],

@@ -7,18 +7,31 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.links import Action, make_links
 from alertrouter.models import Incident, Notification
+from alertrouter.msg import T
+from alertrouter.notify import pages
 from alertrouter.notify.channels import person_address
-from alertrouter.notify.templates import BODY, SUBJECT, render
+from alertrouter.notify.templates import render
+from alertrouter.settings import ChannelConfig
 from alertrouter.timeline import record
 
+GROUP_KINDS = ("wecom", "dingtalk", "webhook")
+ACTIONS = {
+    "email": (Action.acknowledge, Action.resolve, Action.open),
+    "wecom": (Action.acknowledge, Action.resolve, Action.open),
+    "dingtalk": (Action.acknowledge, Action.resolve, Action.open),
+    "sms": (Action.acknowledge,),
+    "webhook": (),
+}
 
-def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, str]:
-    base = router.settings.file.console_url.rstrip("/")
+
+def _fields(f: pages.Facts, person: str, step: str, links: dict[Action, str]) -> dict[str, str]:
+    inc = f.inc
     return {
         "id": str(inc.id),
         "priority": inc.priority,
-        "title": inc.title,
+        "title": f.title,
         "status": inc.status,
         "explanation": inc.explanation,
         "owner": inc.owner_explanation,
@@ -29,24 +42,51 @@ def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, 
         "team": inc.team or "",
         "departments": ", ".join(d.department for d in inc.departments),
         # People open the console's incident page; machines use the API.
-        "url": f"{base}/console/incidents/{inc.id}",
+        "url": f.console,
+        "ack_url": links.get(Action.acknowledge, ""),
+        "resolve_url": links.get(Action.resolve, ""),
+        "open_url": links.get(Action.open, ""),
+        "history": "\n".join(f.history),
     }
+
+
+def compose(
+    channel: ChannelConfig, f: pages.Facts, paged: str, step: str, links: dict[Action, str]
+) -> tuple[str, str]:
+    """Return the subject and body of one message: the channel's own templates, else the built-in page."""
+    if channel.kind == "email":
+        subject, body = pages.subject(f), pages.email_text(f, links, paged, step)
+    elif channel.kind in ("wecom", "dingtalk"):
+        subject, body = pages.subject(f), pages.chat_markdown(f, links, paged, step)
+    elif channel.kind == "sms":
+        # The gateway texts `message` (the body); the subject goes along as the JSON title, for its logs.
+        subject, body = pages.subject(f), pages.sms_text(f, links)
+    else:
+        subject, body = pages.subject(f), pages.email_text(f, links, paged, step)
+    fields = _fields(f, paged, step, links)
+    return (
+        render(channel.subject, fields) if channel.subject else subject,
+        render(channel.body, fields) if channel.body else body,
+    )
 
 
 def page(
     router: Router, inc: Incident, people: list[str], step: str, *, session: Session, now: dt.datetime
 ) -> int:
-    """Queue messages to people on every channel carrying the incident's priority; return how many."""
+    """Queue messages to people on every channel carrying the incident's priority; return how many.
+
+    Each message carries its own acknowledge, resolve and open links, acting as the person it goes to; a
+    group chat's act as the first person paged.
+    """
     team = router.inventory.teams.get(inc.team or "")
     members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
+    paged = ", ".join(people)
+    facts = pages.facts(router, inc, session=session)
     queued = 0
     for channel in router.settings.file.channels:
         if inc.priority not in channel.priorities:
             continue
-        fields = _fields(router, inc, ", ".join(people), step)
-        subject = render(channel.subject or SUBJECT, fields)
-        body = render(channel.body or BODY, fields)
-        recipients: list[str] = []
+        targets: list[tuple[str, str]] = []
         for person in people:
             member = members.get(person)
             address = person_address(channel, member.contacts.model_dump() if member else {})
@@ -55,14 +95,17 @@ def page(
                     session,
                     inc.id,
                     "notification_skipped",
-                    f"{person} has no address for {channel.name}",
+                    T("{person} has no address for {channel}", person=person, channel=channel.name),
                     at=now,
                 )
             elif address:
-                recipients.append(address)
-        if channel.kind in ("wecom", "dingtalk", "webhook"):
-            recipients = [team.id if team else "all"]
-        for recipient in recipients:
+                targets.append((address, person))
+        if channel.kind in GROUP_KINDS:
+            targets = [(team.id if team else "all", people[0] if people else "")]
+        for recipient, person in targets:
+            actions = ACTIONS[channel.kind] if person else ()
+            links = make_links(router, inc.id, person, channel.name, actions, session=session, now=now)
+            subject, body = compose(channel, facts, paged, step, links)
             session.add(
                 Notification(
                     incident_id=inc.id,

@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import Incident, Status
+from alertrouter.msg import Joined, Msg, T, join
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.timeline import record
 from alertrouter.worker.claim import skip_locked
 from hospmon.inventory.schema import EscalationStep, Team
@@ -18,17 +21,19 @@ from hospmon.inventory.schema import EscalationStep, Team
 DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
 
 
-def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -> tuple[list[str], list[str]]:
-    """Return the people a step pages and notes on who could not be found."""
+def targets(
+    router: Router, team: Team, step: EscalationStep, at: dt.datetime, policy: Policy | None = None
+) -> tuple[list[str], list[Msg]]:
+    """Return the people a step pages and notes on who could not be found, under a plan (the YAML's)."""
     people: list[str] = []
-    notes: list[str] = []
+    notes: list[Msg] = []
     for who in step.notify:
         if who == "on_call":
-            duty = on_call(router.inventory, router.policy, team.id, at)
+            duty = on_call(router.inventory, policy or router.policy, team.id, at)
             if duty.person:
                 people.append(duty.person)
             else:
-                notes.append(f"nobody on call ({duty.reason}); paging the lead")
+                notes.append(T("nobody on call ({reason}); paging the lead", reason=duty.reason))
                 people.extend([team.lead] if team.lead else [m.id for m in team.members])
         elif who == "lead":
             people.extend([team.lead] if team.lead else [m.id for m in team.members])
@@ -56,15 +61,20 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             continue
         step = steps[inc.escalation_step]
         due = inc.next_escalation_at or now
-        people, notes = targets(router, team, step, now)
-        label = f"step {inc.escalation_step + 1} of {len(steps)}, after {step.after_minutes} min"
+        people, notes = targets(router, team, step, now, plan(router, session=session))
+        label = T(
+            "step {step} of {steps}, after {minutes} min",
+            step=inc.escalation_step + 1,
+            steps=len(steps),
+            minutes=step.after_minutes,
+        )
         queued = page(router, inc, people, label, session=session, now=now)
         kind = "paged" if inc.escalation_step == 0 else "escalated"
         record(
             session,
             inc.id,
             kind,
-            f"{kind} {', '.join(people)} ({label}; {queued} messages)" + "".join(f"; {n}" for n in notes),
+            _paged(kind, people, label, queued, notes),
             at=now,
             data={"step": inc.escalation_step, "people": people},
         )
@@ -75,3 +85,14 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
         inc.next_escalation_at = due + wait if wait is not None else None
         done += 1
     return done
+
+
+def _paged(kind: str, people: list[str], label: Msg, queued: int, notes: list[Msg]) -> Msg:
+    """Say who a step paged, which step, how many messages, and whom it could not find."""
+    who = Joined(tuple(people))
+    text = (
+        T("paged {people} ({step}; {count} messages)", people=who, step=label, count=queued)
+        if kind == "paged"
+        else T("escalated {people} ({step}; {count} messages)", people=who, step=label, count=queued)
+    )
+    return join([text, *notes]) if notes else text
