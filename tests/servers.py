@@ -112,6 +112,12 @@ def process(
         yield proc
 
 
+def mapped(pid: int, libraries: Sequence[str]) -> set[str]:
+    """Return which of `libraries` (path fragments of native libraries) are mapped into a process."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {lib for lib in libraries if lib in maps}
+
+
 def promql(base: str, query: str) -> list[dict[str, Any]]:
     """Run an instant query and return its result vector."""
     from urllib.parse import urlencode
