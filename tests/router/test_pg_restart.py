@@ -18,6 +18,7 @@ from demo.servers.postgres import PostgresServer
 from tests.router.conftest import API_TOKEN, router_config
 from tests.router.payloads import alert, webhook
 from tests.router.servers import Process, start_router
+from tests.servers import throwaway_postgres
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)
 
@@ -25,7 +26,7 @@ T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)
 @pytest.fixture
 def server() -> Iterator[PostgresServer]:
     """A PostgreSQL of this test's own: restarting the session's would break the other tests' pools."""
-    pg = PostgresServer().start()
+    pg = throwaway_postgres()
     try:
         pg.execute("CREATE DATABASE router")
         yield pg
