@@ -89,6 +89,8 @@ _LATIN_PAIR_ANYWHERE = re.compile(
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _MAX_GROUPS = 8
+_MIN_DIGITS = 10
+"""The fewest digits of any number the rules refuse: a landline with its area code, 010 1234567."""
 _CACHE_SIZE = 8192
 """Values remembered with their findings: a switch's interface names come back at every scrape."""
 
@@ -215,7 +217,7 @@ def _number_rule(digits: str) -> str | None:
         national = digits[2:]
     if len(national) == 11 and national[0] == "1" and national[1] in "3456789":
         return "mobile_phone"
-    if national is not digits and national[0] != "0" and 9 <= len(national) <= 11:
+    if national is not digits and national[:1] != "0" and 9 <= len(national) <= 11:
         return "landline_phone"  # +86 10 6512 3456: the trunk 0 is dropped after the country code
     if national.startswith("0") and national[1:2] not in ("", "0") and 10 <= len(national) <= 12:
         return "landline_phone"
@@ -224,6 +226,8 @@ def _number_rule(digits: str) -> str | None:
 
 def _number_findings(text: str) -> Iterable[Finding]:
     for run in _DIGIT_RUN.finditer(text):
+        if len(run.group()) < _MIN_DIGITS:
+            continue  # too short to hold any number `_number_rule` takes (a CI's "3-4-5")
         groups = list(_DIGIT_GROUP.finditer(run.group()))[: _MAX_GROUPS * 2]
         for i in range(len(groups)):
             for j in range(i, min(len(groups), i + _MAX_GROUPS)):
@@ -321,11 +325,12 @@ class PhiGuard:
         found = list(_number_findings(text))
         if self._record is not None:
             found += [Finding("record_number", m.start(), m.end()) for m in self._record.finditer(text)]
-        found += [
-            Finding("email", m.start(), m.end())
-            for m in _EMAIL.finditer(text)
-            if not self._own_mailbox(m.group())
-        ]
+        if "@" in text:
+            found += [
+                Finding("email", m.start(), m.end())
+                for m in _EMAIL.finditer(text)
+                if not self._own_mailbox(m.group())
+            ]
         for m in _HAN_RUN.finditer(text):
             if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
                 found.append(Finding("han_name", m.start(), m.end()))

@@ -85,6 +85,7 @@ def test_patient_identifiers_are_refused_by_their_rule(guard: PhiGuard, value: s
         "1700000000",
         "Copyright (c) 1986-2015 by Cisco Systems, Inc.",
         "in service 2010-2024",
+        "vendor line +0086 12345",  # the country code alone: checked, never a crash
         "",
     ],
 )

@@ -1,7 +1,7 @@
 """A PostgreSQL restart (a minor upgrade, a failover, a DBA's maintenance) costs the router no 503.
 
-Before `pool_pre_ping`, each connection the pool held answered one 503 after the restart: Alertmanager
-retried, but the API and the console showed errors to the engineer on duty for no reason.
+Without a liveness check on checkout, each connection the pool held answered one 503 after the restart:
+Alertmanager retried, but the API and the console showed errors to the engineer on duty for no reason.
 """
 
 from __future__ import annotations
