@@ -9,6 +9,7 @@ warning alerts have something to show; everything else is healthy.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from demo import ports
@@ -57,7 +58,7 @@ def ward_printer() -> list[str]:
 
 
 def fortigate() -> list[str]:
-    """A FortiGate at ordinary load (FORTINET-FORTIGATE-MIB)."""
+    """A FortiGate at ordinary load, its FortiGuard packages updated hours ago (FORTINET-FORTIGATE-MIB)."""
     values = {
         "1": '"v7.2.8,build1639"',
         "3": "38",
@@ -70,7 +71,19 @@ def fortigate() -> list[str]:
     lines = [
         f"override {FGT}.4.1.{k}.0 {'octet_str' if k == '1' else 'uinteger'} {v}" for k, v in values.items()
     ]
-    return [*lines, f"override {FGT}.13.1.1.0 integer 3"]
+    return [*lines, f"override {FGT}.13.1.1.0 integer 3", *fortiguard(datetime.now(UTC))]
+
+
+def fortiguard(now: datetime) -> list[str]:
+    """FortiGuard antivirus and IPS packages as FortiOS shows them (dated in UTC), and one VDOM's counters."""
+    packages = {1: ("92.08836", 5), 2: ("29.00891", 7), 3: ("1.00000", 400), 4: ("29.00891", 7)}
+    lines = [f'override {FGT}.3.2.1.1.2.1 octet_str "root"']
+    for oid, (version, hours_ago) in packages.items():
+        stamp = (now - timedelta(hours=hours_ago)).strftime("%Y-%m-%d %H:%M")
+        lines.append(f'override {FGT}.4.2.{oid}.0 octet_str "{version}({stamp})"')
+    counters = {"8.2.1.1.1": 37, "8.2.1.1.2": 37, "9.2.1.1.1": 1204, "9.2.1.1.2": 1180, "9.2.1.1.3": 12,
+                "9.2.1.1.4": 96}  # fmt: skip
+    return [*lines, *(f"override {FGT}.{oid}.1 counter {value}" for oid, value in counters.items())]
 
 
 def brocade() -> list[str]:
