@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.db import insert_for
 from alertrouter.incidents import reopen
-from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
+from alertrouter.intake.copies import also_ended, copy_of
+from alertrouter.intake.ending import Key, end_alerts, maybe_resolve
 from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.intake.redact import redact_message
@@ -48,15 +49,21 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     depth = router.assessor.depth
     unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
     stored, siblings = _stored(unique, session)
+    for alert in unique:  # the same alert with another start: one of an HA pair's copies (copies.py)
+        if key_of(alert) not in stored:
+            row = copy_of(alert, siblings.get(alert.fingerprint, []))
+            if row is not None:
+                stored[key_of(alert)] = row
     fresh = [a for a in unique if key_of(a) not in stored]
     if fresh:
-        inserted = _insert_new(fresh, siblings, session=session, router=router, now=now, result=result)
+        inserted = _insert_new(fresh, session=session, router=router, now=now, result=result)
         raced = [a for a in fresh if key_of(a) not in inserted]
         if raced:  # another replica stored them a moment ago: they are repeats here
             stored.update(_stored(raced, session)[0])
     _update_stored(
         [a for a in unique if key_of(a) in stored],
         stored,
+        siblings,
         session=session,
         router=router,
         now=now,
@@ -84,7 +91,12 @@ def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any]
     wanted = {key_of(a) for a in alerts}
     rows = session.execute(
         select(
-            ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, ALERTS.c.status, ALERTS.c.incident_id
+            ALERTS.c.id,
+            ALERTS.c.fingerprint,
+            ALERTS.c.starts_at,
+            ALERTS.c.ends_at,
+            ALERTS.c.status,
+            ALERTS.c.incident_id,
         ).where(ALERTS.c.fingerprint.in_(fingerprints))
     )
     found = {}
@@ -99,7 +111,6 @@ def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any]
 
 def _insert_new(
     fresh: list[ParsedAlert],
-    siblings: dict[str, list[Any]],
     *,
     session: Session,
     router: Router,
@@ -178,7 +189,6 @@ def _insert_new(
     planner.apply_raises()
     for incident_id in sorted(resolved):
         maybe_resolve(incident_id, session=session, now=now)
-    end_alerts(superseded(fresh, inserted, siblings), session=session, now=now)
     return set(inserted)
 
 
@@ -198,6 +208,7 @@ def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt
 def _update_stored(
     alerts: list[ParsedAlert],
     stored: dict[Key, Any],
+    siblings: dict[str, list[Any]],
     *,
     session: Session,
     router: Router,
@@ -214,21 +225,28 @@ def _update_stored(
         .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
     )
     to_resolve: list[tuple[int, dt.datetime | None, str]] = []
+    copies: list[tuple[int, dt.datetime | None, str]] = []
     still_firing: dict[int, ParsedAlert] = {}
     for alert in alerts:
         row = stored[key_of(alert)]
         if row.incident_id is not None:
             result.incidents.add(row.incident_id)
-        if alert.status == "resolved" and row.status == "firing":
-            to_resolve.append((row.id, alert.ends_at, "resolved"))
-        elif alert.status == "firing" and row.status == "resolved":
+        if alert.status == "resolved":
+            if row.status == "firing":
+                to_resolve.append((row.id, alert.ends_at, "resolved"))
+            else:
+                result.outcomes["repeat"] += 1
+            copies += also_ended(alert, row.id, siblings.get(alert.fingerprint, []))
+        elif row.status == "resolved":
             result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
         else:
             result.outcomes["repeat"] += 1
-            if alert.status == "firing" and row.incident_id is not None:
+            if row.incident_id is not None:
                 still_firing.setdefault(row.incident_id, alert)
     for row in end_alerts(to_resolve, session=session, now=now):
         result.outcomes["resolved" if row is not None else "repeat"] += 1
+    ending = {e[0] for e in to_resolve}
+    end_alerts([e for e in copies if e[0] not in ending], session=session, now=now)
     _reopen_ended(still_firing, session=session, router=router, now=now)
 
 
