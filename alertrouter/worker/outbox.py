@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,7 +121,7 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
         return None
     where = f"{note.channel} to {note.recipient}"
     inc = session.get(Incident, note.incident_id)
-    if inc is not None and inc.status not in OPEN:
+    if inc is not None and inc.status not in OPEN and not _others_open(session, note):
         # Resolved before this went out: waking someone for a fault that is gone helps nobody; the
         # timeline says what was held back, for the morning review.
         note.status, note.lease_until = "cancelled", None
@@ -148,6 +148,17 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
         )
     note.status = "sending"
     return Attempt(note, renewed, in_doubt)
+
+
+def _others_open(session: Session, note: Notification) -> bool:
+    """Tell whether another incident a message lists is still open: then it still has something to say."""
+    others = [i for i in note.incident_ids or [] if i != note.incident_id]
+    if not others:
+        return False
+    query = (
+        select(func.count()).select_from(Incident).where(Incident.id.in_(others), Incident.status.in_(OPEN))
+    )
+    return bool(session.execute(query).scalar())
 
 
 @contextmanager

@@ -18,6 +18,8 @@ from tests.router.smtp import SmtpServer
 
 NIGHT = dt.datetime(2026, 12, 7, 19, 0, tzinfo=dt.UTC)  # Tuesday 03:00 in Shanghai; li.qiang on call
 MINUTE = dt.timedelta(minutes=1)
+SETTLE = dt.timedelta(seconds=20)  # the shipped policy's storms.settle_seconds: an access switch's first page
+GRACE = dt.timedelta(seconds=90)  # storms.release_grace_seconds: a released child's first page
 
 
 def _post(app: Flask, *alerts: dict[str, Any]) -> None:
@@ -46,7 +48,8 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
 
     The building switch is the root cause: the ICU switch's incident joins it. At 03:20 the building switch
     is back but the ICU floor switch still is not. Its incident is a fault of its own again: the network
-    on-call is paged for it at once (step 1), and the lead only 15 minutes later if nobody acknowledges.
+    on-call is paged for it (step 1) once the release grace has passed with the switch still down, and the
+    lead only 15 minutes after that if nobody acknowledges.
     """
     state = mail_app.extensions["hospmon_router"]
     clock = Clock(NIGHT)
@@ -54,6 +57,8 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
     worker = Worker(mail_router, state.sessions, now=clock)
     icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
     _post(mail_app, icu)
+    worker.run_once()  # held: the building switch above may be what failed
+    clock.at = NIGHT + SETTLE
     worker.run_once()
     child = _incident(mail_app, "acc-sw-icu-5f")
     [first] = smtp.mailbox.messages
@@ -66,7 +71,10 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
     assert _incident(mail_app, "acc-sw-icu-5f").parent_id == _incident(mail_app, "agg-sw-inpatient").id
 
     clock.at = NIGHT + 20 * MINUTE
-    _post(mail_app, {**building, "status": "resolved", "endsAt": building["startsAt"]})
+    _post(mail_app, {**building, "status": "resolved", "endsAt": iso(clock.at)})
+    worker.run_once()
+    assert len([m for m in smtp.mailbox.messages if f"#{child.id} " in m["Subject"]]) == 1, "in the grace"
+    clock.at = NIGHT + 20 * MINUTE + GRACE
     worker.run_once()
     paged = [m for m in smtp.mailbox.messages if f"#{child.id} " in m["Subject"]]
     assert [m["To"] for m in paged] == [on_call, on_call], "the on-call is paged again on release"
@@ -77,7 +85,7 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
     assert [k for k, _ in _kinds(mail_app, child.id)] == ["paged", "released", "paged"], (
         "no escalation to the lead one minute after the release"
     )
-    clock.at = NIGHT + 36 * MINUTE  # 16 minutes after the release, nobody acknowledged
+    clock.at = NIGHT + 36 * MINUTE + GRACE  # 16 minutes after that page, nobody acknowledged
     worker.run_once()
     kind, text = _kinds(mail_app, child.id)[-1]
     assert kind == "escalated" and "wang.lei" in text and "step 2 of 3" in text
@@ -93,10 +101,10 @@ def test_icu_switch_still_down_after_its_building_switch_recovers_pages_the_on_c
 def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
     mail_app: Flask, mail_router: Router, smtp: SmtpServer
 ) -> None:
-    """03:00 the ICU floor switch stops answering; the mail relay answers "451 try later", so the page waits
-    for its retry. At 03:00:05 the switch answers again and the alert resolves. The retry at 03:00:11 must
-    not wake the on-call for a fault that is gone, as if it were live: it is cancelled, and the timeline
-    says which page was held back and why."""
+    """03:00 the ICU floor switch stops answering; its page is due at 03:00:20 (the settle hold), when the
+    mail relay answers "451 try later", so the page waits for its retry. At 03:00:25 the switch answers again
+    and the alert resolves. The retry at 03:00:31 must not wake the on-call for a fault that is gone, as if it
+    were live: it is cancelled, and the timeline says which page was held back and why."""
     state = mail_app.extensions["hospmon_router"]
     clock = Clock(NIGHT)
     state.now = clock
@@ -112,10 +120,12 @@ def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
     icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
     _post(mail_app, icu)
     worker.run_once()
+    clock.at = NIGHT + SETTLE
+    worker.run_once()
     assert calls == ["li.qiang@hospital.example"] and smtp.mailbox.messages == []
-    clock.at = NIGHT + dt.timedelta(seconds=5)
+    clock.at = NIGHT + SETTLE + dt.timedelta(seconds=5)
     _post(mail_app, {**icu, "status": "resolved", "endsAt": iso(clock.at)})
-    clock.at = NIGHT + dt.timedelta(seconds=11)
+    clock.at = NIGHT + SETTLE + dt.timedelta(seconds=11)
     worker.run_once()
     assert smtp.mailbox.messages == [] and len(calls) == 1
     [held] = events(mail_app, "notification_cancelled")
