@@ -34,7 +34,7 @@ def fields(router: Router, incs: list[Incident], cause: Incident, person: str, s
     names = [f"{i.alertname} on {i.ci or 'no CI'}" for i in incs]
     more = f"; and {len(names) - LISTED} more" if len(names) > LISTED else ""
     title = (
-        f"{len(incs)} still failing after #{cause.id} on {cause.ci or 'no CI'} recovered: "
+        f"{len(incs)} CIs still failing after {cause.ci or 'its cause'} (#{cause.id}) recovered: "
         + "; ".join(names[:LISTED])
         + more
     )

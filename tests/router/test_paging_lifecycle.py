@@ -132,3 +132,48 @@ def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
     assert "li.qiang@hospital.example" in held and "resolved" in held
     with state.sessions() as session:
         assert session.execute(select(Notification.status)).scalar_one() == "cancelled"
+
+
+def test_floor_switches_still_down_after_the_building_switch_are_paged_in_one_message(
+    mail_app: Flask, mail_router: Router, smtp: SmtpServer
+) -> None:
+    """03:00 the inpatient building's switch fails and the ICU, OR floor switches behind it with it; at 03:20
+    it is back, the floor switches are not. Past the grace the on-call gets one e-mail listing both, and the
+    lead 15 minutes later one more. While the relay refuses, the ICU switch recovers: the e-mail still goes,
+    because the OR switch it lists still fails."""
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(NIGHT)
+    state.now = clock
+    calls: list[str] = []
+
+    def relay(*args: Any) -> None:
+        calls.append(args[2])
+        if len(calls) == 2:  # the first message about the floor switches
+            raise DeliveryError("451 4.3.2 try again later")
+        send(*args)
+
+    worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
+    building = alert("agg-sw-inpatient", NIGHT, name="CIProbeFailed")
+    floors = [alert(ci, NIGHT + MINUTE, name="CIProbeFailed") for ci in ("acc-sw-icu-5f", "acc-sw-or-3f")]
+    _post(mail_app, building)
+    _post(mail_app, *floors)
+    clock.at = NIGHT + SETTLE
+    worker.run_once()
+    assert len(smtp.mailbox.messages) == 1  # the building switch; the floor switches are its children
+    clock.at = NIGHT + 20 * MINUTE
+    _post(mail_app, {**building, "status": "resolved", "endsAt": iso(clock.at)})
+    worker.run_once()
+    clock.at += GRACE
+    worker.run_once()
+    assert calls[1:] == ["li.qiang@hospital.example"] and len(smtp.mailbox.messages) == 1
+    _post(mail_app, {**floors[0], "status": "resolved", "endsAt": iso(clock.at)})
+    clock.at += dt.timedelta(seconds=10)
+    worker.run_once()
+    [_, listing] = smtp.mailbox.messages
+    assert "2 CIs still failing after agg-sw-inpatient" in listing["Subject"]
+    assert "acc-sw-icu-5f" in listing["Subject"] and "acc-sw-or-3f" in listing["Subject"]
+    clock.at = NIGHT + 20 * MINUTE + GRACE + 15 * MINUTE
+    worker.run_once()
+    [lead] = smtp.mailbox.messages[2:]
+    assert lead["To"] == "wang.lei@hospital.example" and "acc-sw-or-3f" in lead["Subject"]
+    assert "acc-sw-icu-5f" not in lead["Subject"]  # it recovered: only the OR switch escalates
