@@ -46,7 +46,7 @@ def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -
 
 
 def _due(session: Session, now: dt.datetime, limit: int) -> list[Incident]:
-    """Lease the due incidents, and every due child released with one of them, so a batch is whole."""
+    """Select (on PostgreSQL: lock) the due incidents, and every due child released with one of them."""
     query = (
         select(Incident)
         .where(Incident.status == Status.triggered, Incident.next_escalation_at <= now)
