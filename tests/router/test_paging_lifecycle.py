@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -31,6 +32,18 @@ def _incident(app: Flask, ci: str) -> Incident:
     with app.extensions["hospmon_router"].sessions() as session:
         inc: Incident = session.execute(select(Incident).where(Incident.ci == ci)).scalar_one()
         return inc
+
+
+def _relay(calls: list[str], *, refuse: int) -> Callable[..., None]:
+    """Return a mail relay that answers "451 try again later" to the `refuse`-th message, noting each."""
+
+    def relay(*args: Any) -> None:
+        calls.append(args[2])
+        if len(calls) == refuse:
+            raise DeliveryError("451 4.3.2 try again later")
+        send(*args)
+
+    return relay
 
 
 def _kinds(app: Flask, incident_id: int) -> list[tuple[str, str]]:
@@ -109,14 +122,7 @@ def test_page_held_up_by_the_mail_relay_is_not_sent_after_the_switch_is_back(
     clock = Clock(NIGHT)
     state.now = clock
     calls: list[str] = []
-
-    def relay(*args: Any) -> None:
-        calls.append(args[2])
-        if len(calls) == 1:
-            raise DeliveryError("451 4.3.2 try again later")
-        send(*args)
-
-    worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
+    worker = Worker(mail_router, state.sessions, now=clock, sender=_relay(calls, refuse=1))
     icu = alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed")
     _post(mail_app, icu)
     worker.run_once()
@@ -145,14 +151,8 @@ def test_floor_switches_still_down_after_the_building_switch_are_paged_in_one_me
     clock = Clock(NIGHT)
     state.now = clock
     calls: list[str] = []
-
-    def relay(*args: Any) -> None:
-        calls.append(args[2])
-        if len(calls) == 2:  # the first message about the floor switches
-            raise DeliveryError("451 4.3.2 try again later")
-        send(*args)
-
-    worker = Worker(mail_router, state.sessions, now=clock, sender=relay)
+    # The relay refuses the first message about the floor switches.
+    worker = Worker(mail_router, state.sessions, now=clock, sender=_relay(calls, refuse=2))
     building = alert("agg-sw-inpatient", NIGHT, name="CIProbeFailed")
     floors = [alert(ci, NIGHT + MINUTE, name="CIProbeFailed") for ci in ("acc-sw-icu-5f", "acc-sw-or-3f")]
     _post(mail_app, building)
