@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hospmon-installed
 
-.PHONY: help deps demo test lint bench dashboards clean
+.PHONY: help deps demo test lint bench dashboards lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ BENCHES := snmp_vs_snmp_exporter snmp_fleet database_scrape http_probe dicom_ech
 
 bench: deps ## Run every bench with its peer (bench/README.md); SNMP benches need root
 	@rc=0; for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || rc=1; done; exit $$rc
+
+lock: deps ## Pin the images' Python dependencies (requirements-image.txt) with pip-compile
+	@$(BIN)/pip-compile --quiet --extra demo --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements-image.txt pyproject.toml
 
 clean: ## Remove the run folder and caches (keeps the virtualenv)
 	rm -rf run .pytest_cache .mypy_cache .ruff_cache

@@ -31,6 +31,6 @@ def load_router(config_path: str | Path) -> Router:
     """Load the config, the inventory and the policy, raising `ConfigError` on any fault."""
     settings = load_settings(config_path)
     inventory = load_inventory(settings.resolve(settings.file.inventory))
-    policy, calendar = load_policy(settings.resolve(settings.file.policy), inventory)
+    policy, calendar = load_policy(settings.policy_path(), inventory)
     guard = PhiGuard(settings.file.phi, extra_words=inventory_words(inventory))
     return Router(settings, inventory, policy, calendar, Assessor(inventory, policy, calendar), guard)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from alertrouter.notify.templates import check_template
 from alertrouter.secrets_check import inline_secrets
+from hospmon import paths
 from hospmon.config import ConfigError, StrictModel, load, read_secret
 from hospmon.phi import PhiSettings
 
@@ -155,7 +156,8 @@ class RouterFile(StrictModel):
     """The router config file as written."""
 
     inventory: str
-    policy: str
+    policy: str | None = None
+    """The routing policy; None: the one installed with hospmon (`hospmon paths routing-policy`)."""
     database: DatabaseConfig = DatabaseConfig()
     webhook_auth: WebhookAuthConfig
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
@@ -188,6 +190,10 @@ class Settings:
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
         return (self.path.parent / value).resolve()
+
+    def policy_path(self) -> Path:
+        """Return the configured routing policy, or the one installed with hospmon."""
+        return self.resolve(self.file.policy) if self.file.policy else paths.policy_file()
 
 
 def _database_url(db: DatabaseConfig, path: Path) -> str:

@@ -38,10 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.harness import Report, load_average  # noqa: E402
-from hospmon.demo import terminate  # noqa: E402
-from tests.events.conftest import free_udp_port  # noqa: E402
-from tests.events.senders import link_trap  # noqa: E402
-from tests.servers import free_port, process  # noqa: E402
+from demo.senders import link_trap  # noqa: E402
+from demo.servers.process import free_port, http_ready, running, terminate  # noqa: E402
+from demo.servers.snmpd import free_udp_port  # noqa: E402
 
 COMMUNITY = "bench-community"
 CI = "agg-sw-inpatient"
@@ -159,8 +158,10 @@ def hospmon_turn(messages: list[bytes], rate: float, work: Path, decoder: str = 
     receiver = [sys.executable, "-m", "exporters.events.main", "--config.file=events.yml"]
     receiver += [f"--web.listen-address=127.0.0.1:{web_port}", "--log.level=warn"]
     with (
-        process(am, f"http://127.0.0.1:{am_port}/-/ready", work / "am.log", cwd=work),
-        process(receiver, f"http://127.0.0.1:{web_port}/-/healthy", work / "receiver.log", cwd=work),
+        running(am, http_ready(f"http://127.0.0.1:{am_port}/-/ready"), work / "am.log", cwd=work),
+        running(
+            receiver, http_ready(f"http://127.0.0.1:{web_port}/-/healthy"), work / "receiver.log", cwd=work
+        ),
     ):
 
         def alerts() -> int:  # each alert is posted once (no refresh within the turn), so this counts them

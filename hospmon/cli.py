@@ -1,14 +1,15 @@
-"""hospmon: the admin command line (inventory checks and targets, the demo, the router)."""
+"""hospmon: the admin command line (inventory checks and targets, the demo, the router, SNMP modules)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
+from hospmon import paths
 from hospmon.config import ConfigError
 from hospmon.inventory import Inventory, load_inventory
 from hospmon.inventory.impact import shared_infrastructure
@@ -127,10 +128,16 @@ def _within(path: Path, inventory: Path) -> bool:
     return path == inventory or (inventory.is_dir() and inventory in path.parents)
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from hospmon.demo import run_demo
-
-    return run_demo(Path(args.run_dir), hold=not args.check)
+def _paths(args: argparse.Namespace) -> int:
+    try:
+        share = paths.share_dir()
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for name, relative in paths.LAYOUT.items():
+        if args.name in (None, name):
+            print(share / relative if args.name else f"{name:<22} {share / relative}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,18 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, help="the .xlsx or .csv file to write")
     exp.set_defaults(handler=_export_assets)
 
-    demo = sub.add_parser("demo", help="run the whole suite against a simulated hospital on this machine")
-    demo.add_argument("--run-dir", default="run", help="folder for generated configs, data and logs")
-    demo.add_argument("--check", action="store_true", help="start, check every target and alert, then stop")
-    demo.set_defaults(handler=_demo)
+    where = sub.add_parser("paths", help="print where the installed rules, dashboards and deploy configs are")
+    where.add_argument("name", nargs="?", choices=list(paths.LAYOUT), help="print only this path")
+    where.set_defaults(handler=_paths)
 
-    # The router and the network exporter add their own subcommands when they are installed.
-    for plugin in ("alertrouter.cli", "exporters.network.cli"):
+    # Components above the model (the router, the demo) add their subcommands through an entry point, so
+    # the model never imports them; one whose extra is not installed adds nothing.
+    for entry in sorted(entry_points(group="hospmon.cli"), key=lambda e: e.name):
         try:
-            module = importlib.import_module(plugin)
+            register = entry.load()
         except ImportError:
             continue
-        module.register_cli(sub)
+        register(sub)
     return parser
 
 
@@ -193,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one hospmon subcommand."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except ModuleNotFoundError as exc:  # a component's library, left out of a small install
+        print(f"hospmon {args.command}: {exc.name} is not installed; install the extra that brings it, "
+              "e.g. pip install 'hospmon[inventory]' (README, Installing)", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 if __name__ == "__main__":

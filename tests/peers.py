@@ -14,43 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.servers import wait_for
-
-
-def accepts(port: int) -> bool:
-    """Tell whether something accepts TCP connections on 127.0.0.1:`port`."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+from demo.servers.process import accepts, running
 
 
 @contextmanager
 def tcp_process(argv: Sequence[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run a program until the block ends, after it accepts connections on 127.0.0.1:`port`."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=log.parent
-        )
-    try:
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"{argv[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            return accepts(port)
-
-        wait_for(ready, 30, f"{Path(argv[0]).name} on port {port}")
+    with running(argv, lambda: accepts(port), log, cwd=log.parent, timeout=30) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 class SilentServer:

@@ -1,4 +1,4 @@
-"""Start real servers (Prometheus, Alertmanager, ...) on free loopback ports for tests.
+"""Test helpers over demo.servers: real servers on free loopback ports, readiness waits, small HTTP calls.
 
 A missing program fails the test with the package to install: tests never skip a real server.
 """
@@ -6,13 +6,8 @@ A missing program fails the test with the package to install: tests never skip a
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,48 +16,19 @@ from typing import Any
 
 import pytest
 
-from hospmon.demo import terminate
+from demo.servers import process as _process
+from demo.servers.process import PACKAGES, MissingProgram, free_port, http_get, terminate
+from demo.servers.prometheus import alertmanager, prometheus
 
-PACKAGES = {
-    "prometheus": "prometheus",
-    "promtool": "prometheus",
-    "prometheus-alertmanager": "prometheus-alertmanager",
-    "amtool": "prometheus-alertmanager",
-    "dcmqrscp": "dcmtk",
-    "storescp": "dcmtk",
-    "echoscu": "dcmtk",
-    "Orthanc": "orthanc",
-}
+__all__ = ["PACKAGES", "alertmanager", "free_port", "http_get", "prometheus", "terminate"]
 
 
 def require(program: str) -> str:
     """Return the path of a program, failing the test when it is not installed."""
-    path = shutil.which(program)
-    if path is None:
-        pytest.fail(
-            f"{program} is not installed: apt-get install {PACKAGES.get(program, program)} "
-            "(make deps installs it)",
-            pytrace=False,
-        )
-    return path
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """GET a URL; return the status (0 when nothing answered) and the body."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except (urllib.error.URLError, OSError):
-        return 0, b""
+        return _process.require(program)
+    except MissingProgram as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def get_json(url: str) -> Any:
@@ -87,63 +53,10 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 @contextmanager
 def process(
     argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = None, timeout: float = 60.0
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[Any]:
     """Run a server until the block ends, after it answers 200 on `ready_url`."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    try:
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"{argv[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            return http_get(ready_url, timeout=1)[0] == 200
-
-        wait_for(ready, timeout, f"{Path(argv[0]).name} at {ready_url}")
+    with _process.running(argv, _process.http_ready(ready_url), log, cwd, timeout=timeout) as proc:
         yield proc
-    finally:
-        terminate(proc)
-
-
-@contextmanager
-def prometheus(config: str, workdir: Path, *, extra_files: dict[str, str] | None = None) -> Iterator[str]:
-    """Run Prometheus with a config text in `workdir`; yield its base URL."""
-    binary = require("prometheus")
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "prometheus.yml").write_text(config)
-    for name, text in (extra_files or {}).items():
-        (workdir / name).write_text(text)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [
-        binary,
-        "--config.file=prometheus.yml",
-        f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--web.enable-lifecycle",
-    ]
-    with process(argv, f"{url}/-/ready", workdir / "prometheus.log", cwd=workdir):
-        yield url
-
-
-@contextmanager
-def alertmanager(config: str, workdir: Path) -> Iterator[str]:
-    """Run Alertmanager (no clustering) with a config text in `workdir`; yield its base URL."""
-    binary = require("prometheus-alertmanager")
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "alertmanager.yml").write_text(config)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [
-        binary,
-        "--config.file=alertmanager.yml",
-        f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    with process(argv, f"{url}/-/ready", workdir / "alertmanager.log", cwd=workdir):
-        yield url
 
 
 def promql(base: str, query: str) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.pacs.studies import synthetic_study, write_instances
+from demo.servers.snmpd import Agent, snmpd
 from exporters.core.probe import Exporter
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.his.main import HisExporter
@@ -28,13 +30,11 @@ from exporters.lis.main import LisExporter
 from exporters.network.exporter import NetworkExporter
 from exporters.pacs.main import PacsExporter
 from hospmon import phi
-from hospmon.demoparts.pacs_lis import synthetic_study, write_instances
 from tests.canary import CANARY, leaks
 from tests.conftest import LOOPBACK_ADHOC, REPO
 from tests.database.servers import MONITOR_PASSWORD, MariaDB
 from tests.his.conftest import his_config, his_server
 from tests.lis.test_sql import create_lis
-from tests.network.agent import Agent, snmpd
 from tests.pacs.conftest import ORTHANC_AE, Scp, orthanc, study_files
 from tests.servers import http_get
 

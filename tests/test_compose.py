@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Debian 12's docker-compose (1.29.2) ships the Compose Specification schema it validates with.
 COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
 ENV = {"GRAFANA_ADMIN_PASSWORD": "test-only"}
-EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs")
+EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs", "reach")
 
 
 def _compose() -> dict[str, Any]:
@@ -132,7 +132,7 @@ def test_images_are_pinned_and_parts_listen_on_loopback() -> None:
 def test_compose_and_demo_share_config_files() -> None:
     services = _compose()["services"]
     mounts = {s for svc in services.values() for s, _ in _binds(svc)}
-    demo = (REPO / "hospmon" / "demo.py").read_text()
+    demo = (REPO / "demo" / "launcher.py").read_text()
     for shared in ("deploy/prometheus/prometheus.yml", "deploy/alertmanager/alertmanager.yml"):
         assert f"./{shared}" in mounts
         assert repr(shared.split("/")[-1]) in demo or f'"{shared.split("/")[-1]}"' in demo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from alertrouter.api.schemas import IncidentJson
 from alertrouter.models import Alert, Event, Incident
 
 
@@ -12,7 +13,7 @@ def _time(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def incident_json(inc: Incident) -> dict[str, Any]:
+def incident_json(inc: Incident) -> IncidentJson:
     """Summarise an incident."""
     return {
         "id": inc.id,

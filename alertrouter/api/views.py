@@ -102,10 +102,12 @@ def get_incident(incident_id: int) -> Response:
     _actor()
     with current_state().sessions() as session:
         inc = svc.get_incident_or_raise(incident_id, session=session)
-        body = incident_json(inc)
-        body["alerts"] = [alert_json(a) for a in svc.alerts_of(incident_id, session=session)]
-        body["timeline"] = [event_json(e) for e in svc.timeline_of(incident_id, session=session)]
-        body["children"] = svc.children_of(incident_id, session=session)
+        body: dict[str, Any] = {
+            **incident_json(inc),
+            "alerts": [alert_json(a) for a in svc.alerts_of(incident_id, session=session)],
+            "timeline": [event_json(e) for e in svc.timeline_of(incident_id, session=session)],
+            "children": svc.children_of(incident_id, session=session),
+        }
         return jsonify(body)
 
 

@@ -3,61 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
-from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.console.models import Change
 from alertrouter.errors import NotFound
 from alertrouter.models import Incident
 
 RECURRENCES = {"none": None, "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
-
-
-@dataclass(frozen=True)
-class Alertmanager:
-    """A client for the few API v2 calls the console needs."""
-
-    url: str
-    timeout: float = 5.0
-
-    def create_silence(
-        self, cis: list[str], starts: dt.datetime, ends: dt.datetime, by: str, comment: str
-    ) -> str:
-        """Silence every alert on the CIs for a window; return the silence id."""
-        body = {
-            "matchers": [
-                {"name": "ci", "value": "|".join(re.escape(c) for c in cis), "isRegex": True, "isEqual": True}
-            ],
-            "startsAt": _iso(starts),
-            "endsAt": _iso(ends),
-            "createdBy": by,
-            "comment": comment,
-        }
-        resp = requests.post(f"{self.url.rstrip('/')}/api/v2/silences", json=body, timeout=self.timeout)
-        resp.raise_for_status()
-        return str(resp.json()["silenceID"])
-
-    def expire_silence(self, silence_id: str) -> None:
-        """End a silence now; one already gone is fine."""
-        resp = requests.delete(f"{self.url.rstrip('/')}/api/v2/silence/{silence_id}", timeout=self.timeout)
-        if resp.status_code not in (200, 404, 500):
-            # Alertmanager answers 500 for a silence that has already expired.
-            resp.raise_for_status()
-
-    def silences(self) -> list[dict[str, Any]]:
-        """Return the silences that are active or pending."""
-        resp = requests.get(f"{self.url.rstrip('/')}/api/v2/silences", timeout=self.timeout)
-        resp.raise_for_status()
-        return [s for s in resp.json() if s.get("status", {}).get("state") in ("active", "pending")]
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def window_at(change: Change, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.app import CONFIG_ENV
 from alertrouter.console import changes, problems
 from alertrouter.console.demo import seed_demo, write_password
@@ -51,8 +52,7 @@ def cmd_user(args: argparse.Namespace, router: Router) -> int:
 def cmd_sync_changes(args: argparse.Namespace, router: Router) -> int:
     """Bring every change's Alertmanager silence in step with its window (run it from cron or a timer)."""
     sessions = make_sessionmaker(make_engine(router.settings.database_url, pool_size=1))
-    am_cfg = router.settings.file.alertmanager
-    am = changes.Alertmanager(am_cfg.url, am_cfg.timeout_seconds) if am_cfg.url else None
+    am = Alertmanager.from_config(router.settings.file.alertmanager)
     with sessions() as session, session.begin():
         changes.sync(session=session, am=am, now=dt.datetime.now(dt.UTC))
     return 0

@@ -8,6 +8,7 @@ import requests
 from flask import render_template, request
 from werkzeug.wrappers.response import Response as HttpResponse
 
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.console import changes, problems
 from alertrouter.console.models import Role
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
@@ -15,10 +16,9 @@ from alertrouter.policy.oncall import on_call
 from alertrouter.state import current_state
 
 
-def alertmanager() -> changes.Alertmanager | None:
+def alertmanager() -> Alertmanager | None:
     """Return the Alertmanager client from the router config, if it names one."""
-    cfg = current_state().router.settings.file.alertmanager
-    return changes.Alertmanager(cfg.url, cfg.timeout_seconds) if cfg.url else None
+    return Alertmanager.from_config(current_state().router.settings.file.alertmanager)
 
 
 @bp.get("/problems")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -12,6 +11,7 @@ import requests
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.context import Router
 from alertrouter.db import transaction
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_api_alert
@@ -22,11 +22,6 @@ from hospmon.phi import REDACTED
 
 RETRY = dt.timedelta(seconds=30)
 GIVE_UP = dt.timedelta(hours=1)
-
-
-def _matcher(name: str, value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{name}="{escaped}"'
 
 
 def muted(raw: Any) -> bool:
@@ -41,21 +36,11 @@ def muted(raw: Any) -> bool:
 
 def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     """Ask Alertmanager for every active alert of a delivery's group."""
-    am = router.settings.file.alertmanager
-    assert am.url is not None
-    # Alertmanager lists silenced and inhibited alerts too unless told not to: those must never page.
-    params: dict[str, str | list[str]] = {
-        # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
-        "filter": [_matcher(k, v) for k, v in sorted(delivery.group_labels.items()) if v != REDACTED],
-        "active": "true",
-        "silenced": "false",
-        "inhibited": "false",
-    }
-    if delivery.receiver:
-        params["receiver"] = re.escape(delivery.receiver)  # Alertmanager takes a regular expression
-    resp = requests.get(am.url.rstrip("/") + "/api/v2/alerts", params=params, timeout=am.timeout_seconds)
-    resp.raise_for_status()
-    raw = resp.json()
+    am = Alertmanager.from_config(router.settings.file.alertmanager)
+    assert am is not None
+    # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
+    labels = {k: v for k, v in delivery.group_labels.items() if v != REDACTED}
+    raw = am.alerts(labels, delivery.receiver or None)
     if not isinstance(raw, list):
         raise PayloadError("Alertmanager API v2 answered with something other than a list")
     alerts = [parse_api_alert(a, f"api[{i}]") for i, a in enumerate(raw) if not muted(a)]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alertrouter.console.changes import Alertmanager as ChangeSilences
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.console.changes import sync as sync_changes
 from alertrouter.context import Router
 from alertrouter.db import transaction
@@ -63,12 +63,12 @@ class Worker:
         with transaction(self.sessions, self.lock) as session:
             escalate_due(self.router, session=session, now=self.now())
         deliver_due(self.router, self.sessions, now=self.now, sender=self.sender, lock=self.lock)
-        am = self.router.settings.file.alertmanager
-        if am.url:
+        am = Alertmanager.from_config(self.router.settings.file.alertmanager)
+        if am is not None:
             fetch_truncated(self.router, self.sessions, now=self.now, lock=self.lock)
             # Changes keep their silence on the current or next window without anyone opening the console.
             with transaction(self.sessions, self.lock) as session:
-                sync_changes(session=session, am=ChangeSilences(am.url, am.timeout_seconds), now=self.now())
+                sync_changes(session=session, am=am, now=self.now())
         self.retention.run_if_due(self.sessions, now=self.now(), lock=self.lock)
 
     def _loop(self) -> None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import estate
 import incidents
 import inventory
 import status_board
@@ -24,6 +25,7 @@ GENERATED: dict[str, Callable[[], dashboard.Dashboard]] = {
     "status_board.json": status_board.build,
     "incidents.json": incidents.build,
     "inventory.json": inventory.build,
+    "estate.json": estate.build,
 }
 
 

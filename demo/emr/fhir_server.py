@@ -1,4 +1,4 @@
-"""The demo's simulated EMR FHIR R4 endpoint: ``python demo/emr/fhir_server.py --listen 127.0.0.1:18080``.
+"""The demo's simulated EMR FHIR R4 endpoint: ``python -m demo.emr.fhir_server --listen 127.0.0.1:18080``.
 
 Serves under ``/fhir``: the CapabilityStatement (``metadata``), ``_summary=count`` searches whose totals grow
 as the day goes on, and the synthetic monitoring patient ``Patient/hospmon-synthetic-1``. Searches take a

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from cryptography import x509
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporters.core.httpchecks import run_checks
@@ -43,6 +44,7 @@ from hospmon.config import ConfigError, read_secret
 
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+X509_V_ERR_CERT_HAS_EXPIRED = 10  # OpenSSL's verify code
 USER_AGENT = "hospmon-http-probe"
 
 
@@ -87,6 +89,37 @@ def _context(tls: TlsSpec) -> ssl.SSLContext:
     return context
 
 
+def certificate_expiry(der: bytes | None) -> float | None:
+    """Return a DER certificate's notAfter as a Unix time, or None when there is none to read."""
+    if not der:
+        return None
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+    except ValueError:
+        return None
+
+
+def unverified_expiry(
+    peer: tuple[int, int, int, Any], server_name: str, timeout: float, deadline: Deadline
+) -> float | None:
+    """Shake hands again without verifying, only to read the certificate's notAfter; None if that fails."""
+    family, kind, proto, address = peer
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    seconds = deadline.cap(timeout)
+    if seconds <= 0:
+        return None
+    try:
+        with socket.socket(family, kind, proto) as raw:
+            raw.settimeout(seconds)
+            raw.connect(address)
+            with context.wrap_socket(raw, server_hostname=server_name) as tls:
+                return certificate_expiry(tls.getpeercert(binary_form=True))
+    except OSError:
+        return None
+
+
 def _open(
     url: str, tls: TlsSpec, timeout: float, deadline: Deadline, result: HttpResult
 ) -> tuple[http.client.HTTPConnection, str]:
@@ -115,7 +148,7 @@ def _open(
             candidate.close()
             last = exc
             continue
-        sock = candidate
+        sock, peer = candidate, (family, kind, proto, address)
         break
     if sock is None:
         if isinstance(last, TimeoutError):
@@ -124,15 +157,21 @@ def _open(
     result.phases["connect"] += time.perf_counter() - start
     if parts.scheme == "https":
         start = time.perf_counter()
+        server_name = tls.server_name or host
         try:
             sock.settimeout(_budget(deadline, timeout))
-            sock = _context(tls).wrap_socket(sock, server_hostname=tls.server_name or host)
+            sock = _context(tls).wrap_socket(sock, server_hostname=server_name)
         except ProbeFailed:
             sock.close()
             raise
         except ssl.SSLCertVerificationError as exc:
             sock.close()
-            raise ProbeFailed("auth", "TLS certificate not trusted") from exc
+            # Read the refused certificate's notAfter anyway: an expired one must show its expiry.
+            result.cert_not_after = unverified_expiry(peer, server_name, timeout, deadline)
+            expired = exc.verify_code == X509_V_ERR_CERT_HAS_EXPIRED
+            raise ProbeFailed(
+                "auth", "TLS certificate expired" if expired else "TLS certificate not trusted"
+            ) from exc
         except TimeoutError as exc:
             sock.close()
             raise ProbeFailed("timeout", "TLS handshake timed out") from exc
@@ -142,9 +181,7 @@ def _open(
         result.phases["tls"] += time.perf_counter() - start
         assert isinstance(sock, ssl.SSLSocket)
         result.tls_version = sock.version()
-        cert = sock.getpeercert()
-        if cert and "notAfter" in cert:
-            result.cert_not_after = float(ssl.cert_time_to_seconds(str(cert["notAfter"])))
+        result.cert_not_after = certificate_expiry(sock.getpeercert(binary_form=True))
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     connection.sock = sock
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -295,12 +332,31 @@ def fetch(
     headers: Mapping[str, str] | None = None,
     auth: Mapping[str, str] | None = None,
     result: HttpResult | None = None,
+    module: str | None = None,
 ) -> HttpResult:
     """Request `url` as `spec` says, following redirects, and return status, body and timings.
 
-    Fails with auth (401/403), rejected (5xx) or check_failed (another unexpected status).
+    Fails with auth (401/403, or a certificate not trusted), rejected (5xx) or check_failed (another
+    unexpected status). With `module`, a failure carries what the TLS session showed: an expired
+    certificate's expiry above all.
     """
     result = result or HttpResult()
+    try:
+        return _fetch(url, spec, deadline, headers, auth, result)
+    except ProbeFailed as exc:
+        if module is not None:
+            exc.metrics.extend(session_metrics(module, result))
+        raise
+
+
+def _fetch(
+    url: str,
+    spec: HttpSpec,
+    deadline: Deadline,
+    headers: Mapping[str, str] | None,
+    auth: Mapping[str, str] | None,
+    result: HttpResult,
+) -> HttpResult:
     sent = {**spec.headers, **(headers or {}), **(auth or {})}
     body = spec.body.encode() if spec.body is not None else None
     method = spec.method
@@ -337,11 +393,12 @@ def http_probe(
     deadline: Deadline,
     *,
     headers: Mapping[str, str] | None = None,
+    module: str | None = None,
 ) -> HttpResult:
-    """Authenticate, fetch `url`, and run the module's checks."""
+    """Authenticate, fetch `url`, and run the module's checks (`module` labels a failure's TLS series)."""
     result = HttpResult()
     sent_auth = auth_headers(spec, auths, config_file, deadline, result)
-    fetch(url, spec, deadline, headers=headers, auth=sent_auth, result=result)
+    fetch(url, spec, deadline, headers=headers, auth=sent_auth, result=result, module=module)
     run_checks(spec, result.body)
     return result
 
@@ -371,7 +428,8 @@ def http_metrics(module: str, result: HttpResult) -> list[Metric]:
 
 
 def session_metrics(module: str, result: HttpResult) -> list[Metric]:
-    """Return the certificate expiry (verified TLS only), the TLS version and the OAuth2 token latency."""
+    """Return the certificate expiry (also of a certificate refused or not verified), the TLS version and
+    the OAuth2 token latency."""
     families: list[Metric] = []
     if result.oauth2_seconds is not None:
         oauth = GaugeMetricFamily(
@@ -381,18 +439,24 @@ def session_metrics(module: str, result: HttpResult) -> list[Metric]:
         )
         oauth.add_metric([module], result.oauth2_seconds)
         families.append(oauth)
-    if result.cert_not_after is not None:
+    return families + tls_metrics("hospmon_http", module, result.cert_not_after, result.tls_version)
+
+
+def tls_metrics(prefix: str, module: str, not_after: float | None, version: str | None) -> list[Metric]:
+    """Return ``<prefix>_tls_cert_expiry_timestamp_seconds`` and ``<prefix>_tls_version_info`` where known."""
+    families: list[Metric] = []
+    if not_after is not None:
         expiry = GaugeMetricFamily(
-            "hospmon_http_tls_cert_expiry_timestamp_seconds",
-            "When the server's certificate expires (notAfter).",
+            f"{prefix}_tls_cert_expiry_timestamp_seconds",
+            "When the peer's certificate expires (notAfter).",
             labels=["module"],
         )
-        expiry.add_metric([module], result.cert_not_after)
+        expiry.add_metric([module], not_after)
         families.append(expiry)
-    if result.tls_version is not None:
-        version = GaugeMetricFamily(
-            "hospmon_http_tls_version_info", "TLS version negotiated.", labels=["module", "version"]
+    if version is not None:
+        info = GaugeMetricFamily(
+            f"{prefix}_tls_version_info", "TLS version negotiated.", labels=["module", "version"]
         )
-        version.add_metric([module, result.tls_version], 1.0)
-        families.append(version)
+        info.add_metric([module, version], 1.0)
+        families.append(info)
     return families

@@ -29,6 +29,7 @@ C = TypeVar("C")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 TIMEOUT_OFFSET_SECONDS = 0.5
+MIN_BUDGET_SHARE = 0.75  # of a short scrape timeout: the rest answers Prometheus in time
 
 # The reasons a probe may fail with. Exporters pick from these so rules and dashboards can rely on them.
 REASONS = frozenset(
@@ -48,8 +49,9 @@ REASONS = frozenset(
 def deadline_seconds(header: str | None) -> float:
     """Return the probe budget for an ``X-Prometheus-Scrape-Timeout-Seconds`` value.
 
-    The header minus a 0.5 s offset leaves Prometheus time to receive the answer; when the header is too
-    small for the offset, the header itself is used; absent, unparsable or non-positive values give 10 s.
+    The header minus a 0.5 s offset leaves Prometheus time to receive the answer; a short header (under
+    2 s) keeps 3/4 of itself instead, so that the answer still arrives within it; absent, unparsable or
+    non-positive values give 10 s.
     """
     if header is None:
         return DEFAULT_TIMEOUT_SECONDS
@@ -59,8 +61,7 @@ def deadline_seconds(header: str | None) -> float:
         return DEFAULT_TIMEOUT_SECONDS
     if not math.isfinite(value) or value <= 0:
         return DEFAULT_TIMEOUT_SECONDS
-    reduced = value - TIMEOUT_OFFSET_SECONDS
-    return reduced if reduced > 0 else value
+    return max(value - TIMEOUT_OFFSET_SECONDS, value * MIN_BUDGET_SHARE)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,10 @@ class Exporter(ABC, Generic[C]):
         self, config: C, request: ProbeRequest, module: str, deadline: Deadline
     ) -> Iterable[Metric]:
         """Probe one module of one target; raise `ProbeFailed` to fail it with a reason."""
+
+    def failure_metrics(self, config: C, module: str) -> Iterable[Metric]:
+        """Return the series a failed module still shows, such as ``hospmon_db_up 0``; none by default."""
+        return ()
 
     def collect(self, config: C) -> Iterable[Metric]:
         """Yield target-independent metrics served on ``/metrics`` beside the exporter's own."""

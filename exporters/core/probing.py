@@ -79,6 +79,11 @@ def run_probe(
             )
         else:
             results.append(worker.result)
+    for result in results:
+        if result.failure is not None:
+            known = {family.name for family in result.failure.metrics}
+            extra = exporter.failure_metrics(config, result.module)
+            result.failure.metrics.extend(f for f in extra if f.name not in known)
     return results
 
 

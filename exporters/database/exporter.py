@@ -17,7 +17,7 @@ from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, Pr
 from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
 from exporters.database.drivers import QueryError, Target
 from exporters.database.engine import SqlEngine
-from exporters.database.health import run_health
+from exporters.database.health import db_up, run_health
 from exporters.database.targets import adhoc_target, named_targets, read_passwords
 from hospmon.config import load
 from hospmon.phi import RefusalTally
@@ -100,6 +100,10 @@ class DatabaseExporter(Exporter[LoadedConfig]):
         if failures and len(failures) == len(spec.queries):
             raise _fail(failures)
         return metrics
+
+    def failure_metrics(self, config: LoadedConfig, module: str) -> Iterable[Metric]:
+        """Return ``hospmon_db_up 0`` for a failed health module, so a database that is down reads 0."""
+        return [db_up(0)] if module == HEALTH_MODULE else []
 
     def collect(self, config: LoadedConfig) -> Iterable[Metric]:
         """Yield the size of each connection pool."""

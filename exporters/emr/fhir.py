@@ -54,7 +54,15 @@ def metadata(
     """Read ``/metadata`` and describe the server."""
     result = HttpResult()
     auth = auth_headers(spec.http, auths, file, deadline, result)
-    fetch(target_url(target, "metadata"), spec.http, deadline, headers=ACCEPT, auth=auth, result=result)
+    fetch(
+        target_url(target, "metadata"),
+        spec.http,
+        deadline,
+        headers=ACCEPT,
+        auth=auth,
+        result=result,
+        module=module,
+    )
     statement = _resource(result, "CapabilityStatement")
     run_checks(spec.http, result.body)
     software = statement.get("software")
@@ -96,7 +104,7 @@ def search(
     for i, resource_type in enumerate(spec.resource_types):
         result = first if i == 0 else HttpResult()
         url = target_url(target, f"{resource_type}?_summary=count")
-        fetch(url, spec.http, deadline, headers=ACCEPT, auth=auth, result=result)
+        fetch(url, spec.http, deadline, headers=ACCEPT, auth=auth, result=result, module=module)
         bundle = _resource(result, "Bundle")
         total = bundle.get("total")
         if not isinstance(total, int) or isinstance(total, bool):
@@ -117,7 +125,15 @@ def read(
     resource_type, _, resource_id = spec.resource.partition("/")
     result = HttpResult()
     auth = auth_headers(spec.http, auths, file, deadline, result)
-    fetch(target_url(target, spec.resource), spec.http, deadline, headers=ACCEPT, auth=auth, result=result)
+    fetch(
+        target_url(target, spec.resource),
+        spec.http,
+        deadline,
+        headers=ACCEPT,
+        auth=auth,
+        result=result,
+        module=module,
+    )
     if _resource(result, resource_type).get("id") != resource_id:
         raise ProbeFailed("check_failed", "server returned another resource than the one read")
     run_checks(spec.http, result.body)
@@ -157,7 +173,7 @@ def document(
     reference_result = HttpResult()
     auth = auth_headers(spec.http, auths, file, deadline, reference_result)
     fetch(target_url(target, spec.resource), spec.http, deadline, headers=ACCEPT, auth=auth,
-          result=reference_result)  # fmt: skip
+          result=reference_result, module=module)  # fmt: skip
     reference = _resource(reference_result, "DocumentReference")
     if reference.get("id") != resource_id:
         raise ProbeFailed("check_failed", "server returned another resource than the one read")

@@ -69,7 +69,7 @@ class EmrExporter(Exporter[LoadedEmr]):
         if spec.kind == "fhir_document":
             return list(fhir.document(module, spec, request.target, emr.auths, file, deadline))
         url = target_url(request.target, spec.http.path)
-        return http_metrics(module, http_probe(url, spec.http, emr.auths, file, deadline))
+        return http_metrics(module, http_probe(url, spec.http, emr.auths, file, deadline, module=module))
 
 
 def main(argv: list[str] | None = None) -> int:

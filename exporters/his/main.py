@@ -99,7 +99,7 @@ class HisExporter(Exporter[LoadedHis]):
         spec = config.config.modules[module]
         if spec.kind == "http":
             url = target_url(request.target, spec.http.path)
-            result = http_probe(url, spec.http, config.config.auths, config.file, deadline)
+            result = http_probe(url, spec.http, config.config.auths, config.file, deadline, module=module)
             return http_metrics(module, result)
         try:
             target = config.sql_target(request)

@@ -29,6 +29,12 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
         hospmon_service_workflow_info{service="lis",workflow="order to result"} 1
         hospmon_department_info{department="ed",name="Emergency",criticality="critical",hours="24/7"} 1
     """
+    yield from _ci_metrics(inv)
+    yield from _map_metrics(inv)
+
+
+def _ci_metrics(inv: Inventory) -> Iterator[Metric]:
+    """Yield the per-CI series (identity, warranty, purchase, dependencies) and the counts by kind."""
     ci_info = InfoMetricFamily(
         "hospmon_ci",
         "A configuration item of the inventory.",
@@ -50,21 +56,6 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
     counts = GaugeMetricFamily(
         "hospmon_inventory_cis", "Configuration items by kind and service.", labels=["kind", "service"]
     )
-    service_info = InfoMetricFamily(
-        "hospmon_service", "A service of the inventory.", labels=["service", "name", "tier", "team"]
-    )
-    # The service map, for status boards by department and by clinical workflow.
-    service_department = InfoMetricFamily(
-        "hospmon_service_department", "A department relies on a service.", labels=["service", "department"]
-    )
-    service_workflow = InfoMetricFamily(
-        "hospmon_service_workflow", "A service carries a clinical workflow.", labels=["service", "workflow"]
-    )
-    department_info = InfoMetricFamily(
-        "hospmon_department",
-        "A department of the inventory.",
-        labels=["department", "name", "criticality", "hours"],
-    )
     tz = inv.tz
     by_kind: Counter[tuple[str, str]] = Counter()
     for ci in inv.cis.values():
@@ -81,6 +72,26 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
         by_kind[(ci.kind.value, ci.service)] += 1
     for (kind, service), n in sorted(by_kind.items()):
         counts.add_metric([kind, service], n)
+    yield from (ci_info, warranty, purchased, depends, counts)
+
+
+def _map_metrics(inv: Inventory) -> Iterator[Metric]:
+    """Yield the service map (services, the departments and workflows relying on them) and the departments."""
+    service_info = InfoMetricFamily(
+        "hospmon_service", "A service of the inventory.", labels=["service", "name", "tier", "team"]
+    )
+    # The service map, for status boards by department and by clinical workflow.
+    service_department = InfoMetricFamily(
+        "hospmon_service_department", "A department relies on a service.", labels=["service", "department"]
+    )
+    service_workflow = InfoMetricFamily(
+        "hospmon_service_workflow", "A service carries a clinical workflow.", labels=["service", "workflow"]
+    )
+    department_info = InfoMetricFamily(
+        "hospmon_department",
+        "A department of the inventory.",
+        labels=["department", "name", "criticality", "hours"],
+    )
     for svc in inv.services.values():
         service_info.add_metric([svc.id, str(svc.name), str(svc.tier), svc.team], {})
         for dept_id in svc.departments:
@@ -92,14 +103,4 @@ def inventory_metrics(inv: Inventory) -> Iterator[Metric]:
             [dept.id, str(dept.name), dept.criticality.value, "24/7" if dept.hours is None else "scheduled"],
             {},
         )
-    yield from (
-        ci_info,
-        warranty,
-        purchased,
-        depends,
-        counts,
-        service_info,
-        service_department,
-        service_workflow,
-        department_info,
-    )
+    yield from (service_info, service_department, service_workflow, department_info)

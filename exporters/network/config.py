@@ -54,6 +54,20 @@ class Lookup(StrictModel):
     oid: OidText
     type: ValueType = "DisplayString"
     enum_values: dict[int | str, str] = Field(default_factory=dict)
+    fallback: OidText | None = Field(default=None, description="column read where `oid` has no cell")
+    index: list[LabelName] = Field(
+        default_factory=list, description="the row's index labels the lookup table is indexed by; default all"
+    )
+
+
+class Fallback(StrictModel):
+    """A column read, row by row, where the metric's own column has no value (32-bit for 64-bit counters).
+
+    SNMPv1 cannot carry Counter64, and many agents (UPS cards, printers, old hosts) have no ifXTable.
+    """
+
+    oid: OidText
+    scale: float = 1.0
 
 
 class SplitBy(StrictModel):
@@ -70,7 +84,7 @@ class Metric(StrictModel):
 
     name: str
     oid: OidText
-    type: Literal["gauge", "counter", "enum", "info"]
+    type: Literal["gauge", "counter", "enum", "info", "bits"]
     help: str
     indexes: list[Index] = Field(default_factory=list)
     lookups: list[Lookup] = Field(default_factory=list)
@@ -79,6 +93,7 @@ class Metric(StrictModel):
     value_label: LabelName | None = None
     value_type: ValueType = "DisplayString"
     scale: float = 1.0
+    fallback: Fallback | None = None
     multiply_by: OidText | None = None
     si_prefix_oid: OidText | None = None
     precision_oid: OidText | None = None
@@ -92,8 +107,12 @@ class Metric(StrictModel):
             raise ValueError("counter names get _total added; leave it out")
         if self.type == "info" and (not self.name.endswith("_info") or not self.value_label):
             raise ValueError("an info metric needs a name ending in _info and a value_label")
-        if self.type == "enum" and not self.enum_values:
-            raise ValueError("an enum metric needs enum_values")
+        if self.type in ("enum", "bits") and not self.enum_values:
+            raise ValueError(f"a {self.type} metric needs enum_values (for bits: bit number -> flag name)")
+        own = {i.label for i in self.indexes}
+        for lk in self.lookups:
+            if not set(lk.index) <= own:
+                raise ValueError(f"lookup {lk.label}: index {lk.index} names labels that are not indexes")
         names = self.label_names()
         if len(set(names)) != len(names):
             raise ValueError(f"metric {self.name}: a label name is used twice in {names}")
@@ -104,6 +123,8 @@ class Metric(StrictModel):
         names = [i.label for i in self.indexes] + [lk.label for lk in self.lookups] + list(self.labels)
         if self.type == "enum":
             names.append("state")
+        elif self.type == "bits":
+            names.append("flag")
         elif self.type == "info":
             names.append(str(self.value_label))
         return names
@@ -112,6 +133,8 @@ class Metric(StrictModel):
         """Return every OID this metric reads."""
         extra = [self.multiply_by, self.si_prefix_oid, self.precision_oid]
         extra.append(self.split_by.oid if self.split_by else None)
+        extra.append(self.fallback.oid if self.fallback else None)
+        extra += [lk.fallback for lk in self.lookups]
         return [self.oid, *(lk.oid for lk in self.lookups), *(o for o in extra if o)]
 
 

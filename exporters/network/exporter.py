@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
+from exporters.core.target import split_target
 from exporters.network.ber import V1, V2C, VarBind
 from exporters.network.config import Auth, NetworkConfig, load_config
 from exporters.network.render import CompiledModule
@@ -87,34 +87,8 @@ def read_credentials(name: str, auth: Auth, path: Path) -> Credentials:
 
 def parse_target(target: str) -> tuple[str, int]:
     """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address; raise `BadRequest` if invalid."""
-    target = target.strip()
-    host, port = target, SNMP_PORT
-    if target.startswith("["):
-        end = target.find("]")
-        if end < 0:
-            raise BadRequest(f"invalid target {target!r}")
-        host, rest = target[1:end], target[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise BadRequest(f"invalid target {target!r}")
-            port = _port(rest[1:], target)
-    elif target.count(":") == 1:
-        host, text = target.split(":")
-        port = _port(text, target)
-    elif target.count(":") > 1:
-        try:
-            ipaddress.IPv6Address(target)
-        except ValueError:
-            raise BadRequest(f"invalid target {target!r}") from None
-    if not host or any(c.isspace() or c in "/?#@" for c in host):
-        raise BadRequest(f"invalid target {target!r}")
-    return host, port
-
-
-def _port(text: str, target: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise BadRequest(f"invalid port in target {target!r}")
-    return int(text)
+    host, port = split_target(target)
+    return host, SNMP_PORT if port is None else port
 
 
 def open_session(
@@ -221,4 +195,8 @@ class NetworkExporter(Exporter[Runtime]):
         varbinds = self.fetch(config, request, compiled, deadline)
         if not varbinds:
             raise ProbeFailed("bad_response", f"module {module}: the agent returned none of its OIDs")
-        return compiled.render(varbinds, config.access.guard)
+        families = compiled.render(varbinds, config.access.guard)
+        if not any(family.samples for family in families):
+            # Success with no series would hide a device whose agent lacks what the module reads.
+            raise ProbeFailed("bad_response", f"module {module}: the agent's answers make none of its series")
+        return families

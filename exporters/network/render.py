@@ -14,8 +14,9 @@ refused one is exported as ``[redacted]`` (the guard counts and logs the rule, n
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -110,33 +111,46 @@ def apply_scale(value: float, scale: float) -> float | int:
     return value * scale
 
 
-def index_labels(index: Oid, specs: list[Index]) -> list[str] | None:
-    """Decode a row index into label values, or None when it does not fit the declared layout."""
-    out: list[str] = []
+def index_parts(index: Oid, specs: list[Index]) -> list[Oid] | None:
+    """Split a row index into one part per declared index, or None when it does not fit the layout."""
+    out: list[Oid] = []
     pos = 0
+    sizes = {"integer": 1, "ipv4": 4, "physaddress": 6}
     for spec in specs:
-        if spec.type == "integer":
-            part: Oid = index[pos : pos + 1]
-            out.append(str(part[0]) if part else "")
-        elif spec.type == "ipv4":
-            part = index[pos : pos + 4]
-            out.append(".".join(map(str, part)))
-        elif spec.type == "physaddress":
-            part = index[pos : pos + 6]
-            out.append(":".join(f"{b:02x}" for b in part))
+        if spec.type in sizes:
+            part: Oid = index[pos : pos + sizes[spec.type]]
         elif spec.type == "string":
             n = index[pos] if pos < len(index) else -1
             part = index[pos : pos + 1 + n]
             if n < 0 or any(b > 255 for b in part[1:]):
                 return None
-            out.append(display_string(bytes(part[1:])))
         else:
             part = index[pos:]
-            out.append(format_oid(part))
         if not part:
             return None
+        out.append(part)
         pos += len(part)
     return out if pos == len(index) else None
+
+
+def _part_label(part: Oid, kind: str) -> str:
+    if kind == "integer":
+        return str(part[0])
+    if kind == "ipv4":
+        return ".".join(map(str, part))
+    if kind == "physaddress":
+        return ":".join(f"{b:02x}" for b in part)
+    if kind == "string":
+        return display_string(bytes(part[1:]))
+    return format_oid(part)
+
+
+def index_labels(index: Oid, specs: list[Index]) -> list[str] | None:
+    """Decode a row index into label values, or None when it does not fit the declared layout."""
+    parts = index_parts(index, specs)
+    if parts is None:
+        return None
+    return [_part_label(part, spec.type) for part, spec in zip(parts, specs, strict=True)]
 
 
 @dataclass
@@ -199,8 +213,16 @@ def _row_labels(metric: Metric, index: Oid, table: dict[str, Column], clean: Cle
         ]
     else:
         labels = [] if index == (0,) else [format_oid(index)]
+    parts: dict[str, Oid] = {}
+    if any(lk.index for lk in metric.lookups):
+        split = index_parts(index, metric.indexes) or []
+        parts = {spec.label: part for spec, part in zip(metric.indexes, split, strict=False)}
     for lk in metric.lookups:
-        cell = table[lk.oid].get(index)
+        # A lookup may be indexed by some of the row's indexes only (the printer of a supply row).
+        key = tuple(n for label in lk.index for n in parts.get(label, ())) if lk.index else index
+        cell = table[lk.oid].get(key)
+        if cell is None and lk.fallback:
+            cell = table[lk.fallback].get(key)
         value = label_value(cell[0], cell[1], lk.type, lk.enum_values) if cell else ""
         labels.append(clean(lk.label, value) if lk.type == "DisplayString" and value else value)
     return labels
@@ -215,13 +237,11 @@ def _render_metric(
 ) -> None:
     names = [i.label for i in metric.indexes] + [lk.label for lk in metric.lookups] + list(metric.labels)
     const = list(metric.labels.values())
-    rows = table[metric.oid]
-    if not metric.indexes and any(idx != (0,) for idx in rows):
+    indexes = chain(table[metric.oid], table[metric.fallback.oid] if metric.fallback else ())
+    if not metric.indexes and any(idx != (0,) for idx in indexes):
         names.insert(0, "index")
     signature = repr((metric.indexes, metric.lookups))
-    for index, (tag, value) in rows.items():
-        if tag in EXCEPTIONS:
-            continue
+    for index, tag, value, scale in _cells(metric, table):
         key = (signature, index)
         if key in cache:
             row = cache[key]
@@ -238,6 +258,10 @@ def _render_metric(
                 [*labels, info], 1
             )
             continue
+        if metric.type == "bits":
+            if isinstance(value, bytes):
+                _add_flags(_family(families, metric, metric.name, [*names, "flag"]), metric, labels, value)
+            continue
         num = number(tag, value)
         if num is None:
             continue
@@ -245,7 +269,7 @@ def _render_metric(
             _add_states(_family(families, metric, metric.name, [*names, "state"]), metric, labels, int(num))
             continue
         name = metric.name
-        result = _value(metric, table, index, num)
+        result = _value(metric, table, index, num, scale)
         if result is None:
             continue
         if metric.split_by:
@@ -258,7 +282,21 @@ def _render_metric(
         _family(families, metric, name, names).add_metric(labels, result)
 
 
-def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> float | None:
+def _cells(metric: Metric, table: dict[str, Column]) -> Iterator[tuple[Oid, int, Value, float]]:
+    """Yield each row's cell and scale: the metric's column, else its fallback column for that row."""
+    rows = table[metric.oid]
+    for index, (tag, value) in rows.items():
+        if tag not in EXCEPTIONS:
+            yield index, tag, value, metric.scale
+    if metric.fallback:
+        scale = metric.fallback.scale
+        for index, (tag, value) in table[metric.fallback.oid].items():
+            own = rows.get(index)
+            if (own is None or own[0] in EXCEPTIONS) and tag not in EXCEPTIONS:
+                yield index, tag, value, scale
+
+
+def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float, scale: float) -> float | None:
     if metric.multiply_by:
         factor = table[metric.multiply_by].get(index)
         factor_num = number(*factor) if factor else None
@@ -274,7 +312,7 @@ def _value(metric: Metric, table: dict[str, Column], index: Oid, num: float) -> 
         exponent -= int(precision[1]) if precision and isinstance(precision[1], int) else 0
     if exponent:
         num = scaled(num, exponent)
-    return apply_scale(num, metric.scale)
+    return apply_scale(num, scale)
 
 
 def _add_states(family: Family, metric: Metric, labels: list[str], current: int) -> None:
@@ -285,6 +323,14 @@ def _add_states(family: Family, metric: Metric, labels: list[str], current: int)
         family.add_metric([*labels, state], 1 if hit else 0)
     if not known:
         family.add_metric([*labels, str(current)], 1)
+
+
+def _add_flags(family: Family, metric: Metric, labels: list[str], value: bytes) -> None:
+    """Add one 0/1 sample per named bit of a BITS value (bit 0 is the first octet's high bit, RFC 2578)."""
+    for bit, flag in metric.enum_values.items():
+        n = int(bit)
+        on = n // 8 < len(value) and value[n // 8] >> (7 - n % 8) & 1
+        family.add_metric([*labels, flag], 1 if on else 0)
 
 
 def _family(families: dict[str, Family], metric: Metric, name: str, labels: list[str]) -> Family:

@@ -13,6 +13,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,8 +33,9 @@ from exporters.network.ber import (
     read_int,
     tlv,
 )
+from exporters.network.privcheck import first_private_request
 from exporters.network.session import Limiter, SnmpErrorStatus
-from exporters.network.udp import UdpSession
+from exporters.network.udp import RECV_BUFFER, UNREACHABLE_ERRNOS, UdpSession
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers import CipherContext
@@ -126,6 +128,44 @@ class UsmSession(UdpSession):
         self._engine: _Engine | None = None
         self._salt = secrets.randbits(64)
         self._answered = False
+        self._rtt = 0.0  # of engine discovery: how long an answer takes when the agent can read us
+
+    @property
+    def target(self) -> str:
+        """Return ``host:port`` for messages."""
+        return self._target
+
+    @property
+    def timeout(self) -> float:
+        """Return the per-request timeout."""
+        return self._timeout
+
+    def slot(self, deadline: Deadline) -> AbstractContextManager[None]:
+        """Hold one of the limiter's request slots for this target."""
+        return self._limiter.slot(self._target, deadline)
+
+    def send(self, message: bytes) -> None:
+        """Send one message, failing as unreachable when the kernel knows the port is closed."""
+        try:
+            self._sock.send(message)
+        except OSError as exc:
+            raise self._os_failure(exc) from None
+
+    def receive(self, seconds: float) -> bytes | None:
+        """Return the next datagram within `seconds`, or None."""
+        if seconds <= 0:
+            return None
+        try:
+            self._sock.settimeout(seconds)
+            return self._sock.recv(RECV_BUFFER)
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            raise self._os_failure(exc) from None
+
+    def _os_failure(self, exc: OSError) -> ProbeFailed:
+        reason = "unreachable" if exc.errno in UNREACHABLE_ERRNOS else "error"
+        return ProbeFailed(reason, f"{self._target}: {exc.strerror}")
 
     def request(
         self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
@@ -134,9 +174,13 @@ class UsmSession(UdpSession):
         for _ in range(3):
             try:
                 if self._engine is None:
-                    super().request(GET, [], 0, deadline)  # discovery: answered by an unknownEngineIDs report
+                    self._discover(deadline)
                     continue
-                answer = super().request(pdu_type, list(oids), max_repetitions, deadline)
+                answer = None
+                if self._priv_password is not None and not self._answered:
+                    answer = first_private_request(self, pdu_type, oids, max_repetitions, deadline, self._rtt)
+                if answer is None:
+                    answer = super().request(pdu_type, list(oids), max_repetitions, deadline)
             except _Resync:
                 continue
             except ProbeFailed as exc:
@@ -152,8 +196,20 @@ class UsmSession(UdpSession):
             return answer
         raise ProbeFailed("auth", f"{self._target}: cannot agree on engine ID and time with the agent")
 
-    def encode(self, pdu_type: int, request_id: int, oids: list[Oid], max_repetitions: int) -> bytes:
-        """Encode one SNMPv3 message, authenticated and encrypted as the auth asks."""
+    def _discover(self, deadline: Deadline) -> None:
+        """Learn the agent's engine from its unknownEngineIDs report, timing the round trip."""
+        started = time.monotonic()
+        try:
+            super().request(GET, [], 0, deadline)
+        except _Resync:
+            self._rtt = time.monotonic() - started
+            raise
+
+    def encode(
+        self, pdu_type: int, request_id: int, oids: list[Oid], max_repetitions: int, *, private: bool = True
+    ) -> bytes:
+        """Encode one SNMPv3 message, authenticated and encrypted as the auth asks (`private` False: not
+        encrypted)."""
         pdu = encode_pdu(pdu_type, request_id, oids, 0, max_repetitions)
         engine = self._engine
         if engine is None:  # discovery: no security, no user (RFC 3414 section 4)
@@ -167,7 +223,7 @@ class UsmSession(UdpSession):
         if self._auth:
             flags |= AUTH_FLAG
             mac_len = self._auth[0][1]
-        if self._priv_password is not None:
+        if self._priv_password is not None and private:
             flags |= PRIV_FLAG
             self._salt = (self._salt + 1) % 2**64
             salt = self._salt.to_bytes(8, "big")
@@ -222,8 +278,9 @@ class UsmSession(UdpSession):
         cipher = Cipher(algorithms.AES(key), CFB(iv))
         return cipher.encryptor() if encrypt else cipher.decryptor()
 
-    def decode(self, data: bytes, request_id: int) -> list[VarBind] | None:
-        """Check, decrypt and decode an answer; None when it answers another request."""
+    def decode(self, data: bytes, request_id: int, *, private: bool = True) -> list[VarBind] | None:
+        """Check, decrypt and decode an answer; None when it answers another request or is less protected
+        than asked (`private` False: an authenticated answer is enough)."""
         start, _ = expect(data, 0, 0x30)
         version, pos = read_int(data, start)
         if version != 3:
@@ -267,7 +324,9 @@ class UsmSession(UdpSession):
             )
         if pdu_type != RESPONSE or pdu.request_id != request_id:
             return None
-        if (self._auth and not flags & AUTH_FLAG) or (self._priv_password and not flags & PRIV_FLAG):
+        if (self._auth and not flags & AUTH_FLAG) or (
+            private and self._priv_password and not flags & PRIV_FLAG
+        ):
             return None  # a response below our security level is not one we can trust
         if pdu.error_status:
             raise SnmpErrorStatus(pdu.error_status, pdu.error_index)

@@ -50,7 +50,15 @@ def qido(
     result = HttpResult()
     auth = auth_headers(spec.http, auths, file, deadline, result)
     url = target_url(target, f"studies?StudyDate={today}&limit={spec.limit}&includefield=00080061")
-    fetch(url, spec.http, deadline, headers={"Accept": "application/dicom+json"}, auth=auth, result=result)
+    fetch(
+        url,
+        spec.http,
+        deadline,
+        headers={"Accept": "application/dicom+json"},
+        auth=auth,
+        result=result,
+        module=module,
+    )
     # 204 No Content is a valid empty answer.
     matches = result.json() if result.body.strip() else []
     if not isinstance(matches, list) or not all(isinstance(m, dict) for m in matches):
@@ -85,7 +93,7 @@ def orthanc(
     """Read Orthanc's ``/statistics`` and report counts and disk use."""
     result = HttpResult()
     auth = auth_headers(spec.http, auths, file, deadline, result)
-    fetch(target_url(target, "statistics"), spec.http, deadline, auth=auth, result=result)
+    fetch(target_url(target, "statistics"), spec.http, deadline, auth=auth, result=result, module=module)
     document = result.json()
     if not isinstance(document, dict):
         raise ProbeFailed("bad_response", "/statistics is not a JSON object")

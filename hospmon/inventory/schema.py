@@ -49,6 +49,12 @@ class Kind(StrEnum):
     interface_engine = "interface_engine"
     modality = "modality"
     workstation = "workstation"
+    terminal = "terminal"
+    """A doctor's or nurse's PC, a thin client: watched by the node/windows exporter or by ping."""
+    kiosk = "kiosk"
+    """A self-service registration and payment kiosk (自助机): ping, its service port, its in-service page."""
+    printer = "printer"
+    """A ward or wristband printer: Printer-MIB by SNMP, or its raw port."""
 
 
 class Name(StrictModel):

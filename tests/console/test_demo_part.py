@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from alertrouter.app import create_app
-from hospmon.demo import REPO
-from hospmon.demoparts import console as console_part
-from hospmon.demoparts import router as router_part
+from demo.launcher import DEMO_INVENTORY
+from demo.parts import console as console_part
+from demo.parts import router as router_part
 from tests.console.conftest import login
 
 
@@ -15,7 +15,7 @@ def test_demo_console_shows_a_resolved_incident(tmp_path: Path) -> None:
     run = tmp_path / "run"
     (run / "alertmanager" / "secrets").mkdir(parents=True)
     (run / "alertmanager" / "secrets" / "router-webhook-token").write_text("demo-token-0123456789\n")
-    inventory = REPO / "demo" / "inventory"
+    inventory = DEMO_INVENTORY
     assert console_part.parts(run, inventory) == []
     assert console_part.parts(run, inventory) == []  # a second start changes nothing
     router_part.parts(run, inventory)  # writes the config the demo's router runs with

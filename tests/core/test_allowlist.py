@@ -21,6 +21,7 @@ from exporters.his.main import HisExporter
 from exporters.lis.main import LisExporter
 from exporters.network.exporter import NetworkExporter
 from exporters.pacs.main import PacsExporter
+from exporters.reach.main import ReachExporter
 from tests.conftest import REPO
 from tests.servers import http_get
 
@@ -49,6 +50,7 @@ CASES: list[tuple[type[Exporter[Any]], str, str]] = [
     ),
     (LisExporter, "modules: {mllp: {}}\n", "target=127.0.0.1:2575&module=mllp"),
     (PacsExporter, "modules: {echo: {}}\n", "target=ARCHIVE@127.0.0.1:104&module=echo"),
+    (ReachExporter, "modules: {ping: {kind: icmp}}\n", "target=127.0.0.1&module=ping"),
 ]
 
 

@@ -15,7 +15,8 @@ from exporters.core.probe import deadline_seconds
         ("abc", 10.0),  # unparsable: the default
         ("-3", 10.0),  # negative: the default
         ("0", 10.0),  # zero: the default
-        ("0.3", 0.3),  # too small for the offset: the header itself
+        ("0.4", 0.3),  # too small for the offset: three quarters of it, so the answer arrives in time
+        ("1", 0.75),
         ("nan", 10.0),
         ("inf", 10.0),
         ("2.5", 2.0),

@@ -12,6 +12,7 @@ from exporters.core.probe import Exporter
 from exporters.database.exporter import DatabaseExporter
 from exporters.emr.main import EmrExporter
 from exporters.network.exporter import NetworkExporter
+from exporters.reach.main import ReachExporter
 
 CASES: list[tuple[type[Exporter[Any]], str, str, str]] = [
     (
@@ -30,6 +31,13 @@ CASES: list[tuple[type[Exporter[Any]], str, str, str]] = [
         EmrExporter,
         "auths:\n  fhir: {bearer: {token: eyJhbGciOi}}\nmodules: {meta: {kind: fhir_metadata}}\n",
         "auths.fhir.bearer: token",
+        "token_file",
+    ),
+    (
+        ReachExporter,
+        "auths:\n  kiosk: {bearer: {token: eyJhbGciOi}}\n"
+        "modules: {status: {kind: http, http: {auth: kiosk}}}\n",
+        "auths.kiosk.bearer: token",
         "token_file",
     ),
 ]

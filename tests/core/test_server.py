@@ -131,6 +131,20 @@ def test_silent_target_returns_by_the_deadline(exporter: RunningServer, silent_s
     assert 0.9 <= elapsed < 1.5, f"answered after {elapsed:.2f} s, deadline was 1.0 s"
 
 
+def test_short_scrape_timeout_is_answered_within_it(
+    exporter: RunningServer, silent_server: LineServer
+) -> None:
+    # 0.4 s is less than the 0.5 s offset: the answer must still arrive before Prometheus gives up.
+    start = time.monotonic()
+    status, body = get(
+        f"{exporter.url}/probe?target={silent_server.target}&module=ping",
+        headers={"X-Prometheus-Scrape-Timeout-Seconds": "0.4"},
+    )
+    elapsed = time.monotonic() - start
+    assert status == 200 and 'reason="timeout"' in body
+    assert elapsed < 0.4, f"answered after {elapsed:.3f} s, Prometheus waits 0.4 s"
+
+
 def test_slow_target_does_not_delay_another(
     exporter: RunningServer, silent_server: LineServer, line_server: LineServer
 ) -> None:

@@ -17,6 +17,7 @@ from tests.database.conftest import CONFIG
 from tests.database.helpers import Admin, eventually
 from tests.database.servers import MONITOR_PASSWORD, MariaDB, Postgres, free_port
 from tests.database.test_engines import MODULES
+from tests.peers import silent_server
 
 
 @pytest.fixture
@@ -122,3 +123,14 @@ def test_reload_closes_the_old_pools(
         assert eventually(lambda: admin.monitor_sessions(running_only=False) == before)
         assert scrape(f"{server.url}/probe?target=pg")[1][("hospmon_db_up", ())] == 1
     assert eventually(lambda: admin.monitor_sessions(running_only=False) == before)
+
+
+def test_database_that_is_down_or_silent_reads_up_0(exporter: str) -> None:
+    # A missing series would leave `hospmon_db_up == 0` alerts and dashboards blind exactly when it matters.
+    with silent_server() as silent:
+        hung = f"127.0.0.1:{silent.port}&auth=monitor&engine=mysql"
+        for target, timeout in (("nothing-there", 5.0), (hung, 1.0)):  # refused; cut by the deadline
+            status, flat = scrape(f"{exporter}/probe?target={target}", timeout=timeout)
+            assert status == 200
+            assert flat[("hospmon_probe_success", (("module", "health"),))] == 0, target
+            assert flat[("hospmon_db_up", ())] == 0, target

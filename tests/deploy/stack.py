@@ -16,7 +16,7 @@ import yaml
 
 from hospmon.inventory import load_inventory
 from hospmon.inventory.targets import write_targets
-from tests.servers import alertmanager, free_port, process, require
+from tests.servers import alertmanager, free_port, process, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 WEBHOOK_TOKEN = "dashboard-test-webhook-token"
@@ -201,20 +201,8 @@ def running_stack(run: Path) -> Iterator[Stack]:
                 cwd=REPO,
             )
         )
-        # Started here rather than by tests.servers.prometheus: the inventory names its port beforehand.
-        (prom_dir / "prometheus.yml").write_text(_prometheus_config(ports, am_url))
-        prom_url = f"http://127.0.0.1:{ports['prometheus']}"
-        stack.enter_context(
-            process(
-                [
-                    require("prometheus"),
-                    "--config.file=prometheus.yml",
-                    f"--storage.tsdb.path={prom_dir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
-                ],
-                f"{prom_url}/-/ready",
-                run / "prometheus.log",
-                cwd=prom_dir,
-            )
+        # Prometheus on the port the inventory named beforehand (its mon-prometheus CI scrapes it).
+        prom_url = stack.enter_context(
+            prometheus(_prometheus_config(ports, am_url), prom_dir, port=ports["prometheus"])
         )
         yield Stack(prom_url, am_url, router_url, "test-lis-interface")

@@ -21,8 +21,8 @@ import pytest
 import requests
 import yaml
 
-from hospmon.demo import terminate
-from tests.router.pgserver import PostgresServer
+from demo.servers.postgres import PostgresServer
+from demo.servers.process import terminate
 from tests.router.servers import shipped_alertmanager_config
 from tests.servers import PACKAGES, free_port, process, require, wait_for
 

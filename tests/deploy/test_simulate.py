@@ -1,4 +1,4 @@
-"""`python -m hospmon.simulate`: the simulated systems of every demo part, without exporters, and their
+"""`python -m demo.simulate`: the simulated systems of every demo part, without exporters, and their
 secrets handed to the exporters."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hospmon.demo import Part
-from hospmon.simulate import copy_secrets, is_simulated
+from demo.launcher import Part
+from demo.simulate import copy_secrets, is_simulated
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
 
 def test_the_command_line_names_its_flags() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hospmon.simulate", "--help"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "demo.simulate", "--help"], capture_output=True, text=True, cwd=REPO
     )
     assert result.returncode == 0
     assert "--secrets-out" in result.stdout

@@ -19,7 +19,7 @@ from tests.servers import require
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 BIN = "/opt/hospmon/bin/"
-EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs")
+EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs", "reach")
 
 
 def _scripts() -> dict[str, str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.launcher import DEMO_INVENTORY
+from demo.parts import events as demo_events
 from exporters.events.config import load_config
-from hospmon.demo import REPO
-from hospmon.demoparts import events as demo_events
 from tests.events.conftest import free_tcp_port, free_udp_port, start_receiver, wait
 
 
@@ -18,14 +18,14 @@ def test_the_demo_receiver_config_is_valid_and_names_the_devices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = tmp_path / "run"
-    receiver, devices = demo_events.parts(run, REPO / "demo" / "inventory")
+    receiver, devices = demo_events.parts(run, DEMO_INVENTORY)
     assert receiver.name == "event-receiver" and devices.name == "event-devices"
     assert receiver.cwd == run / "events"
     monkeypatch.chdir(run / "events")  # secrets/ is read from the receiver's working folder
-    assert devices.ready is not None and not devices.ready()  # the devices have not started yet
+    assert devices.ready_url.endswith("/ready")  # the devices wait for the scripted morning's requests
     config = load_config(run / "events" / "events.yml")
     assert config.sources.lookup(demo_events.UPS_SOURCE) == "ups-mr1-01"
-    assert config.sources.lookup(demo_events.SWITCH_SOURCE) == "agg-sw-outpatient"
+    assert config.sources.lookup(demo_events.SWITCH_SOURCE) == "agg-sw-inpatient"
     assert config.settings.snmp.listen == f"127.0.0.1:{demo_events.TRAPS}"
 
 
@@ -33,7 +33,7 @@ def test_the_ups_goes_on_battery_and_back_and_the_flapping_port_is_one_alert(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = tmp_path / "run"
-    demo_events.parts(run, REPO / "demo" / "inventory")
+    demo_events.parts(run, DEMO_INVENTORY)
     config = yaml.safe_load((run / "events" / "events.yml").read_text())
     traps, syslog = free_udp_port(), free_tcp_port()
     config["snmp"]["listen"] = f"127.0.0.1:{traps}"
@@ -56,7 +56,7 @@ def test_the_ups_goes_on_battery_and_back_and_the_flapping_port_is_one_alert(
         wait(lambda: not book.alerts, "the UPS back on mains")
         demo_events.link_flap(5, stop, pause=0.05)
         [(key, port)] = wait(lambda: list(book.alerts.items()), "the flapping port's alert")
-        assert key == ("NetworkLinkDown", "agg-sw-outpatient", "GigabitEthernet1/0/24")
+        assert key == ("NetworkLinkDown", "agg-sw-inpatient", "GigabitEthernet1/0/24")
         wait(lambda: port.events == 5 and port.flaps == 4, "all ten lines")
     finally:
         server.stop()

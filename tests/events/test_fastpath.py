@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from pysnmp.proto.api import v2c
 
+from demo.senders import link_trap, v2c_trap
 from exporters.events.config import SnmpSettings
 from exporters.events.fastpath import FastTraps
 from exporters.events.snmp import SnmpListener
 from exporters.events.trap import Trap
-from tests.events.senders import link_trap, v2c_trap
 
 COMMUNITY = "lab-community"
 UPS_ON_BATTERY = (1, 3, 6, 1, 2, 1, 33, 2, 1)

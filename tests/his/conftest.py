@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from demo.his import simulator
 from tests.conftest import LOOPBACK_ADHOC
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB, mariadb_server
 from tests.emr.fakeemr import CANARY_ID_NUMBER, CANARY_MRN, CANARY_NAME, CANARY_PHONE
@@ -25,22 +23,6 @@ from tests.emr.fakeemr import CANARY_ID_NUMBER, CANARY_MRN, CANARY_NAME, CANARY_
 REPO = Path(__file__).resolve().parents[2]
 DATABASE = "hisdemo"
 
-
-def load_script(relative: str) -> ModuleType:
-    """Import one of the demo's scripts (demo/ is not a package) by path."""
-    path = REPO / relative
-    name = "demo_" + path.stem
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-simulator = load_script("demo/his/simulator.py")
 
 # Rows relative to NOW(): what the shipped queries must count. (clinic, minutes ago, status)
 REGISTRATIONS = [

@@ -12,8 +12,9 @@ import pymysql
 import pytest
 import yaml
 
+from demo.his import traffic
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER
-from tests.his.conftest import REPO, his_config, simulator
+from tests.his.conftest import REPO, his_config
 from tests.servers import free_port, process, prometheus, promql, wait_for
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -25,17 +26,17 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def test_daily_curve() -> None:
-    monday_peak = simulator.registrations_per_hour("general", at(0, 9))
+    monday_peak = traffic.registrations_per_hour("general", at(0, 9))
     assert monday_peak > 40
-    assert simulator.registrations_per_hour("general", at(0, 7, 30)) > 0.5 * monday_peak  # before opening
-    assert simulator.registrations_per_hour("general", at(0, 12, 45)) < 0.2 * monday_peak  # lunch
-    assert simulator.registrations_per_hour("general", at(0, 21)) == 0
-    assert 0 < simulator.registrations_per_hour("general", at(6, 9)) < 0.1 * monday_peak  # Sunday
-    assert simulator.registrations_per_hour("emergency", at(6, 3)) > 0  # all night
-    assert simulator.clinic_open(at(0, 8)) and simulator.clinic_open(at(5, 11, 59))
-    assert not simulator.clinic_open(at(0, 12, 30)) and not simulator.clinic_open(at(5, 14))
-    assert not simulator.clinic_open(at(6, 9))
-    assert simulator.clinic_open(at(0, 9).astimezone(dt.UTC))  # any time zone in, Shanghai hours used
+    assert traffic.registrations_per_hour("general", at(0, 7, 30)) > 0.5 * monday_peak  # before opening
+    assert traffic.registrations_per_hour("general", at(0, 12, 45)) < 0.2 * monday_peak  # lunch
+    assert traffic.registrations_per_hour("general", at(0, 21)) == 0
+    assert 0 < traffic.registrations_per_hour("general", at(6, 9)) < 0.1 * monday_peak  # Sunday
+    assert traffic.registrations_per_hour("emergency", at(6, 3)) > 0  # all night
+    assert traffic.clinic_open(at(0, 8)) and traffic.clinic_open(at(5, 11, 59))
+    assert not traffic.clinic_open(at(0, 12, 30)) and not traffic.clinic_open(at(5, 14))
+    assert not traffic.clinic_open(at(6, 9))
+    assert traffic.clinic_open(at(0, 9).astimezone(dt.UTC))  # any time zone in, Shanghai hours used
 
 
 def test_database_stop_fails_business_probes_and_raises_the_alert(tmp_path: Path) -> None:
@@ -44,7 +45,7 @@ def test_database_stop_fails_business_probes_and_raises_the_alert(tmp_path: Path
     config = his_config(tmp_path, db_port, database="his")  # writes tmp_path/his-db-password
     web = f"http://127.0.0.1:{web_port}"
     simulated = [
-        sys.executable, str(REPO / "demo" / "his" / "simulator.py"),
+        sys.executable, "-m", "demo.his.simulator",
         "--mariadb-dir", str(tmp_path / "mariadb"), "--mariadb-port", str(db_port),
         "--monitor-password-file", str(tmp_path / "his-db-password"),
         "--listen", f"127.0.0.1:{web_port}", "--seed", "7",

@@ -133,7 +133,7 @@ def test_check_command_reports_every_fault_and_fails(repo: Path, tmp_path: Path)
     assert ok.returncode == 0, ok.stderr
     assert "valid: 15 departments" in ok.stdout
     # What every department of a service depends on is listed, so a floor switch there stands out.
-    assert "  network (14 departments): core-sw-1, core-sw-2, fw-intranet-1\n" in ok.stdout
+    assert "  network (14 departments): core-sw-1, core-sw-2, fw-intranet-1, fw-internet-1\n" in ok.stdout
     assert "acc-sw-" not in ok.stdout
 
 

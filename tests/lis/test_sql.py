@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.lis.flow import LisFlow, lis_statements, seed_reference
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.lis.main import LisExporter
 from exporters.lis.main import main as lis_main
-from hospmon.demoparts.pacs_lis import LisFlow, lis_statements, seed_reference
 from tests.database.servers import MONITOR_PASSWORD, MONITOR_USER, MariaDB, mariadb_server
 from tests.lis.test_mllp import probe
 from tests.pacs.test_studies import value

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.servers.snmpd import V3_USERS, Agent, netns_with_interfaces, snmpd
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import V3_USERS, Agent, netns_with_interfaces, snmpd
+from tests.network.devices import BUILT
 from tests.network.lab import Closet, closet, neighbour_lines
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
@@ -51,6 +52,16 @@ def write_config(folder: Path, **overrides: object) -> Path:
             "backend": "pysnmp",
         },
         "linux_recording": {"version": 2, "community_file": str(_secret(folder, "linux", "linux-full-walk"))},
+        "winxp_recording": {"version": 2, "community_file": str(_secret(folder, "winxp", "winxp-full-walk"))},
+        **{name: {"version": 2, "community_file": str(_secret(folder, name, name))} for name in BUILT},
+        **{
+            f"{name}_pysnmp": {
+                "version": 2,
+                "community_file": str(_secret(folder, name, name)),
+                "backend": "pysnmp",
+            }
+            for name in BUILT
+        },
     }
     protocols = {"SHA": "SHA", "SHA-256": "SHA256"}
     levels = {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}

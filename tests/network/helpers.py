@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from prometheus_client.metrics_core import Metric
 
+from demo.servers.snmpd import Agent
 from exporters.core.probe import Deadline, ProbeRequest
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import Agent
 
 
 def samples(families: Iterable[Metric]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.network.agent import Agent, snmpd
+from demo.servers.snmpd import Agent, snmpd
 
 ENTITY = "1.3.6.1.2.1.47.1.1.1.1"
 LLDP_LOC = "1.0.8802.1.1.2.1.3"

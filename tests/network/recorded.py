@@ -1,4 +1,5 @@
-"""Recordings of real devices (snmpsim's examples: a Cisco 3750 switch, a Linux host) served by Debian's
+"""Recordings of real devices (snmpsim's examples: a Cisco 3750 switch, a Linux host, a Windows XP host)
+and recordings the tests build from vendors' MIB structure (`tests.network.devices`), served by Debian's
 ``snmpsimd``, and a reader of their ``.snmprec`` files so that tests compare values with the recording."""
 
 from __future__ import annotations
@@ -7,29 +8,39 @@ import gzip
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.network.agent import free_udp_port
+from demo.servers.snmpd import free_udp_port
 
 EXAMPLES = Path("/usr/share/doc/snmpsim/examples/data")
 RECORDINGS = {
     "cisco_16_switch": "cisco_16_switch.snmprec.gz",
     "linux-full-walk": "recorded/linux-full-walk.snmprec.gz",
+    "winxp-full-walk": "recorded/winxp-full-walk.snmprec.gz",  # no ifXTable, as on many old agents
 }
 Recording = dict[str, tuple[str, str]]
 
 
 def read_snmprec(name: str) -> Recording:
     """Return ``{oid: (type, value)}`` of a recording; ``4x`` strings are decoded from hex."""
-    out: Recording = {}
+    from tests.network.devices import BUILT
+
+    if name in BUILT:
+        return parse_snmprec(BUILT[name]().splitlines())
     with gzip.open(EXAMPLES / RECORDINGS[name], "rt", encoding="utf-8") as f:
-        for line in f:
-            oid, kind, value = line.rstrip("\n").split("|", 2)
-            if kind == "4x":
-                kind, value = "4", bytes.fromhex(value).decode("utf-8", "replace")
-            out[oid] = (kind, value)
+        return parse_snmprec(f)
+
+
+def parse_snmprec(lines: Iterable[str]) -> Recording:
+    """Return ``{oid: (type, value)}`` of ``.snmprec`` lines; ``4x`` strings are decoded from hex."""
+    out: Recording = {}
+    for line in lines:
+        oid, kind, value = line.rstrip("\n").split("|", 2)
+        if kind == "4x":
+            kind, value = "4", bytes.fromhex(value).decode("utf-8", "replace")
+        out[oid] = (kind, value)
     return out
 
 
@@ -52,6 +63,10 @@ def snmpsimd() -> Iterator[str]:
     for name, path in RECORDINGS.items():
         with gzip.open(EXAMPLES / path, "rb") as src:
             (data / f"{name}.snmprec").write_bytes(src.read())
+    from tests.network.devices import BUILT
+
+    for name, build in BUILT.items():
+        (data / f"{name}.snmprec").write_text(build(), encoding="utf-8")
     for path in (work, data, cache, *data.iterdir()):
         path.chmod(0o777 if path.is_dir() else 0o644)  # snmpsimd drops privileges to nobody
     port = free_udp_port()

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.servers.snmpd import Agent
 from exporters.network.config import Index
 from exporters.network.exporter import NetworkExporter, parse_target
 from exporters.network.render import CompiledModule, index_labels, label_value
 from hospmon.config import ConfigError
 from tests.conftest import REPO
-from tests.network.agent import Agent
 from tests.network.helpers import cli_values, probe, value
 
 
@@ -36,6 +36,14 @@ def test_default_config_ships_the_lab_auth_and_all_modules(monkeypatch: pytest.M
         "lldp",
         "cdp",
         "h3c",
+        "apc_ups",
+        "eaton_ups",
+        "printer",
+        "fortigate",
+        "hillstone",
+        "sangfor",
+        "brocade_fc",
+        "netapp",
     }
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo.servers.snmpd import snmpd
 from exporters.core.probe import Deadline
 from exporters.network.device import read_device
 from exporters.network.discovery import Settings, addresses, discover, run_bounded
 from exporters.network.exporter import NetworkExporter, open_session
 from exporters.network.identify import load_vendors
 from hospmon.inventory import load_inventory
-from tests.network.agent import snmpd
 from tests.network.lab import BOXES, SILENT_HOST, Closet, write_inventory
 
 REPO = Path(__file__).resolve().parents[2]

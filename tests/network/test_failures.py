@@ -6,12 +6,14 @@ import contextlib
 import logging
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
+from demo.servers.snmpd import V3_USERS, Agent, free_udp_port
 from exporters.core.probe import BadRequest, Deadline, ProbeFailed, ProbeRequest
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import V3_USERS, Agent, free_udp_port
+from tests.network.conftest import write_config
 from tests.network.helpers import probe, value
 
 SECRETS = ["not-public", "wrong-priv", "wrong-pass"] + [
@@ -144,3 +146,23 @@ def test_unknown_module_is_a_bad_request(exporter: NetworkExporter, runtime: Run
 def test_credentials_repr_hides_secrets(runtime: Runtime) -> None:
     shown = repr(runtime) + str(runtime.credentials)
     assert not [s for s in SECRETS if s in shown]
+
+
+def test_wrong_privacy_password_is_auth_within_the_first_exchange(
+    exporter: NetworkExporter, agent: Agent, tmp_path: Path
+) -> None:
+    # Shipped timing (5 s x 4 tries, 9.5 s deadline): net-snmp drops what it cannot decrypt without a
+    # report, so only the canary tells it from a dead agent, and it must do so long before any timeout.
+    shipped = exporter.load_config(write_config(tmp_path, defaults={"timeout": 5, "retries": 3}))
+    for auth in ("v3_wrong_priv_password", "hm_sha_aes"):
+        request = ProbeRequest(agent.target, ("system",), {"auth": auth})
+        start = time.monotonic()
+        try:
+            list(exporter.probe_module(shipped, request, "system", Deadline.after(9.5)))
+            reason = "success"
+        except ProbeFailed as exc:
+            reason = exc.reason
+            assert "privacy password" in exc.detail
+        elapsed = time.monotonic() - start
+        assert reason == ("auth" if auth.startswith("v3_wrong") else "success"), auth
+        assert elapsed < 2.0, (auth, elapsed)

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from demo.servers.snmpd import Agent
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.network.exporter import NetworkExporter
-from tests.network.agent import Agent
 from tests.network.conftest import write_config
 from tests.servers import http_get
 

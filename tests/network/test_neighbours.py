@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from demo.servers.snmpd import Agent, snmpd
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import Agent, snmpd
 from tests.network.helpers import probe, value
 from tests.network.lab import BOXES, overrides
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from demo.servers.snmpd import free_udp_port
 from exporters.core.probe import ProbeFailed
 from exporters.network.ber import NULL, RESPONSE
 from exporters.network.session import Limiter
 from exporters.network.usm import UsmSession, _Engine, localized_key
-from tests.network.agent import free_udp_port
 
 ENGINE_ID = bytes.fromhex("000000000000000000000002")
 

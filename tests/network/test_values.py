@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.servers.snmpd import Agent
 from exporters.network.exporter import NetworkExporter, Runtime
-from tests.network.agent import Agent
 from tests.network.conftest import VETH_PAIRS
 from tests.network.helpers import cli_values, probe, value
 

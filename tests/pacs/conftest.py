@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from demo.pacs.studies import synthetic_study, write_instances
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.pacs.main import PacsExporter
-from hospmon.demoparts.pacs_lis import synthetic_study, write_instances
 from tests.conftest import LOOPBACK_ADHOC_YAML
 from tests.peers import tcp_process
 from tests.servers import PACKAGES, free_port, process, require

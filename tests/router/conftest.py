@@ -18,7 +18,7 @@ from alertrouter.app import create_app
 from alertrouter.context import Router, load_router
 from alertrouter.migrate import upgrade
 from alertrouter.models import Event
-from tests.router.pgserver import PostgresServer
+from demo.servers.postgres import PostgresServer
 from tests.router.smtp import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]

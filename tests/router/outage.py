@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from tests.router.pgserver import PostgresServer
+from demo.servers.postgres import PostgresServer
 
 
 class Outage:

@@ -19,6 +19,7 @@ import yaml
 from flask import Flask
 from werkzeug.serving import make_server
 
+from demo.servers.prometheus import alertmanager_argv, prometheus_argv
 from tests.servers import BackgroundHTTPServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,13 +150,7 @@ def start_alertmanager(
     (workdir / "alertmanager.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "alertmanager",
-        [
-            "prometheus-alertmanager",
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
+        alertmanager_argv(workdir / "alertmanager.yml", workdir / "am-data", port),
         workdir,
     )
     wait_for(
@@ -207,12 +202,7 @@ def start_prometheus(
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "prometheus",
-        [
-            "prometheus",
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
+        prometheus_argv(workdir / "prometheus.yml", workdir / "tsdb", port),
         workdir,
     )
     wait_for(

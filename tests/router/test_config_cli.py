@@ -188,8 +188,8 @@ def test_check_refuses_inline_secrets(
 def test_shipped_router_configs_have_no_inline_secret(tmp_path: Path) -> None:
     from alertrouter.secrets_check import inline_secrets
     from alertrouter.settings import RouterFile
+    from demo.parts.router import config as demo_config
     from hospmon.config import load
-    from hospmon.demoparts.router import config as demo_config
 
     shipped = REPO / "deploy/router/router.yml"
     assert inline_secrets(load(RouterFile, shipped, id_field="name"), shipped) == []

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from alertrouter.app import create_app
 from alertrouter.context import load_router
+from demo.servers.postgres import PostgresServer
 from tests.router.conftest import auth, router_config
 from tests.router.payloads import real
-from tests.router.pgserver import PostgresServer
 
 ODD_TEXT = [
     "9999-12-31T23:59:59.999999999-23:59",

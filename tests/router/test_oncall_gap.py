@@ -13,9 +13,9 @@ from alertrouter.app import create_app
 from alertrouter.context import load_router
 from alertrouter.models import Incident
 from alertrouter.worker.run import Worker
+from demo.servers.postgres import PostgresServer
 from tests.router.conftest import Clock, auth, dba_gap_policy
 from tests.router.payloads import alert, webhook
-from tests.router.pgserver import PostgresServer
 
 _names = itertools.count()
 

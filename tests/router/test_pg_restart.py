@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from demo.servers.postgres import PostgresServer
 from tests.router.conftest import API_TOKEN, router_config
 from tests.router.payloads import alert, webhook
-from tests.router.pgserver import PostgresServer
 from tests.router.servers import Process, start_router
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)

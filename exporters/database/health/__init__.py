@@ -2,7 +2,7 @@
 
 Besides each collector's metrics::
 
-    hospmon_db_up 1
+    hospmon_db_up 1                                      # 0 when the module fails (server down)
     hospmon_db_collector_success{collector="replication"} 1
     hospmon_db_collector_duration_seconds{collector="replication"} 0.0008
     hospmon_db_collector_result_age_seconds{collector="sizes"} 120.0    # costly collectors are cached
@@ -69,6 +69,11 @@ def run_health(engine: SqlEngine, target: Target, spec: HealthSpec, deadline: De
     if failures and not answered:
         # Cached results alone do not show the server is up: fail the module with the first reason.
         raise failures[0]
+    return [db_up(1), *out, *stats.families()]
+
+
+def db_up(value: int) -> GaugeMetricFamily:
+    """Return ``hospmon_db_up``: 1 when the server answered, 0 when the health module failed."""
     up = GaugeMetricFamily("hospmon_db_up", "1 when the server answered this probe's statements.")
-    up.add_metric([], 1)
-    return [up, *out, *stats.families()]
+    up.add_metric([], value)
+    return up

@@ -1,0 +1,1 @@
+"""The simulated EMR: a FHIR R4 endpoint with synthetic resources (``fhir_server``)."""

@@ -1,0 +1,1 @@
+"""The simulated self-service kiosk's status page (``status``)."""

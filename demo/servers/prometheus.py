@@ -1,0 +1,59 @@
+"""Prometheus and Alertmanager (Debian's packages) on loopback, each in its own folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from demo.servers.process import free_port, http_ready, require, running
+
+
+def prometheus_argv(config: Path, storage: Path, port: int) -> list[str]:
+    """Return the command running Prometheus (lifecycle API on) on 127.0.0.1:`port`."""
+    return [
+        require("prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={storage}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+    ]
+
+
+def alertmanager_argv(config: Path, storage: Path, port: int) -> list[str]:
+    """Return the command running one Alertmanager (no cluster) on 127.0.0.1:`port`."""
+    return [
+        require("prometheus-alertmanager"),
+        f"--config.file={config}",
+        f"--storage.path={storage}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+
+
+@contextmanager
+def prometheus(
+    config: str, workdir: Path, *, extra_files: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """Run Prometheus with a config text in `workdir` (relative paths resolve there); yield its base URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "prometheus.yml").write_text(config, encoding="utf-8")
+    for name, text in (extra_files or {}).items():
+        (workdir / name).write_text(text, encoding="utf-8")
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = prometheus_argv(workdir / "prometheus.yml", workdir / "data", port)
+    with running(argv, http_ready(f"{url}/-/ready"), workdir / "prometheus.log", workdir):
+        yield url
+
+
+@contextmanager
+def alertmanager(config: str, workdir: Path, *, port: int | None = None) -> Iterator[str]:
+    """Run Alertmanager (no clustering) with a config text in `workdir`; yield its base URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "alertmanager.yml").write_text(config, encoding="utf-8")
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = alertmanager_argv(workdir / "alertmanager.yml", workdir / "data", port)
+    with running(argv, http_ready(f"{url}/-/ready"), workdir / "alertmanager.log", workdir):
+        yield url
