@@ -25,6 +25,7 @@ from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
 from alertrouter.settings import PRIORITIES
+from alertrouter.storms import settle_hold
 
 
 def open_key(alert: ParsedAlert, *, reachability: bool = True) -> str:
@@ -161,6 +162,8 @@ class Planner:
         title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
         now = self.now
         parent_id = (cause.parent_id or cause.id) if cause else None
+        # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
+        hold = settle_hold(self.router, alert.ci, alert.alertname, now) if firing and cause is None else None
         values = dict(
             title=title[:300],
             status=Status.triggered if firing else Status.resolved,
@@ -177,7 +180,7 @@ class Planner:
             parent_id=parent_id,
             created_at=now,
             escalation_step=0,
-            next_escalation_at=now if firing and cause is None else None,
+            next_escalation_at=(hold.until if hold else now) if firing and cause is None else None,
             resolved_at=None if firing else now,
         )
         stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
@@ -206,7 +209,7 @@ class Planner:
             self._event(
                 incident_id,
                 "opened",
-                f"opened {decision.explanation}; {owner.explanation}",
+                f"opened {decision.explanation}; {owner.explanation}" + (f"; {hold.note}" if hold else ""),
                 priority=decision.priority,
                 team=owner.team,
                 assignee=owner.person,

@@ -1,7 +1,7 @@
 """Page the owner, then escalate step by step until someone acknowledges.
 
-A first page may wait for a cause that may still show up (`hold`); children a cause released together are
-paged together, one message per person and channel listing them (`alertrouter.notify.together`).
+A first page may wait for a cause that may still show up (`alertrouter.storms`); children a cause released
+together are paged together, one message per person and channel listing them (`alertrouter.notify.together`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from alertrouter.models import OPEN, Incident, Status
 from alertrouter.notify.queue import page
 from alertrouter.notify.together import page_together
 from alertrouter.policy.oncall import on_call
+from alertrouter.storms import first_page_hold
 from alertrouter.timeline import record
 from alertrouter.worker.claim import skip_locked
-from alertrouter.worker.hold import first_page_hold
 from hospmon.inventory.schema import EscalationStep, Team
 
 DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
@@ -73,7 +73,7 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[Incident]:
 def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: int = 50) -> int:
     """Run every escalation step that is due; return how many steps ran.
 
-    A first page may be held (`hold.first_page_hold`). Children released by the same cause and due together
+    A first page may be held (`alertrouter.storms`). Children released by the same cause and due together
     are paged together: one message per person and channel listing them, per owning team.
     """
     due = _due(session, now, limit)
