@@ -43,7 +43,7 @@ bench: deps ## Run every bench with its peer (bench/README.md); SNMP benches nee
 	@rc=0; for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || rc=1; done; exit $$rc
 
 lock: deps ## Pin the images' Python dependencies (requirements-image.txt) with pip-compile
-	@$(BIN)/pip-compile --quiet --extra demo --strip-extras --allow-unsafe --no-emit-index-url \
+	@$(BIN)/pip-compile --quiet --extra demo --strip-extras --unsafe-package hospmon --no-emit-index-url \
 		--no-emit-find-links --output-file requirements-image.txt pyproject.toml
 
 clean: ## Remove the run folder and caches (keeps the virtualenv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
@@ -54,6 +55,24 @@ class AlertmanagerConfig(StrictModel):
 
     url: str | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class PrometheusConfig(StrictModel):
+    """Where the console reads live state (the topology page's up/down colours); optional."""
+
+    url: str | None = None
+    """Prometheus' base URL, e.g. http://127.0.0.1:9090 (no credentials in it)."""
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _plain_url(self) -> PrometheusConfig:
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("url must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
+            if parts.username or parts.password:
+                raise ValueError("no credentials in the URL; give Prometheus' address only")
+        return self
 
 
 class SmtpConfig(StrictModel):
@@ -161,6 +180,7 @@ class RouterFile(StrictModel):
     database: DatabaseConfig = DatabaseConfig()
     webhook_auth: WebhookAuthConfig
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    prometheus: PrometheusConfig = PrometheusConfig()
     channels: list[ChannelConfig] = []
     worker: WorkerConfig = WorkerConfig()
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)

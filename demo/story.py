@@ -11,6 +11,8 @@ shows its priority, owner and the explanation of both:
   ``DatabaseDown`` and the HIS checks that depend on it, one P1 incident for the applications team;
 - an ED radiograph sticks in the DR's send queue and never reaches the archive: ``DicomStudiesNotRouted``
   after the rule's 10 minutes, P2 for the medical-technology team (the ED depends on the DR);
+- the LIS results interface on the interface engine is stopped: ``IntegrationChannelStopped`` after 5
+  minutes in clinic hours (critical), 15 outside them, for the applications team (the ED waits for results);
 - the machine-room UPS goes on battery for three minutes (SNMP traps to the event receiver), then a port of
   the inpatient aggregation switch flaps twenty times (syslog): one incident each, not one per message.
 
@@ -40,6 +42,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 OPENING_LEAD = 240.0
 HIS_OUTAGE_SECONDS = 180.0  # longer than DatabaseDown's `for: 2m`: the outage must page
 SWITCH = "acc-sw-op-2f"
+ENGINE, RESULTS_CHANNEL = "esb-engine", "lis-results-to-his"
 
 
 def pace() -> float:
@@ -125,6 +128,10 @@ def _radiograph_not_routed(stage: Stage) -> str:
     return _post(ports.url(18044, "/-/demo/unrouted-radiograph"))
 
 
+def _results_interface_stops(stage: Stage) -> str:
+    return _post(ports.url(18090, f"/-/demo/channels/{RESULTS_CHANNEL}/stop"))
+
+
 def _ups_on_battery(stage: Stage) -> str:
     return _post(ports.url(19164, "/-/demo/ups-on-battery"))
 
@@ -138,6 +145,10 @@ def morning() -> list[Step]:
     return [
         Step(0, "The clinics open (门诊开诊): registration, pharmacy and billing take patients.",
              "nothing pages: every system runs", lambda _stage: "clinics open"),
+        # The interface engine (demo/parts/integration.py); Prometheus's clinic hours are the real clock's.
+        Step(20, f"The LIS results interface ({RESULTS_CHANNEL}) on the interface engine {ENGINE} stops.",
+             "IntegrationChannelStopped after 5 minutes in clinic hours (critical), 15 outside them: one "
+             "incident for the apps team (the ED waits for its results)", _results_interface_stops),
         Step(60, f"The outpatient floor 2 access switch ({SWITCH}, out of warranty) stops answering.",
              "CIProbeFailed in about 2 minutes: P2 for the network team (open clinics; below the ED)",
              _switch_fails),

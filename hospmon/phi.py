@@ -14,7 +14,9 @@ Rules, by name (logs and metrics carry the rule and the label name, never the va
 - ``mobile_phone``, ``landline_phone``: mainland numbers, formatted or not, with or without +86.
 - ``record_number``: a configured prefix (MRN, ZY, MZ, ...) followed by a number: medical record, visit,
   accession and sample numbers.
-- ``email``.
+- ``email``: any address but the site's own mailboxes (``allow_email_domains``, ``allow_emails``): a role
+  or staff address at the hospital's domain (``noc@hospital.example`` in a switch's sysContact) is not patient
+  data, and the rest of its text still passes the other rules (``zhang.san@...`` is a ``latin_name``).
 - ``han_name``: a 2-4 character Han string standing alone that is not made of allowed words.
 - ``latin_name``: a romanised "Surname Given" pair (``Zhang San``, ``LIU^RUYAN``).
 
@@ -79,6 +81,7 @@ _DIGIT_GROUP = re.compile(r"\d+[Xx]?")
 _LOCAL_LANDLINE = re.compile(r"(?<![\d-])([2-8]\d{2,3})-(\d{4})(?![\d-])")
 _YEAR = re.compile(r"(19|20)\d\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_DOMAIN = re.compile(r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
 # The same pair starting at every word, for capitalised pairs only: in "about LIU^RUYAN" the pair "about LIU"
 # must not hide the name, while "an outage" in a rule's prose is no name.
@@ -98,6 +101,10 @@ class PhiSettings(StrictModel):
     """Prefixes of medical record, visit, accession and sample numbers (``MRN00012345``, ``ZY2024001``)."""
     allow_words: list[str] = Field(default_factory=list)
     """Han words (department, building, room names) that may stand alone in a label value."""
+    allow_email_domains: list[str] = Field(default_factory=list)
+    """The site's own mail domains (``hospital.example``, subdomains included): its mailboxes pass."""
+    allow_emails: list[str] = Field(default_factory=list)
+    """Single mailboxes elsewhere that may pass (a vendor's support address in a device's sysContact)."""
 
     @field_validator("record_prefixes")
     @classmethod
@@ -105,6 +112,24 @@ class PhiSettings(StrictModel):
         bad = [p for p in value if not 0 < len(p) <= 8 or not all(c.isalpha() for c in p)]
         if bad:
             raise ValueError(f"prefixes are 1-8 letters: {', '.join(bad)}")
+        return value
+
+    @field_validator("allow_email_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        value = [d.strip().lower().lstrip("@") for d in value]
+        bad = [d for d in value if not _DOMAIN.fullmatch(d)]
+        if bad:
+            raise ValueError(f"not mail domains (hospital.example): {', '.join(bad)}")
+        return value
+
+    @field_validator("allow_emails")
+    @classmethod
+    def _mailboxes(cls, value: list[str]) -> list[str]:
+        value = [e.strip().lower() for e in value]
+        bad = [e for e in value if not _EMAIL.fullmatch(e) or not _DOMAIN.fullmatch(e.rsplit("@", 1)[1])]
+        if bad:
+            raise ValueError(f"not mail addresses (noc@hospital.example): {', '.join(bad)}")
         return value
 
     @field_validator("allow_words")
@@ -261,6 +286,8 @@ class PhiGuard:
             if parts
             else None
         )
+        self._mail_domains = tuple(settings.allow_email_domains)
+        self._mailboxes = frozenset(settings.allow_emails)
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[Finding, ...]] = {}
@@ -295,7 +322,11 @@ class PhiGuard:
         found = list(_number_findings(text))
         if self._record is not None:
             found += [Finding("record_number", m.start(), m.end()) for m in self._record.finditer(text)]
-        found += [Finding("email", m.start(), m.end()) for m in _EMAIL.finditer(text)]
+        found += [
+            Finding("email", m.start(), m.end())
+            for m in _EMAIL.finditer(text)
+            if not self._own_mailbox(m.group())
+        ]
         for m in _HAN_RUN.finditer(text):
             if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
                 found.append(Finding("han_name", m.start(), m.end()))
@@ -305,14 +336,23 @@ class PhiGuard:
                 found.append(Finding("latin_name", m.start(1), m.end(2)))
         return sorted(found, key=lambda f: (f.start, -f.end))
 
+    def _own_mailbox(self, address: str) -> bool:
+        """Tell whether an address found in text is one of the site's own mailboxes."""
+        local, domain = address.lower().rsplit("@", 1)
+        local = local.rsplit(":", 1)[-1].lstrip("<([\"'")  # "mailto:noc@...", "<noc@...>"
+        if f"{local}@{domain}" in self._mailboxes:
+            return True
+        return any(domain == d or domain.endswith("." + d) for d in self._mail_domains)
+
     def _refused(self, rule: str, label: str) -> None:
         self.tally.add(rule)
         key = (label, rule)
         with self._lock:
-            first = key not in self._logged
+            if key in self._logged:
+                return  # counted; a device's same value comes back at every scrape and would drown the log
             self._logged.add(key)
-        # The first refusal of a label by a rule is a warning; repeats at every scrape would drown the log.
-        log.log(logging.WARNING if first else logging.DEBUG, "value refused: label=%s rule=%s", label, rule)
+        hint = " (the site's own mailboxes: phi.allow_email_domains)" if rule == "email" else ""
+        log.warning("value refused: label=%s rule=%s%s", label, rule, hint)
 
     def check(self, label_name: str, value: str) -> Verdict:
         """Return whether `value` may be the value of `label_name`; a refusal is counted and logged."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,12 +40,25 @@ def captured_series(
     return out
 
 
+def captured_sequence(
+    expositions: list[str], names: Iterable[str], labels: dict[str, str]
+) -> list[dict[str, str]]:
+    """Return promtool input series whose values are the samples of successive expositions, one a minute
+    (``_`` where a scrape lacked the series)."""
+    steps = [{s["series"]: s["values"] for s in captured_series(e, names, labels, "{v}")}
+             for e in expositions]  # fmt: skip
+    keys = list(dict.fromkeys(k for step in steps for k in step))
+    return [{"series": k, "values": " ".join(step.get(k, "_") for step in steps)} for k in keys]
+
+
 def run_rule_test(
-    folder: Path, rule_file: str, series: list[dict[str, str]], alert_tests: list[dict[str, Any]]
+    folder: Path, rule_file: str | list[str], series: list[dict[str, str]], alert_tests: list[dict[str, Any]]
 ) -> None:
-    """Write a promtool test of `rule_file` (under rules/) over `series` and fail with promtool's words."""
+    """Write a promtool test of `rule_file` (under rules/; several for rules that use each other's records)
+    over `series` and fail with promtool's words."""
+    files = [rule_file] if isinstance(rule_file, str) else rule_file
     test = {
-        "rule_files": [str(RULES / rule_file)],
+        "rule_files": [str(RULES / f) for f in files],
         "evaluation_interval": "1m",
         "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": alert_tests}],
     }
@@ -54,3 +68,26 @@ def run_rule_test(
         [require("promtool"), "test", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_LABEL_ACTION = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def expected_alert(rule_file: str, alertname: str, labels: dict[str, str]) -> dict[str, Any]:
+    """Return a promtool ``exp_alerts`` entry for `alertname` with `labels` (the rule's own labels are
+    added) and its annotations filled in; only ``{{ $labels.x }}`` actions are filled, so a rule whose
+    annotations show ``$value`` or call functions needs its expected text written out by the test."""
+    groups = yaml.safe_load((RULES / rule_file).read_text(encoding="utf-8"))["groups"]
+    rules = [r for g in groups for r in g["rules"] if r.get("alert") == alertname]
+    # An alert may have one rule per severity (clinic hours and off hours): a given severity picks one.
+    rule = next(
+        r for r in rules if labels.get("severity", r["labels"]["severity"]) == r["labels"]["severity"]
+    )
+    merged = {**labels, **rule.get("labels", {})}
+    annotations = {}
+    for key, template in rule.get("annotations", {}).items():
+        text = _LABEL_ACTION.sub(lambda m: merged.get(m[1], ""), template)
+        if "{{" in text:
+            raise AssertionError(f"{alertname}.{key} has template actions beyond $labels: write it out")
+        annotations[key] = text
+    return {"exp_labels": merged, "exp_annotations": annotations}

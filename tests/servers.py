@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,10 +52,17 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
 
 @contextmanager
 def process(
-    argv: Sequence[str], ready_url: str, log: Path, cwd: Path | None = None, timeout: float = 60.0
+    argv: Sequence[str],
+    ready_url: str,
+    log: Path,
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
-    """Run a server until the block ends, after it answers 200 on `ready_url`."""
-    with _process.running(argv, _process.http_ready(ready_url), log, cwd, timeout=timeout) as proc:
+    """Run a server until the block ends, after it answers 200 on `ready_url`; `env` replaces the
+    environment when given."""
+    ready = _process.http_ready(ready_url)
+    with _process.running(argv, ready, log, cwd, env=env, timeout=timeout) as proc:
         yield proc
 
 

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Debian 12's docker-compose (1.29.2) ships the Compose Specification schema it validates with.
 COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
 ENV = {"GRAFANA_ADMIN_PASSWORD": "test-only"}
-EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs", "reach")
+EXPORTERS = ("network", "database", "his", "emr", "lis", "pacs", "middleware", "reach")
 
 
 def _compose() -> dict[str, Any]:

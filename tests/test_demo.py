@@ -27,6 +27,7 @@ import requests
 
 from demo import ports, story
 from demo.check import check_stack
+from demo.integration import engine
 from tests.servers import get_json, http_get, promql, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,20 @@ EMPTY_IN_THE_DEMO = {
     ("database.json", "Replication lag"): "the demo's databases have no replicas",
     ("database.json", "Wait time by class (Oracle)"): "the demo has no Oracle database",
     ("database.json", "Tablespace use against maximum (Oracle)"): "the demo has no Oracle database",
+    **{
+        ("middleware.json", title): "the demo runs no Tomcat or RabbitMQ (tests/middleware/ runs real ones)"
+        for title in (
+            "Tomcat heap used of maximum",
+            "Tomcat time in garbage collection",
+            "Tomcat request threads busy of maximum",
+            "Tomcat JDBC pool connections in use of maximum",
+            "Tomcat requests and errors per second",
+            "RabbitMQ messages ready by queue",
+            "RabbitMQ consumers by queue",
+        )
+    },
+    ("middleware.json", "Interface channels not started"): "only faults",
+    ("middleware.json", "Services running on middleware"): "no demo CI depends on its engine",
     ("estate.json", "Failing reach probes and why"): "only faults",
     ("estate.json", "UPS states that need someone"): "only faults",
     ("estate.json", "Array health"): "only faults, and the demo simulates no NetApp array",
@@ -143,7 +158,7 @@ def test_the_scripted_morning_becomes_one_incident_per_event(demo: Demo) -> None
     # Twenty flaps are one incident; the HIS checks failing with their database (the interface engine's, the
     # insurance gateway's) join its incident, at once or as children once it opens: none stands alone.
     assert [i["ci"] for i in demo.incidents()].count("agg-sw-inpatient") == 1
-    unexplained = set(found) - expected - {"dr-ed-1"}
+    unexplained = set(found) - expected - {"dr-ed-1", story.ENGINE}
     assert not unexplained, (
         f"incidents the morning does not explain: {[found[c]['title'] for c in unexplained]}"
     )
@@ -153,6 +168,16 @@ def test_the_scripted_morning_becomes_one_incident_per_event(demo: Demo) -> None
     alerts = get_json(f"{demo.prometheus}/api/v1/alerts")["data"]["alerts"]
     assert any(a["labels"]["alertname"] == "DicomStudiesNotRouted" and a["labels"]["ci"] == "dr-ed-1"
                for a in alerts), "DicomStudiesNotRouted is not pending for dr-ed-1"  # fmt: skip
+    # The stopped results interface: the exporter reports it at once; the alert waits 5 or 15 minutes by the
+    # clock's clinic hours.
+    name = next(n for cid, n, _ in engine.CHANNELS if cid == story.RESULTS_CHANNEL)  # the engine's label
+    channel = f'ci="{story.ENGINE}",channel="{name}"'
+    assert promql(demo.prometheus, f"hospmon_engine_channel_up{{{channel}}} == 0"), "the channel is not down"
+    running = promql(demo.prometheus, f'hospmon_engine_channel_up{{ci="{story.ENGINE}"}} == 1')
+    assert len(running) == 5, f"only the results channel stops: {running}"
+    assert any(a["labels"]["alertname"] == "IntegrationChannelStopped" and a["labels"]["ci"] == story.ENGINE
+               and a["labels"]["channel"] == name for a in alerts), (
+        "IntegrationChannelStopped is not pending for the results interface")  # fmt: skip
 
 
 def test_the_outpatient_switch_ranks_below_the_ed(demo: Demo) -> None:

@@ -105,6 +105,51 @@ def test_every_canary_form_is_refused_and_redacted(guard: PhiGuard) -> None:
         assert guard.redact("v", value) == REDACTED, value
 
 
+SITE_MAIL = PhiSettings(allow_email_domains=["Hospital.Example"], allow_emails=["support@ups-vendor.example"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "noc@hospital.example",  # the machine room's role mailbox in every switch's sysContact
+        "IT On-call <it-oncall@xiyuan.hospital.example>",  # the west campus' subdomain
+        "mailto:noc@hospital.example",
+        "Support: support@ups-vendor.example",  # the UPS vendor's service address, allowed by name
+    ],
+)
+def test_the_sites_own_mailboxes_pass(value: str) -> None:
+    assert PhiGuard(SITE_MAIL).check("sysContact", value).ok
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("patient123@qq.com", "email"),  # a patient's address is still refused
+        ("sales@ups-vendor.example", "email"),  # the vendor allowed one mailbox, not its domain
+        ("noc@hospital.example.attacker.cn", "email"),
+        ("noc@myhospital.example", "email"),
+        ("zhang.san@hospital.example", "latin_name"),  # a person's name stays a name at our domain too
+        (f"noc@hospital.example {CANARY.phone_dashed}", "mobile_phone"),
+    ],
+)
+def test_other_mailboxes_and_what_surrounds_ours_are_still_refused(value: str, rule: str) -> None:
+    assert PhiGuard(SITE_MAIL).check("sysContact", value).rule == rule
+
+
+def test_allowing_mailboxes_lets_no_canary_by() -> None:
+    site = PhiGuard(SITE_MAIL)
+    for value in CANARY.planted():
+        assert site.redact("v", value) == REDACTED, value
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("allow_email_domains", ["*.example"]), ("allow_emails", ["noc at hospital.example"])]
+)
+def test_malformed_mail_allow_lists_are_refused(key: str, value: list[str]) -> None:
+    with pytest.raises(ValueError, match="not mail"):
+        PhiSettings.model_validate({key: value})
+
+
 def test_free_text_keeps_its_words_and_loses_the_patient(guard: PhiGuard) -> None:
     text = f"critical value for {CANARY.name} ({CANARY.mrn}), call {CANARY.phone_dashed}; ward 5 notified"
     clean, rules = guard.redact_text(text, where="annotation summary")
@@ -125,14 +170,17 @@ def test_refusals_are_counted_and_logged_by_rule_never_by_value(caplog: pytest.L
     with caplog.at_level(logging.DEBUG, logger="hospmon.phi"):
         for _ in range(3):
             guard.check("sysContact", f"on call {CANARY.phone}")
-    assert guard.tally.get("mobile_phone") == 3
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1  # once per label and rule, then debug: a scrape every 15 s must not flood
-    assert "label=sysContact rule=mobile_phone" in warnings[0].getMessage()
+        guard.check("sysLocation", f"on call {CANARY.phone}")
+    assert guard.tally.get("mobile_phone") == 4  # every refusal counts
+    # Logged once per label and rule, at no level after that: a scrape every 15 s must not flood the log.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "value refused: label=sysContact rule=mobile_phone"),
+        (logging.WARNING, "value refused: label=sysLocation rule=mobile_phone"),
+    ]
     assert leaks(caplog.text) == []
     family = guard.tally.family("hospmon_test_refused", "Refused.")
     counts = {s.labels["rule"]: s.value for s in family.samples if s.name.endswith("_total")}
-    assert counts["mobile_phone"] == 3
+    assert counts["mobile_phone"] == 4
     assert counts["resident_id"] == 0  # every rule's series exists from the start
 
 

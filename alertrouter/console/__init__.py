@@ -14,6 +14,7 @@ def init_console(app: Flask) -> None:
         views_kb,
         views_ops,
         views_stats,
+        views_topology,
     )
     from alertrouter.console.web import bp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,16 @@ from alertrouter.errors import NotFound
 from alertrouter.models import Incident
 
 RECURRENCES = {"none": None, "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
+KINDS = ("change", "release")
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a release record adds to a change: the system and its version from and to."""
+
+    system: str
+    version_from: str
+    version_to: str
 
 
 def window_at(change: Change, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
@@ -41,12 +52,18 @@ def create_change(
     description: str,
     author: str,
     now: dt.datetime,
+    release: Release | None = None,
 ) -> Change:
-    """Record a change; `sync` creates its silence."""
+    """Record a change, or a release when `release` is given; `sync` creates its silence."""
     if ends <= starts:
         raise ValueError("the window must end after it starts")
     if recurrence not in RECURRENCES:
         raise ValueError(f"recurrence: one of {', '.join(RECURRENCES)}")
+    if release is not None:
+        if not release.version_to.strip():
+            raise ValueError("a release needs the version it brings (version to)")
+        if recurrence != "none":
+            raise ValueError("a release happens once: it does not repeat")
     change = Change(
         title=title[:300],
         description=description,
@@ -58,6 +75,10 @@ def create_change(
         status="planned",
         author=author,
         created_at=now,
+        kind="release" if release is not None else "change",
+        system=release.system if release is not None else "",
+        version_from=release.version_from.strip()[:200] if release is not None else "",
+        version_to=release.version_to.strip()[:200] if release is not None else "",
     )
     session.add(change)
     session.flush()

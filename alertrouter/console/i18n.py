@@ -199,6 +199,39 @@ ZH: dict[str, str] = {
     "give a date (YYYY-MM-DD)": "请填写日期（YYYY-MM-DD）",
     "The end date is before the start date.": "结束日期早于开始日期。",
     "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
+    # The topology page.
+    "Topology": "拓扑",
+    "Live state is off: no Prometheus is set (prometheus.url in the router's config).": (
+        "实时状态未开启：未配置 Prometheus（告警路由配置中的 prometheus.url）。"
+    ),
+    "The picture shows the inventory only.": "图中仅显示资产清单。",
+    "Prometheus did not answer; the state shown is unknown.": "Prometheus 无应答，所示状态未知。",
+    "configuration items": "个配置项",
+    "up": "正常",
+    "down": "故障",
+    "links differ from the wire": "条链路与实际网络不符",
+    "declared, seen on the wire": "已登记，网络上可见",
+    "declared": "已登记",
+    "declared, not seen on the wire": "已登记，网络上未见",
+    "on the wire, not declared": "网络上可见，未登记",
+    "Down": "故障",
+    # Release records.
+    "Type": "类型",
+    "change": "变更",
+    "release": "发布",
+    "Release": "发布",
+    "System": "系统",
+    "Version from": "原版本",
+    "Version to": "新版本",
+    "Seen on": "已观测到：",
+    "Not seen yet": "尚未观测到版本变化",
+    (
+        "For a release: the system (a configuration item or a service) and its versions. A version change "
+        "seen on it during the window is linked to this record; one seen without a record opens an incident."
+    ): (
+        "发布：填写系统（配置项或服务）及其版本。窗口期内观测到的版本变化会关联到本记录；"
+        "没有发布记录的版本变化会生成一个事件。"
+    ),
 }
 
 

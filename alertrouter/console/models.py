@@ -1,4 +1,5 @@
-"""The console's tables: users, sessions, login failures, audit, resolutions, articles, problems, changes."""
+"""The console's tables: users, sessions, login failures, audit, resolutions, articles, problems, changes and
+the version changes linked to release records."""
 
 from __future__ import annotations
 
@@ -140,6 +141,27 @@ class Problem(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ReleaseObservation(Base):
+    """A version change seen on a CI (the VersionChanged alert) and the release record it was linked to."""
+
+    __tablename__ = "console_release_observations"
+    __table_args__ = (
+        Index("ix_console_release_observations_alert", "fingerprint", "starts_at", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("console_changes.id", ondelete="CASCADE"), index=True)
+    ci: Mapped[str] = mapped_column(String(64))
+    component: Mapped[str] = mapped_column(String(64))
+    version_from: Mapped[str] = mapped_column(String(200))
+    version_to: Mapped[str] = mapped_column(String(200))
+    observed_at: Mapped[dt.datetime]
+    """When Prometheus first saw the new version (the alert's start)."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[dt.datetime]
+    linked_at: Mapped[dt.datetime]
+
+
 class ProblemIncident(Base):
     """An incident counted in a problem."""
 
@@ -173,3 +195,9 @@ class Change(Base):
     silence_ends_at: Mapped[dt.datetime | None]
     author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(16), default="change", server_default="change")
+    """change (maintenance, configuration) or release (a new version of a system, ITIL's 发布)."""
+    system: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """A release's system: a CI id or a service id of the inventory."""
+    version_from: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    version_to: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -9,7 +9,7 @@ from flask import render_template, request
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.alertmanager import Alertmanager
-from alertrouter.console import changes, problems
+from alertrouter.console import changes, problems, releases
 from alertrouter.console.models import Role
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.policy.oncall import on_call
@@ -81,11 +81,14 @@ def changes_page() -> str:
     """List changes (keeping their silences in step) and offer the form for a new one."""
     error = _sync_changes()
     with current_state().sessions() as session:
+        listed = changes.list_changes(session=session)
         return render_template(
             "console/changes.html",
-            changes=changes.list_changes(session=session),
+            changes=listed,
+            observed=releases.observations([c.id for c in listed if c.kind == "release"], session=session),
             error=error,
             recurrences=list(changes.RECURRENCES),
+            kinds=changes.KINDS,
             window_at=changes.window_at,
             now=current_state().now(),
         )
@@ -96,10 +99,23 @@ def _local(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=tz).astimezone(dt.UTC)
 
 
+def _release(form: dict[str, str], cis: list[str]) -> changes.Release | None:
+    """Return the release fields of the form, or None for another kind of change."""
+    if form.get("kind", "change") == "change":
+        return None
+    if form.get("kind") != "release":
+        raise ValueError(f"{_('Type')}: {', '.join(changes.KINDS)}")
+    inventory = current_state().router.inventory
+    system = form.get("system", "").strip() or cis[0]
+    if system not in inventory.cis and system not in inventory.services:
+        raise ValueError(f"{_('System')}: {system}")
+    return changes.Release(system, form.get("version_from", ""), form.get("version_to", ""))
+
+
 @bp.post("/changes")
 @needs(Role.engineer)
 def changes_create() -> HttpResponse:
-    """Record a change and silence its CIs for its window."""
+    """Record a change (or a release) and silence its CIs for its window."""
     form, state = request.form, current_state()
     cis = [c.strip() for c in form.get("cis", "").split(",") if c.strip()]
     unknown = [c for c in cis if c not in state.router.inventory.cis]
@@ -108,6 +124,7 @@ def changes_create() -> HttpResponse:
             raise ValueError(f"{_('Configuration item')}: {', '.join(unknown) or '-'}")
         starts, ends = _local(form.get("starts", "")), _local(form.get("ends", ""))
         until = _local(form["until"]) if form.get("until") else None
+        release = _release(dict(form), cis)
         with writing() as session:
             change = changes.create_change(
                 form.get("title", "").strip() or "-",
@@ -120,8 +137,13 @@ def changes_create() -> HttpResponse:
                 description=form.get("description", "").strip()[:10_000],
                 author=viewer().username,
                 now=state.now(),
+                release=release,
             )
-            audit(session, "change_created", f"change {change.id}", cis=cis)
+            linked = releases.link_open(
+                change, session=session, inventory=state.router.inventory, actor=viewer().username,
+                now=state.now(),
+            )  # fmt: skip
+            audit(session, "change_created", f"change {change.id}", cis=cis, kind=change.kind, linked=linked)
     except ValueError as exc:
         return error_page(400, str(exc))
     error = _sync_changes()

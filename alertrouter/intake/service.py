@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
+from alertrouter.console.releases import screen as screen_releases
 from alertrouter.context import Router
 from alertrouter.db import insert_for
 from alertrouter.incidents import reopen
@@ -42,6 +43,8 @@ def key_of(alert: ParsedAlert) -> Key:
 def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
     """Store every alert of a delivery in the session's transaction; the caller commits."""
     message = redact_message(message, router.guard)
+    # A version change a release record explains is linked to it and opens no incident.
+    message = screen_releases(message, session=session, inventory=router.inventory, now=now)
     result = IngestResult()
     unique = list({key_of(a): a for a in message.alerts}.values())
     # Roots before the CIs that depend on them, so dependents join the root's incident in one delivery;

@@ -1,5 +1,5 @@
-"""Devices beyond switches and servers: kiosks and terminals, UPSs, ward printers, firewalls, FC switches
-and storage arrays, one row per family."""
+"""Devices beyond switches and servers: kiosks and terminals, UPSs, ward printers, firewalls, antivirus and
+IPS engines, FC switches and storage arrays, one row per family."""
 
 from __future__ import annotations
 
@@ -110,6 +110,44 @@ def build() -> dashboard.Dashboard:
                 "sum by (ci) (hospmon_snmp_firewall_sessions)",
                 "{{ci}}",
                 "Sessions open through each firewall (summed over virtual systems).",
+            )
+        )
+        .with_row(dashboard.Row("Antivirus and IPS"))
+        .with_panel(
+            bars(
+                "Signature age",
+                "time() - hospmon_antivirus_signature_timestamp_seconds"
+                ' or time() - hospmon_snmp_firewall_signature_timestamp_seconds{database=~"antivirus|ips"}',
+                "{{ci}} {{database}}",
+                "How old the signatures each engine has loaded are (ClamAV's daily database, FortiGuard's "
+                "antivirus and IPS packages): SignaturesOutdated warns past 3 days.",
+                unit="s",
+            )
+        )
+        .with_panel(
+            state_panel(
+                "Antivirus engines",
+                'hospmon_probe_success{job="reach", module="clamav"}',
+                "{{ci}}",
+                "Each ClamAV engine: Working when it answers VERSION and STATS with its signatures loaded.",
+                5,
+                span=12,
+            )
+        )
+        .with_panel(
+            graph(
+                "IPS detections",
+                "sum by (ci, severity) (rate(hospmon_snmp_firewall_ips_detections_total[$__rate_interval]))",
+                "{{ci}} {{severity}}",
+                "Critical and high severity detections per second by each firewall's IPS (FortiGate).",
+            )
+        )
+        .with_panel(
+            graph(
+                "Viruses blocked",
+                "sum by (ci) (rate(hospmon_snmp_firewall_viruses_blocked_total[$__rate_interval]))",
+                "{{ci}}",
+                "Viruses blocked per second by each firewall's antivirus profiles (FortiGate).",
             )
         )
         .with_row(dashboard.Row("SAN and storage"))

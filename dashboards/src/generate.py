@@ -15,6 +15,7 @@ from pathlib import Path
 import estate
 import incidents
 import inventory
+import middleware
 import status_board
 from grafana_foundation_sdk.builders import dashboard
 from panels import render
@@ -25,6 +26,7 @@ GENERATED: dict[str, Callable[[], dashboard.Dashboard]] = {
     "status_board.json": status_board.build,
     "incidents.json": incidents.build,
     "inventory.json": inventory.build,
+    "middleware.json": middleware.build,
     "estate.json": estate.build,
 }
 

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
-from grafana_foundation_sdk.models import dashboard as model
-from panels import DATASOURCE, bars, graph, new_dashboard, number_panel, table_panel
+from panels import bars, graph, new_dashboard, number_panel, service_variable, table_panel
 
 UID = "hospmon-inventory"
 
 
 def build() -> dashboard.Dashboard:
     """The inventory dashboard."""
-    service = (
-        dashboard.QueryVariable("service")
-        .label("Service")
-        .datasource(DATASOURCE)
-        .query("label_values(hospmon_ci_info, service)")
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .include_all(True)
-        .multi(True)
-        .all_value(".*")
-        .current(model.VariableOption(selected=True, text="All", value="$__all"))
-    )
     return (
         new_dashboard(
             UID,
             "hospmon / Inventory and warranties",
             "Configuration items by kind and service, warranties ending, failing probes.",
         )
-        .with_variable(service)
+        .with_variable(service_variable("hospmon_ci_info"))
         .with_panel(
             number_panel(
                 "Configuration items",

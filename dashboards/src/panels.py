@@ -161,6 +161,21 @@ def graph(title: str, expr: str, legend: str, description: str, *, unit: str = "
     )
 
 
+def service_variable(metric: str) -> dashboard.QueryVariable:
+    """The `service` variable: every service that `metric` has series for, all of them by default."""
+    return (
+        dashboard.QueryVariable("service")
+        .label("Service")
+        .datasource(DATASOURCE)
+        .query(f"label_values({metric}, service)")
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .include_all(True)
+        .multi(True)
+        .all_value(".*")
+        .current(model.VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
 def new_dashboard(uid: str, title: str, description: str) -> dashboard.Dashboard:
     """A dashboard with hospmon's tags, refresh, time range and datasource variable."""
     return (

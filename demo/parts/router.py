@@ -33,6 +33,7 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
         "webhook_auth": {"bearer_token_file": str(run / "alertmanager" / "secrets" / "router-webhook-token")},
         "api_tokens_file": str(folder / "api-tokens"),
         "alertmanager": {"url": ports.url(ports.ALERTMANAGER)},
+        "prometheus": {"url": ports.url(ports.PROMETHEUS)},
         "worker": {"interval_seconds": 2},
         "console_url": ports.url(ROUTER_PORT),
     }

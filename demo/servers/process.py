@@ -29,6 +29,9 @@ PACKAGES = {
     "mariadb-install-db": "mariadb-server",
     "snmpd": "snmpd",
     "snmpget": "snmp",
+    "clamd": "clamav-daemon",
+    "java": "tomcat10",  # Tomcat's Java runtime (demo.servers.tomcat)
+    "epmd": "erlang-base",  # RabbitMQ's Erlang port mapper (demo.servers.rabbitmq)
 }
 
 

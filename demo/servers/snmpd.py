@@ -21,6 +21,9 @@ V3_USERS = {
     # user: (level, auth protocol, auth password, priv protocol, priv password)
     "hm_sha_aes": ("priv", "SHA", "auth-pass-1", "AES", "priv-pass-1"),
     "hm_sha256_aes": ("priv", "SHA-256", "auth-pass-2", "AES", "priv-pass-2"),
+    # Old switches: privacy protocols only pysnmp serves.
+    "hm_sha_des": ("priv", "SHA", "auth-pass-4", "DES", "priv-pass-4"),
+    "hm_sha_aes256": ("priv", "SHA", "auth-pass-5", "AES-256", "priv-pass-5"),
     "hm_auth": ("auth", "SHA", "auth-pass-3", None, None),
     "hm_noauth": ("noauth", None, None, None, None),
 }

@@ -28,6 +28,11 @@ def _walk(document: Any, path: str) -> Iterator[Any]:
     yield node
 
 
+def value_at(document: Any, path: str) -> Any:
+    """Return the value at a dotted path of a JSON document, or None when the path leads nowhere."""
+    return next(_walk(document, path), None)
+
+
 def json_check_holds(document: Any, check: JsonCheck) -> bool:
     """Tell whether the value at the check's path compares with its value as the check says."""
     found = list(_walk(document, check.path))

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
-from exporters.core.httpconfig import check_target, target_url
-from exporters.core.policy import Access, load_access
-from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
+from exporters.core.httpconfig import target_url
+from exporters.core.policy import load_access
+from exporters.core.probe import Deadline, Exporter, ProbeRequest
+from exporters.core.urltargets import Checked, check_url_request
 from exporters.emr import fhir
 from exporters.emr.config import EmrConfig, load_emr_config
 from hospmon.config import ConfigError
 
-
-@dataclass
-class LoadedEmr:
-    """A checked config, its file (auth secrets are read relative to it) and the targets it may probe."""
-
-    config: EmrConfig
-    file: Path
-    access: Access
+LoadedEmr = Checked[EmrConfig]
 
 
 class EmrExporter(Exporter[LoadedEmr]):
@@ -49,10 +41,7 @@ class EmrExporter(Exporter[LoadedEmr]):
     def check_request(self, config: LoadedEmr, request: ProbeRequest) -> None:
         """Refuse unknown modules and targets that are not http(s) URLs."""
         super().check_request(config, request)
-        problem = check_target(request.target)
-        if problem:
-            raise BadRequest(problem)
-        config.access.check(request.target, request.modules, None, urlsplit(request.target).hostname)
+        check_url_request(config.access, request)
 
     def probe_module(
         self, config: LoadedEmr, request: ProbeRequest, module: str, deadline: Deadline

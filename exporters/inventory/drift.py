@@ -10,6 +10,10 @@ changes, so a new discovery shows at the next scrape without a reload. Sample::
                                 drift="undeclared"} 1
     hospmon_topology_unknown_devices{ci="acc-sw-1",service="network",department="it",tier="1"} 1
     hospmon_topology_ci_silent{ci="old-sw-9",service="network",department="it",tier="1"} 1
+    hospmon_topology_link_seen{ci="agg-sw-1",service="network",department="it",tier="1",peer="core-sw-1"} 1
+
+The links seen on the wire (declared or not) are exported too, one series per end, for the console's
+topology picture, which draws a declared link seen on the wire apart from one nobody has confirmed.
 """
 
 from __future__ import annotations
@@ -114,4 +118,10 @@ def drift_metrics(inv: Inventory, source: ObservationFile) -> Iterator[Metric]:
     )
     for ci in drift.silent:
         silent.add_metric(_labels(inv, ci), 1)
-    yield from (stamp, totals, links, unknown, silent)
+    seen = GaugeMetricFamily(
+        "hospmon_topology_link_seen", "A link between two CIs seen on the wire (LLDP/CDP).",
+        labels=[*CI_LABELS, "peer"])  # fmt: skip
+    for link in drift.seen:
+        seen.add_metric([*_labels(inv, link.a), link.b], 1)
+        seen.add_metric([*_labels(inv, link.b), link.a], 1)
+    yield from (stamp, totals, links, unknown, silent, seen)

@@ -6,7 +6,9 @@ must name every auth. Secrets come from environment variables or files, read onc
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -79,6 +81,38 @@ class SplitBy(StrictModel):
     scales: dict[int, float] = Field(default_factory=dict, description="a factor per value, e.g. % -> ratio")
 
 
+class TextTime(StrictModel):
+    """A date inside a text value, exported as Unix time (a signature version's build date).
+
+    FortiGate's ``27.00768(2015-09-01 15:10)`` takes ``regex: '[(]([0-9-]+ [0-9:]+)[)]'``.
+    """
+
+    regex: re.Pattern[str] = Field(description="its first group is the date")
+    format: str = Field(default="%Y-%m-%d %H:%M", description="strptime format of the group (digits only)")
+    timezone: str = Field(default="UTC", description="the zone the device writes its dates in")
+
+    @model_validator(mode="after")
+    def _check(self) -> TextTime:
+        if self.regex.groups < 1:
+            raise ValueError("text_time.regex needs a group around the date")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}: give an IANA name such as UTC") from None
+        return self
+
+    def timestamp(self, text: str) -> float | None:
+        """Return the Unix time of the date in `text`, or None when there is none."""
+        found = self.regex.search(text)
+        if found is None:
+            return None
+        try:
+            when = dt.datetime.strptime(found.group(1), self.format)
+        except ValueError:
+            return None
+        return when.replace(tzinfo=zoneinfo.ZoneInfo(self.timezone)).timestamp()
+
+
 class Metric(StrictModel):
     """One column or scalar and the series it becomes."""
 
@@ -92,15 +126,24 @@ class Metric(StrictModel):
     enum_values: dict[int | str, str] = Field(default_factory=dict)
     value_label: LabelName | None = None
     value_type: ValueType = "DisplayString"
+    value_regex: re.Pattern[str] | None = Field(
+        default=None,
+        description="info: the label is the first group of this regex (the version before a date)",
+    )
     scale: float = 1.0
     fallback: Fallback | None = None
     multiply_by: OidText | None = None
     si_prefix_oid: OidText | None = None
     precision_oid: OidText | None = None
     split_by: SplitBy | None = None
+    text_time: TextTime | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Metric:
+        if self.text_time is not None and self.type != "gauge":
+            raise ValueError("text_time makes a gauge: set type: gauge")
+        if self.value_regex is not None and (self.type != "info" or self.value_regex.groups < 1):
+            raise ValueError("value_regex is for info metrics, with a group around the wanted part")
         if not NAME_RE.match(self.name):
             raise ValueError(f"name {self.name!r}: use lower case, digits and underscores")
         if self.type == "counter" and self.name.endswith("_total"):

@@ -116,8 +116,13 @@ def open_session(
     from exporters.network.pysnmp_backend import PysnmpSession, community_data
 
     user = creds.pysnmp_user if auth.version == 3 else community_data(creds.community, version)
+    canary = None
+    if auth.version == 3 and creds.password and creds.priv_password:
+        from exporters.network.privcheck import plain_canary
+
+        canary = plain_canary(host, port, auth, creds.password, timeout)
     return PysnmpSession(
-        host, port, version=version, auth_data=user, context_name=auth.context_name, **common
+        host, port, version=version, auth_data=user, context_name=auth.context_name, canary=canary, **common
     )
 
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.ber import GET, DecodeError, Oid, VarBind
-from exporters.network.session import SnmpErrorStatus
+from exporters.network.session import Limiter, SnmpErrorStatus
 
 if TYPE_CHECKING:
+    from exporters.network.config import Auth
     from exporters.network.usm import UsmSession
 
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -73,6 +74,41 @@ def first_private_request(
         f"{session.target} answers authenticated requests but drops encrypted ones: "
         "wrong privacy password or protocol",
     )
+
+
+def plain_canary(
+    host: str, port: int, auth: Auth, password: str, timeout: float
+) -> Callable[[Deadline], bool]:
+    """Return the pysnmp backend's canary: one authenticated-only GET by our codec; did the agent answer?
+
+    A response, an error-status (authorizationError: the agent wants privacy) or a report all mean the agent
+    is alive and knows the user; silence or an unreachable port do not.
+    """
+    from exporters.network.usm import UsmSession
+
+    def answered(deadline: Deadline) -> bool:
+        session = UsmSession(
+            host,
+            port,
+            username=str(auth.username),
+            auth=(auth.auth_protocol, password),
+            priv=None,
+            context_name=auth.context_name,
+            timeout=timeout,
+            retries=0,
+            limiter=Limiter(1, 1),  # its own: the pysnmp request it vouches for holds a slot already
+        )
+        try:
+            session.request(GET, [SYS_UPTIME], 0, deadline)
+        except SnmpErrorStatus:
+            return True
+        except ProbeFailed as exc:
+            return exc.reason == "auth"
+        finally:
+            session.close()
+        return True
+
+    return answered
 
 
 def _wait(session: UsmSession, ids: dict[int, bool], seconds: float) -> tuple[int, list[VarBind]] | None:

@@ -3,12 +3,20 @@ with ``backend: pysnmp``; also the reference our codec is tested against.
 
 pysnmp is asyncio-based; each session owns a private event loop driven from the probe's worker thread, so
 no loop or engine is shared between probes.
+
+A wrong privacy password is told from a dead agent within the first exchange, as the fast path does
+(``privcheck``): the agent drops what it cannot decrypt without a report, so when the session's first
+encrypted request goes unanswered for a moment (`QUIET`), an encrypted GET and then an authenticated-only
+one go out (the canary, by our own codec: it speaks every authentication protocol, at a fraction of
+pysnmp's CPU). An agent that answers the canary but neither encrypted request, twice in a row, shares our
+authentication key and cannot decrypt what we send.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysnmp.hlapi.v3arch import asyncio as hl
@@ -50,6 +58,10 @@ AUTH_FAILURES = (
     errind.NoSuchContext,
 )
 UNREACHABLE_MARKERS = ("refused", "unreachable", "resolve", "name or service")
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+QUIET = 0.3  # seconds of idle waiting that count as silence; a loopback or LAN agent answers far sooner
+STEP = 0.05
+PAIRS = 2  # canary rounds: one lost datagram is not enough to blame the password
 
 
 def usm_user(
@@ -97,6 +109,7 @@ class PysnmpSession:
         version: int,
         auth_data: Any,
         context_name: str,
+        canary: Callable[[Deadline], bool] | None = None,
         timeout: float,
         retries: int,
         limiter: Limiter,
@@ -104,6 +117,8 @@ class PysnmpSession:
         self.version = version
         self._host, self._port = host, port
         self._auth = auth_data
+        self._canary = canary  # an authenticated-only GET (authPriv auths only): did the agent answer?
+        self._answered = False
         self._context = hl.ContextData(contextName=context_name)
         self._timeout = timeout
         self._retries = retries
@@ -117,14 +132,51 @@ class PysnmpSession:
     ) -> list[VarBind]:
         """Send one request through pysnmp, which retries on silence."""
         with self._limiter.slot(self._target, deadline):
+            if self._canary is not None and not self._answered:
+                work = self._first_private(pdu_type, oids, max_repetitions, deadline)
+            else:
+                work = self._request(pdu_type, oids, max_repetitions, deadline)
             try:
-                return self._loop.run_until_complete(
-                    asyncio.wait_for(
-                        self._request(pdu_type, oids, max_repetitions, deadline), deadline.remaining()
-                    )
-                )
+                answer = self._loop.run_until_complete(asyncio.wait_for(work, deadline.remaining()))
             except TimeoutError:
                 raise ProbeFailed("timeout", f"no answer from {self._target} within the deadline") from None
+            self._answered = True
+            return answer
+
+    async def _first_private(
+        self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
+    ) -> list[VarBind]:
+        """Send the session's first encrypted request; fail with ``auth`` if only the canary is answered."""
+        assert self._canary is not None
+        first = asyncio.ensure_future(self._request(pdu_type, oids, max_repetitions, deadline))
+        await _quiet({first}, deadline)
+        for _ in range(PAIRS):
+            if first.done():
+                return first.result()
+            probe = asyncio.ensure_future(self._request(GET, [SYS_UPTIME], 0, deadline))
+            canary: asyncio.Future[bool] | None = None
+            try:
+                await _quiet({first, probe}, deadline)  # the encrypted GET is out before the canary
+                if not first.done() and not probe.done():
+                    canary = asyncio.ensure_future(asyncio.to_thread(self._canary, deadline))
+                    await asyncio.wait({first, canary}, return_when=asyncio.FIRST_COMPLETED)
+                    if not first.done() and not canary.result():
+                        return await first  # silence all round: the usual retries and timeout decide
+                    await _quiet({first, probe}, deadline)
+                if probe.done() and not first.done() and probe.exception() is None:
+                    return await first  # an encrypted GET came back: the key is right, the agent is slow
+            finally:
+                _drop(probe)
+                if canary is not None:
+                    _drop(canary)
+        if first.done():
+            return first.result()
+        _drop(first)
+        raise ProbeFailed(
+            "auth",
+            f"{self._target} answers authenticated requests but drops encrypted ones: "
+            "wrong privacy password or protocol",
+        )
 
     async def _request(
         self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline
@@ -176,6 +228,31 @@ class PysnmpSession:
                 self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         finally:
             self._loop.close()
+
+
+async def _quiet(tasks: set[asyncio.Future[Any]], deadline: Deadline) -> None:
+    """Return when one of `tasks` is done, or once the loop has waited idle for `QUIET` seconds on end.
+
+    pysnmp spends a great deal of CPU on its first messages (seconds on a loaded host), on this loop's
+    thread: silence counts only while that thread spends (almost) no CPU, when every request is out and
+    waiting for the agent. Wall time alone would count pysnmp's own work, or a loaded host's scheduling
+    delays, as the agent's silence.
+    """
+    loop = asyncio.get_running_loop()
+    idle = 0.0
+    while idle < QUIET and deadline.remaining() > 0 and not any(t.done() for t in tasks):
+        wall, cpu = loop.time(), time.thread_time()
+        await asyncio.wait(tasks, timeout=deadline.cap(STEP), return_when=asyncio.FIRST_COMPLETED)
+        spent = loop.time() - wall
+        idle = idle + spent if time.thread_time() - cpu < spent / 4 else 0.0
+
+
+def _drop(task: asyncio.Future[Any]) -> None:
+    """Cancel a request no longer wanted, or take its outcome so that asyncio does not report it."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 def community_data(community: bytes, version: int) -> Any:

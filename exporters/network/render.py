@@ -252,6 +252,9 @@ def _render_metric(
         labels = row + const
         if metric.type == "info":
             info = label_value(tag, value, metric.value_type, metric.enum_values)
+            if metric.value_regex is not None:
+                part = metric.value_regex.search(info)
+                info = part.group(1) if part else ""
             if metric.value_type == "DisplayString":
                 info = clean(metric.value_label or "value", info)
             _family(families, metric, metric.name, [*names, metric.value_label or "value"]).add_metric(
@@ -262,7 +265,7 @@ def _render_metric(
             if isinstance(value, bytes):
                 _add_flags(_family(families, metric, metric.name, [*names, "flag"]), metric, labels, value)
             continue
-        num = number(tag, value)
+        num = _text_time(metric, value) if metric.text_time else number(tag, value)
         if num is None:
             continue
         if metric.type == "enum":
@@ -280,6 +283,12 @@ def _render_metric(
             if code in split.scales:
                 result = apply_scale(result, split.scales[code])
         _family(families, metric, name, names).add_metric(labels, result)
+
+
+def _text_time(metric: Metric, value: Value) -> float | None:
+    """Return the Unix time of the date inside a text cell (a signature version's build date)."""
+    assert metric.text_time is not None
+    return metric.text_time.timestamp(display_string(value)) if isinstance(value, bytes) else None
 
 
 def _cells(metric: Metric, table: dict[str, Column]) -> Iterator[tuple[Oid, int, Value, float]]:

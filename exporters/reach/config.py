@@ -1,4 +1,5 @@
-"""Config of the reach exporter: ICMP, TCP (optionally TLS, with send/expect steps), DNS and HTTP modules.
+"""Config of the reach exporter: ICMP, TCP (optionally TLS, with send/expect steps), DNS, HTTP and clamd
+(ClamAV's scanning daemon) modules.
 
 Example::
 
@@ -15,6 +16,7 @@ Example::
       kiosk_in_service:
         kind: http
         http: {path: /status, json_checks: [{name: in_service, path: state, op: eq, value: in_service}]}
+      clamav: {kind: clamd, clamd: {port: 3310, timezone: Asia/Shanghai}}
 
 The target is a host (``10.1.2.3``, ``[fe80::1]``, ``kiosk-3f-01``) with an optional ``:port``; for http
 modules it is the base URL. Targets are allow-listed as for every exporter (``inventory:``, ``targets:``,
@@ -25,6 +27,7 @@ serve binary protocols (a DICOM A-ASSOCIATE-RQ, an HL7 MLLP frame).
 from __future__ import annotations
 
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -105,14 +108,34 @@ class DnsSpec(StrictModel):
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
+class ClamdSpec(StrictModel):
+    """ClamAV's daemon on its TCP port (``TCPSocket`` in clamd.conf): VERSION and STATS."""
+
+    port: int = Field(default=3310, ge=1, le=65535, description="used when the target has none")
+    timezone: str = Field(default="UTC", description="the clamd host's zone: clamd prints local time")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name such as Asia/Shanghai"
+            ) from None
+        return value
+
+
 class ReachModule(StrictModel):
     """One probe module: its kind and the settings of that kind."""
 
-    kind: Literal["icmp", "tcp", "dns", "http"]
+    kind: Literal["icmp", "tcp", "dns", "http", "clamd"]
     icmp: IcmpSpec = IcmpSpec()
     tcp: TcpSpec = TcpSpec()
     dns: DnsSpec | None = None
     http: HttpSpec = HttpSpec()
+    clamd: ClamdSpec = ClamdSpec()
 
     @model_validator(mode="after")
     def _fits_kind(self) -> ReachModule:

@@ -1,5 +1,6 @@
 """hospmon-reach-exporter: what answers only ping or a port: ICMP echo, TCP (TLS, send/expect), DNS and
-HTTP probes of terminals, kiosks, printers, modalities' DICOM ports, HL7 listeners and the resolvers.
+HTTP probes of terminals, kiosks, printers, modalities' DICOM ports, HL7 listeners and the resolvers; and
+ClamAV's scanning daemon (engine up, signature age).
 
 ``/probe?target=10.1.2.3&module=ping,jetdirect`` probes a host; http modules take a URL target. Every
 module reports its phases and, when it fails, one of the core's reasons (timeout, unreachable, rejected,
@@ -22,6 +23,7 @@ from exporters.core.httpconfig import check_target, target_url
 from exporters.core.policy import Access, load_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import split_target
+from exporters.reach.clamd import ClamdResult, clamd_metrics, clamd_probe
 from exporters.reach.config import ReachConfig, load_reach_config
 from exporters.reach.dns import DnsResult, dns_metrics, dns_probe
 from exporters.reach.icmp import IcmpResult, icmp_metrics, icmp_probe, socket_info
@@ -53,7 +55,7 @@ class ReachExporter(Exporter[Loaded]):
 
     name = "reach"
     default_port = 9115
-    description = "ICMP, TCP (TLS, send/expect), DNS and HTTP probes for what answers only ping or a port."
+    description = "ICMP, TCP, DNS and HTTP probes for what answers only ping or a port; ClamAV's clamd."
 
     def load_config(self, path: Path | None) -> Loaded:
         """Read and check the config file."""
@@ -100,6 +102,12 @@ class ReachExporter(Exporter[Loaded]):
                 lambda r: tcp_probe(target, spec.tcp, deadline, r),
                 TcpResult(),
                 lambda r: tcp_metrics(module, r),
+            )
+        if spec.kind == "clamd":
+            return _run(
+                lambda r: clamd_probe(target, spec.clamd, deadline, r),
+                ClamdResult(),
+                lambda r: clamd_metrics(module, r),
             )
         if spec.kind == "dns":
             assert spec.dns is not None

@@ -43,11 +43,23 @@ class TcpResult:
     tls_version: str | None = None
 
 
-def _budget(deadline: Deadline, limit: float, what: str) -> float:
+def budget(deadline: Deadline, limit: float, what: str) -> float:
+    """Return the seconds a step may wait: its limit within the deadline; ``timeout`` when none is left."""
     seconds = deadline.cap(limit)
     if seconds <= 0:
         raise ProbeFailed("timeout", f"deadline reached before {what}")
     return seconds
+
+
+def connect(sock: socket.socket, address: tuple[Any, ...], deadline: Deadline, limit: float) -> None:
+    """Connect `sock` within `limit` and the deadline; a timeout or a refusal is the probe's failure."""
+    sock.settimeout(budget(deadline, limit, "connect"))
+    try:
+        sock.connect(address)
+    except TimeoutError:
+        raise ProbeFailed("timeout", "connect timed out") from None
+    except OSError as exc:
+        raise ProbeFailed("unreachable", f"connect failed: {exc.strerror}") from None
 
 
 def _tls(
@@ -63,7 +75,7 @@ def _tls(
     if tls.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    sock.settimeout(_budget(deadline, spec.timeout_seconds, "TLS"))
+    sock.settimeout(budget(deadline, spec.timeout_seconds, "TLS"))
     try:
         wrapped = context.wrap_socket(sock, server_hostname=tls.server_name or host)
     except ssl.SSLCertVerificationError as exc:
@@ -96,13 +108,7 @@ def tcp_probe(target: str, spec: TcpSpec, deadline: Deadline, result: TcpResult)
     start = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.settimeout(_budget(deadline, spec.timeout_seconds, "connect"))
-        try:
-            sock.connect(address)
-        except TimeoutError:
-            raise ProbeFailed("timeout", "connect timed out") from None
-        except OSError as exc:
-            raise ProbeFailed("unreachable", f"connect failed: {exc.strerror}") from None
+        connect(sock, address, deadline, spec.timeout_seconds)
         result.phases["connect"] = time.perf_counter() - start
         if spec.tls:
             start = time.perf_counter()
@@ -121,7 +127,7 @@ def _converse(sock: socket.socket, spec: TcpSpec, deadline: Deadline, result: Tc
     for number, step in enumerate(spec.steps, 1):
         payload = step.payload()
         if payload is not None:
-            sock.settimeout(_budget(deadline, spec.timeout_seconds, f"step {number}"))
+            sock.settimeout(budget(deadline, spec.timeout_seconds, f"step {number}"))
             try:
                 sock.sendall(payload)
             except OSError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATOR = REPO / "dashboards" / "src" / "generate.py"
-GENERATED = ("status_board.json", "incidents.json", "inventory.json", "estate.json")
+GENERATED = ("status_board.json", "incidents.json", "inventory.json", "middleware.json", "estate.json")
 
 
 def test_checked_in_json_equals_the_generated_json(tmp_path: Path) -> None:

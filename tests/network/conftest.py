@@ -16,6 +16,8 @@ from tests.network.lab import Closet, closet, neighbour_lines
 from tests.network.recorded import snmpsimd
 from tests.network.simulated import override_lines
 
+# net-snmp's AES-256 localises its key as draft-blumenthal-aes-usm-04 does (pysnmp: the "Blumenthal" one).
+PRIV_NAMES = {"AES-256": "AES256C"}
 VETH_PAIRS = 110  # 220 veth interfaces, plus lo and the uplink
 
 
@@ -74,7 +76,7 @@ def write_config(folder: Path, **overrides: object) -> Path:
             }
         if priv:
             entry |= {
-                "priv_protocol": priv,
+                "priv_protocol": PRIV_NAMES.get(priv, priv),
                 "priv_password_file": str(_secret(folder, user + "_priv", str(ppass))),
             }
         auths[user] = entry

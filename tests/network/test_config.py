@@ -32,6 +32,7 @@ def test_default_config_ships_the_lab_auth_and_all_modules(monkeypatch: pytest.M
         "ucd",
         "ups",
         "entity_sensor",
+        "entity_revisions",
         "huawei",
         "lldp",
         "cdp",

@@ -3,9 +3,12 @@ every value a night-shift engineer would act on, checked with its unit and label
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from exporters.network.exporter import NetworkExporter, Runtime
+from tests.network.devices.estate import FORTIGUARD
 from tests.network.helpers import probe, value
 
 P = "hospmon_snmp_"
@@ -133,3 +136,26 @@ def test_netapp_failed_disk_and_full_volume(
     assert value(fams, P + "storage_volume_size_bytes", volume="/vol/pacs_images/") == 40_000_000_000 * 1024
     assert value(fams, P + "storage_volume_used_bytes", volume="/vol/pacs_images/") == 37_200_000_000 * 1024
     assert value(fams, P + "storage_cpu_ratio") == 0.37
+
+
+def test_fortigate_signature_packages_and_their_age(
+    exporter: NetworkExporter, runtime: Runtime, recorded: str
+) -> None:
+    fams = probe(exporter, runtime, recorded, "fortigate", auth="fortigate")
+    served = {
+        s.labels["database"]: s.labels["version"]
+        for f in fams
+        for s in f.samples
+        if s.name == P + "firewall_signature_info"
+    }
+    # The recording was built when the session's snmpsimd started, to the minute: its dates are that old.
+    built = value(fams, P + "firewall_signature_timestamp_seconds", database="antivirus") + 0.25 * 86400
+    assert 0 <= time.time() - built < 3600
+    for column, database in ((1, "antivirus"), (2, "ips"), (3, "antivirus_extended"), (4, "ips_extended")):
+        number, age_days = FORTIGUARD[column]
+        assert served[database] == number
+        dated = value(fams, P + "firewall_signature_timestamp_seconds", database=database)
+        assert abs(built - age_days * 86400 - dated) <= 60, database
+    assert value(fams, P + "firewall_intrusions_detected_total", vdom="root") == 1_204
+    assert value(fams, P + "firewall_ips_detections_total", vdom="root", severity="critical") == 12
+    assert value(fams, P + "firewall_viruses_blocked_total", vdom="guest-wifi") == 4

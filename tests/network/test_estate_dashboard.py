@@ -1,6 +1,6 @@
 """Every panel of the estate dashboard returns data from a real Prometheus scraping the network exporter
-(probing the estate's recordings), the reach exporter (a kiosk that answers ping but not its port) and an
-inventory's ci_info."""
+(probing the estate's recordings), the reach exporter (a kiosk that answers ping but not its port, a clamd)
+and an inventory's ci_info."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from exporters.reach.main import ReachExporter
 from tests.conftest import REPO
 from tests.network.conftest import write_config
 from tests.peers import refused_port
+from tests.reach.clamav import clamd
 from tests.servers import BackgroundHTTPServer, prometheus, promql, wait_for
 
 DEVICES = {
@@ -52,12 +53,13 @@ def prom(recorded: str, tmp_path: Path) -> Iterator[str]:
     reach_config = tmp_path / "reach.yml"
     reach_config.write_text(
         "allow_adhoc_targets: true\nadhoc_cidrs: [127.0.0.0/8]\n"
-        "modules:\n  ping: {kind: icmp}\n  port: {kind: tcp}\n"
+        "modules:\n  ping: {kind: icmp}\n  port: {kind: tcp}\n  clamav: {kind: clamd}\n"
     )
     inventory = BackgroundHTTPServer(_Inventory)
     with (
         RunningServer(ExporterApp(NetworkExporter(), network_config), "127.0.0.1", 0) as network,
         RunningServer(ExporterApp(ReachExporter(), reach_config), "127.0.0.1", 0) as reach,
+        clamd(tmp_path / "clamd", version=27480, age_days=4, zone="UTC") as engine,
     ):
         jobs = [
             {
@@ -70,13 +72,18 @@ def prom(recorded: str, tmp_path: Path) -> Iterator[str]:
             }
             for recording, module in DEVICES.items()
         ]
-        for module, target in (("ping", "127.0.0.1"), ("port", f"127.0.0.1:{refused_port()}")):
+        probes = [
+            ("ping", "127.0.0.1", "kiosk-opd-1"),
+            ("port", f"127.0.0.1:{refused_port()}", "kiosk-opd-1"),
+            ("clamav", engine.target, "av-mail-1"),
+        ]
+        for module, target, ci in probes:
             jobs.append({
                 "job_name": f"reach-{module}",
                 "metrics_path": "/probe",
                 "params": {"module": [module], "target": [target]},
                 "static_configs": [
-                    {"targets": [reach.url.removeprefix("http://")], "labels": {"ci": "kiosk-opd-1"}}
+                    {"targets": [reach.url.removeprefix("http://")], "labels": {"ci": ci}}
                 ],
                 "relabel_configs": [{"target_label": "job", "replacement": "reach"}],
             })  # fmt: skip

@@ -27,6 +27,8 @@ modules:
   his_dns_one: {{kind: dns, dns: {{query_name: his.hospital.internal}}}}
   missing_dns: {{kind: dns, dns: {{query_name: nowhere.hospital.internal}}}}
   outside_dns: {{kind: dns, dns: {{query_name: www.example.org}}}}
+  clamav: {{kind: clamd, clamd: {{timezone: Asia/Shanghai}}}}
+  clamav_utc: {{kind: clamd}}
 """
 
 

@@ -88,16 +88,16 @@ class Process:
 
 
 class MetricTarget:
-    """A scrape target serving one gauge per CI, which the test flips: 1 up, 0 down."""
+    """A scrape target serving one gauge per CI (`name`), which the test flips: 1 up, 0 down."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "demo_up") -> None:
         self.values: dict[str, int] = {}
         target = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = "".join(
-                    f'demo_up{{ci="{ci}"}} {v}\n' for ci, v in sorted(target.values.items())
+                    f'{name}{{ci="{ci}"}} {v}\n' for ci, v in sorted(target.values.items())
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")

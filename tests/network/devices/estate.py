@@ -4,6 +4,8 @@ firewalls, a Brocade FC switch with a pulled cable and a faulty port, a NetApp a
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.network.snmprec import Snmprec
 
 APC = "1.3.6.1.4.1.318.1.1.1"
@@ -84,12 +86,34 @@ def ward_printer() -> str:
     return rec.text()
 
 
+def fortiguard_version(number: str, age_days: float) -> str:
+    """Return a FortiGuard package version as FortiOS shows it, dated `age_days` before now (UTC, minutes)."""
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=age_days)
+    return f"{number}({when:%Y-%m-%d %H:%M})"
+
+
+# FortiGuard packages of the internet firewall: antivirus updated this morning, the IPS stuck for 9 days (its
+# subscription lapsed), the extended databases current. (version, age in days) per fgSysVersion* column.
+FORTIGUARD = {1: ("91.08412", 0.25), 2: ("27.00891", 9.0), 3: ("1.00000", 0.5), 4: ("27.00891", 0.5)}
+
+
 def fortigate() -> str:
-    """Return a FortiGate 200F cluster member under load."""
+    """Return a FortiGate 200F cluster member under load, whose IPS signatures stopped updating."""
     rec = Snmprec().system("FortiGate-200F", "1.3.6.1.4.1.12356.101.1.2006", "fw-internet-1")
     rec.scalars("1.3.6.1.4.1.12356.101.4.1", {
         1: ("str", "v7.2.8,build1639,240313 (GA.M)"), 3: ("gauge", 87), 4: ("gauge", 63), 6: ("gauge", 2048),
         7: ("gauge", 119_000), 8: ("gauge", 182_340), 11: ("gauge", 1_250),
+    })  # fmt: skip
+    rec.scalars(
+        "1.3.6.1.4.1.12356.101.4.2", {c: ("str", fortiguard_version(*v)) for c, v in FORTIGUARD.items()}
+    )
+    rec.table("1.3.6.1.4.1.12356.101.3.2.1.1", {1: {2: ("str", "root")}, 2: {2: ("str", "guest-wifi")}})
+    rec.table("1.3.6.1.4.1.12356.101.8.2.1.1", {
+        1: {1: ("counter", 37), 2: ("counter", 35)}, 2: {1: ("counter", 4), 2: ("counter", 4)},
+    })  # fmt: skip
+    rec.table("1.3.6.1.4.1.12356.101.9.2.1.1", {
+        1: {1: ("counter", 1_204), 2: ("counter", 1_180), 3: ("counter", 12), 4: ("counter", 96)},
+        2: {1: ("counter", 51), 2: ("counter", 51), 3: ("counter", 0), 4: ("counter", 3)},
     })  # fmt: skip
     rec.scalars("1.3.6.1.4.1.12356.101.13.1", {1: ("int", 3)})
     return rec.text()
