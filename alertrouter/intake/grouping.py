@@ -158,12 +158,16 @@ class Planner:
         """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
         owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
         firing = alert.status == "firing"
+        # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
+        hold = (
+            settle_hold(self.router, alert.ci, alert.alertname, self.now)
+            if cause is None and firing
+            else None
+        )
         summary = alert.annotations.get("summary", "")
         title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
         now = self.now
         parent_id = (cause.parent_id or cause.id) if cause else None
-        # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
-        hold = settle_hold(self.router, alert.ci, alert.alertname, now) if firing and cause is None else None
         values = dict(
             title=title[:300],
             status=Status.triggered if firing else Status.resolved,
