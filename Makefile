@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hospmon-installed
 
-.PHONY: help deps demo test lint bench dashboards lock clean
+.PHONY: help deps demo test lint bench dashboards translations lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,15 @@ lint: deps ## ruff (lint and format) and mypy --strict
 
 test: lint ## Lint, then run every test against real servers
 	@$(BIN)/python -m pytest -q
+
+translations: deps ## Extract the console's strings, merge them into the zh catalog and compile it
+	@pot=$$(mktemp --suffix=.pot) && \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k T --no-location --sort-output --project hospmon \
+		--version 0.1.0 --copyright-holder "the hospmon authors" -o $$pot . && \
+	$(BIN)/pybabel -q update -i $$pot -d alertrouter/translations \
+		--width 110 --ignore-obsolete --ignore-pot-creation-date -N; \
+	status=$$?; rm -f $$pot; exit $$status
+	@$(BIN)/pybabel compile -d alertrouter/translations --statistics
 
 dashboards: deps ## Regenerate the Grafana dashboards from dashboards/src/
 	@$(BIN)/python dashboards/src/generate.py

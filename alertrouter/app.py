@@ -11,6 +11,7 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from alertrouter.api import views_actions  # noqa: F401 (its routes join the API blueprint)
 from alertrouter.api.views import bp as api_bp
 from alertrouter.console import init_console
 from alertrouter.context import Router, load_router
@@ -61,7 +62,7 @@ def create_app(config: Router | str | Path | None = None) -> Flask:
     app.register_blueprint(webhook_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
-    init_console(app)
+    init_console(app, secure=router.settings.file.console_url.startswith("https://"))
     registry.register(StoreCollector(state))
     logging.getLogger("alertrouter").setLevel(logging.INFO)
     return app

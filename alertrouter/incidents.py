@@ -17,6 +17,7 @@ from alertrouter.db import is_postgres
 from alertrouter.errors import ApiError, NotFound
 from alertrouter.intake.ending import release_children
 from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
+from alertrouter.msg import Joined, T
 from alertrouter.timeline import record
 
 
@@ -92,7 +93,7 @@ def acknowledge(incident_id: int, *, session: Session, by: str, now: dt.datetime
         raise ApiError(409, f"incident {incident_id} is {inc.status}, not triggered")
     inc.status, inc.acknowledged_at, inc.acknowledged_by = Status.acknowledged, now, by
     inc.next_escalation_at = None
-    record(session, inc.id, "acknowledged", f"acknowledged by {by}", at=now, actor=by)
+    record(session, inc.id, "acknowledged", T("acknowledged by {by}", by=by), at=now, actor=by)
     return inc
 
 
@@ -107,7 +108,7 @@ def assign(incident_id: int, *, session: Session, to: str, by: str, now: dt.date
         session,
         inc.id,
         "assigned",
-        f"assigned to {to} by {by} (was {before or 'nobody'})",
+        T("assigned to {to} by {by} (was {before})", to=to, by=by, before=before or T("nobody")),
         at=now,
         actor=by,
         data={"from": before, "to": to},
@@ -126,11 +127,15 @@ def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.d
     firing = session.execute(
         select(Alert.alertname, Alert.ci).where(Alert.incident_id == inc.id, Alert.status == "firing")
     ).all()
-    text = f"resolved by {by}: {note}" if note else f"resolved by {by}"
+    text = T("resolved by {by}: {note}", by=by, note=note) if note else T("resolved by {by}", by=by)
     if firing:
         # Say so now: the incident reopens when Alertmanager next sends one of them (docs/router.md).
-        names = ", ".join(sorted({f"{a.alertname} on {a.ci}" for a in firing}))
-        text += f"; still firing: {names}"
+        names = Joined(
+            tuple(
+                T("{alert} on {ci}", alert=a, ci=c) for a, c in sorted({(a.alertname, a.ci) for a in firing})
+            )
+        )
+        text = T("{resolved}; still firing: {names}", resolved=text, names=names)
     record(session, inc.id, "resolved", text, at=now, actor=by, data={"note": note, "firing": len(firing)})
     return inc
 
@@ -155,9 +160,9 @@ def reopen(
     if key is not None and held is None:
         inc.open_key = key
     elif held is not None:
-        why += f"; incident #{held} holds {key} now, new alerts go there"
+        why = T("{why}; incident #{held} holds {key} now, new alerts go there", why=why, held=held, key=key)
     session.flush()
-    record(session, inc.id, "reopened", f"reopened by {by}: {why}", at=now, actor=by)
+    record(session, inc.id, "reopened", T("reopened by {by}: {why}", by=by, why=why), at=now, actor=by)
     return inc
 
 
@@ -171,7 +176,7 @@ def close(incident_id: int, *, session: Session, by: str, note: str, now: dt.dat
         session,
         inc.id,
         "closed",
-        f"closed by {by}: {note}" if note else f"closed by {by}",
+        T("closed by {by}: {note}", by=by, note=note) if note else T("closed by {by}", by=by),
         at=now,
         actor=by,
         data={"note": note},

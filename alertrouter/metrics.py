@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from alertrouter.db import is_postgres
 from alertrouter.models import OPEN, Incident, Notification
 from alertrouter.policy.oncall import gaps_ahead
+from alertrouter.policy.rota import plan
 from alertrouter.state import AppState
 
 BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
@@ -108,7 +109,12 @@ class StoreCollector(Collector):
     def _gaps(self) -> GaugeMetricFamily:
         router = self.state.router
         horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
-        gaps = gaps_ahead(router.inventory, router.policy, dt.datetime.now(dt.UTC), horizon)
+        try:
+            with self.state.sessions() as session:
+                policy = plan(router, session=session)
+        except SQLAlchemyError:  # the store is down: the YAML plan still says where the gaps are
+            policy = router.policy
+        gaps = gaps_ahead(router.inventory, policy, dt.datetime.now(dt.UTC), horizon)
         fam = GaugeMetricFamily(
             "hospmon_router_oncall_gap_timestamp_seconds",
             "When a team first has nobody on call within the horizon; 0 for no gap.",

@@ -41,6 +41,9 @@ class Incident(Base):
     priority: Mapped[str] = mapped_column(String(2), index=True)
     explanation: Mapped[str] = mapped_column(Text)
     owner_explanation: Mapped[str] = mapped_column(Text, default="")
+    explanation_msg: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The explanation's template and arguments, to say it in the reader's language (`alertrouter.msg`)."""
+    owner_msg: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     severity: Mapped[str] = mapped_column(String(16))
     alertname: Mapped[str] = mapped_column(String(200), default="")
     ci: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -136,6 +139,9 @@ class Notification(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    purpose: Mapped[str] = mapped_column(String(16), default="page")
+    """page (to whoever answers the incident) or ward (a downtime notice, which goes out even after the
+    incident resolved: "the service is back, back-enter from paper")."""
 
 
 class Delivery(Base):

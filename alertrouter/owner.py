@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from alertrouter.msg import Ref, T
 from alertrouter.policy.oncall import on_call
 from alertrouter.policy.schema import Policy
 from hospmon.inventory import Inventory
@@ -23,14 +24,25 @@ def owner_of(inv: Inventory, policy: Policy, ci: str | None, at: dt.datetime) ->
     """Find the team and on-call person for an alert on a CI."""
     if ci is not None and ci in inv.cis:
         team = inv.owner_team(ci)
-        why = f"owner {team.name} ({'CI owner' if inv.cis[ci].owner else 'service ' + inv.cis[ci].service})"
+        named = Ref("team", team.id, str(team.name))
+        if inv.cis[ci].owner:
+            why = T("owner {team} (CI owner)", team=named)
+        else:
+            service = inv.cis[ci].service
+            why = T("owner {team} (service {service})", team=named, service=Ref("service", service, service))
         team_id = team.id
     elif policy.fallback_team:
         team_id = policy.fallback_team
-        why = f"owner {inv.teams[team_id].name} (policy fallback_team)"
+        why = T(
+            "owner {team} (policy fallback_team)", team=Ref("team", team_id, str(inv.teams[team_id].name))
+        )
     else:
-        return Owner(None, None, "no owner: CI not in the inventory and no fallback_team")
+        return Owner(None, None, T("no owner: CI not in the inventory and no fallback_team"))
     duty = on_call(inv, policy, team_id, at)
     if duty.person is None:
-        return Owner(team_id, None, f"{why}; nobody on call: {duty.reason}")
-    return Owner(team_id, duty.person, f"{why}; on call {duty.person} ({duty.reason})")
+        return Owner(team_id, None, T("{owner}; nobody on call: {reason}", owner=why, reason=duty.reason))
+    return Owner(
+        team_id,
+        duty.person,
+        T("{owner}; on call {person} ({reason})", owner=why, person=duty.person, reason=duty.reason),
+    )

@@ -98,6 +98,9 @@ class ChannelConfig(StrictModel):
     """wecom: the bot key; dingtalk: the access token."""
     secret_file: str | None = None
     """dingtalk: the signing secret, if the bot uses one."""
+    api_url: str | None = None
+    """wecom, dingtalk: the bot API, or a relay on the hospital network that forwards to it (the default is
+    the vendor's public API)."""
     url: str | None = None
     """webhook: where to POST JSON; sms: the HTTP gateway, which gets ``to`` and ``message``."""
     url_file: str | None = None
@@ -171,6 +174,27 @@ class RetentionConfig(StrictModel):
         return self
 
 
+class WardsConfig(StrictModel):
+    """The ward status page and the downtime playbooks."""
+
+    playbooks: str | None = None
+    """A folder of YAML playbooks, one per service, and ``names.yml`` naming the workflows in zh and en."""
+    status_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    """Addresses that read the status page without a token: the hospital's clinical networks."""
+    status_token_file: str | None = None
+    """A shared read token (``/status?token=...``) for clinical staff outside those networks."""
+    prometheus_url: str | None = None
+    """Where to read the live registration rate for the patient-facing blast radius."""
+    registrations_per_hour: str = (
+        'sum(max_over_time(hospmon_his_outpatient_registrations{clinic_type!="emergency"}[1h])) * 6'
+    )
+    """PromQL for outpatient registrations per hour (the HIS exporter counts the last 10 minutes)."""
+    registrations_service: str = "his"
+    """The service without which outpatients cannot register: its outages count the registrations lost."""
+    recovered_hours: float = Field(default=24.0, gt=0)
+    """How long the status page keeps a returned service's back-entry steps."""
+
+
 class RouterFile(StrictModel):
     """The router config file as written."""
 
@@ -188,7 +212,16 @@ class RouterFile(StrictModel):
     """Lines of ``ACTOR TOKEN`` for the JSON API; the actor is written on the timeline. None: API closed."""
     console_url: str = ""
     """Link put into notifications, e.g. https://router.hospital.example"""
+    action_link_minutes: int = Field(default=720, ge=5, le=7 * 24 * 60)
+    """How long the acknowledge, resolve and open links in a page work (at most; used once, and never after
+    the incident ends)."""
+    language: Literal["zh", "en"] = "en"
+    """The language of pages (e-mail, chat, SMS) and of the ward status page's notices."""
+    secret_key_file: str | None = None
+    """The key signing console cookies and the action links in pages; unset, the router makes one and keeps
+    it in the store, shared by its replicas."""
     retention: RetentionConfig = RetentionConfig()
+    wards: WardsConfig = WardsConfig()
     phi: PhiSettings = PhiSettings()
     """The PHI guard every alert label and annotation passes before it is stored, shown or sent."""
 
@@ -206,6 +239,10 @@ class Settings:
     """Channel secrets by ``<channel>.<key>``."""
     api_tokens: dict[str, str] = field(default_factory=dict)
     """Actor by API token."""
+    secret_key: str | None = None
+    """From ``secret_key_file``; None: the store's."""
+    status_token: str | None = None
+    """From ``wards.status_token_file``."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -271,4 +308,11 @@ def load_settings(path: str | Path) -> Settings:
                         path, f"line {n}: write ACTOR TOKEN, token of 16+ characters", key="api_tokens_file"
                     )
                 tokens[token.strip()] = actor
-    return Settings(raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens)
+    signing = secret(raw.secret_key_file, "secret_key_file") if raw.secret_key_file else None
+    if signing is not None and len(signing) < 32:
+        raise ConfigError.single(path, "write a key of 32+ random characters", key="secret_key_file")
+    status = raw.wards.status_token_file
+    status_token = secret(status, "wards.status_token_file") if status else None
+    return Settings(
+        raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing, status_token
+    )

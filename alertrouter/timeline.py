@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from alertrouter.models import Event
+from alertrouter.msg import msg_data
 
 
 def record(
@@ -24,6 +25,11 @@ def record(
     """Append one event to an incident's timeline."""
     session.execute(
         insert(Event).values(
-            incident_id=incident_id, at=at, kind=kind, actor=actor, text=text, data=data or {}
+            incident_id=incident_id,
+            at=at,
+            kind=kind,
+            actor=actor,
+            text=text,
+            data={**(data or {}), **msg_data(text)},
         )
     )

@@ -70,6 +70,11 @@ def _incident_paths() -> dict[str, Any]:
         f"{base}/assign": {"post": _action("Assign", "AssignBody")},
         f"{base}/resolve": {"post": _action("Resolve with a note", "NoteBody")},
         f"{base}/close": {"post": _action("Close", "NoteBody")},
+        f"{base}/snooze": {"post": _action("Snooze: page again from step 1 unless resolved", "SnoozeBody")},
+        f"{base}/reopen": {"post": _action("Reopen a resolved or closed incident", "NoteBody")},
+        f"{base}/reassign": {"post": _action("Reassign to a team's on-call (paged)", "ReassignBody")},
+        f"{base}/merge": {"post": _action("File under an open incident as caused by it", "MergeBody")},
+        f"{base}/split": {"post": _action("Not caused by: free it, or move an alert out", "SplitBody")},
         f"{base}/notes": {
             "post": {
                 "summary": "Add a note",

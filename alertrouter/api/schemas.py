@@ -70,7 +70,42 @@ class TextBody(TypedDict):
     text: Text
 
 
-SCHEMAS: tuple[type[Any], ...] = (IncidentJson, ErrorJson, AssignBody, NoteBody, TextBody)
+class SnoozeBody(TypedDict):
+    """Quiet an open incident for some minutes; it pages again from step 1 unless resolved by then."""
+
+    minutes: Annotated[int, Field(ge=1, le=1440)]
+
+
+class ReassignBody(TypedDict):
+    """Hand an incident to a team (its on-call person, unless `to` names one of it)."""
+
+    team: NotRequired[Text]
+    to: NotRequired[Text]
+
+
+class MergeBody(TypedDict):
+    """File an incident under another open one as caused by it."""
+
+    into: int
+
+
+class SplitBody(TypedDict):
+    """Not caused by: free an incident from its cause, or move one of its alerts to an incident of its own."""
+
+    alert_id: NotRequired[int]
+
+
+SCHEMAS: tuple[type[Any], ...] = (
+    IncidentJson,
+    ErrorJson,
+    AssignBody,
+    NoteBody,
+    TextBody,
+    SnoozeBody,
+    ReassignBody,
+    MergeBody,
+    SplitBody,
+)
 
 
 def json_schemas() -> dict[str, Any]:

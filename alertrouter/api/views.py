@@ -19,6 +19,7 @@ from alertrouter.intake.body import json_body
 from alertrouter.intake.parser import PayloadError, check_text
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
+from alertrouter.policy.rota import plan
 from alertrouter.settings import PRIORITIES
 from alertrouter.state import current_state
 
@@ -191,7 +192,9 @@ def oncall() -> Response:
     router = current_state().router
     now = current_state().now()
     teams = {}
+    with current_state().sessions() as session:
+        policy = plan(router, session=session)
     for team_id in router.inventory.teams:
-        duty = on_call(router.inventory, router.policy, team_id, now)
+        duty = on_call(router.inventory, policy, team_id, now)
         teams[team_id] = {"person": duty.person, "reason": duty.reason}
     return jsonify({"at": now.isoformat(), "teams": teams})

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.console.models import AuditEntry
 
-VIAS = ("console", "api", "worker")
+VIAS = ("console", "api", "link", "worker")
 COLUMNS = ("id", "at", "at_local", "actor", "action", "target", "address", "via", "detail")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

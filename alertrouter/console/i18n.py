@@ -1,257 +1,159 @@
-"""Chinese and English: the console is written in English and these are its Chinese words."""
+"""Chinese and English through Flask-Babel: gettext catalogs under ``alertrouter/translations``.
+
+The console is written in English; `make translations` extracts every marked string (``_()`` in templates
+and views, ``N_()`` for words chosen at run time) and merges them into the zh catalog, and
+tests/console/test_i18n.py fails while any of them has no Chinese.
+"""
 
 from __future__ import annotations
 
+from typing import cast
+
+from flask import Flask, g, request
+from flask_babel import Babel, get_locale
+
+from alertrouter.msg import N_
+
 LANGS = ("zh", "en")
-
-ZH: dict[str, str] = {
-    "Operations console": "运维控制台",
-    "Incidents": "事件",
-    "Incident": "事件",
-    "Knowledge base": "知识库",
-    "Problems": "问题",
-    "Problem": "问题",
-    "Changes": "变更",
-    "Change": "变更",
-    "Statistics": "统计",
-    "Weekly report": "周报",
-    "Hand-over": "交接班",
-    "On call": "值班",
-    "Audit log": "审计日志",
-    "Users": "用户",
-    "Settings": "设置",
-    "Log in": "登录",
-    "Log out": "退出",
-    "User name": "用户名",
-    "Password": "密码",
-    "New password": "新密码",
-    "Change password": "修改密码",
-    "The new password needs at least 8 characters.": "新密码至少需要 8 个字符。",
-    "Wrong user name or password.": "用户名或密码错误。",
-    "Too many failed logins; try again in 15 minutes.": "登录失败次数过多，请 15 分钟后再试。",
-    "The form has expired; reload the page and try again.": "表单已过期，请刷新页面后重试。",
-    "You may not do this.": "您没有权限执行此操作。",
-    "Language": "语言",
-    "Follow the browser": "跟随浏览器",
-    "Save": "保存",
-    "Saved.": "已保存。",
-    "Filter": "筛选",
-    "Priority": "优先级",
-    "Department": "科室",
-    "Service": "服务",
-    "Team": "团队",
-    "Status": "状态",
-    "Any": "全部",
-    "Open": "未关闭",
-    "All": "全部",
-    "Title": "标题",
-    "Opened": "发生时间",
-    "Assignee": "处理人",
-    "No incidents.": "没有事件。",
-    "Updated": "更新于",
-    "triggered": "已触发",
-    "acknowledged": "已确认",
-    "resolved": "已解决",
-    "closed": "已关闭",
-    "Acknowledge": "确认",
-    "Assign": "指派",
-    "Assign to": "指派给",
-    "Resolve": "解决",
-    "Add note": "添加备注",
-    "Note": "备注",
-    "Record the root cause": "记录根因",
-    "Root cause": "根因",
-    "What fixed it": "处理方法",
-    "Time spent (minutes)": "耗时（分钟）",
-    "Add to the knowledge base": "加入知识库",
-    "Timeline": "时间线",
-    "Alerts": "告警",
-    "Why this priority": "优先级依据",
-    "Why this owner": "负责人依据",
-    "Earlier occurrences": "历史发生",
-    "None so far.": "暂无。",
-    "Suggested articles": "相关知识",
-    "During change": "变更期间",
-    "Configuration item": "配置项",
-    "Acknowledged": "确认时间",
-    "Resolved": "解决时间",
-    "by": "由",
-    "Search": "搜索",
-    "New article": "新建文章",
-    "Edit": "编辑",
-    "Text": "正文",
-    "No articles found.": "未找到文章。",
-    "Article": "文章",
-    "Written by": "作者",
-    "From incident": "来自事件",
-    "hardware": "硬件",
-    "network": "网络",
-    "software": "软件缺陷",
-    "configuration": "配置",
-    "capacity": "容量",
-    "vendor": "厂商或外部",
-    "power": "电力与环境",
-    "human": "人为失误",
-    "unknown": "未知",
-    "From": "从",
-    "To": "到",
-    "Show": "显示",
-    "Export CSV": "导出 CSV",
-    "MTTA": "平均确认时间",
-    "MTTR": "平均解决时间",
-    "Count": "数量",
-    "business hours": "工作时间",
-    "off hours": "非工作时间",
-    "By team": "按团队",
-    "By person": "按人员",
-    "By service": "按服务",
-    "By department": "按科室",
-    "By priority": "按优先级",
-    "Workload": "工作量",
-    "Engineer": "工程师",
-    "Incidents handled": "处理事件数",
-    "Time spent": "耗时",
-    "Off-hours pages": "非工作时间呼叫",
-    "Off-hours incidents": "非工作时间事件",
-    "Top recurring faults": "高频故障",
-    "Top CIs": "高频配置项",
-    "Availability": "可用性",
-    "Down time": "中断时长",
-    "Root causes": "根因分布",
-    "Print": "打印",
-    "Open incidents": "未关闭事件",
-    "Active silences": "生效中的静默",
-    "Pending changes": "待执行变更",
-    "Occurrences": "发生次数",
-    "First seen": "首次",
-    "Last seen": "最近",
-    "Scan for recurring incidents": "扫描重复事件",
-    "known_error": "已知错误",
-    "open": "未解决",
-    "planned": "计划中",
-    "cancelled": "已取消",
-    "done": "已完成",
-    "Description": "描述",
-    "Configuration items (comma separated)": "配置项（逗号分隔）",
-    "Starts": "开始",
-    "Ends": "结束",
-    "Repeats": "重复",
-    "Repeat until": "重复至",
-    "none": "不重复",
-    "daily": "每天",
-    "weekly": "每周",
-    "Create": "创建",
-    "Cancel": "取消",
-    "Silence": "静默",
-    "Now": "当前",
-    "Next": "下一位",
-    "Nobody": "无人",
-    "Role": "角色",
-    "viewer": "只读",
-    "engineer": "工程师",
-    "admin": "管理员",
-    "When": "时间",
-    "Who": "人员",
-    "Action": "操作",
-    "Target": "对象",
-    "Week": "周",
-    "This week": "本周",
-    "Last week": "上周",
-    "Incidents this week": "本周事件",
-    "Resolved this week": "本周解决",
-    "Mean time to acknowledge": "平均确认时间",
-    "Mean time to resolve": "平均解决时间",
-    "min": "分钟",
-    "Back": "返回",
-    "Error": "错误",
-    "Not found.": "未找到。",
-    "Grouped under its cause": "归并于起因事件",
-    "Incidents it causes": "由此引起的事件",
-    "No patient names, IDs or record numbers here.": "此处请勿填写患者姓名、ID 或病历号。",
-    # Timeline event kinds the router writes; unknown kinds show as they are.
-    "opened": "创建",
-    "alert_firing": "告警触发",
-    "alert_resolved": "告警恢复",
-    "notification_sent": "已通知",
-    "notification_failed": "通知失败",
-    "notification_skipped": "未通知",
-    "notification_cancelled": "通知已取消",
-    "notification_in_doubt": "通知重发（可能重复）",
-    "priority_changed": "优先级变化",
-    "escalated": "已升级",
-    "grouped": "已归并",
-    "released": "解除归并",
-    "reopened": "重新打开",
-    "assigned": "已指派",
-    "note": "备注",
-    "Period": "统计周期",
-    # The audit log.
-    "Through": "途径",
-    "console": "控制台",
-    "api": "接口",
-    "worker": "后台任务",
-    "From where": "来源地址",
-    "Format": "格式",
-    "Export for review": "导出（供审查）",
-    "No entries.": "无记录。",
-    "Newer": "较新",
-    "Older": "较早",
-    "give a date (YYYY-MM-DD)": "请填写日期（YYYY-MM-DD）",
-    "The end date is before the start date.": "结束日期早于开始日期。",
-    "Working days 08:00–18:00 count as business hours.": "工作日 08:00–18:00 计为工作时间。",
-    # The topology page.
-    "Topology": "拓扑",
-    "Live state is off: no Prometheus is set (prometheus.url in the router's config).": (
-        "实时状态未开启：未配置 Prometheus（告警路由配置中的 prometheus.url）。"
-    ),
-    "The picture shows the inventory only.": "图中仅显示资产清单。",
-    "Prometheus did not answer; the state shown is unknown.": "Prometheus 无应答，所示状态未知。",
-    "configuration items": "个配置项",
-    "up": "正常",
-    "down": "故障",
-    "links differ from the wire": "条链路与实际网络不符",
-    "declared, seen on the wire": "已登记，网络上可见",
-    "declared": "已登记",
-    "declared, not seen on the wire": "已登记，网络上未见",
-    "on the wire, not declared": "网络上可见，未登记",
-    "Down": "故障",
-    # Release records.
-    "Type": "类型",
-    "change": "变更",
-    "release": "发布",
-    "Release": "发布",
-    "System": "系统",
-    "Version from": "原版本",
-    "Version to": "新版本",
-    "Seen on": "已观测到：",
-    "Not seen yet": "尚未观测到版本变化",
-    (
-        "For a release: the system (a configuration item or a service) and its versions. A version change "
-        "seen on it during the window is linked to this record; one seen without a record opens an incident."
-    ): (
-        "发布：填写系统（配置项或服务）及其版本。窗口期内观测到的版本变化会关联到本记录；"
-        "没有发布记录的版本变化会生成一个事件。"
-    ),
-}
+DEFAULT = "en"
 
 
-def translate(text: str, lang: str) -> str:
-    """Return the text in the language, falling back to English."""
-    return ZH.get(text, text) if lang == "zh" else text
+# Words the pages look up at run time (a status, a cause, an event kind): marked here so extraction sees
+# them; the pages translate them with _(value).
+VOCABULARY = (
+    # incident states and timeline event kinds the router writes
+    N_("triggered"),
+    N_("acknowledged"),
+    N_("resolved"),
+    N_("closed"),
+    N_("opened"),
+    N_("alert_firing"),
+    N_("alert_resolved"),
+    N_("notification_sent"),
+    N_("notification_failed"),
+    N_("notification_skipped"),
+    N_("priority_changed"),
+    N_("paged"),
+    N_("escalated"),
+    N_("grouped"),
+    N_("released"),
+    N_("reopened"),
+    N_("assigned"),
+    N_("note"),
+    N_("redacted"),
+    # root causes, roles, problem and change states, recurrences, audit channels
+    N_("hardware"),
+    N_("network"),
+    N_("software"),
+    N_("configuration"),
+    N_("capacity"),
+    N_("vendor"),
+    N_("power"),
+    N_("human"),
+    N_("unknown"),
+    N_("viewer"),
+    N_("engineer"),
+    N_("admin"),
+    N_("open"),
+    N_("known_error"),
+    N_("change"),
+    N_("release"),
+    N_("planned"),
+    N_("cancelled"),
+    N_("done"),
+    N_("none"),
+    N_("daily"),
+    N_("weekly"),
+    N_("console"),
+    N_("api"),
+    N_("link"),
+    N_("worker"),
+    # statistics headings chosen per dimension
+    N_("By team"),
+    N_("By person"),
+    N_("By service"),
+    N_("By department"),
+    N_("By priority"),
+    N_("This week"),
+    N_("Last week"),
+    # the on-call calendar: weekdays, and what put someone on call
+    N_("Mon"),
+    N_("Tue"),
+    N_("Wed"),
+    N_("Thu"),
+    N_("Fri"),
+    N_("Sat"),
+    N_("Sun"),
+    N_("rotation"),
+    # the ward status page's states, and playbook timeline entries
+    N_("working"),
+    N_("slow"),
+    N_("down"),
+    N_("playbook_started"),
+    N_("playbook_ended"),
+    N_("snoozed"),
+    # the board's status choices
+    N_("Open"),
+    N_("All"),
+    # actions in the audit log
+    N_("acknowledge"),
+    N_("assign"),
+    N_("note"),
+    N_("resolve"),
+    N_("snooze"),
+    N_("reopen"),
+    N_("reassign"),
+    N_("merge"),
+    N_("login"),
+    N_("login_failed"),
+    N_("login_limited"),
+    N_("logout"),
+    N_("set_language"),
+    N_("password_changed"),
+    N_("user_created"),
+    N_("user_role"),
+    N_("article_created"),
+    N_("article_edited"),
+    N_("change_created"),
+    N_("change_cancelled"),
+    N_("problem_updated"),
+    N_("problems_scanned"),
+    N_("oncall_override"),
+    N_("oncall_swap"),
+    N_("oncall_absence"),
+    N_("oncall_cancel"),
+    N_("audit_exported"),
+    N_("retention"),
+    # severities, as the alerts' labels give them
+    N_("critical"),
+    N_("warning"),
+    N_("info"),
+    N_("reassigned"),
+    N_("merged"),
+    N_("split"),
+    N_("notification_cancelled"),
+    N_("notification_in_doubt"),
+    N_("override"),
+    N_("absence"),
+)
 
 
-def pick(accept_language: str) -> str:
-    """Choose zh or en from an Accept-Language header, English when neither is asked for."""
-    best, best_q = "en", -1.0
-    for part in accept_language.split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                continue
-        lang = tag.strip().lower().split("-")[0]
-        if lang in LANGS and q > best_q:
-            best, best_q = lang, q
-    return best
+def select_locale() -> str:
+    """Choose the language: the logged-in user's setting, else the browser's Accept-Language, else English."""
+    chosen = g.get("console_user_lang")
+    if chosen in LANGS:
+        return cast(str, chosen)
+    return request.accept_languages.best_match(LANGS, default=DEFAULT) or DEFAULT
+
+
+def current_lang() -> str:
+    """Return this request's language code, zh or en."""
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGS else DEFAULT
+
+
+def init_i18n(app: Flask) -> None:
+    """Attach Flask-Babel to the app with the packaged catalogs and the console's locale selector."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    Babel(app, locale_selector=select_locale)

@@ -142,6 +142,12 @@ def suggest(inc: Incident, *, session: Session, limit: int = 5) -> list[Article]
     return found[:limit]
 
 
+def made_from(incident_id: int, *, session: Session) -> list[Article]:
+    """Return the articles written from this incident's resolution."""
+    stmt = select(Article).where(Article.incident_id == incident_id).order_by(Article.id)
+    return list(session.execute(stmt).scalars())
+
+
 def recent(*, session: Session, limit: int = 20) -> list[Article]:
     """Return the newest articles."""
     stmt = select(Article).order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit)

@@ -57,19 +57,32 @@ def resolve_with_cause(
     return res
 
 
-def earlier(inc: Incident, *, session: Session, limit: int = 10) -> list[tuple[Incident, Resolution | None]]:
-    """Return earlier incidents on the same CI, then on the same alert elsewhere, with how they were fixed."""
+def earlier(
+    inc: Incident, *, session: Session, limit: int = 10, same_ci_only: bool = False
+) -> list[tuple[Incident, Resolution | None]]:
+    """Return incidents that ended before this one began, on its CI first, then of its alert elsewhere.
+
+    An incident still open when this one opened is not an earlier occurrence: during a storm many CIs fail
+    together, and those are concurrent, different incidents (nor is this one's cause or a child of it).
+    """
     same = []
     if inc.ci:
         same.append(Incident.ci == inc.ci)
-    if inc.alertname:
+    if inc.alertname and not same_ci_only:
         same.append(Incident.alertname == inc.alertname)
     if not same:
         return []
     stmt = (
         select(Incident, Resolution)
         .outerjoin(Resolution, Resolution.incident_id == Incident.id)
-        .where(or_(*same), Incident.id != inc.id, Incident.created_at <= inc.created_at)
+        .where(
+            or_(*same),
+            Incident.id != inc.id,
+            Incident.resolved_at.is_not(None),
+            Incident.resolved_at <= inc.created_at,
+            Incident.id != (inc.parent_id or 0),
+            or_(Incident.parent_id.is_(None), Incident.parent_id != inc.id),
+        )
         .order_by(case((Incident.ci == inc.ci, 0), else_=1), Incident.created_at.desc())
         .limit(limit)
     )

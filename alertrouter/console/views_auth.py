@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Response, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from sqlalchemy import delete, select
 from werkzeug.wrappers.response import Response as HttpResponse
 
@@ -24,13 +23,12 @@ from alertrouter.console.users import (
 )
 from alertrouter.console.web import (
     COOKIE,
-    LOGIN_CSRF_COOKIE,
+    CSRF_KEY,
     _,
     audit,
     bp,
     error_page,
     needs,
-    new_login_csrf,
     secure_cookies,
     see_other,
     viewer,
@@ -40,15 +38,9 @@ from alertrouter.state import current_state
 
 
 def _login_form(status: int = 200, message: str = "") -> HttpResponse:
-    token = new_login_csrf()
-    resp = Response(
-        render_template("console/login.html", login_csrf=token, message=message, next=_next(), me=None),
-        status=status,
+    return Response(
+        render_template("console/login.html", message=message, next=_next(), me=None), status=status
     )
-    resp.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=secure_cookies(), path="/console"
-    )
-    return resp
 
 
 def _next() -> str:
@@ -62,9 +54,6 @@ def login_view() -> HttpResponse:
     """Show the login form; check a login, rotate the session and set the cookie."""
     if request.method == "GET":
         return _login_form()
-    cookie, given = request.cookies.get(LOGIN_CSRF_COOKIE, ""), request.form.get("csrf", "")
-    if not cookie or not given or not hmac.compare_digest(cookie.encode(), given.encode()):
-        return _login_form(403, _("The form has expired; reload the page and try again."))
     state = current_state()
     now, address = state.now(), request.remote_addr or ""
     username = request.form.get("username", "").strip()[:64]
@@ -89,7 +78,7 @@ def login_view() -> HttpResponse:
         audit_log.audit("login", session=session, actor=user.username, at=now, address=address)
     done = redirect(_next(), code=303)
     done.set_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookies(), path="/console")
-    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    cookie_session.pop(CSRF_KEY, None)  # a new CSRF token for the logged-in session
     return done
 
 
@@ -101,6 +90,7 @@ def logout_view() -> HttpResponse:
         audit(session, "logout")
     resp = see_other(".login")
     resp.delete_cookie(COOKIE, path="/console")
+    cookie_session.pop(CSRF_KEY, None)
     return resp
 
 

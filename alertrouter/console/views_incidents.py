@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from flask import current_app, render_template, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter import incidents as svc
-from alertrouter.console import changes, kb, problems
+from alertrouter.actions import SNOOZE_MINUTES
+from alertrouter.console import changes, incident_actions, kb, problems
 from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
 from alertrouter.errors import ApiError
-from alertrouter.models import OPEN
+from alertrouter.models import OPEN, Incident
 from alertrouter.settings import PRIORITIES
 from alertrouter.state import current_state
+from alertrouter.wards.impact import patient_impact
+from alertrouter.wards.runs import runs
+from alertrouter.wards.status import reached_services
 
 STATUS_CHOICES = {"open": list(OPEN), "resolved": ["resolved"], "closed": ["closed"], "all": None}
 
@@ -83,13 +89,31 @@ def incident(incident_id: int) -> str:
             children=svc.children_of(incident_id, session=session),
             history=earlier(inc, session=session),
             articles=kb.suggest(inc, session=session),
+            own_articles=kb.made_from(incident_id, session=session),
             resolution=session.get(Resolution, incident_id),
             problem=problems.problem_of(incident_id, session=session),
             during=changes.change_during(inc.ci, inc.created_at, session=session),
             people=people,
             causes=list(Cause),
             open=inc.status in OPEN,
+            snooze_minutes=SNOOZE_MINUTES,
+            **_wards(inc, session=session),
         )
+
+
+def _wards(inc: Incident, *, session: Session) -> dict[str, object]:
+    """Return what the incident means for the wards: patients affected and the playbook it set off."""
+    router = current_state().router
+    reached = reached_services(router, inc)
+    impact = patient_impact(router, [d.department for d in inc.departments], reached)
+    since = current_state().now() - dt.timedelta(hours=router.settings.file.wards.recovered_hours)
+    found = [
+        (r, router.playbooks[r.service])
+        for r in runs(session=session, since=since)
+        if r.service in router.playbooks
+        and (r.incident_id == inc.id or (r.ended_at is None and r.service in reached))
+    ]
+    return {"impact": impact, "playbooks": found}
 
 
 def problem_rule() -> ProblemRule:
@@ -101,7 +125,7 @@ def problem_rule() -> ProblemRule:
 @bp.post("/incidents/<int:incident_id>/<action>")
 @needs(Role.engineer)
 def act(incident_id: int, action: str) -> HttpResponse:
-    """Acknowledge, assign, add a note or resolve, through the router's services; audit every change."""
+    """Acknowledge, assign, add a note, resolve, snooze, reopen, reassign, merge or split; audit each."""
     state = current_state()
     now, by, form = state.now(), viewer().username, request.form
     with writing() as session:
@@ -140,6 +164,13 @@ def act(incident_id: int, action: str) -> HttpResponse:
                     rule=problem_rule(),
                 )
                 audit(session, "resolve", f"incident {incident_id}", cause=cause, minutes=int(minutes))
+            elif action in incident_actions.NAMES:
+                detail = incident_actions.perform(
+                    state.router, action, incident_id, form, session=session, by=by, now=now
+                )
+                audit(session, action, f"incident {incident_id}", **detail)
+                if action == "split" and detail["alert_id"] is not None:
+                    return see_other(".incident", incident_id=detail["incident"])
             else:
                 return error_page(404, _("Not found."))
         except ApiError as exc:

@@ -1,4 +1,4 @@
-"""Problems, changes with their Alertmanager silences, and who is on call."""
+"""Problems, and changes with their Alertmanager silences."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from alertrouter.alertmanager import Alertmanager
 from alertrouter.console import changes, problems, releases
 from alertrouter.console.models import Role
 from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
-from alertrouter.policy.oncall import on_call
 from alertrouter.state import current_state
 
 
@@ -163,39 +162,3 @@ def changes_cancel(change_id: int) -> HttpResponse:
     except requests.RequestException as exc:
         return error_page(502, f"Alertmanager: {exc}")
     return see_other(".changes_page")
-
-
-def _handover_moments(now: dt.datetime, horizon: dt.timedelta) -> list[dt.datetime]:
-    """Return the moments ahead when duty can change: rotation hand-overs, override and absence edges."""
-    router = current_state().router
-    tz = router.inventory.tz
-    moments: set[dt.datetime] = set()
-    for day in range(horizon.days + 1):
-        date = now.astimezone(tz).date() + dt.timedelta(days=day)
-        for team in router.inventory.teams.values():
-            if team.rotation:
-                hh, mm = (int(x) for x in team.rotation.handover.split(":"))
-                moments.add(dt.datetime.combine(date, dt.time(hh, mm), tzinfo=tz))
-    for ov in router.policy.overrides:
-        moments.update((ov.start, ov.end))
-    for ab in router.policy.absences:
-        moments.update((ab.start, ab.end))
-    return sorted(m.astimezone(dt.UTC) for m in moments if now < m <= now + horizon)
-
-
-@bp.get("/oncall")
-def oncall_page() -> str:
-    """Show who is on call now and next for each team."""
-    router, now = current_state().router, current_state().now()
-    rows = []
-    moments = _handover_moments(now, dt.timedelta(days=15))
-    for team_id, team in router.inventory.teams.items():
-        current = on_call(router.inventory, router.policy, team_id, now)
-        nxt = None
-        for at in moments:
-            candidate = on_call(router.inventory, router.policy, team_id, at)
-            if candidate.person != current.person:
-                nxt = (candidate, at)
-                break
-        rows.append((team_id, team, current, nxt))
-    return render_template("console/oncall.html", rows=rows, now=now)

@@ -22,11 +22,22 @@ def _hours() -> tuple[dt.time, dt.time]:
     return dt.time.fromisoformat(start), dt.time.fromisoformat(end)
 
 
-def _period() -> tuple[dt.datetime, dt.datetime]:
-    """Read from/to (local dates, to inclusive) from the query; the last 7 days by default."""
+def _today() -> dt.date:
     state = current_state()
-    tz = state.router.inventory.tz
-    today = state.now().astimezone(tz).date()
+    return state.now().astimezone(state.router.inventory.tz).date()
+
+
+def calendar_week(day: dt.date) -> tuple[dt.date, dt.date]:
+    """Return the Monday and the Sunday of a day's week."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=6)
+
+
+def _period(week: bool = False) -> tuple[dt.datetime, dt.datetime]:
+    """Read from/to (local dates, to inclusive) from the query; by default the last 7 days, or with `week`
+    this calendar week, Monday to Sunday in the hospital's time zone."""
+    tz = current_state().router.inventory.tz
+    today = _today()
 
     def day(name: str, default: dt.date) -> dt.date:
         try:
@@ -34,16 +45,17 @@ def _period() -> tuple[dt.datetime, dt.datetime]:
         except ValueError:
             return default
 
-    last = day("to", today)
-    first = day("from", last - dt.timedelta(days=6))
+    monday, sunday = calendar_week(today)
+    last = day("to", sunday if week else today)
+    first = day("from", monday if week and "to" not in request.args else last - dt.timedelta(days=6))
     first = min(first, last)
     start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def _report() -> stats.Report:
-    start, end = _period()
+def _report(week: bool = False) -> stats.Report:
+    start, end = _period(week)
     with current_state().sessions() as session:
         return stats.compute(
             current_state().router,
@@ -99,12 +111,11 @@ def stats_csv() -> Response:
 
 @bp.get("/report")
 def weekly_report() -> str:
-    """Show the weekly report (the last 7 days unless from/to say), laid out to print to PDF."""
-    report = _report()
-    today = current_state().now().astimezone(current_state().router.inventory.tz).date()
-    monday = today - dt.timedelta(days=today.weekday())
+    """Show the weekly report (this calendar week unless from/to say), laid out to print to PDF."""
+    report = _report(week=True)
+    monday, sunday = calendar_week(_today())
     weeks = {
-        "This week": (monday, monday + dt.timedelta(days=6)),
+        "This week": (monday, sunday),
         "Last week": (monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)),
     }
     return render_template(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +10,15 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import audit as audit_log
-from alertrouter.console.i18n import pick, translate
+from alertrouter.console import wording
+from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import RANK, Role
 from alertrouter.console.users import session_user
 from alertrouter.errors import ApiError
@@ -32,7 +34,8 @@ bp = Blueprint(
     static_url_path="/static",
 )
 COOKIE = "hospmon_console"
-LOGIN_CSRF_COOKIE = "hospmon_console_login"
+CSRF_KEY = "csrf"
+"""Flask-WTF keeps the raw token under its field name in the signed session cookie."""
 OPEN_ENDPOINTS = {"console.login", "console.static"}
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = Markup('<input type="hidden" name="csrf" value="{}">')
@@ -46,7 +49,6 @@ class Viewer:
     username: str
     role: Role
     lang: str | None
-    csrf: str
 
     def can(self, role: Role) -> bool:
         """Tell whether this user has at least a role."""
@@ -60,12 +62,12 @@ def viewer() -> Viewer:
 
 def lang() -> str:
     """Return the language of this request: the user's setting, else the browser's."""
-    return cast(str, g.console_lang)
+    return current_lang()
 
 
-def _(text: str) -> str:
-    """Translate a console string into this request's language."""
-    return translate(text, lang())
+def _(text: str, **values: Any) -> str:
+    """Translate a console string into this request's language (Flask-Babel's gettext)."""
+    return str(gettext(text, **values))
 
 
 def name_of(name: Name | None, fallback: str) -> str:
@@ -100,6 +102,11 @@ def _api_error(exc: ApiError) -> Response:
     return error_page(exc.status, exc.reason)
 
 
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> Response:
+    return error_page(403, _("The form has expired; reload the page and try again."))
+
+
 @bp.before_request
 def _before() -> Response | None:
     g.console_user = None
@@ -111,23 +118,22 @@ def _before() -> Response | None:
         with state.sessions() as session:
             found = session_user(token, session=session, now=state.now())
             if found is not None:
-                user, row = found
-                g.console_user = Viewer(user.id, user.username, Role(user.role), user.lang, row.csrf)
+                user, _row = found
+                g.console_user = Viewer(user.id, user.username, Role(user.role), user.lang)
+                g.console_user_lang = user.lang
     user = g.console_user
-    g.console_lang = (user.lang if user and user.lang else None) or pick(
-        request.headers.get("Accept-Language", "")
-    )
-    if request.endpoint in OPEN_ENDPOINTS:
-        return None
-    if user is None:
+    if request.endpoint not in OPEN_ENDPOINTS and user is None:
         if request.method == "GET":
             return cast(Response, redirect(url_for("console.login", next=request.full_path)))
         return error_page(401, _("Log in"))
-    if request.method == "POST":
-        given = request.form.get("csrf", "")
-        if not given or not hmac.compare_digest(given.encode(), user.csrf.encode()):
-            return error_page(403, _("The form has expired; reload the page and try again."))
+    check_csrf()
     return None
+
+
+def check_csrf() -> None:
+    """Refuse (CSRFError) a form post without this browser session's token, with Flask-WTF."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        current_app.extensions["csrf"].protect()
 
 
 @bp.after_request
@@ -179,27 +185,22 @@ def audit(session: Session, action: str, target: str = "", **detail: Any) -> Non
     )
 
 
-def new_login_csrf() -> str:
-    """Return a fresh token for the login form's double-submit cookie."""
-    return secrets.token_urlsafe(24)
-
-
-@bp.app_template_global("_")
-def _template_translate(text: str) -> str:
-    return _(text)
-
-
 @bp.context_processor
 def _context() -> dict[str, Any]:
     user = g.get("console_user")
     return {
         "me": user,
-        "lang": g.get("console_lang", "en"),
-        "csrf_field": CSRF_FIELD.format(user.csrf if user else ""),
+        "lang": lang(),
+        "csrf_field": CSRF_FIELD.format(generate_csrf()),
         "Role": Role,
         "name_of": name_of,
         "inventory": current_state().router.inventory,
         "localtime": localtime,
+        "day": dt.timedelta(days=1),
+        "title_of": lambda inc: wording.title_of(inc, lang()),
+        "explain": lambda inc: wording.explain(inc, lang()),
+        "owner_text": lambda inc: wording.owner_text(inc, lang()),
+        "event_text": lambda event: wording.event_text(event, lang()),
     }
 
 

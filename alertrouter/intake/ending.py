@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.db import is_postgres
 from alertrouter.models import ALERTS, EVENTS, OPEN, Incident, Status
+from alertrouter.msg import T, msg_data
 
 Key = tuple[str, dt.datetime]
 Ending = tuple[int, "dt.datetime | None", str]
@@ -37,8 +38,8 @@ def end_alerts(endings: Iterable[Ending], *, session: Session, now: dt.datetime)
                     "at": now,
                     "kind": "alert_resolved",
                     "actor": "router",
-                    "text": f"{row.alertname} on {row.ci} {why}",
-                    "data": {"alert_id": row.id},
+                    "text": (text := T("{alert} on {ci} {why}", alert=row.alertname, ci=row.ci, why=why)),
+                    "data": {"alert_id": row.id, **msg_data(text)},
                 }
             )
     if events:
@@ -70,15 +71,19 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
         release_children(incident_id, session=session, now=now)
         # Step 0: no page went out since paging (re)started: held, grouped under its cause, or released
         # and back within the grace. Say so, so the morning review sees why nobody was woken.
-        quiet = "; it recovered before a page went out for it" if done == 0 else ""
+        text = (
+            T("resolved: all alerts resolved; it recovered before a page went out for it")
+            if done == 0
+            else T("resolved: all alerts resolved")
+        )
         session.execute(
             EVENTS.insert().values(
                 incident_id=incident_id,
                 at=now,
                 kind="resolved",
                 actor="router",
-                text="resolved: all alerts resolved" + quiet,
-                data={},
+                text=text,
+                data=msg_data(text),
             )
         )
 
@@ -102,6 +107,11 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
         .all()
     )
     if children:
+        released = T(
+            "root cause #{root} resolved; this one still fails: "
+            "paged unless it recovers within the release grace",
+            root=incident_id,
+        )
         session.execute(
             EVENTS.insert(),
             [
@@ -110,9 +120,8 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
                     "at": now,
                     "kind": "released",
                     "actor": "router",
-                    "text": f"root cause #{incident_id} resolved; this one still fails: "
-                    "paged unless it recovers within the release grace",
-                    "data": {"parent_id": incident_id},
+                    "text": released,
+                    "data": {"parent_id": incident_id, **msg_data(released)},
                 }
                 for child in children
             ],

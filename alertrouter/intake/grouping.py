@@ -19,11 +19,15 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.db import insert_for
+from alertrouter.intake.opening import incident_fields
 from alertrouter.intake.parser import ParsedAlert
-from alertrouter.models import Incident, IncidentDepartment, Status
+from alertrouter.models import Incident, IncidentDepartment
+from alertrouter.msg import N_, Msg, T, msg_data, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
 from alertrouter.storms import settle_hold
 
@@ -37,6 +41,12 @@ def open_key(alert: ParsedAlert, *, reachability: bool = True) -> str:
     if not alert.ci:
         return f"fp:{alert.fingerprint}"
     return f"ci:{alert.ci}" if reachability else f"ci:{alert.ci}:{alert.alertname}"
+
+
+GROUPED = N_("caused by {upstream} (incident #{cause}): not paged while #{root} is open")
+GROUPED_VIA = N_(
+    "caused by {upstream} (incident #{cause}, itself caused by #{root}): not paged while #{root} is open"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,13 @@ class Planner:
         self.opened: set[int] = set()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
+        self._plan: Policy | None = None
+
+    def plan(self) -> Policy:
+        """Return the on-call plan in force (with the console's overrides), read once per delivery."""
+        if self._plan is None:
+            self._plan = plan(self.router, session=self.session)
+        return self._plan
 
     def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
         return {
@@ -76,7 +93,7 @@ class Planner:
             "kind": kind,
             "actor": "router",
             "text": text,
-            "data": data,
+            "data": {**data, **msg_data(text)},
         }
 
     def _keys(self, alert: ParsedAlert) -> list[str]:
@@ -110,7 +127,7 @@ class Planner:
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
         target = self.known.get(keys[0])
-        what = f"{alert.alertname} on {alert.ci or 'no CI'}"
+        what = T("{alert} on {ci}", alert=alert.alertname, ci=alert.ci or T("no CI"))
         if target is None:
             cause = next((self.known[k] for k in keys[1:] if self.known.get(k) is not None), None)
             opened = self._open(alert, decision, keys[0], cause if alert.status == "firing" else None)
@@ -118,11 +135,14 @@ class Planner:
                 return Plan(opened)
             target = opened
         plan = Plan(target.id)
-        plan.events.append(self._event(target.id, "alert_" + alert.status, f"{what} {alert.status}"))
+        status = (
+            T("{what} firing", what=what) if alert.status == "firing" else T("{what} resolved", what=what)
+        )
+        plan.events.append(self._event(target.id, "alert_" + alert.status, status))
         self._raise(target, decision, what, plan.events)
         return plan
 
-    def _raise(self, target: Open, decision: Decision, what: str, events: list[dict[str, Any]]) -> None:
+    def _raise(self, target: Open, decision: Decision, what: Msg, events: list[dict[str, Any]]) -> None:
         """Raise an open incident's priority to an alert's, if higher; note it on the timeline."""
         if PRIORITIES.index(decision.priority) >= PRIORITIES.index(target.priority):
             return
@@ -131,8 +151,13 @@ class Planner:
             self._event(
                 target.id,
                 "priority_changed",
-                f"priority raised {target.priority} -> {decision.priority} by {what}: "
-                + decision.explanation,
+                T(
+                    "priority raised {before} -> {after} by {what}: {why}",
+                    before=target.priority,
+                    after=decision.priority,
+                    what=what,
+                    why=decision.explanation,
+                ),
             )
         )
         self.known[target.key] = Open(target.id, target.key, decision.priority, target.parent_id)
@@ -144,7 +169,11 @@ class Planner:
             self.session.execute(
                 update(Incident)
                 .where(Incident.id == incident_id)
-                .values(priority=decision.priority, explanation=decision.explanation)
+                .values(
+                    priority=decision.priority,
+                    explanation=decision.explanation,
+                    explanation_msg=stored(decision.explanation),
+                )
             )
             tell_assignee(
                 self.router,
@@ -156,7 +185,7 @@ class Planner:
 
     def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int | Open:
         """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
-        owner = owner_of(self.router.inventory, self.router.policy, alert.ci, self.now)
+        owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
         # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
         hold = (
@@ -164,28 +193,17 @@ class Planner:
             if cause is None and firing
             else None
         )
-        summary = alert.annotations.get("summary", "")
-        title = f"{alert.alertname} on {alert.ci or 'no CI'}" + (f": {summary}" if summary else "")
         now = self.now
         parent_id = (cause.parent_id or cause.id) if cause else None
-        values = dict(
-            title=title[:300],
-            status=Status.triggered if firing else Status.resolved,
-            priority=decision.priority,
-            explanation=decision.explanation,
-            owner_explanation=owner.explanation,
-            severity=self.router.assessor.severity_of(alert.severity),
-            alertname=alert.alertname,
-            ci=alert.ci,
-            service=decision.service,
-            team=owner.team,
-            assignee=owner.person,
+        values = incident_fields(
+            self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
+            summary=alert.annotations.get("summary", ""), firing=firing, decision=decision, owner=owner,
+            now=now,
+        )  # fmt: skip
+        values.update(
             open_key=key if firing else None,
             parent_id=parent_id,
-            created_at=now,
-            escalation_step=0,
             next_escalation_at=(hold.until if hold else now) if firing and cause is None else None,
-            resolved_at=None if firing else now,
         )
         stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
         incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
@@ -213,7 +231,14 @@ class Planner:
             self._event(
                 incident_id,
                 "opened",
-                f"opened {decision.explanation}; {owner.explanation}" + (f"; {hold.note}" if hold else ""),
+                T(
+                    "opened {why}; {owner}; {hold}",
+                    why=decision.explanation,
+                    owner=owner.explanation,
+                    hold=hold.note,
+                )
+                if hold
+                else T("opened {why}; {owner}", why=decision.explanation, owner=owner.explanation),
                 priority=decision.priority,
                 team=owner.team,
                 assignee=owner.person,
@@ -221,7 +246,7 @@ class Planner:
         )
         if not firing:
             self.events.append(
-                self._event(incident_id, "resolved", "resolved: the resolve came before any firing")
+                self._event(incident_id, "resolved", T("resolved: the resolve came before any firing"))
             )
         elif cause is not None:
             self._grouped(incident_id, alert, cause, decision)
@@ -233,22 +258,26 @@ class Planner:
         """Record a new incident as caused by an upstream one (its root, if that one is grouped too)."""
         root = cause.parent_id or cause.id
         upstream = cause.key.removeprefix("ci:")
-        via = f", itself caused by #{root}" if root != cause.id else ""
+        ids = {"upstream": upstream, "cause": cause.id, "root": root}
+        text = T(GROUPED_VIA, **ids) if root != cause.id else T(GROUPED, **ids)
+        self.events.append(self._event(child, "grouped", text, parent_id=root))
         self.events.append(
             self._event(
-                child,
+                root,
                 "grouped",
-                f"caused by {upstream} (incident #{cause.id}{via}): not paged while #{root} is open",
-                parent_id=root,
-            )
-        )
-        self.events.append(
-            self._event(
-                root, "grouped", f"incident #{child} on {alert.ci} is caused by {upstream}", child_id=child
+                T(
+                    "incident #{child} on {ci} is caused by {upstream}",
+                    child=child,
+                    ci=alert.ci,
+                    upstream=upstream,
+                ),
+                child_id=child,
             )
         )
         if root == cause.id:
-            what = f"{alert.alertname} on {alert.ci}, caused by {upstream}"
+            what = T(
+                "{alert} on {ci}, caused by {upstream}", alert=alert.alertname, ci=alert.ci, upstream=upstream
+            )
             self._raise(cause, decision, what, self.events)
 
     def _adopt(self, root_id: int, ci: str) -> None:
@@ -269,14 +298,22 @@ class Planner:
             )
             self.events.append(
                 self._event(
-                    child.id, "grouped", f"caused by {ci}: joined incident #{root_id}", parent_id=root_id
+                    child.id,
+                    "grouped",
+                    T("caused by {ci}: joined incident #{root}", ci=ci, root=root_id),
+                    parent_id=root_id,
                 )
             )
             self.events.append(
                 self._event(
                     root_id,
                     "grouped",
-                    f"incident #{child.id} on {child.ci} is caused by {ci}",
+                    T(
+                        "incident #{child} on {ci} is caused by {upstream}",
+                        child=child.id,
+                        ci=child.ci,
+                        upstream=ci,
+                    ),
                     child_id=child.id,
                 )
             )

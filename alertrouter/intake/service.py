@@ -25,6 +25,7 @@ from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.intake.redact import redact_message
 from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident, Status
+from alertrouter.msg import Joined, T, msg_data
 
 
 @dataclass
@@ -197,14 +198,19 @@ def _insert_new(
 
 def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt.datetime) -> dict[str, Any]:
     """Say on the timeline that the PHI guard replaced values of this alert: where and why, not what."""
+    text = T(
+        "{alert}: the PHI guard replaced {count} value(s) with [redacted] ({where})",
+        alert=alert.alertname,
+        count=len(alert.redactions),
+        where=Joined(tuple(alert.redactions), "; "),
+    )
     return {
         "incident_id": incident_id,
         "at": now,
         "kind": "redacted",
         "actor": "router",
-        "text": f"{alert.alertname}: the PHI guard replaced {len(alert.redactions)} value(s) with [redacted] "
-        f"({'; '.join(alert.redactions)})",
-        "data": {"alert_id": alert_id, "redactions": list(alert.redactions)},
+        "text": text,
+        "data": {"alert_id": alert_id, "redactions": list(alert.redactions), **msg_data(text)},
     }
 
 
@@ -236,7 +242,7 @@ def _update_stored(
             result.incidents.add(row.incident_id)
         if alert.status == "resolved":
             if row.status == "firing":
-                to_resolve.append((row.id, alert.ends_at, "resolved"))
+                to_resolve.append((row.id, alert.ends_at, T("resolved")))
             else:
                 result.outcomes["repeat"] += 1
             copies += also_ended(alert, row.id, siblings.get(alert.fingerprint, []))
@@ -265,5 +271,9 @@ def _reopen_ended(
     for incident_id in ended:
         alert = firing[incident_id]
         key = open_key(alert, reachability=router.assessor.is_reachability(alert.alertname))
-        why = f"{alert.alertname} on {alert.ci or 'no CI'} still fires after the incident was ended"
+        why = T(
+            "{alert} on {ci} still fires after the incident was ended",
+            alert=alert.alertname,
+            ci=alert.ci or T("no CI"),
+        )
         reopen(incident_id, session=session, by="router", why=why, now=now, key=key)

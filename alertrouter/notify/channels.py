@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 
+from alertrouter.notify.chat import ChatError, send_markdown
+from alertrouter.notify.mail import send_email
 from alertrouter.settings import ChannelConfig, Settings
 
 
@@ -73,7 +76,17 @@ def apprise_url(channel: ChannelConfig, settings: Settings, recipient: str, key:
 def send(
     channel: ChannelConfig, settings: Settings, recipient: str, subject: str, body: str, key: str = ""
 ) -> None:
-    """Deliver one message, with its idempotency key where the channel has one; else `DeliveryError`."""
+    """Deliver one message, with its idempotency key where the channel has one; else `DeliveryError`.
+
+    E-mail goes as text and HTML, WeCom and DingTalk as markdown cards; webhooks and SMS through apprise.
+    """
+    try:
+        if channel.kind == "email":
+            return send_email(channel, settings, recipient, subject, body, key)
+        if channel.kind in ("wecom", "dingtalk"):
+            return send_markdown(channel, settings, subject, body)
+    except (OSError, smtplib.SMTPException, ChatError) as exc:
+        raise DeliveryError(f"channel {channel.name}: {type(exc).__name__}: {exc}"[:500]) from None
     sender = apprise.Apprise()
     if not sender.add(apprise_url(channel, settings, recipient, key)):
         raise DeliveryError(f"channel {channel.name}: apprise does not accept the URL")

@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
+from alertrouter.links import Action, make_links
 from alertrouter.models import Incident, Notification
+from alertrouter.msg import T
+from alertrouter.notify import pages
 from alertrouter.notify.channels import person_address
-from alertrouter.notify.templates import BODY, SUBJECT, render
+from alertrouter.notify.templates import render
 from alertrouter.settings import ChannelConfig
 from alertrouter.timeline import record
 
 
-def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, str]:
-    base = router.settings.file.console_url.rstrip("/")
+@dataclass(frozen=True)
+class Listing:
+    """A message about several incidents: what it says, their ids, and their priorities."""
+
+    facts: pages.Facts
+    incident_ids: list[int]
+    priorities: set[str]
+
+
+GROUP_KINDS = ("wecom", "dingtalk", "webhook")
+ACTIONS = {
+    "email": (Action.acknowledge, Action.resolve, Action.open),
+    "wecom": (Action.acknowledge, Action.resolve, Action.open),
+    "dingtalk": (Action.acknowledge, Action.resolve, Action.open),
+    "sms": (Action.acknowledge,),
+    "webhook": (),
+}
+
+
+def _fields(f: pages.Facts, person: str, step: str, links: dict[Action, str]) -> dict[str, str]:
+    inc = f.inc
     return {
         "id": str(inc.id),
         "priority": inc.priority,
-        "title": inc.title,
+        "title": f.title,
         "status": inc.status,
         "explanation": inc.explanation,
         "owner": inc.owner_explanation,
@@ -30,87 +53,94 @@ def _fields(router: Router, inc: Incident, person: str, step: str) -> dict[str, 
         "team": inc.team or "",
         "departments": ", ".join(d.department for d in inc.departments),
         # People open the console's incident page; machines use the API.
-        "url": f"{base}/console/incidents/{inc.id}",
+        "url": f.console,
+        "ack_url": links.get(Action.acknowledge, ""),
+        "resolve_url": links.get(Action.resolve, ""),
+        "open_url": links.get(Action.open, ""),
+        "history": "\n".join(f.history),
     }
 
 
-def recipients(
-    router: Router,
-    channel: ChannelConfig,
-    people: list[str],
-    team: str | None,
-    *,
-    session: Session,
-    incident_id: int,
-    now: dt.datetime,
-) -> list[str]:
-    """Return where a channel's message to these people goes; note on the timeline who has no address."""
-    members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
-    found: list[str] = []
-    for person in people:
-        member = members.get(person)
-        address = person_address(channel, member.contacts.model_dump() if member else {})
-        if address is None:
-            record(
-                session,
-                incident_id,
-                "notification_skipped",
-                f"{person} has no address for {channel.name}",
-                at=now,
-            )
-        elif address:
-            found.append(address)
-    if channel.kind in ("wecom", "dingtalk", "webhook"):
-        found = [team or "all"]
-    return found
-
-
-def enqueue(
-    session: Session,
-    incident_id: int,
-    channel: str,
-    recipient: str,
-    subject: str,
-    body: str,
-    *,
-    now: dt.datetime,
-    incident_ids: list[int] | None = None,
-) -> None:
-    """Put one message in the outbox, due now."""
-    session.add(
-        Notification(
-            incident_id=incident_id,
-            incident_ids=incident_ids,
-            channel=channel,
-            recipient=recipient,
-            subject=subject,
-            body=body,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            last_error="",
-        )
+def compose(
+    channel: ChannelConfig, f: pages.Facts, paged: str, step: str, links: dict[Action, str]
+) -> tuple[str, str]:
+    """Return the subject and body of one message: the channel's own templates, else the built-in page."""
+    if channel.kind == "email":
+        subject, body = pages.subject(f), pages.email_text(f, links, paged, step)
+    elif channel.kind in ("wecom", "dingtalk"):
+        subject, body = pages.subject(f), pages.chat_markdown(f, links, paged, step)
+    elif channel.kind == "sms":
+        # The gateway texts `message` (the body); the subject goes along as the JSON title, for its logs.
+        subject, body = pages.subject(f), pages.sms_text(f, links)
+    else:
+        subject, body = pages.subject(f), pages.email_text(f, links, paged, step)
+    fields = _fields(f, paged, step, links)
+    return (
+        render(channel.subject, fields) if channel.subject else subject,
+        render(channel.body, fields) if channel.body else body,
     )
 
 
 def page(
-    router: Router, inc: Incident, people: list[str], step: str, *, session: Session, now: dt.datetime
+    router: Router,
+    inc: Incident,
+    people: list[str],
+    step: str,
+    *,
+    session: Session,
+    now: dt.datetime,
+    listing: Listing | None = None,
 ) -> int:
-    """Queue messages to people on every channel carrying the incident's priority; return how many."""
+    """Queue messages to people on every channel carrying the incident's priority; return how many.
+
+    Each message carries its own acknowledge, resolve and open links, acting as the person it goes to; a
+    group chat's act as the first person paged. With `listing`, the message is about several incidents
+    (`alertrouter.notify.together`): it says their facts, and goes on every channel carrying any of them.
+    """
     team = router.inventory.teams.get(inc.team or "")
+    members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
+    paged = ", ".join(people)
+    facts = listing.facts if listing else pages.facts(router, inc, session=session)
+    priorities = listing.priorities if listing else {inc.priority}
     queued = 0
     for channel in router.settings.file.channels:
-        if inc.priority not in channel.priorities:
+        if not priorities & set(channel.priorities):
             continue
-        fields = _fields(router, inc, ", ".join(people), step)
-        subject = render(channel.subject or SUBJECT, fields)
-        body = render(channel.body or BODY, fields)
-        where = recipients(
-            router, channel, people, team.id if team else None, session=session, incident_id=inc.id, now=now
-        )
-        for recipient in where:
-            enqueue(session, inc.id, channel.name, recipient, subject, body, now=now)
+        targets: list[tuple[str, str]] = []
+        for person in people:
+            member = members.get(person)
+            address = person_address(channel, member.contacts.model_dump() if member else {})
+            if address is None:
+                record(
+                    session,
+                    inc.id,
+                    "notification_skipped",
+                    T("{person} has no address for {channel}", person=person, channel=channel.name),
+                    at=now,
+                )
+            elif address:
+                targets.append((address, person))
+        if channel.kind in GROUP_KINDS:
+            targets = [(team.id if team else "all", people[0] if people else "")]
+        for recipient, person in targets:
+            actions = ACTIONS[channel.kind] if person else ()
+            links = make_links(router, inc.id, person, channel.name, actions, session=session, now=now)
+            subject, body = compose(channel, facts, paged, step, links)
+            session.add(
+                Notification(
+                    incident_id=inc.id,
+                    incident_ids=listing.incident_ids if listing else None,
+                    channel=channel.name,
+                    recipient=recipient,
+                    subject=subject,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    last_error="",
+                )
+            )
             queued += 1
     return queued
 
@@ -120,9 +150,4 @@ def tell_assignee(router: Router, incident_id: int, why: str, *, session: Sessio
     inc = session.get(Incident, incident_id)
     if inc is None or inc.status not in ("triggered", "acknowledged") or not inc.assignee:
         return 0
-    if inc.status == "triggered" and inc.escalation_step == 0:
-        return 0  # nobody paged yet (held, or quiet under its cause): the first page carries the new priority
-    parent = session.get(Incident, inc.parent_id) if inc.parent_id else None
-    if parent is not None and parent.status in ("triggered", "acknowledged"):
-        return 0  # quiet under its open cause, as grouping promises
     return page(router, inc, [inc.assignee], why, session=session, now=now)

@@ -1,4 +1,5 @@
-"""Message templates: Python format strings over a fixed set of incident fields."""
+"""Channel templates: Python format strings over a fixed set of incident fields, for channels that set their
+own ``subject`` or ``body``; others get the built-in pages of `alertrouter.notify.pages`."""
 
 from __future__ import annotations
 
@@ -18,15 +19,10 @@ FIELDS = (
     "departments",
     "team",
     "url",
-)
-SUBJECT = "[{priority}] #{id} {title}"
-BODY = (
-    "{priority} incident #{id}: {title}\n"
-    "Why this priority: {explanation}\n"
-    "Owner: {owner}\n"
-    "Paged: {person} ({step})\n"
-    "Departments: {departments}\n"
-    "{url}"
+    "ack_url",
+    "resolve_url",
+    "open_url",
+    "history",
 )
 
 

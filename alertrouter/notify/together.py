@@ -7,14 +7,15 @@ SMS at once is a storm of its own, and the one who reads them needs the list, no
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import Incident
-from alertrouter.notify.queue import enqueue, recipients
-from alertrouter.notify.templates import BODY, SUBJECT, render
+from alertrouter.notify import pages
+from alertrouter.notify.queue import Listing, page
 from alertrouter.settings import PRIORITIES
 
 LISTED = 10
@@ -26,36 +27,33 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def fields(router: Router, incs: list[Incident], cause: Incident, person: str, step: str) -> dict[str, str]:
-    """Return the template fields of a message listing `incs`, most urgent first, released by `cause`."""
+def listing(router: Router, incs: list[Incident], cause: Incident, *, session: Session) -> Listing:
+    """Return what a message listing `incs`, most urgent first, released by `cause`, says."""
     incs = sorted(incs, key=lambda i: (PRIORITIES.index(i.priority), i.id))
-    lead = incs[0]
+    lead = pages.facts(router, incs[0], session=session)
     base = router.settings.file.console_url.rstrip("/")
-    names = [f"{i.alertname} on {i.ci or 'no CI'}" for i in incs]
+    names = [pages.incident_title(i, lead.lang) for i in incs]
     more = f"; and {len(names) - LISTED} more" if len(names) > LISTED else ""
     title = (
         f"{len(incs)} CIs still failing after {cause.ci or 'its cause'} (#{cause.id}) recovered: "
         + "; ".join(names[:LISTED])
         + more
     )
-    lines = [f"#{i.id} {i.priority} {i.title} - {base}/console/incidents/{i.id}" for i in incs[:LINES]]
-    if len(incs) > LINES:
-        lines.append(f"... and {len(incs) - LINES} more on the board")
-    return {
-        "id": str(lead.id),
-        "priority": lead.priority,
-        "title": title,
-        "status": lead.status,
-        "explanation": f"{lead.explanation}\nStill failing:\n" + "\n".join(lines),
-        "owner": lead.owner_explanation,
-        "person": person,
-        "step": step,
-        "ci": ", ".join(_unique([i.ci or "" for i in incs])),
-        "service": ", ".join(_unique([i.service or "" for i in incs])),
-        "team": lead.team or "",
-        "departments": ", ".join(_unique([d.department for i in incs for d in i.departments])),
-        "url": f"{base}/console/?team={lead.team}" if lead.team else f"{base}/console/",
-    }
+    lines = [
+        f"#{i.id} {i.priority} {n} - {base}/console/incidents/{i.id}"
+        for i, n in zip(incs, names, strict=True)
+    ]
+    lines = lines[:LINES] + ([f"... and {len(incs) - LINES} more on the board"] if len(incs) > LINES else [])
+    team = incs[0].team
+    facts = dataclasses.replace(
+        lead,
+        title=title,
+        explanation=f"{lead.explanation}\nStill failing:\n" + "\n".join(lines),
+        ci=", ".join(_unique([i.ci or "" for i in incs])),
+        departments=", ".join(_unique([d.department for i in incs for d in i.departments])),
+        console=f"{base}/console/?team={team}" if team else f"{base}/console/",
+    )
+    return Listing(facts, sorted(i.id for i in incs), {i.priority for i in incs})
 
 
 def page_together(
@@ -73,19 +71,6 @@ def page_together(
     A channel takes the message when it carries the priority of any of them; the message is kept under
     the most urgent one and is cancelled only when every incident it lists is over.
     """
-    priorities = {i.priority for i in incs}
-    info = fields(router, incs, cause, ", ".join(people), step)
-    lead = int(info["id"])
-    ids = sorted(i.id for i in incs)
-    team = incs[0].team
-    queued = 0
-    for channel in router.settings.file.channels:
-        if not priorities & set(channel.priorities):
-            continue
-        subject = render(channel.subject or SUBJECT, info)
-        body = render(channel.body or BODY, info)
-        where = recipients(router, channel, people, team, session=session, incident_id=lead, now=now)
-        for recipient in where:
-            enqueue(session, lead, channel.name, recipient, subject, body, now=now, incident_ids=ids)
-            queued += 1
-    return queued
+    about = listing(router, incs, cause, session=session)
+    lead = min(incs, key=lambda i: (PRIORITIES.index(i.priority), i.id))
+    return page(router, lead, people, step, session=session, now=now, listing=about)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from alertrouter.msg import N_, T
 from alertrouter.policy.schema import Policy
 from hospmon.inventory import Inventory
 from hospmon.inventory.schema import Team
@@ -22,18 +23,19 @@ def rotation_person(team: Team, local: dt.datetime) -> tuple[str | None, str]:
     """Return whom the rotation names at a local time, and why."""
     rot = team.rotation
     if rot is None:
-        return None, f"team {team.id} has no rotation"
+        return None, T("team {team} has no rotation", team=team.id)
     hh, mm = (int(x) for x in rot.handover.split(":"))
     first = dt.datetime.combine(rot.start, dt.time(hh, mm), tzinfo=local.tzinfo)
     if local < first:
-        return None, f"rotation of {team.id} starts {first:%Y-%m-%d %H:%M}"
+        return None, T("rotation of {team} starts {time}", team=team.id, time=f"{first:%Y-%m-%d %H:%M}")
     length = dt.timedelta(days=1 if rot.period == "daily" else 7)
     # Count hand-overs in local wall time so a DST change never shifts them.
     naive_now, naive_first = local.replace(tzinfo=None), first.replace(tzinfo=None)
     turns = int((naive_now - naive_first) / length)
     person = rot.order[turns % len(rot.order)]
     since = naive_first + turns * length
-    return person, f"{rot.period} rotation since {since:%Y-%m-%d %H:%M}"
+    period = T(N_("daily rotation") if rot.period == "daily" else N_("weekly rotation"))
+    return person, T("{rotation} since {time}", rotation=period, time=f"{since:%Y-%m-%d %H:%M}")
 
 
 def on_call(inventory: Inventory, policy: Policy, team_id: str, at: dt.datetime) -> OnCall:
@@ -41,12 +43,15 @@ def on_call(inventory: Inventory, policy: Policy, team_id: str, at: dt.datetime)
     team = inventory.teams[team_id]
     for ov in policy.overrides:
         if ov.team == team_id and ov.start <= at < ov.end:
-            return OnCall(ov.person, f"override until {ov.end.astimezone(inventory.tz):%Y-%m-%d %H:%M}")
+            return OnCall(
+                ov.person,
+                T("override until {time}", time=f"{ov.end.astimezone(inventory.tz):%Y-%m-%d %H:%M}"),
+            )
     person, reason = rotation_person(team, at.astimezone(inventory.tz))
     if person is not None:
         for ab in policy.absences:
             if ab.person == person and ab.start <= at < ab.end:
-                return OnCall(None, f"{person} is absent ({reason})")
+                return OnCall(None, T("{person} is absent ({reason})", person=person, reason=reason))
     return OnCall(person, reason)
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from alertrouter.msg import N_, Joined, Msg, Ref, T, join
 from alertrouter.policy.calendar import Calendar, DayType
 from alertrouter.policy.schema import LEVELS, Level, Policy
 from alertrouter.settings import PRIORITIES
@@ -36,7 +37,8 @@ class Decision:
     """A priority and why."""
 
     priority: str
-    explanation: str
+    explanation: Msg
+    """The English text, which also says itself in other languages (`alertrouter.msg`)."""
     departments: tuple[str, ...]
     """Affected departments, most critical (open now) first."""
     service: str | None
@@ -67,12 +69,22 @@ def department_open(dept: Department, local: dt.datetime, calendar: Calendar) ->
     return False
 
 
-def describe_moment(local: dt.datetime, calendar: Calendar) -> str:
+DAYS = {
+    DayType.working: N_("a working day"),
+    DayType.adjusted: N_("an adjusted working day"),
+    DayType.weekend: N_("a weekend"),
+    DayType.holiday: N_("a holiday"),
+}
+
+
+def describe_moment(local: dt.datetime, calendar: Calendar) -> Msg:
     """Say when, the way an on-call engineer would: '03:10 on a holiday (National Day)'."""
     kind = calendar.day_type(local.date())
-    text = f"{local:%H:%M} on {'an' if kind is DayType.adjusted else 'a'} {kind.value}"
+    day = T(DAYS[kind])
     name = calendar.holiday_name(local.date()) if kind is DayType.holiday else ""
-    return f"{text} ({name})" if name else text
+    if name:
+        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=name)
+    return T("{time} on {day}", time=f"{local:%H:%M}", day=day)
 
 
 class Assessor:
@@ -125,8 +137,13 @@ class Assessor:
         if ci is None or ci not in self.inventory.cis:
             index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
             prio = PRIORITIES[index]
-            what = "no ci label" if ci is None else f"{ci} is not in the inventory"
-            return Decision(prio, f"{prio}: {what}; severity {severity}; {moment}{capped}", (), None)
+            what = (
+                T("{prio}: no ci label", prio=prio)
+                if ci is None
+                else T("{prio}: {ci} is not in the inventory", prio=prio, ci=ci)
+            )
+            parts = [what, T("severity {severity}", severity=T(severity)), moment, *capped]
+            return Decision(prio, join(parts), (), None)
         fp = self.footprint(ci)
         depts = self.inventory.departments
         level_of: dict[str, Level] = {}
@@ -160,42 +177,60 @@ class Assessor:
         index = min(max(PRIORITIES.index(base) + lower - raise_by, 0), len(PRIORITIES) - 1)
         index, capped = self._cap(index, alertname)
         prio = PRIORITIES[index]
-        parts = [f"{prio}: " + (self._reach_text(top, ci) if top else f"no department depends on {ci}")]
-        parts.append(f"severity {severity}")
-        parts.append(
-            f"tier {tier} service {self.inventory.services[tier_service].name}"
-            + (f" (lowered {lower})" if lower else "")
-        )
-        if fp.dependents:
+        why = self._reach_text(top, ci) if top else T("no department depends on {ci}", ci=ci)
+        parts = [T("{prio}: {why}", prio=prio, why=why), T("severity {severity}", severity=T(severity))]
+        service = self._ref("service", tier_service)
+        if lower:
             parts.append(
-                f"blast radius {fp.dependents} CIs, {fp.services} services, {len(fp.reaches)} departments"
-                + (f" (raised {raise_by})" if raise_by else "")
+                T("tier {tier} service {service} (lowered {lower})", tier=tier, service=service, lower=lower)
             )
+        else:
+            parts.append(T("tier {tier} service {service}", tier=tier, service=service))
+        if fp.dependents:
+            counts = {"cis": fp.dependents, "services": fp.services, "departments": len(fp.reaches)}
+            parts.append(
+                T("blast radius {cis} CIs, {services} services, {departments} departments (raised {by})",
+                  by=raise_by, **counts)
+                if raise_by
+                else T("blast radius {cis} CIs, {services} services, {departments} departments", **counts)
+            )  # fmt: skip
         parts.append(moment)
         if closed:
-            names = ", ".join(str(depts[d].name) for d in closed[:3]) + (" ..." if len(closed) > 3 else "")
-            parts.append(f"closed now: {names}")
-        return Decision(prio, "; ".join(parts) + capped, tuple(r.department for r in order), fp.service)
+            names = Joined(tuple(self._ref("department", d) for d in closed[:3]))
+            more = len(closed) > 3
+            parts.append(
+                T("closed now: {names} ...", names=names) if more else T("closed now: {names}", names=names)
+            )
+        return Decision(prio, join([*parts, *capped]), tuple(r.department for r in order), fp.service)
 
-    def _cap(self, index: int, alertname: str) -> tuple[int, str]:
-        """Apply the policy's cap for an alert; return the index and a note for the explanation."""
+    def _cap(self, index: int, alertname: str) -> tuple[int, list[Msg]]:
+        """Apply the policy's cap for an alert; return the index and a note for the explanation, if any."""
         rule = self.policy.alerts.get(alertname)
         if rule is None or rule.max_priority is None:
-            return index, ""
+            return index, []
         cap = PRIORITIES.index(rule.max_priority)
         if index >= cap:
-            return index, ""
-        return cap, f"; capped at {rule.max_priority} for {alertname}"
+            return index, []
+        return cap, [T("capped at {cap} for {alert}", cap=rule.max_priority, alert=alertname)]
 
-    def _reach_text(self, reach: Reach, ci: str) -> str:
+    def _ref(self, kind: str, ident: str) -> Ref:
+        """Name a department or service by id, in whichever language the reader has."""
+        table = self.inventory.departments if kind == "department" else self.inventory.services
+        return Ref(kind, ident, str(table[ident].name))
+
+    def _reach_text(self, reach: Reach, ci: str) -> Msg:
         """Say which path makes a department depend on the CI, e.g. '... (its own department)'."""
-        inv = self.inventory
-        text = f"{inv.departments[reach.department].name} depends on {ci}"
+        dept = self._ref("department", reach.department)
         through = reach.path[1:]
-        if through:
-            text += " through " + ", ".join(through)
+        base = (
+            T("{dept} depends on {ci} through {path}", dept=dept, ci=ci, path=Joined(tuple(through)))
+            if through
+            else T("{dept} depends on {ci}", dept=dept, ci=ci)
+        )
         if reach.via == "own":
-            return text + " (its own department)"
+            return T("{reach} (its own department)", reach=base)
         if reach.via == "ci":
-            return text + f" ({reach.carrier}'s own department)"
-        return text + f" ({reach.carrier} is shared infrastructure of {inv.services[reach.service].name})"
+            return T("{reach} ({carrier}'s own department)", reach=base, carrier=reach.carrier)
+        service = self._ref("service", reach.service)
+        shared = N_("{reach} ({carrier} is shared infrastructure of {service})")
+        return T(shared, reach=base, carrier=reach.carrier, service=service)

@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import OPEN, Incident, Status
+from alertrouter.msg import Joined, Msg, T, join
 from alertrouter.notify.queue import page
 from alertrouter.notify.together import page_together
 from alertrouter.policy.oncall import on_call
+from alertrouter.policy.rota import plan
+from alertrouter.policy.schema import Policy
 from alertrouter.storms import first_page_hold
 from alertrouter.timeline import record
 from alertrouter.worker.claim import skip_locked
@@ -24,17 +27,19 @@ from hospmon.inventory.schema import EscalationStep, Team
 DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
 
 
-def targets(router: Router, team: Team, step: EscalationStep, at: dt.datetime) -> tuple[list[str], list[str]]:
-    """Return the people a step pages and notes on who could not be found."""
+def targets(
+    router: Router, team: Team, step: EscalationStep, at: dt.datetime, policy: Policy | None = None
+) -> tuple[list[str], list[Msg]]:
+    """Return the people a step pages and notes on who could not be found, under a plan (the YAML's)."""
     people: list[str] = []
-    notes: list[str] = []
+    notes: list[Msg] = []
     for who in step.notify:
         if who == "on_call":
-            duty = on_call(router.inventory, router.policy, team.id, at)
+            duty = on_call(router.inventory, policy or router.policy, team.id, at)
             if duty.person:
                 people.append(duty.person)
             else:
-                notes.append(f"nobody on call ({duty.reason}); paging the lead")
+                notes.append(T("nobody on call ({reason}); paging the lead", reason=duty.reason))
                 people.extend([team.lead] if team.lead else [m.id for m in team.members])
         elif who == "lead":
             people.extend([team.lead] if team.lead else [m.id for m in team.members])
@@ -134,16 +139,20 @@ def _step(
     """Page one step for incidents at the same step of one team: one message for all when several."""
     number = incs[0].escalation_step
     step = steps[number]
-    people, notes = targets(router, team, step, now)
-    label = f"step {number + 1} of {len(steps)}, after {step.after_minutes} min" + (f"; {why}" if why else "")
+    people, notes = targets(router, team, step, now, plan(router, session=session))
+    label = T("step {step} of {steps}, after {minutes} min", step=number + 1, steps=len(steps),
+              minutes=step.after_minutes)  # fmt: skip
+    if why:
+        label = T("{step}; {why}", step=label, why=why)
     if cause is not None and len(incs) > 1:
         queued = page_together(router, incs, cause, people, label, session=session, now=now)
-        label += f"; one message for {len(incs)} incidents released by #{cause.id}"
+        label = T("{step}; one message for {count} incidents released by #{cause}", step=label,
+                  count=len(incs), cause=cause.id)  # fmt: skip
     else:
         queued = page(router, incs[0], people, label, session=session, now=now)
     kind = "paged" if number == 0 else "escalated"
     nxt = steps[number + 1] if number + 1 < len(steps) else None
-    text = f"{kind} {', '.join(people)} ({label}; {queued} messages)" + "".join(f"; {n}" for n in notes)
+    text = _paged(kind, people, label, queued, notes)
     for inc in incs:
         record(session, inc.id, kind, text, at=now, data={"step": number, "people": people})
         due = inc.next_escalation_at or now
@@ -151,3 +160,14 @@ def _step(
         # Steps count from when paging (re)started: opened, reopened or released, not from created_at.
         wait = dt.timedelta(minutes=nxt.after_minutes - step.after_minutes) if nxt else None
         inc.next_escalation_at = due + wait if wait is not None else None
+
+
+def _paged(kind: str, people: list[str], label: Msg, queued: int, notes: list[Msg]) -> Msg:
+    """Say who a step paged, which step, how many messages, and whom it could not find."""
+    who = Joined(tuple(people))
+    text = (
+        T("paged {people} ({step}; {count} messages)", people=who, step=label, count=queued)
+        if kind == "paged"
+        else T("escalated {people} ({step}; {count} messages)", people=who, step=label, count=queued)
+    )
+    return join([text, *notes]) if notes else text

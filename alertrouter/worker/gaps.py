@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.db import insert_for
 from alertrouter.models import OPEN, Incident, Status
+from alertrouter.msg import Ref, T, stored
 from alertrouter.policy.oncall import gaps_ahead
+from alertrouter.policy.rota import plan
 from alertrouter.timeline import record
 
 PREFIX = "oncall-gap:"
@@ -19,7 +21,7 @@ PREFIX = "oncall-gap:"
 def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[str, dt.datetime]:
     """Open one incident per team with a gap ahead; resolve those whose gap was filled. Return the gaps."""
     horizon = dt.timedelta(days=router.settings.file.worker.oncall_horizon_days)
-    gaps = gaps_ahead(router.inventory, router.policy, now, horizon)
+    gaps = gaps_ahead(router.inventory, plan(router, session=session), now, horizon)
     insert = insert_for(session)
     tz = router.inventory.tz
     # Look first: on PostgreSQL every INSERT draws an incident number, even one that ON CONFLICT then drops,
@@ -33,15 +35,22 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
         if PREFIX + team_id in raised:
             continue
         team = router.inventory.teams[team_id]
-        text = f"Nobody on call for {team.name} from {when.astimezone(tz):%Y-%m-%d %H:%M}"
+        named = Ref("team", team_id, str(team.name))
+        text = T(
+            "Nobody on call for {team} from {time}", team=named, time=f"{when.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+        why = T("P3: {gap}; fix the rotation, an override or an absence in the policy", gap=text)
+        owner = T("owner {team}; lead {lead}", team=named, lead=team.lead or T("none"))
         stmt = (
             insert(Incident)
             .values(
                 title=text,
                 status=Status.triggered,
                 priority="P3",
-                explanation=f"P3: {text}; fix the rotation, an override or an absence in the policy",
-                owner_explanation=f"owner {team.name}; lead {team.lead or 'none'}",
+                explanation=why,
+                explanation_msg=stored(why),
+                owner_explanation=owner,
+                owner_msg=stored(owner),
                 severity="warning",
                 alertname="OnCallGap",
                 ci=None,
@@ -71,6 +80,10 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
                 None,
             )
             record(
-                session, inc.id, "resolved", "resolved: someone is on call for the whole horizon now", at=now
+                session,
+                inc.id,
+                "resolved",
+                T("resolved: someone is on call for the whole horizon now"),
+                at=now,
             )
     return gaps

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alertrouter.context import Router
 from alertrouter.db import transaction
 from alertrouter.models import OPEN, Incident, Notification
+from alertrouter.msg import T
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.settings import ChannelConfig, Settings
 from alertrouter.timeline import record
@@ -119,18 +120,31 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
     note = session.get(Notification, nid) if taken else None
     if note is None:
         return None
-    where = f"{note.channel} to {note.recipient}"
+    where = T("{channel} to {recipient}", channel=note.channel, recipient=note.recipient)
     inc = session.get(Incident, note.incident_id)
-    if inc is not None and inc.status not in OPEN and not _others_open(session, note):
-        # Resolved before this went out: waking someone for a fault that is gone helps nobody; the
+    if (
+        inc is not None
+        and inc.status not in OPEN
+        and note.purpose == "page"
+        and not _others_open(session, note)
+    ):
+        # Resolved before this went out: waking someone for a fault that is gone helps nobody (a ward
+        # notice still goes: "the HIS is back, back-enter from paper" is sent because it resolved; a message
+        # listing several incidents goes while one of them still fails); the
         # timeline says what was held back, for the morning review.
         note.status, note.lease_until = "cancelled", None
-        when = f" at {inc.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if inc.resolved_at else ""
+        ended = {"where": where, "status": T(inc.status)}
+        text = (
+            T("not sent via {where}: the incident was {status} at {time} UTC before this message went out",
+              time=f"{inc.resolved_at:%Y-%m-%d %H:%M:%S}", **ended)
+            if inc.resolved_at
+            else T("not sent via {where}: the incident was {status} before this message went out", **ended)
+        )  # fmt: skip
         record(
             session,
             note.incident_id,
             "notification_cancelled",
-            f"not sent via {where}: the incident was {inc.status}{when} before this message went out",
+            text,
             at=at,
             data={"notification_id": nid},
         )
@@ -142,7 +156,10 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
             session,
             note.incident_id,
             "notification_in_doubt",
-            f"sending again via {where}: a worker stopped while sending it, so it may arrive twice",
+            T(
+                "sending again via {where}: a worker stopped while sending it, so it may arrive twice",
+                where=where,
+            ),
             at=at,
             data={"notification_id": nid, "key": idempotency_key(note)},
         )
@@ -203,14 +220,14 @@ def _outcome(router: Router, session: Session, nid: int, error: str, at: dt.date
     worker = router.settings.file.worker
     note.attempts += 1
     note.lease_until = None
-    where = f"{note.channel} to {note.recipient}"
+    where = T("{channel} to {recipient}", channel=note.channel, recipient=note.recipient)
     if not error:
         note.status, note.sent_at = "sent", at
         record(
             session,
             note.incident_id,
             "notification_sent",
-            f"sent via {where}",
+            T("sent via {where}", where=where),
             at=at,
             data={"notification_id": nid},
         )
@@ -226,7 +243,11 @@ def _outcome(router: Router, session: Session, nid: int, error: str, at: dt.date
         session,
         note.incident_id,
         "notification_failed",
-        f"{'gave up' if final else 'failed'} via {where} (attempt {note.attempts}): {error}",
+        T("gave up via {where} (attempt {attempt}): {error}", where=where, attempt=note.attempts, error=error)
+        if final
+        else T(
+            "failed via {where} (attempt {attempt}): {error}", where=where, attempt=note.attempts, error=error
+        ),
         at=at,
         data={"notification_id": nid, "final": final},
     )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import OPEN, Incident
+from alertrouter.msg import T, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.settings import PRIORITIES
 from alertrouter.timeline import record
@@ -30,15 +31,23 @@ def reassess_open(router: Router, *, session: Session, now: dt.datetime) -> int:
         changed = session.execute(
             update(Incident)
             .where(Incident.id == row.id, Incident.priority == row.priority)
-            .values(priority=decision.priority, explanation=decision.explanation)
+            .values(
+                priority=decision.priority,
+                explanation=decision.explanation,
+                explanation_msg=stored(decision.explanation),
+            )
         ).rowcount  # type: ignore[attr-defined]
         if changed:
             record(
                 session,
                 row.id,
                 "priority_changed",
-                f"priority raised {row.priority} -> {decision.priority} as time moved: "
-                + decision.explanation,
+                T(
+                    "priority raised {before} -> {after} as time moved: {why}",
+                    before=row.priority,
+                    after=decision.priority,
+                    why=decision.explanation,
+                ),
                 at=now,
             )
             tell_assignee(router, row.id, f"priority raised to {decision.priority}", session=session, now=now)

@@ -17,6 +17,7 @@ from alertrouter.console.changes import sync as sync_changes
 from alertrouter.context import Router
 from alertrouter.db import transaction
 from alertrouter.notify.channels import send
+from alertrouter.wards.runs import run_playbooks
 from alertrouter.worker.escalation import escalate_due
 from alertrouter.worker.fetch import fetch_truncated
 from alertrouter.worker.gaps import check_gaps
@@ -55,13 +56,16 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
-        """Run every job once: on-call gaps, priorities, escalations, pages, fetches, silences, retention."""
+        """Run every job once: on-call gaps, priorities, escalations, playbooks, pages, fetches, silences,
+        retention."""
         with transaction(self.sessions, self.lock) as session:
             check_gaps(self.router, session=session, now=self.now())
         with transaction(self.sessions, self.lock) as session:
             reassess_open(self.router, session=session, now=self.now())
         with transaction(self.sessions, self.lock) as session:
             escalate_due(self.router, session=session, now=self.now())
+        with transaction(self.sessions, self.lock) as session:
+            run_playbooks(self.router, session=session, now=self.now())
         deliver_due(self.router, self.sessions, now=self.now, sender=self.sender, lock=self.lock)
         am = Alertmanager.from_config(self.router.settings.file.alertmanager)
         if am is not None:

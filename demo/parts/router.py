@@ -19,6 +19,7 @@ import yaml
 from demo import ports
 from demo.launcher import Part, console_script
 from demo.servers.process import accepts
+from hospmon.paths import share_dir
 
 ROUTER_PORT = ports.ROUTER
 SMTP_PORT = 12525
@@ -36,6 +37,11 @@ def config(run: Path, inventory: Path, *, mail: bool) -> dict[str, Any]:
         "prometheus": {"url": ports.url(ports.PROMETHEUS)},
         "worker": {"interval_seconds": 2},
         "console_url": ports.url(ROUTER_PORT),
+        "language": "zh",
+        "wards": {
+            "playbooks": str(share_dir() / "rules" / "wards"),
+            "prometheus_url": ports.url(ports.PROMETHEUS),
+        },
     }
     if mail:
         data["channels"] = [

@@ -109,6 +109,8 @@ class Department(StrictModel):
     criticality: Criticality
     hours: list[Hours] | None = None
     """None means always open (24/7)."""
+    beds: int = Field(default=0, ge=0)
+    """Staffed beds, for the patient-facing blast radius (a count, never patients)."""
 
 
 class Contacts(StrictModel):

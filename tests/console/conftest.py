@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
 
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
+from tests.console.browser import CHROMIUM_ARGS
 from tests.router import conftest as router_fixtures
 from tests.router.conftest import API_TOKEN, auth
 from tests.router.payloads import alert, webhook
+from tests.servers import require
 
 # The router's fixtures: its app and client on a fresh SQLite file and a fresh PostgreSQL database.
 postgres = router_fixtures.postgres
@@ -27,6 +30,20 @@ client = router_fixtures.client
 PASSWORD = "correct horse battery"
 USERS = {"admin": Role.admin, "wang.lei": Role.engineer, "zhao.min": Role.engineer, "guest": Role.viewer}
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Launch Debian's Chromium through Playwright (no downloaded browsers), once for the console's tests.
+
+    Not for the session: Playwright's sync API keeps an event loop running while it is open, and tests of
+    other packages that run their own (pysnmp's) would find it; it closes when the console package ends."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=require("chromium"), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture

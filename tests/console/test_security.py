@@ -36,14 +36,25 @@ def test_cookies_are_secure_over_https(app: Flask, users: dict[str, Role]) -> No
     https = app.test_client()
     https.application.config["PREFERRED_URL_SCHEME"] = "https"
     page = https.get("/console/login", base_url="https://router.example")
+    form = {"username": "guest", "password": "correct horse battery", "csrf": csrf_of(page.text)}
+    # Over HTTPS the form must come from this site (Flask-WTF checks the Referer, which browsers send).
+    elsewhere = https.post(
+        "/console/login",
+        base_url="https://router.example",
+        data=form,
+        headers={"Referer": "https://evil.example/"},
+    )
+    assert elsewhere.status_code == 403
     resp = https.post(
         "/console/login",
         base_url="https://router.example",
-        data={"username": "guest", "password": "correct horse battery", "csrf": csrf_of(page.text)},
+        data=form,
+        headers={"Referer": "https://router.example/console/login"},
     )
     assert resp.status_code == 303
-    cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("hospmon_console="))
-    assert "Secure" in cookie and "HttpOnly" in cookie
+    for sent, name in ((resp, "hospmon_console="), (page, "hospmon_session="), (resp, "hospmon_session=")):
+        cookie = next(h for h in sent.headers.getlist("Set-Cookie") if h.startswith(name))
+        assert "Secure" in cookie and "HttpOnly" in cookie
 
 
 def test_form_without_csrf_token_is_refused(client: FlaskClient, as_user: Callable[[str], str]) -> None:

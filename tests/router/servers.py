@@ -88,16 +88,17 @@ class Process:
 
 
 class MetricTarget:
-    """A scrape target serving one gauge per CI (`name`), which the test flips: 1 up, 0 down."""
+    """A scrape target serving one gauge per CI (`name`, extra `labels`) that the test sets: 1 up, 0 down."""
 
-    def __init__(self, name: str = "demo_up") -> None:
+    def __init__(self, name: str = "demo_up", labels: str = "") -> None:
         self.values: dict[str, int] = {}
         target = self
+        extra = f",{labels}" if labels else ""
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = "".join(
-                    f'{name}{{ci="{ci}"}} {v}\n' for ci, v in sorted(target.values.items())
+                    f'{name}{{ci="{ci}"{extra}}} {v}\n' for ci, v in sorted(target.values.items())
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")

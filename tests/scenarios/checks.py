@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from tests.scenarios import chain as am
 from tests.scenarios.alerts import labels_of
-from tests.scenarios.model import Expect, IncidentExpect, NotPaged, Paged
+from tests.scenarios.model import Expect, IncidentExpect, NotPaged, Paged, WardsExpect
 from tests.scenarios.runner import ScenarioRun
 from tests.scenarios.setup import TZ, Page, local_time
 
@@ -48,6 +49,8 @@ def check(run: ScenarioRun, expect: Expect, day: dt.date) -> None:
     for entry in expect.not_paged:
         nope = entry if isinstance(entry, NotPaged) else NotPaged(who=entry)
         faults.extend(_not_paged(run.pages, nope, day))
+    if expect.wards:
+        faults.extend(_wards(run, expect.wards))
     if expect.nobody_paged and run.pages:
         faults.append(f"expected nobody paged; {len(run.pages)} messages went out")
     for ref in expect.silenced:
@@ -135,3 +138,28 @@ def _not_paged(pages: list[Page], nope: NotPaged, day: dt.date) -> list[str]:
         what += f" about {nope.about}" if nope.about else ""
         return [f"{what}: {first.via} at {_hm(first.at)}: {first.subject}"]
     return []
+
+
+def _wards(run: ScenarioRun, want: WardsExpect) -> list[str]:
+    """Compare the ward status page, as a ward PC on the hospital network reads it, with what is expected."""
+    page = run.client.get("/status?lang=en").text
+    faults = [
+        f"the status page lacks the {s} playbook" for s in want.playbooks if f'id="playbook-{s}"' not in page
+    ]
+    faults += [
+        f"the status page shows the {s} playbook" for s in want.no_playbook if f'id="playbook-{s}"' in page
+    ]
+    faults += [
+        f"the status page lacks {s}'s back-entry" for s in want.back_entry if f'id="back-{s}"' not in page
+    ]
+    rows = re.findall(r'<tr class="(\w+)" data-service="([\w-]+)"', page)
+    states: dict[str, set[str]] = {}
+    for state, service in rows:
+        states.setdefault(service, set()).add(state)
+    for wanted, services in (("down", want.down), ("working", want.working)):
+        faults += [
+            f"{s} shows {sorted(states.get(s, ()))}, not {wanted}"
+            for s in services
+            if states.get(s) != {wanted}
+        ]
+    return faults

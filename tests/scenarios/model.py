@@ -94,6 +94,19 @@ class IncidentExpect(StrictModel):
     """Phrases that must each appear in some timeline entry."""
 
 
+class WardsExpect(StrictModel):
+    """What the ward status page (``/status``) shows, by service."""
+
+    playbooks: list[str] = []
+    """Services whose downtime playbook it shows in force."""
+    no_playbook: list[str] = []
+    back_entry: list[str] = []
+    """Services it shows back, with their back-entry steps."""
+    down: list[str] = []
+    """Services whose workflows it shows down."""
+    working: list[str] = []
+
+
 class Expect(StrictModel):
     """The outcome at a moment: incidents, who was paged, who was not, what Alertmanager silenced."""
 
@@ -106,6 +119,8 @@ class Expect(StrictModel):
     nobody_paged: bool = False
     silenced: list[AlertRef] = []
     """Alerts Alertmanager holds back (suppressed by a silence)."""
+    wards: WardsExpect | None = None
+    """The ward status page; ward contacts are checked with `paged`, by their address or phone."""
 
 
 class Step(StrictModel):
@@ -160,5 +175,7 @@ class Scenario(StrictModel):
     alertmanager: AlertmanagerSetup = AlertmanagerSetup()
     policy: dict[str, Any] = {}
     """Keys replacing the shipped policy's (overrides, absences, ...)."""
+    wards: bool = False
+    """Run the shipped downtime playbooks (rules/wards/): the ward status page and the ward contacts."""
     steps: list[Step] = Field(min_length=1)
     expect: Expect = Expect()

@@ -93,6 +93,8 @@ def router_config(workdir: Path, scenario: Scenario, chain: Chain, fetch_from: s
     }
     if fetch_from:
         config["alertmanager"] = {"url": fetch_from}
+    if scenario.wards:
+        config["wards"] = {"playbooks": str(REPO / "rules" / "wards")}
     path = workdir / "router.yml"
     path.write_text(yaml.safe_dump(config))
     return path

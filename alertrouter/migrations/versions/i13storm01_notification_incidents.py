@@ -1,7 +1,7 @@
 """Let one message list several incidents: the children a cause released, paged together
 
 Revision ID: i13storm01
-Revises: i19mw01
+Revises: i17oncall05
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i13storm01"
-down_revision = "i19mw01"
+down_revision = "i17oncall05"
 branch_labels = None
 depends_on = None
 

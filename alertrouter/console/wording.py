@@ -1,0 +1,28 @@
+"""What the router wrote, said in the reader's language: incident titles, explanations, timeline entries."""
+
+from __future__ import annotations
+
+from alertrouter.models import Event, Incident
+from alertrouter.notify.lang import say
+from alertrouter.notify.pages import incident_title
+from alertrouter.state import current_state
+
+
+def title_of(inc: Incident, lang: str) -> str:
+    """Return an incident's title in a language."""
+    return incident_title(inc, lang)
+
+
+def explain(inc: Incident, lang: str) -> str:
+    """Return why an incident has its priority, in a language."""
+    return say(inc.explanation, inc.explanation_msg, lang, current_state().router.inventory)
+
+
+def owner_text(inc: Incident, lang: str) -> str:
+    """Return why an incident has its owner, in a language."""
+    return say(inc.owner_explanation, inc.owner_msg, lang, current_state().router.inventory)
+
+
+def event_text(event: Event, lang: str) -> str:
+    """Return a timeline entry's text in a language."""
+    return say(event.text, (event.data or {}).get("msg"), lang, current_state().router.inventory)

@@ -1,0 +1,187 @@
+"""Monday 7 December, a working day. At 09:30 the HIS database goes down while the clinics are full. The
+applications engineer on call is paged at once; the wards are told nothing yet (a short blip needs no paper).
+At 09:42, twelve minutes down in clinic hours, the HIS downtime playbook applies: the ward status page shows
+it with the registrations an hour that cannot be made, and the outpatient head nurse, the pharmacy and
+billing leads get an e-mail and an SMS; nobody else does. At 10:05 the HIS is back: the page says so and
+lists the back-entry steps, and the same contacts hear it. On a Sunday night the same outage sets off nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from alertrouter.app import create_app
+from alertrouter.context import load_router
+from alertrouter.migrate import upgrade
+from alertrouter.worker.run import Worker
+from tests.router.conftest import REPO, auth, email_channel
+from tests.router.payloads import alert, webhook
+from tests.router.servers import MetricTarget
+from tests.router.smtp import SmtpServer
+from tests.servers import JsonReceiver as Receiver
+from tests.servers import prometheus, promql, wait_for
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+DOWN = dt.datetime(2026, 12, 7, 9, 30, tzinfo=SHANGHAI)
+WARD_MAIL = {"op-nurse@hospital.example", "op-pharmacy@hospital.example", "billing@hospital.example"}
+WARD_PHONES = {"+86-555-0801", "+86-555-0802", "+86-555-0803"}
+ON_CALL_APPS = "xu.fang@hospital.example"  # the applications team's daily rotation names her that Monday
+
+
+@pytest.fixture(scope="module")
+def live_rate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus scraping the registration count every second; yield its URL once it has a value."""
+    # The HIS exporter's metric as Prometheus scrapes it: 40 registrations in the last 10 minutes.
+    target = MetricTarget("hospmon_his_outpatient_registrations", 'clinic_type="general"')
+    target.values["his-db"] = 40
+    config = (
+        "global: {scrape_interval: 1s}\n"
+        f"scrape_configs: [{{job_name: his, static_configs: [{{targets: ['127.0.0.1:{target.port}']}}]}}]\n"
+    )
+    try:
+        with prometheus(config, tmp_path_factory.mktemp("prometheus")) as url:
+            wait_for(lambda: promql(url, "hospmon_his_outpatient_registrations"), what="the first scrape")
+            yield url
+    finally:
+        target.stop()
+
+
+@dataclass
+class Hospital:
+    app: Flask
+    client: FlaskClient
+    smtp: SmtpServer
+    sms: Receiver
+
+    def at(self, moment: dt.datetime) -> None:
+        self.app.extensions["hospmon_router"].now = lambda: moment.astimezone(dt.UTC)
+
+    def worker(self) -> None:
+        state = self.app.extensions["hospmon_router"]
+        Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
+
+    def mail_to(self) -> list[str]:
+        return [str(m["To"]) for m in self.smtp.mailbox.messages]
+
+    def notices(self, subject: str) -> list[EmailMessage]:
+        return [m for m in self.smtp.mailbox.messages if str(m["Subject"]).startswith(subject)]
+
+    def texts(self) -> list[dict[str, Any]]:
+        return [body for _path, body in self.sms.posts]
+
+
+@pytest.fixture
+def hospital(
+    tmp_path: Path, write_config: Callable[..., Path], request: pytest.FixtureRequest
+) -> Iterator[Hospital]:
+    smtp, sms = SmtpServer().start(), Receiver()
+    url = f"sqlite:///{tmp_path / 'router.db'}"
+    upgrade(url)
+    wards: dict[str, Any] = {"playbooks": str(REPO / "rules" / "wards")}
+    if "live_rate" in request.fixturenames:
+        wards["prometheus_url"] = request.getfixturevalue("live_rate")
+    config = write_config(
+        url,
+        language="zh",
+        console_url="http://router.hospital.example",
+        wards=wards,
+        channels=[
+            email_channel(smtp),
+            {"name": "sms", "kind": "sms", "url": f"http://127.0.0.1:{sms.port}/sms", "priorities": ["P1"]},
+        ],
+    )
+    app = create_app(load_router(config))
+    try:
+        yield Hospital(app, app.test_client(), smtp, sms)
+    finally:
+        app.extensions["hospmon_router"].engine.dispose()
+        smtp.stop()
+        sms.stop()
+
+
+def test_his_down_twelve_minutes_in_clinic_hours(hospital: Hospital, live_rate: str) -> None:
+    h = hospital
+    h.at(DOWN)
+    firing = alert("his-db", DOWN.astimezone(dt.UTC))
+    assert h.client.post("/webhook/alertmanager", json=webhook(firing), headers=auth()).status_code == 200
+    h.at(DOWN + dt.timedelta(minutes=5))
+    h.worker()
+    assert set(h.mail_to()) == {ON_CALL_APPS}  # IT is paged at once; the wards are not told of a blip
+    page = h.client.get("/status").text
+    assert 'id="playbook-his"' not in page
+    assert '门诊挂号</td><td class="state down">中断' in page
+
+    h.at(DOWN + dt.timedelta(minutes=12))
+    h.worker()
+    notices = h.notices("医院信息系统已中断 12 分钟：请启用停机应急流程")
+    assert sorted(str(m["To"]) for m in notices) == sorted(WARD_MAIL)  # the wards, and no one else
+    assert not [m for m in h.smtp.mailbox.messages if str(m["To"]) in WARD_MAIL and m not in notices]
+    body = notices[0].get_body(("plain",)).get_content()
+    assert "纸质挂号单" in body and "信息中心值班电话 8001" in body
+    ward_texts = [t for t in h.texts() if t["to"] in WARD_PHONES]
+    assert {t["to"] for t in ward_texts} == WARD_PHONES
+    assert all(len(t["message"]) <= 70 and "/status" in t["message"] for t in ward_texts)
+    page = h.client.get("/status").text
+    assert 'id="playbook-his"' in page and "HIS 停机应急预案" in page and "纸质处方" in page
+    assert "约 240 人次门诊挂号无法在系统中办理" in page  # 40 in 10 minutes, from the exporter via Prometheus
+    # Beds from the inventory's departments the HIS serves: ED 40, ICU 30, delivery 12, inpatient wards 900.
+    assert "受影响：4 个病区，共 982 张床位。" in page
+    h.worker()  # a second pass tells nobody twice
+    assert len(h.notices("医院信息系统已中断")) == 3
+
+    back = DOWN + dt.timedelta(minutes=35)
+    h.at(back)
+    resolved = alert("his-db", DOWN.astimezone(dt.UTC), status="resolved", ends=back.astimezone(dt.UTC))
+    assert h.client.post("/webhook/alertmanager", json=webhook(resolved), headers=auth()).status_code == 200
+    h.worker()
+    page = h.client.get("/status").text
+    assert 'id="playbook-his"' not in page and 'id="back-his"' in page
+    assert "医院信息系统 10:05 起已恢复。" in page and "按纸质单据编号顺序补录" in page
+    assert '门诊挂号</td><td class="state working">正常' in page
+    recovered = h.notices("医院信息系统已恢复")
+    assert sorted(str(m["To"]) for m in recovered) == sorted(WARD_MAIL)
+    assert "按纸质单据编号顺序补录" in recovered[0].get_body(("plain",)).get_content()
+
+
+def test_same_outage_on_a_sunday_night_sets_off_nothing(hospital: Hospital) -> None:
+    h = hospital
+    night = dt.datetime(2026, 12, 6, 21, 0, tzinfo=SHANGHAI)
+    h.at(night)
+    firing = alert("his-db", night.astimezone(dt.UTC))
+    assert h.client.post("/webhook/alertmanager", json=webhook(firing), headers=auth()).status_code == 200
+    h.at(night + dt.timedelta(minutes=40))
+    h.worker()
+    assert not set(h.mail_to()) & WARD_MAIL and not {t["to"] for t in h.texts()} & WARD_PHONES
+    assert 'id="playbook-his"' not in h.client.get("/status").text
+
+
+def test_status_page_needs_the_hospital_network_or_the_token(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'router.db'}"
+    upgrade(url)
+    (tmp_path / "status-token").write_text("ward-read-token-0123\n")
+    wards = {"status_networks": ["10.20.0.0/16"], "status_token_file": "status-token"}
+    app = create_app(load_router(write_config(url, wards=wards)))
+    try:
+        client = app.test_client()
+        assert _status(client, "10.20.30.40") == 200  # a ward PC on the clinical network
+        assert _status(client, "192.168.8.8") == 403  # elsewhere, without the token
+        assert _status(client, "192.168.8.8", "?token=wrong") == 403
+        assert _status(client, "192.168.8.8", "?token=ward-read-token-0123") == 200
+        assert _status(client, "192.168.8.8") == 200  # the token is remembered in a cookie
+    finally:
+        app.extensions["hospmon_router"].engine.dispose()
+
+
+def _status(client: FlaskClient, address: str, query: str = "") -> int:
+    return client.get(f"/status{query}", environ_base={"REMOTE_ADDR": address}).status_code

@@ -1,0 +1,174 @@
+"""A shift in Chinese: every page of the console, read as a Chinese-speaking engineer reads it, holds no
+English words outside data (CI ids, alert names, people, what someone typed, which carry translate="no" or are
+ids of the inventory). One untranslated heading, button, explanation or timeline entry fails it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from alertrouter.context import Router, load_router
+from alertrouter.links import Action, make_links
+from alertrouter.worker.run import Worker
+from tests.console.conftest import incident_id, seed
+from tests.router.conftest import API_TOKEN, REPO, auth
+from tests.router.payloads import alert
+
+NIGHT = dt.datetime(2026, 12, 1, 19, 0, tzinfo=dt.UTC)  # Wednesday 03:00 in Shanghai
+WORD = re.compile(r"[A-Za-z]{2,}")
+# Names the world gives things: products, formats, units that Chinese text writes in Latin letters too.
+# Product and standard names stay as they are in Chinese too (the inventory's zh names use them:
+# "LIS HL7 接口"); "url" is the config key prometheus.url the topology page names.
+ALLOWED = {"hospmon", "CSV", "JSON", "Lines", "iCal", "UTC", "ID", "HIS", "LIS", "PACS", "EMR", "ESB", "RIS",
+           "NAS", "UPS", "ICU", "NICU", "CT", "MR", "DR", "ci", "redacted", "Prometheus", "Alertmanager",
+           "FHIR", "HL", "url"}  # fmt: skip
+
+
+class Visible(HTMLParser):
+    """Collect the text a reader sees, leaving out scripts, styles and elements marked translate="no"."""
+
+    VOID = {"br", "hr", "img", "input", "meta", "link", "col", "source", "wbr", "area", "base"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.text: list[str] = []
+
+    def _hidden(self) -> bool:
+        return any(hidden for _, hidden in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "input" and attr.get("type") in ("submit", "button") and not self._hidden():
+            self.text.append(attr.get("value") or "")
+        if tag in self.VOID:
+            return
+        hidden = tag in ("script", "style", "title") or attr.get("translate") == "no"
+        self.stack.append((tag, hidden))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden():
+            self.text.append(data)
+
+
+def english_words(html: str, allowed: set[str]) -> list[str]:
+    """Return the English words a reader of the page sees that are neither data nor allowed names."""
+    parser = Visible()
+    parser.feed(html)
+    text = " ".join(parser.text)
+    return sorted({w for w in WORD.findall(text) if w not in allowed})
+
+
+def _data_words(app: Flask) -> set[str]:
+    """Words of the inventory's ids and alert names: data, which stays as the systems name it."""
+    inv = app.extensions["hospmon_router"].router.inventory
+    ids = [*inv.cis, *inv.services, *inv.departments, *inv.teams]
+    ids += [m.id for t in inv.teams.values() for m in t.members]
+    ids += [
+        "CIProbeFailed",
+        "TargetDown",
+        "UPSOnBattery",
+        "TemperatureHigh",
+        "wang.lei",
+        "zhao.min",
+        "admin",
+        "guest",
+    ]
+    return {w for i in ids for w in WORD.findall(i)} | ALLOWED
+
+
+def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> tuple[list[int], list[str]]:
+    """Make what a night shift sees: a storm under a core switch, a UPS on battery resolved and reopened."""
+    state = app.extensions["hospmon_router"]
+    state.now = lambda: NIGHT
+    seed(
+        client,
+        alert("core-sw-1", NIGHT, name="CIProbeFailed"),
+        alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed"),
+        alert("ups-mr1-01", NIGHT, name="UPSOnBattery"),
+    )
+    Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
+    token = as_user("wang.lei")
+    core, ups = incident_id(client, "core-sw-1"), incident_id(client, "ups-mr1-01")
+    client.post(f"/console/incidents/{core}/acknowledge", data={"csrf": token})
+    client.post(f"/console/incidents/{core}/snooze", data={"csrf": token, "minutes": "30"})
+    client.post(
+        f"/console/incidents/{ups}/resolve",
+        data={
+            "csrf": token,
+            "cause": "power",
+            "fix": "市电恢复，UPS 切回市电",
+            "minutes": "20",
+            "to_kb": "1",
+        },
+    )
+    client.post(f"/console/incidents/{ups}/reopen", data={"csrf": token, "why": "又切到电池"})
+    client.post(f"/api/v1/incidents/{ups}/reassign", json={"team": "infra"}, headers=auth(API_TOKEN))
+    with state.sessions() as session, session.begin():
+        links = make_links(state.router, ups, "liu.yang", "mail", tuple(Action), session=session, now=NIGHT)
+    return [core, incident_id(client, "acc-sw-icu-5f"), ups], [urlsplit(u).path for u in links.values()]
+
+
+@pytest.fixture
+def router(database_url: str, write_config: Callable[..., Path]) -> Router:
+    """A Chinese hospital's router: pages in Chinese, the shipped downtime playbooks and workflow names."""
+    return load_router(
+        write_config(database_url, language="zh", wards={"playbooks": str(REPO / "rules" / "wards")})
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> None:
+    incidents, link_pages = _a_night(client, app, as_user)
+    as_user("admin")
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    assert client.post("/console/settings", data={"csrf": as_user("admin"), "lang": "zh"}).status_code == 303
+    pages = [
+        "/console/",
+        "/console/?status=all",
+        *(f"/console/incidents/{i}" for i in incidents),
+        "/console/kb",
+        "/console/kb/1",
+        "/console/kb/new",
+        "/console/problems",
+        "/console/changes",
+        "/console/topology",
+        "/console/oncall?view=week",
+        "/console/oncall?view=month",
+        "/console/stats",
+        "/console/report",
+        "/console/handover",
+        "/console/users",
+        "/console/audit",
+        "/console/settings",
+        "/status?lang=zh",
+        *link_pages,  # acknowledge, resolve and open, as the page's links show them on a phone
+    ]
+    allowed = _data_words(app)
+    found = {}
+    for page in pages:
+        resp = client.get(page, headers=zh)
+        assert resp.status_code == 200, page
+        words = english_words(resp.text, allowed)
+        if words:
+            found[page] = words
+    assert found == {}, f"untranslated on the zh console: {found}"
+
+
+def test_the_check_fails_on_one_untranslated_word() -> None:
+    page = '<h1>事件</h1><span translate="no">core-sw-1</span><button>Acknowledge</button>'
+    assert english_words(page, {"core", "sw"}) == ["Acknowledge"]
+    assert english_words(page.replace("Acknowledge", "确认"), set()) == []

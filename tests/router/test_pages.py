@@ -1,0 +1,109 @@
+"""What a page says on each channel: a WeCom and a DingTalk markdown card with the action links, an SMS that
+fits one message with its short acknowledge link."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+
+from alertrouter.app import create_app
+from alertrouter.console.models import Cause
+from alertrouter.console.resolutions import ProblemRule, resolve_with_cause
+from alertrouter.context import load_router
+from alertrouter.notify.pages import SMS_LIMIT
+from alertrouter.worker.run import Worker
+from tests.router.conftest import auth
+from tests.router.payloads import alert, webhook
+from tests.servers import JsonReceiver as Receiver
+
+MORNING = dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 in Shanghai
+BASE = "https://router.hospital.example"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def paging_app(
+    database_url: str, write_config: Callable[..., Path], tmp_path: Path, receiver: Receiver
+) -> Iterator[Flask]:
+    (tmp_path / "wecom-key").write_text("wecom-key-0123\n")
+    (tmp_path / "ding-token").write_text("ding-token-0123\n")
+    (tmp_path / "ding-secret").write_text("SECding0123\n")
+    relay = f"http://127.0.0.1:{receiver.port}"
+    config = write_config(
+        database_url,
+        console_url=BASE,
+        language="zh",
+        channels=[
+            {"name": "wecom", "kind": "wecom", "key_file": "wecom-key", "api_url": f"{relay}/wecom"},
+            {
+                "name": "dingtalk",
+                "kind": "dingtalk",
+                "key_file": "ding-token",
+                "secret_file": "ding-secret",
+                "api_url": f"{relay}/dingtalk",
+            },
+            {"name": "sms", "kind": "sms", "url": f"{relay}/sms", "priorities": ["P1", "P2"]},
+        ],
+    )
+    app = create_app(load_router(config))
+    app.extensions["hospmon_router"].now = lambda: MORNING
+    yield app
+    app.extensions["hospmon_router"].engine.dispose()
+
+
+def _run_worker(app: Flask) -> None:
+    state = app.extensions["hospmon_router"]
+    Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
+
+
+def _posts(receiver: Receiver) -> dict[str, tuple[dict[str, list[str]], Any]]:
+    return {urlsplit(p).path.strip("/"): (parse_qs(urlsplit(p).query), body) for p, body in receiver.posts}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_chat_cards_and_sms_carry_the_links(paging_app: Flask, receiver: Receiver) -> None:
+    """Monday 09:30 the HIS database stops answering; last Tuesday its tablespace filled and was extended:
+    the cards carry that fix beside the links."""
+    client = paging_app.test_client()
+    state = paging_app.extensions["hospmon_router"]
+    last_week = MORNING - dt.timedelta(days=6)
+    state.now = lambda: last_week
+    full = webhook(alert("his-db", last_week, name="TablespaceFull", severity="warning"))
+    assert client.post("/webhook/alertmanager", json=full, headers=auth()).status_code == 200
+    with state.sessions() as session, session.begin():
+        resolve_with_cause(
+            1, session=session, by="liu.yang", cause=Cause.capacity, fix="extended USERS by 20 GB",
+            minutes=25, to_kb=False, now=last_week + dt.timedelta(minutes=40), rule=ProblemRule(),
+        )  # fmt: skip
+    state.now = lambda: MORNING
+    body = webhook(alert("his-db", MORNING - dt.timedelta(minutes=3)))
+    assert client.post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
+    _run_worker(paging_app)
+    posts = _posts(receiver)
+    wecom_query, wecom = posts["wecom"]
+    assert wecom_query["key"] == ["wecom-key-0123"] and wecom["msgtype"] == "markdown"
+    card = wecom["markdown"]["content"]
+    assert card.startswith("### [P1] #2 his-db：TargetDown")
+    assert "**此配置项的历史故障**" in card and "容量: extended USERS by 20 GB" in card
+    for word in ("[确认](", "[解决](", "[查看事件]("):
+        assert f"{word}{BASE}/a/" in card
+    ding_query, ding = posts["dingtalk"]
+    assert ding_query["access_token"] == ["ding-token-0123"]
+    assert ding_query["sign"] and ding_query["timestamp"]
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("[P1] #2")
+    assert "[确认](" in ding["markdown"]["text"]
+    _, sms = posts["sms"]
+    assert len(sms["message"]) <= SMS_LIMIT and f" 确认 {BASE}/a/" in sms["message"]
+    assert sms["message"].startswith("[P1]#2 his-db")
