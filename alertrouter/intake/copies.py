@@ -7,7 +7,8 @@ whose times overlap as one alert and keeps the earliest start, but what it sends
 held when the group went out, and each Alertmanager of a pair may send another start. So the router does as
 Alertmanager does, and an alert keeps one row:
 
-- a firing with another start while a stored copy of the alert still fires is that copy (a repeat);
+- a firing with another start while a stored copy of the alert still fires, in an open incident, is that copy
+  (a repeat); once a person resolved that incident, a new start is a new occurrence;
 - a firing that started before a stored copy ended is a late copy of that ended occurrence (stale);
 - a resolve ends every firing copy that started before the resolve's end;
 - a firing that starts after every stored copy ended is a new occurrence: a new row, maybe a new incident.
@@ -19,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from alertrouter.intake.parser import ParsedAlert
+from alertrouter.models import OPEN
 
 Ending = tuple[int, "dt.datetime | None", str]
 
@@ -32,8 +34,10 @@ def copy_of(alert: ParsedAlert, rows: list[Any]) -> Any | None:
     """Return the stored row (of the same fingerprint, another start) this alert is a copy of, or None."""
     firing = sorted((r for r in rows if r.status == "firing"), key=lambda r: r.starts_at)
     if alert.status == "firing":
-        if firing:
-            return firing[0]
+        # Only while its incident is open: after a person resolved it, a new start is a new occurrence.
+        live = [r for r in firing if r.incident_status is None or r.incident_status in OPEN]
+        if live:
+            return live[0]
         ended = [r for r in rows if _ended(r) > alert.starts_at]
         return max(ended, key=lambda r: r.starts_at) if ended else None
     end = alert.ends_at or alert.starts_at

@@ -101,7 +101,10 @@ def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any]
             ALERTS.c.ends_at,
             ALERTS.c.status,
             ALERTS.c.incident_id,
-        ).where(ALERTS.c.fingerprint.in_(fingerprints))
+            Incident.status.label("incident_status"),
+        )
+        .select_from(ALERTS.outerjoin(Incident, Incident.id == ALERTS.c.incident_id))
+        .where(ALERTS.c.fingerprint.in_(fingerprints))
     )
     found = {}
     siblings: dict[str, list[Any]] = {}
