@@ -46,7 +46,7 @@ dashboards: deps ## Regenerate the Grafana dashboards from dashboards/src/
 	@$(BIN)/python dashboards/src/generate.py
 
 BENCHES := snmp_vs_snmp_exporter snmp_fleet database_scrape http_probe dicom_echo console_search router_ingest \
-	events_vs_snmptrapd exposition router_storm
+	events_vs_snmptrapd exposition router_storm aes_cfb exporter_memory
 
 bench: deps ## Run every bench with its peer (bench/README.md); SNMP benches need root
 	@rc=0; for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || rc=1; done; exit $$rc

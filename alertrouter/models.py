@@ -166,3 +166,5 @@ class Delivery(Base):
 # Tables for Core statements on the hot path, where the ORM's per-row bookkeeping costs more than SQL.
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
+INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+DEPARTMENTS: Table = IncidentDepartment.__table__  # type: ignore[assignment]

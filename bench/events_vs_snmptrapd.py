@@ -12,7 +12,9 @@ Per peer and offered rate the bench prints, as median [min-max] over the turns:
 - received: traps snmptrapd logged / the receiver decoded; at the end: log lines / alerts in Alertmanager;
 - lost: N minus what reached the end;
 - received/s: traps received per second, from the first send to the last one received;
-- events/s: what reached the end per second, from the first send to the last arrival (log line, alert).
+- events/s: what reached the end per second, from the first send to the last arrival (log line, alert);
+- RSS: the receiving process' VmRSS in MiB once the burst has been received (the receiver's, without the
+  Alertmanager it posts to).
 
     .venv/bin/python bench/events_vs_snmptrapd.py [--traps 3000] [--rates 1000,20000] [--turns 5]
 """
@@ -37,14 +39,14 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import Report, load_average  # noqa: E402
+from bench.harness import Report, load_average, rss_mib  # noqa: E402
 from demo.senders import link_trap  # noqa: E402
 from demo.servers.process import free_port, http_ready, running, terminate  # noqa: E402
 from demo.servers.snmpd import free_udp_port  # noqa: E402
 
 COMMUNITY = "bench-community"
 CI = "agg-sw-inpatient"
-Turn = tuple[int, int, float, float]  # received, at the end, seconds to receive all, seconds to the end
+Turn = tuple[int, int, float, float, float]  # received, at the end, seconds to receive, to the end; RSS
 
 
 def get(url: str) -> bytes:
@@ -126,9 +128,10 @@ def snmptrapd_turn(messages: list[bytes], rate: float, work: Path) -> Turn:
 
         start = send(messages, port, rate)
         got, end = settle(lines, len(messages), quiet=3.0)
+        rss = rss_mib(proc.pid)
     finally:
         terminate(proc)
-    return got, got, end - start, end - start
+    return got, got, end - start, end - start, rss
 
 
 def hospmon_turn(messages: list[bytes], rate: float, work: Path, decoder: str = "fast") -> Turn:
@@ -161,7 +164,7 @@ def hospmon_turn(messages: list[bytes], rate: float, work: Path, decoder: str = 
         running(am, http_ready(f"http://127.0.0.1:{am_port}/-/ready"), work / "am.log", cwd=work),
         running(
             receiver, http_ready(f"http://127.0.0.1:{web_port}/-/healthy"), work / "receiver.log", cwd=work
-        ),
+        ) as proc,
     ):
 
         def alerts() -> int:  # each alert is posted once (no refresh within the turn), so this counts them
@@ -176,7 +179,8 @@ def hospmon_turn(messages: list[bytes], rate: float, work: Path, decoder: str = 
         start = send(messages, trap_port, rate)
         received, received_at = settle(decoded, len(messages), quiet=5.0)
         delivered, end = settle(alerts, len(messages), quiet=5.0)
-    return received, delivered, received_at - start, end - start
+        rss = rss_mib(proc.pid)
+    return received, delivered, received_at - start, end - start, rss
 
 
 def spread(values: list[float]) -> str:
@@ -208,7 +212,7 @@ def main() -> int:
                 for name, run in order[turn % 3 :] + order[: turn % 3]:  # each peer leads some turns
                     results.setdefault((name, rate), []).append(run(messages, rate, Path(tmp)))
     print(f"{args.traps} SNMPv2c linkDown traps per turn, each for its own port; {args.turns} turns per rate")
-    head = ("peer", "offered/s", "received", "at the end", "lost", "received/s", "events/s")
+    head = ("peer", "offered/s", "received", "at the end", "lost", "received/s", "events/s", "RSS MiB")
     print(f"{head[0]:<10}{head[1]:>10}" + "".join(f"{h:>20}" for h in head[2:]))
     for (name, rate), runs in results.items():
         columns = (
@@ -217,14 +221,17 @@ def main() -> int:
             [float(args.traps - r[1]) for r in runs],
             [r[0] / r[2] if r[2] > 0 else 0.0 for r in runs],
             [r[1] / r[3] if r[3] > 0 else 0.0 for r in runs],
+            [r[4] for r in runs],
         )
         print(f"{name:<10}{rate:>10.0f}" + "".join(f"{spread(c):>20}" for c in columns))
     for rate in rates:
         speed = {name: statistics.median(r[1] / r[3] for r in results[(name, rate)]) for name in peers}
         ratio = {k: speed["hospmon"] / v if v else float("nan") for k, v in speed.items()}
+        rss = {name: statistics.median(r[4] for r in results[(name, rate)]) for name in peers}
         print(
             f"offered {rate:.0f}/s, events/s: hospmon / snmptrapd = {ratio['snmptrapd']:.2f}, "
-            f"hospmon / hm-pysnmp = {ratio['hm-pysnmp']:.2f}"
+            f"hospmon / hm-pysnmp = {ratio['hm-pysnmp']:.2f}; RSS: hospmon {rss['hospmon']:.1f} MiB, "
+            f"snmptrapd {rss['snmptrapd']:.1f} MiB, ratio {rss['hospmon'] / rss['snmptrapd']:.2f}"
         )
     print("at the end: snmptrapd's log lines; the receiver's alerts in Alertmanager (mapped, queued, posted)")
     print(f"load average at the end {load_average()}")

@@ -88,6 +88,14 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def pss_mib(pid: int) -> float:
+    """Return the proportional set size of a process in MiB: pages it shares with others count in part."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _tree_sum(pid: int, read: Callable[[int], float]) -> float:
     total = 0.0
     for p in descendants(pid):

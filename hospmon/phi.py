@@ -31,14 +31,13 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from prometheus_client.core import CounterMetricFamily
-from pydantic import Field, field_validator
 
-from hospmon.config import StrictModel
+from hospmon.config import Check, Strict
 from hospmon.phi_words import HOSPITAL_WORDS, NUMERALS, PINYIN_SURNAMES, PINYIN_SYLLABLES, UNITS
 
 if TYPE_CHECKING:
@@ -90,55 +89,56 @@ _LATIN_PAIR_ANYWHERE = re.compile(
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _MAX_GROUPS = 8
+_MIN_DIGITS = 10
+"""The fewest digits of any number the rules refuse: a landline with its area code, 010 1234567."""
 _CACHE_SIZE = 8192
 """Values remembered with their findings: a switch's interface names come back at every scrape."""
 
 
-class PhiSettings(StrictModel):
+def _prefixes(value: list[str]) -> list[str]:
+    bad = [p for p in value if not 0 < len(p) <= 8 or not all(c.isalpha() for c in p)]
+    if bad:
+        raise ValueError(f"prefixes are 1-8 letters: {', '.join(bad)}")
+    return value
+
+
+def _domains(value: list[str]) -> list[str]:
+    value = [d.strip().lower().lstrip("@") for d in value]
+    bad = [d for d in value if not _DOMAIN.fullmatch(d)]
+    if bad:
+        raise ValueError(f"not mail domains (hospital.example): {', '.join(bad)}")
+    return value
+
+
+def _mailboxes(value: list[str]) -> list[str]:
+    value = [e.strip().lower() for e in value]
+    bad = [e for e in value if not _EMAIL.fullmatch(e) or not _DOMAIN.fullmatch(e.rsplit("@", 1)[1])]
+    if bad:
+        raise ValueError(f"not mail addresses (noc@hospital.example): {', '.join(bad)}")
+    return value
+
+
+def _han_words(value: list[str]) -> list[str]:
+    bad = [w for w in value if not _HAN_RUN.fullmatch(w)]
+    if bad:
+        raise ValueError(f"allow_words are Han words only: {', '.join(bad)}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhiSettings(Strict):
     """What a site adds to the guard: its record-number prefixes and Han words that are not names."""
 
-    record_prefixes: list[str] = Field(default_factory=lambda: list(DEFAULT_RECORD_PREFIXES))
+    record_prefixes: Annotated[list[str], Check(_prefixes)] = field(
+        default_factory=lambda: list(DEFAULT_RECORD_PREFIXES)
+    )
     """Prefixes of medical record, visit, accession and sample numbers (``MRN00012345``, ``ZY2024001``)."""
-    allow_words: list[str] = Field(default_factory=list)
+    allow_words: Annotated[list[str], Check(_han_words)] = field(default_factory=list)
     """Han words (department, building, room names) that may stand alone in a label value."""
-    allow_email_domains: list[str] = Field(default_factory=list)
+    allow_email_domains: Annotated[list[str], Check(_domains)] = field(default_factory=list)
     """The site's own mail domains (``hospital.example``, subdomains included): its mailboxes pass."""
-    allow_emails: list[str] = Field(default_factory=list)
+    allow_emails: Annotated[list[str], Check(_mailboxes)] = field(default_factory=list)
     """Single mailboxes elsewhere that may pass (a vendor's support address in a device's sysContact)."""
-
-    @field_validator("record_prefixes")
-    @classmethod
-    def _prefixes(cls, value: list[str]) -> list[str]:
-        bad = [p for p in value if not 0 < len(p) <= 8 or not all(c.isalpha() for c in p)]
-        if bad:
-            raise ValueError(f"prefixes are 1-8 letters: {', '.join(bad)}")
-        return value
-
-    @field_validator("allow_email_domains")
-    @classmethod
-    def _domains(cls, value: list[str]) -> list[str]:
-        value = [d.strip().lower().lstrip("@") for d in value]
-        bad = [d for d in value if not _DOMAIN.fullmatch(d)]
-        if bad:
-            raise ValueError(f"not mail domains (hospital.example): {', '.join(bad)}")
-        return value
-
-    @field_validator("allow_emails")
-    @classmethod
-    def _mailboxes(cls, value: list[str]) -> list[str]:
-        value = [e.strip().lower() for e in value]
-        bad = [e for e in value if not _EMAIL.fullmatch(e) or not _DOMAIN.fullmatch(e.rsplit("@", 1)[1])]
-        if bad:
-            raise ValueError(f"not mail addresses (noc@hospital.example): {', '.join(bad)}")
-        return value
-
-    @field_validator("allow_words")
-    @classmethod
-    def _han_words(cls, value: list[str]) -> list[str]:
-        bad = [w for w in value if not _HAN_RUN.fullmatch(w)]
-        if bad:
-            raise ValueError(f"allow_words are Han words only: {', '.join(bad)}")
-        return value
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def _number_rule(digits: str) -> str | None:
         national = digits[2:]
     if len(national) == 11 and national[0] == "1" and national[1] in "3456789":
         return "mobile_phone"
-    if national is not digits and national[0] != "0" and 9 <= len(national) <= 11:
+    if national is not digits and national[:1] != "0" and 9 <= len(national) <= 11:
         return "landline_phone"  # +86 10 6512 3456: the trunk 0 is dropped after the country code
     if national.startswith("0") and national[1:2] not in ("", "0") and 10 <= len(national) <= 12:
         return "landline_phone"
@@ -226,6 +226,8 @@ def _number_rule(digits: str) -> str | None:
 
 def _number_findings(text: str) -> Iterable[Finding]:
     for run in _DIGIT_RUN.finditer(text):
+        if len(run.group()) < _MIN_DIGITS:
+            continue  # too short to hold any number `_number_rule` takes (a CI's "3-4-5")
         groups = list(_DIGIT_GROUP.finditer(run.group()))[: _MAX_GROUPS * 2]
         for i in range(len(groups)):
             for j in range(i, min(len(groups), i + _MAX_GROUPS)):
@@ -286,8 +288,9 @@ class PhiGuard:
             if parts
             else None
         )
-        self._mail_domains = tuple(settings.allow_email_domains)
-        self._mailboxes = frozenset(settings.allow_emails)
+        # Normalised again here: settings built in code (not read from a file) skip the config's checks.
+        self._mail_domains = tuple(d.strip().lower().lstrip("@") for d in settings.allow_email_domains)
+        self._mailboxes = frozenset(e.strip().lower() for e in settings.allow_emails)
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[Finding, ...]] = {}
@@ -322,11 +325,12 @@ class PhiGuard:
         found = list(_number_findings(text))
         if self._record is not None:
             found += [Finding("record_number", m.start(), m.end()) for m in self._record.finditer(text)]
-        found += [
-            Finding("email", m.start(), m.end())
-            for m in _EMAIL.finditer(text)
-            if not self._own_mailbox(m.group())
-        ]
+        if "@" in text:
+            found += [
+                Finding("email", m.start(), m.end())
+                for m in _EMAIL.finditer(text)
+                if not self._own_mailbox(m.group())
+            ]
         for m in _HAN_RUN.finditer(text):
             if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
                 found.append(Finding("han_name", m.start(), m.end()))

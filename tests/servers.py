@@ -6,6 +6,8 @@ A missing program fails the test with the package to install: tests never skip a
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from demo.servers import process as _process
+from demo.servers.postgres import PostgresServer
 from demo.servers.process import PACKAGES, MissingProgram, free_port, http_get, terminate
 from demo.servers.prometheus import alertmanager, prometheus
 
@@ -50,6 +53,49 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condi
         time.sleep(0.2)
 
 
+LATE = 1.0
+"""Seconds past its deadline a loaded 2-core CI machine may take to hand an answer back: a deadline test
+asserts `elapsed < deadline + LATE`, far below what a hung or queued answer would take."""
+
+
+def throwaway_postgres() -> PostgresServer:
+    """Start a PostgreSQL of the tests' own, without fsync.
+
+    Its data dies with the test; with fsync each stop's checkpoint took 5-10 s on the busy CI disk (the
+    router tests' session teardown paid it), without it about half a second.
+    """
+    return PostgresServer(settings={"fsync": "off"}).start()
+
+
+@contextmanager
+def frozen(*pids: int, timeout: float = 10.0) -> Iterator[None]:
+    """SIGSTOP processes, wait until every thread of each has stopped, and SIGCONT them when the block ends.
+
+    kill() returns before its target stops: each thread stops when it next runs, which on a busy machine
+    can be 0.1 s later, time enough to answer a query sent meanwhile (a "hung" database that answers).
+    """
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: all(_stopped(pid) for pid in pids), timeout, f"processes {pids} to stop")
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def _stopped(pid: int) -> bool:
+    """Tell whether no thread of `pid` can run: each is stopped (T, t) or has ended (Z, X)."""
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):  # the thread ended while we looked
+            continue
+        if state not in "TtZX":
+            return False
+    return True
+
+
 @contextmanager
 def process(
     argv: Sequence[str],
@@ -64,6 +110,12 @@ def process(
     ready = _process.http_ready(ready_url)
     with _process.running(argv, ready, log, cwd, env=env, timeout=timeout) as proc:
         yield proc
+
+
+def mapped(pid: int, libraries: Sequence[str]) -> set[str]:
+    """Return which of `libraries` (path fragments of native libraries) are mapped into a process."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {lib for lib in libraries if lib in maps}
 
 
 def promql(base: str, query: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFProtect
 
 
@@ -28,6 +28,13 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
         WTF_CSRF_TIME_LIMIT=int(dt.timedelta(hours=12).total_seconds()),
     )
     csrf = CSRFProtect(app)
+    for blueprint in load_views():
+        app.register_blueprint(blueprint)
+    return csrf
+
+
+def load_views() -> list[Blueprint]:
+    """Import the console's views (they register on their blueprints); return the blueprints."""
     from alertrouter.console import (  # noqa: F401
         views_audit,
         views_auth,
@@ -43,8 +50,4 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
     from alertrouter.console.views_status import bp as status_bp
     from alertrouter.console.web import bp
 
-    app.register_blueprint(bp)
-    app.register_blueprint(links_bp)
-    app.register_blueprint(ical_bp)
-    app.register_blueprint(status_bp)
-    return csrf
+    return [bp, links_bp, ical_bp, status_bp]

@@ -11,17 +11,18 @@ its owner is paged for it whatever fails upstream.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
-from alertrouter.db import insert_for
-from alertrouter.intake.opening import incident_fields
+from alertrouter.intake.opening import Ids, Opening, Openings, Text, incident_fields
 from alertrouter.intake.parser import ParsedAlert
-from alertrouter.models import Incident, IncidentDepartment
+from alertrouter.intake.sql import statements_for
+from alertrouter.models import Incident
 from alertrouter.msg import N_, Msg, T, msg_data, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
@@ -68,14 +69,16 @@ class Plan:
 
 
 class Planner:
-    """Routes the new alerts of one delivery, looking up each open incident once."""
+    """Routes the new alerts of one delivery in memory; `write` then stores the incidents it opens."""
 
     def __init__(self, router: Router, *, session: Session, now: dt.datetime) -> None:
         self.router = router
         self.session = session
+        self.conn = session.connection()
+        self.sql = statements_for(self.conn)
         self.now = now
         self.known: dict[str, Open | None] = {}
-        self.opened: set[int] = set()
+        self.openings = Openings()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
         self._plan: Policy | None = None
@@ -86,17 +89,17 @@ class Planner:
             self._plan = plan(self.router, session=self.session)
         return self._plan
 
-    def _event(self, incident_id: int, kind: str, text: str, **data: Any) -> dict[str, Any]:
+    def _event(self, incident_id: int, kind: str, text: Text, **data: Any) -> dict[str, Any]:
         return {
             "incident_id": incident_id,
             "at": self.now,
             "kind": kind,
             "actor": "router",
             "text": text,
-            "data": {**data, **msg_data(text)},
+            "data": {**data, **(msg_data(text) if isinstance(text, str) else {})},
         }
 
-    def _keys(self, alert: ParsedAlert) -> list[str]:
+    def keys(self, alert: ParsedAlert) -> list[str]:
         """Return the alert's own key, then (reachability alerts only) the keys of the CIs it needs."""
         if not self.router.assessor.is_reachability(alert.alertname):
             return [open_key(alert, reachability=False)]
@@ -104,36 +107,31 @@ class Planner:
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
         return [open_key(alert), *(f"ci:{c}" for c in upstream)]
 
-    def prefetch(self, alerts: list[ParsedAlert]) -> None:
-        """Look up, in one query, every open incident these alerts could join."""
-        keys = sorted({k for a in alerts for k in self._keys(a)} - set(self.known))
-        if not keys:
-            return
+    def learn(self, keys: list[str], rows: Sequence[Any]) -> None:
+        """Remember which of these keys have an open incident: the rows found, none for the others."""
         self.known.update(dict.fromkeys(keys))
-        rows = self.session.execute(
-            select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
-                Incident.open_key.in_(keys)
-            )
-        )
         for row in rows:
             self.known[row.open_key] = Open(row.id, row.open_key, row.priority, row.parent_id)
+
+    def prefetch(self, alerts: list[ParsedAlert]) -> None:
+        """Look up, in one query, every open incident these alerts could join that is not known yet."""
+        keys = sorted({k for a in alerts for k in self.keys(a)} - set(self.known))
+        if keys:
+            self.learn(keys, self.conn.execute(self.sql.open_incidents, {"keys": keys}).all())
 
     def route(self, alert: ParsedAlert) -> Plan:
         """Decide the incident of a new alert, opening it if needed."""
         decision = self.router.assessor.assess(
             ci=alert.ci, severity=alert.severity, at=alert.starts_at, alertname=alert.alertname
         )
-        keys = self._keys(alert)
+        keys = self.keys(alert)
         if any(k not in self.known for k in keys):
             self.prefetch([alert])
         target = self.known.get(keys[0])
-        what = T("{alert} on {ci}", alert=alert.alertname, ci=alert.ci or T("no CI"))
         if target is None:
             cause = next((self.known[k] for k in keys[1:] if self.known.get(k) is not None), None)
-            opened = self._open(alert, decision, keys[0], cause if alert.status == "firing" else None)
-            if isinstance(opened, int):
-                return Plan(opened)
-            target = opened
+            return Plan(self._open(alert, decision, keys[0], cause if alert.status == "firing" else None))
+        what = T("{alert} on {ci}", alert=alert.alertname, ci=alert.ci or T("no CI"))
         plan = Plan(target.id)
         status = (
             T("{what} firing", what=what) if alert.status == "firing" else T("{what} resolved", what=what)
@@ -162,10 +160,14 @@ class Planner:
         )
         self.known[target.key] = Open(target.id, target.key, decision.priority, target.parent_id)
 
+    def write(self) -> None:
+        """Store the incidents the routed alerts open (raise `Raced` if another replica was first)."""
+        self.openings.write(self.conn, self.sql)
+
     def apply_raises(self) -> None:
         """Write raised priorities, in incident order so two transactions never lock crosswise."""
-        for incident_id in sorted(self.raises):
-            decision = self.raises[incident_id]
+        real = self.openings.real
+        for incident_id, decision in sorted((real(i), d) for i, d in self.raises.items()):
             self.session.execute(
                 update(Incident)
                 .where(Incident.id == incident_id)
@@ -183,8 +185,8 @@ class Planner:
                 now=self.now,
             )
 
-    def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int | Open:
-        """Open an incident, a child of `cause` if given; return its id, or the one another replica opened."""
+    def _open(self, alert: ParsedAlert, decision: Decision, key: str, cause: Open | None) -> int:
+        """Open an incident, a child of `cause` if given; return its stand-in id until it is written."""
         owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
         # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
@@ -194,39 +196,20 @@ class Planner:
             else None
         )
         now = self.now
-        parent_id = (cause.parent_id or cause.id) if cause else None
-        values = incident_fields(
+        row = incident_fields(
             self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
             summary=alert.annotations.get("summary", ""), firing=firing, decision=decision, owner=owner,
             now=now,
         )  # fmt: skip
-        values.update(
+        row.update(
             open_key=key if firing else None,
-            parent_id=parent_id,
             next_escalation_at=(hold.until if hold else now) if firing and cause is None else None,
         )
-        stmt = insert_for(self.session)(Incident).values(**values).on_conflict_do_nothing()
-        incident_id: int | None = self.session.execute(stmt.returning(Incident.id)).scalar()
-        if incident_id is None:
-            row = self.session.execute(
-                select(Incident.id, Incident.open_key, Incident.priority, Incident.parent_id).where(
-                    Incident.open_key == key
-                )
-            ).one()
-            raced = Open(row.id, row.open_key, row.priority, row.parent_id)
-            self.known[key] = raced
-            return raced
-        self.opened.add(incident_id)
+        parent_id = (cause.parent_id or cause.id) if cause else None
+        opening = self.openings.add(row, parent_id, decision.departments)
+        incident_id = opening.stand_in
         if firing:
             self.known[key] = Open(incident_id, key, decision.priority, parent_id)
-        if decision.departments:
-            self.session.execute(
-                insert_for(self.session)(IncidentDepartment),
-                [
-                    {"incident_id": incident_id, "department": d, "position": i}
-                    for i, d in enumerate(decision.departments)
-                ],
-            )
         self.events.append(
             self._event(
                 incident_id,
@@ -251,23 +234,32 @@ class Planner:
         elif cause is not None:
             self._grouped(incident_id, alert, cause, decision)
         elif alert.ci in self.router.inventory.cis and key == f"ci:{alert.ci}":
-            self._adopt(incident_id, alert.ci)
+            self._adopt(opening, alert.ci)
         return incident_id
 
     def _grouped(self, child: int, alert: ParsedAlert, cause: Open, decision: Decision) -> None:
         """Record a new incident as caused by an upstream one (its root, if that one is grouped too)."""
         root = cause.parent_id or cause.id
         upstream = cause.key.removeprefix("ci:")
-        ids = {"upstream": upstream, "cause": cause.id, "root": root}
-        text = T(GROUPED_VIA, **ids) if root != cause.id else T(GROUPED, **ids)
-        self.events.append(self._event(child, "grouped", text, parent_id=root))
+        self.events.append(
+            self._event(
+                child,
+                "grouped",
+                lambda real: (
+                    T(GROUPED_VIA, upstream=upstream, cause=real(cause.id), root=real(root))
+                    if root != cause.id
+                    else T(GROUPED, upstream=upstream, cause=real(cause.id), root=real(root))
+                ),
+                parent_id=root,
+            )
+        )
         self.events.append(
             self._event(
                 root,
                 "grouped",
-                T(
+                lambda real: T(
                     "incident #{child} on {ci} is caused by {upstream}",
-                    child=child,
+                    child=real(child),
                     ci=alert.ci,
                     upstream=upstream,
                 ),
@@ -280,30 +272,19 @@ class Planner:
             )
             self._raise(cause, decision, what, self.events)
 
-    def _adopt(self, root_id: int, ci: str) -> None:
+    def _adopt(self, root: Opening, ci: str) -> None:
         """Make open incidents of CIs depending on `ci` children of the root's incident; stop paging them."""
         keys = [f"ci:{c}" for c in self.router.inventory.dependents(ci)]
         if not keys:
             return
-        children = self.session.execute(
-            select(Incident.id, Incident.ci).where(
-                Incident.open_key.in_(keys), Incident.parent_id.is_(None), Incident.id != root_id
-            )
-        ).all()
-        for child in children:
-            self.session.execute(
-                update(Incident)
-                .where(Incident.id == child.id)
-                .values(parent_id=root_id, next_escalation_at=None)
-            )
-            self.events.append(
-                self._event(
-                    child.id,
-                    "grouped",
-                    T("caused by {ci}: joined incident #{root}", ci=ci, root=root_id),
-                    parent_id=root_id,
-                )
-            )
+        root_id = root.stand_in
+
+        def joined(real: Ids) -> Msg:
+            return T("caused by {ci}: joined incident #{root}", ci=ci, root=real(root_id))
+
+        for child in self.conn.execute(self.sql.children, {"keys": keys}).all():
+            root.adopted.append(child.id)
+            self.events.append(self._event(child.id, "grouped", joined, parent_id=root_id))
             self.events.append(
                 self._event(
                     root_id,

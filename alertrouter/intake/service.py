@@ -1,8 +1,10 @@
 """Store webhook alerts: idempotent on fingerprint and start, grouped under their root CI's incident.
 
-One delivery costs a handful of statements whatever its size: look up the alerts already stored, look up the
-open incidents their CIs (and the CIs upstream) could join, open the missing incidents, insert the new alerts
-in one statement, then write the timeline in one statement.
+One delivery costs a handful of statements whatever its size: one lookup of the alerts already stored and of
+the open incidents their CIs (and the CIs upstream) could join; the new alerts are routed in memory, then
+their new incidents, departments, alerts and timeline are written a statement each (`opening.py`). If
+another replica stored one of the alerts or opened one of the incidents meanwhile, `Raced` rolls the
+delivery back and it is ingested again, finding what the other committed.
 """
 
 from __future__ import annotations
@@ -10,21 +12,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alertrouter.console.releases import screen as screen_releases
 from alertrouter.context import Router
-from alertrouter.db import insert_for
 from alertrouter.incidents import reopen
 from alertrouter.intake.copies import also_ended, copy_of
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve
 from alertrouter.intake.grouping import Planner, open_key
+from alertrouter.intake.opening import Raced
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.intake.redact import redact_message
-from alertrouter.models import ALERTS, EVENTS, OPEN, Delivery, Incident, Status
+from alertrouter.intake.sql import statements_for
+from alertrouter.models import OPEN, Delivery, Incident
 from alertrouter.msg import Joined, T, msg_data
 
 
@@ -41,8 +44,33 @@ def key_of(alert: ParsedAlert) -> Key:
     return alert.fingerprint, alert.starts_at
 
 
+class StoredAlert(NamedTuple):
+    """An alert as the store holds it."""
+
+    id: int
+    fingerprint: str
+    starts_at: dt.datetime
+    status: str
+    incident_id: int | None
+    ends_at: dt.datetime | None
+    incident_status: str | None
+
+
+class OpenIncident(NamedTuple):
+    """An open incident an alert could join."""
+
+    id: int
+    open_key: str
+    priority: str
+    parent_id: int | None
+
+
 def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt.datetime) -> IngestResult:
-    """Store every alert of a delivery in the session's transaction; the caller commits."""
+    """Store every alert of a delivery in the session's transaction; the caller commits.
+
+    Raises `Raced` when another replica stored one of its alerts or opened one of its incidents while this
+    transaction ran: roll back and ingest the delivery again.
+    """
     message = redact_message(message, router.guard)
     # A version change a release record explains is linked to it and opens no incident.
     message = screen_releases(message, session=session, inventory=router.inventory, now=now)
@@ -52,7 +80,8 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     # and one total order for every replica, so two transactions never wait on each other crosswise.
     depth = router.assessor.depth
     unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
-    stored, siblings = _stored(unique, session)
+    planner = Planner(router, session=session, now=now)
+    stored, siblings = _lookup(unique, planner)
     for alert in unique:  # the same alert with another start: one of an HA pair's copies (copies.py)
         if key_of(alert) not in stored:
             row = copy_of(alert, siblings.get(alert.fingerprint, []))
@@ -60,10 +89,7 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
                 stored[key_of(alert)] = row
     fresh = [a for a in unique if key_of(a) not in stored]
     if fresh:
-        inserted = _insert_new(fresh, session=session, router=router, now=now, result=result)
-        raced = [a for a in fresh if key_of(a) not in inserted]
-        if raced:  # another replica stored them a moment ago: they are repeats here
-            stored.update(_stored(raced, session)[0])
+        _insert_new(fresh, planner, result=result)
     _update_stored(
         [a for a in unique if key_of(a) in stored],
         stored,
@@ -89,45 +115,41 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     return result
 
 
-def _stored(alerts: list[ParsedAlert], session: Session) -> tuple[dict[Key, Any], dict[str, list[Any]]]:
-    """Return the stored rows of these alerts, and every stored row sharing a fingerprint with them."""
-    fingerprints = sorted({a.fingerprint for a in alerts})
+def _lookup(
+    alerts: list[ParsedAlert], planner: Planner
+) -> tuple[dict[Key, StoredAlert], dict[str, list[StoredAlert]]]:
+    """In one statement: find the stored rows of these alerts, and every stored row sharing a fingerprint
+    with them; and tell the planner which incidents they could join are open."""
     wanted = {key_of(a) for a in alerts}
-    rows = session.execute(
-        select(
-            ALERTS.c.id,
-            ALERTS.c.fingerprint,
-            ALERTS.c.starts_at,
-            ALERTS.c.ends_at,
-            ALERTS.c.status,
-            ALERTS.c.incident_id,
-            Incident.status.label("incident_status"),
-        )
-        .select_from(ALERTS.outerjoin(Incident, Incident.id == ALERTS.c.incident_id))
-        .where(ALERTS.c.fingerprint.in_(fingerprints))
-    )
-    found = {}
-    siblings: dict[str, list[Any]] = {}
-    for row in rows:
-        if (row.fingerprint, row.starts_at) in wanted:
-            found[(row.fingerprint, row.starts_at)] = row
+    keys = sorted({k for a in alerts for k in planner.keys(a)})
+    found: dict[Key, StoredAlert] = {}
+    siblings: dict[str, list[StoredAlert]] = {}
+    incidents: list[OpenIncident] = []
+    params = {"fps": sorted({a.fingerprint for a in alerts}), "keys": keys}
+    for kind, *row in planner.conn.execute(planner.sql.lookup, params):
+        if kind == "incident":
+            id_, key, _, priority, parent, *_ = row
+            incidents.append(OpenIncident(id_, key, priority, parent))
+            continue
+        alert = StoredAlert(*row)
+        if (alert.fingerprint, alert.starts_at) in wanted:
+            found[(alert.fingerprint, alert.starts_at)] = alert
         else:
-            siblings.setdefault(row.fingerprint, []).append(row)
+            siblings.setdefault(alert.fingerprint, []).append(alert)
+    planner.learn(keys, incidents)
     return found, siblings
 
 
 def _insert_new(
     fresh: list[ParsedAlert],
+    planner: Planner,
     *,
-    session: Session,
-    router: Router,
-    now: dt.datetime,
     result: IngestResult,
-) -> set[Key]:
-    """Route and insert alerts not stored yet; return the keys this transaction inserted."""
-    planner = Planner(router, session=session, now=now)
-    planner.prefetch(fresh)
+) -> None:
+    """Route alerts not stored yet, then write their incidents, the alerts and the timeline."""
     plans = [planner.route(a) for a in fresh]
+    planner.write()
+    now, real = planner.now, planner.openings.real
     rows = [
         {
             "fingerprint": a.fingerprint,
@@ -135,68 +157,41 @@ def _insert_new(
             "ends_at": a.ends_at,
             "status": a.status,
             "alertname": a.alertname,
-            "severity": router.assessor.severity_of(a.severity),
+            "severity": planner.router.assessor.severity_of(a.severity),
             "ci": a.ci,
             "labels": a.labels,
             "annotations": a.annotations,
             "generator_url": a.generator_url,
             "redactions": list(a.redactions),
-            "incident_id": p.incident_id,
+            "incident_id": real(p.incident_id),
             "first_received_at": now,
             "last_received_at": now,
             "receive_count": 1,
         }
         for a, p in zip(fresh, plans, strict=True)
     ]
-    stmt = (
-        insert_for(session)(ALERTS)
-        .on_conflict_do_nothing()
-        .returning(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.starts_at, sort_by_parameter_order=True)
-    )
-    returned = session.execute(stmt, rows).all()
+    returned = planner.conn.execute(planner.sql.insert_alerts, rows).all()
+    if len(returned) != len(rows):
+        raise Raced("another replica stored one of these alerts first")
     inserted = {(r.fingerprint, r.starts_at): r.id for r in returned}
-    per_alert: list[dict[str, Any]] = []
-    touched: set[int] = set()
+    events = [planner.openings.event(e) for e in planner.events]
     resolved: set[int] = set()
     for alert, plan in zip(fresh, plans, strict=True):
-        alert_id = inserted.get(key_of(alert))
-        if alert_id is None:
-            continue
+        alert_id, incident_id = inserted[key_of(alert)], real(plan.incident_id)
         result.outcomes["new"] += 1
-        result.incidents.add(plan.incident_id)
-        touched.add(plan.incident_id)
+        result.incidents.add(incident_id)
         for event in plan.events:
-            per_alert.append({**event, "data": {**event["data"], "alert_id": alert_id}})
+            events.append(planner.openings.event({**event, "data": {**event["data"], "alert_id": alert_id}}))
         if alert.redactions:
-            per_alert.append(_redacted_event(alert, alert_id, plan.incident_id, now))
+            events.append(_redacted_event(alert, alert_id, incident_id, now))
         if alert.status == "resolved":
-            resolved.add(plan.incident_id)
-    orphans = planner.opened - touched
-    if orphans:  # opened for alerts another replica stored first: undo them and any grouping under them
-        # A child left without its cause pages on its own again (it would otherwise never be paged).
-        session.execute(
-            update(Incident)
-            .where(Incident.parent_id.in_(orphans))
-            .values(
-                parent_id=None,
-                next_escalation_at=case((Incident.status == Status.triggered, now), else_=None),
-            )
-        )
-        session.execute(delete(Incident).where(Incident.id.in_(orphans)))
-    events = [
-        e
-        for e in planner.events
-        if e["incident_id"] not in orphans
-        and e["data"].get("parent_id") not in orphans
-        and e["data"].get("child_id") not in orphans
-    ] + per_alert
+            resolved.add(incident_id)
     if events:
-        session.execute(EVENTS.insert(), events)
+        planner.conn.execute(planner.sql.insert_events, events)
     # Joining an incident never updates its row, so concurrent deliveries into one incident never queue.
     planner.apply_raises()
     for incident_id in sorted(resolved):
-        maybe_resolve(incident_id, session=session, now=now)
-    return set(inserted)
+        maybe_resolve(incident_id, session=planner.session, now=now)
 
 
 def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt.datetime) -> dict[str, Any]:
@@ -231,11 +226,8 @@ def _update_stored(
     if not alerts:
         return
     ids = [stored[key_of(a)].id for a in alerts]
-    session.execute(
-        update(ALERTS)
-        .where(ALERTS.c.id.in_(ids))
-        .values(last_received_at=now, receive_count=ALERTS.c.receive_count + 1)
-    )
+    conn = session.connection()
+    conn.execute(statements_for(conn).repeated, {"ids": ids, "now": now})
     to_resolve: list[tuple[int, dt.datetime | None, str]] = []
     copies: list[tuple[int, dt.datetime | None, str]] = []
     still_firing: dict[int, ParsedAlert] = {}
@@ -255,7 +247,7 @@ def _update_stored(
             result.outcomes["repeat"] += 1
             if row.incident_id is not None:
                 still_firing.setdefault(row.incident_id, alert)
-    for row in end_alerts(to_resolve, session=session, now=now):
+    for row in end_alerts(to_resolve, session=session, now=now) if to_resolve else ():
         result.outcomes["resolved" if row is not None else "repeat"] += 1
     ending = {e[0] for e in to_resolve}
     end_alerts([e for e in copies if e[0] not in ending], session=session, now=now)

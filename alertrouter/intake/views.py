@@ -11,6 +11,7 @@ from alertrouter.auth import authorized
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
 from alertrouter.intake.body import json_body
+from alertrouter.intake.opening import Raced
 from alertrouter.intake.parser import PayloadError, WebhookMessage, parse_webhook
 from alertrouter.intake.service import IngestResult, ingest
 from alertrouter.state import AppState, current_state
@@ -25,7 +26,7 @@ ATTEMPTS = 3
 
 
 def _store(message: WebhookMessage, state: AppState) -> IngestResult:
-    """Ingest in one transaction, retrying the ones PostgreSQL chose to abort."""
+    """Ingest in one transaction, again when PostgreSQL aborted it or another replica raced it."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction(state.sessions, state.write_lock) as session:
@@ -34,7 +35,10 @@ def _store(message: WebhookMessage, state: AppState) -> IngestResult:
             if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == ATTEMPTS:
                 raise
             log.info("retrying a delivery PostgreSQL aborted (%s)", exc.orig)
-    raise AssertionError("unreachable")
+        except Raced as exc:
+            log.info("ingesting a delivery again: %s", exc)
+    # Each attempt found something new stored by another replica; Alertmanager retries a 503 later.
+    raise ApiError(503, "other replicas kept storing this delivery's alerts meanwhile; retry")
 
 
 @bp.after_request

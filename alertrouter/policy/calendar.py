@@ -33,6 +33,8 @@ class Calendar:
     join_weekends: bool = True
     """A weekend day joined to a public holiday by days off is part of the break."""
     _builtin: HolidayBase | None = field(default=None, repr=False)
+    _types: dict[dt.date, DayType] = field(default_factory=dict, repr=False, compare=False)
+    """Dates already classified: every alert asks, and the lists do not change once loaded."""
 
     def __post_init__(self) -> None:
         if self.country:
@@ -40,9 +42,12 @@ class Calendar:
 
     def day_type(self, day: dt.date) -> DayType:
         """Classify a local date."""
-        kind = self._listed_type(day)
-        if kind is DayType.weekend and self._joined_holiday(day) is not None:
-            return DayType.holiday
+        kind = self._types.get(day)
+        if kind is None:
+            kind = self._listed_type(day)
+            if kind is DayType.weekend and self._joined_holiday(day) is not None:
+                kind = DayType.holiday
+            self._types[day] = kind
         return kind
 
     def _joined_holiday(self, day: dt.date) -> dt.date | None:

@@ -33,6 +33,19 @@ class Footprint:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """The priority of an alert on a CI while some of its departments are closed, and what decided it."""
+
+    priority: str
+    order: tuple[Reach, ...]
+    """The departments' reaches, most critical (open now) first."""
+    tier_service: str
+    lower: int
+    raise_by: int
+    capped: tuple[Msg, ...]
+
+
+@dataclass(frozen=True)
 class Decision:
     """A priority and why."""
 
@@ -96,8 +109,21 @@ class Assessor:
         self.calendar = calendar
         self.footprint = cache(self._footprint)
         self.depth = cache(self._depth)
-        self._decide = lru_cache(maxsize=8192)(self._assess)
+        self._decide = lru_cache(maxsize=1024)(self._assess)  # few alerts meet one minute twice
+        self._ranked = lru_cache(maxsize=8192)(self._rank)
+        self._closed_at = lru_cache(maxsize=64)(self._departments_closed)
+        self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
         self._reachability = frozenset(policy.reachability)
+
+    def precompute(self) -> None:
+        """Work out every CI's footprint and depth now, e.g. before gunicorn forks its workers.
+
+        Each worker then finds them made instead of working each out on the first alert of a CI (and the
+        worker re-deciding open incidents, on the first incident of a CI another process received).
+        """
+        for ci in self.inventory.cis:
+            self.footprint(ci)
+            self.depth(ci)
 
     def _depth(self, ci: str | None) -> int:
         """Return how many CIs a CI needs (0 for roots and unknown CIs)."""
@@ -131,37 +157,44 @@ class Assessor:
         name = alertname if alertname in self.policy.alerts else ""
         return self._decide(ci, self.severity_of(severity), local, name)
 
-    def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
-        moment = describe_moment(local, self.calendar)
-        rule = self.policy.alerts.get(alertname)
+    def priority(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> str:
+        """Return the priority `assess` decides, without the explanation: cheap for every open incident."""
+        local = at.astimezone(self.inventory.tz).replace(second=0, microsecond=0)
+        name = alertname if alertname in self.policy.alerts else ""
         if ci is None or ci not in self.inventory.cis:
-            index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
-            prio = PRIORITIES[index]
-            what = (
-                T("{prio}: no ci label", prio=prio)
-                if ci is None
-                else T("{prio}: {ci} is not in the inventory", prio=prio, ci=ci)
-            )
-            parts = [what, T("severity {severity}", severity=T(severity)), moment, *capped]
-            return Decision(prio, join(parts), (), None)
+            return self._unknown(name)[0]
+        return self._ranked(ci, self.severity_of(severity), name, self._closed(ci, local)).priority
+
+    def _unknown(self, alertname: str) -> tuple[str, tuple[Msg, ...]]:
+        """Return the priority of an alert on no known CI, and the note of its cap."""
+        index, capped = self._cap(PRIORITIES.index(self.policy.unknown_ci_priority), alertname)
+        return PRIORITIES[index], tuple(capped)
+
+    def _closed(self, ci: str, local: dt.datetime) -> tuple[str, ...]:
+        """Return the departments depending on a CI that are closed at a local minute, in reach order."""
+        closed_now = self._closed_at(local)
+        return tuple(r.department for r in self.footprint(ci).reaches if r.department in closed_now)
+
+    def _departments_closed(self, local: dt.datetime) -> frozenset[str]:
+        """Return every department closed at a local minute."""
+        return frozenset(d.id for d in self._with_hours if not department_open(d, local, self.calendar))
+
+    def _rank(self, ci: str, severity: str, alertname: str, closed: tuple[str, ...]) -> Ranking:
+        """Rank an alert on a CI while these of its departments are closed; the rest is fixed."""
         fp = self.footprint(ci)
         depts = self.inventory.departments
         level_of: dict[str, Level] = {}
-        closed: list[str] = []
         for reach in fp.reaches:
-            dept = depts[reach.department]
-            level: Level = dept.criticality.value
-            if not department_open(dept, local, self.calendar):
-                closed.append(reach.department)
+            level: Level = depts[reach.department].criticality.value
+            if reach.department in closed:
                 level = max(level, self.policy.closed_department_level, key=LEVELS.index)
             level_of[reach.department] = level
-        order = sorted(fp.reaches, key=lambda r: LEVELS.index(level_of[r.department]))
+        order = tuple(sorted(fp.reaches, key=lambda r: LEVELS.index(level_of[r.department])))
         top = order[0] if order else None
         top_level: Level = level_of[top.department] if top else "none"
         base = self.policy.matrix[severity][top_level]
         tier_service = top.service if top else fp.service
-        tier = self.inventory.services[tier_service].tier
-        lower = self.policy.tier_adjust[tier]
+        lower = self.policy.tier_adjust[self.inventory.services[tier_service].tier]
         raise_by = max(
             (
                 r.raise_by
@@ -172,14 +205,32 @@ class Assessor:
             ),
             default=0,
         )
+        rule = self.policy.alerts.get(alertname)
         if rule is not None and not rule.outage:
             raise_by = 0
         index = min(max(PRIORITIES.index(base) + lower - raise_by, 0), len(PRIORITIES) - 1)
         index, capped = self._cap(index, alertname)
-        prio = PRIORITIES[index]
+        return Ranking(PRIORITIES[index], order, tier_service, lower, raise_by, tuple(capped))
+
+    def _assess(self, ci: str | None, severity: str, local: dt.datetime, alertname: str) -> Decision:
+        moment = describe_moment(local, self.calendar)
+        if ci is None or ci not in self.inventory.cis:
+            prio, capped = self._unknown(alertname)
+            what = (
+                T("{prio}: no ci label", prio=prio)
+                if ci is None
+                else T("{prio}: {ci} is not in the inventory", prio=prio, ci=ci)
+            )
+            parts = [what, T("severity {severity}", severity=T(severity)), moment, *capped]
+            return Decision(prio, join(parts), (), None)
+        fp = self.footprint(ci)
+        closed = self._closed(ci, local)
+        rank = self._ranked(ci, severity, alertname, closed)
+        prio, top = rank.priority, (rank.order[0] if rank.order else None)
+        tier, lower, raise_by = self.inventory.services[rank.tier_service].tier, rank.lower, rank.raise_by
         why = self._reach_text(top, ci) if top else T("no department depends on {ci}", ci=ci)
         parts = [T("{prio}: {why}", prio=prio, why=why), T("severity {severity}", severity=T(severity))]
-        service = self._ref("service", tier_service)
+        service = self._ref("service", rank.tier_service)
         if lower:
             parts.append(
                 T("tier {tier} service {service} (lowered {lower})", tier=tier, service=service, lower=lower)
@@ -201,7 +252,8 @@ class Assessor:
             parts.append(
                 T("closed now: {names} ...", names=names) if more else T("closed now: {names}", names=names)
             )
-        return Decision(prio, join([*parts, *capped]), tuple(r.department for r in order), fp.service)
+        departments = tuple(r.department for r in rank.order)
+        return Decision(prio, join([*parts, *rank.capped]), departments, fp.service)
 
     def _cap(self, index: int, alertname: str) -> tuple[int, list[Msg]]:
         """Apply the policy's cap for an alert; return the index and a note for the explanation, if any."""

@@ -22,7 +22,7 @@ from alertrouter.worker.escalation import escalate_due
 from alertrouter.worker.fetch import fetch_truncated
 from alertrouter.worker.gaps import check_gaps
 from alertrouter.worker.outbox import Sender, deliver_due
-from alertrouter.worker.reassess import reassess_open
+from alertrouter.worker.reassess import Decided, reassess_open
 from alertrouter.worker.retention import Retention
 
 log = logging.getLogger("alertrouter.worker")
@@ -52,6 +52,7 @@ class Worker:
         self.now = now
         self.sender = sender
         self.retention = Retention(router.settings.file.retention)
+        self.decided = Decided()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -60,8 +61,11 @@ class Worker:
         retention."""
         with transaction(self.sessions, self.lock) as session:
             check_gaps(self.router, session=session, now=self.now())
+        now = self.now()
+        decided = set(self.decided.this_minute(now))
         with transaction(self.sessions, self.lock) as session:
-            reassess_open(self.router, session=session, now=self.now())
+            reassess_open(self.router, session=session, now=now, decided=decided)
+        self.decided.ids = decided  # kept only once committed
         with transaction(self.sessions, self.lock) as session:
             escalate_due(self.router, session=session, now=self.now())
         with transaction(self.sessions, self.lock) as session:

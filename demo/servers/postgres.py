@@ -129,7 +129,11 @@ class PostgresServer:
             pidfile = self.data / "postmaster.pid"
             with contextlib.suppress(OSError, ValueError):
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGINT)
-            terminate(self.proc, grace=30)
+            # runuser exits with its child. Never SIGTERM it first: it would wait 2 s, then SIGKILL the
+            # postmaster in the middle of its shutdown, leaving backends behind on the data folder.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(30)
+            terminate(self.proc, grace=5)
             self.proc = None
 
     def stop(self) -> None:

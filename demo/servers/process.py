@@ -92,17 +92,21 @@ def wait_until(
 ) -> Any:
     """Poll `check` until it returns something truthy without raising; raise with the log if it never does."""
     deadline = time.monotonic() + timeout
-    last: Exception | None = None
+    last = ""
     while True:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what}: exited with {proc.returncode}\n{log_tail(log)}")
         with warnings.catch_warnings():
-            # A refused connect may leave its socket to the garbage collector; collect it here, quietly.
+            # A refused connect may leave its socket to the garbage collector (pymysql does, on a Unix
+            # socket); collect it here, quietly. Keep only the error's text: the exception's traceback
+            # holds that socket, which would otherwise be freed later, loudly, failing an unrelated test.
             warnings.simplefilter("ignore", ResourceWarning)
+            failed = False
             try:
                 result = check()
             except Exception as exc:  # not ready yet: connection refused, reset, ...
-                last, result = exc, None
+                last, result, failed = str(exc), None, True
+            if failed:
                 gc.collect()
         if result:
             return result

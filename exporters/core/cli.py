@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from exporters.core.isolate import call_in_child
 from exporters.core.probe import Exporter
 from exporters.core.server import ExporterApp, RunningServer, parse_listen_address, wait_forever
 from exporters.core.webconfig import load_web_config
@@ -50,9 +53,30 @@ def build_parser(exporter: Exporter[Any], config_required: bool = True) -> argpa
     return parser
 
 
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas() -> None:
+    """Let glibc's malloc keep at most `MALLOC_ARENAS` arenas, unless ``MALLOC_ARENA_MAX`` says otherwise.
+
+    Every probe runs in a thread of its own and glibc gives threads arenas of their own (up to 8 per core),
+    each keeping what a scrape freed. Measured on the SNMP bench's 242-interface agent, the network exporter
+    held 2.7 MiB more after 100 scrapes one at a time, and 26 MiB more after 160 scrapes 16 at a time,
+    with glibc's default. The GIL serialises the allocating threads anyway, so two arenas cost no CPU.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return  # glibc read it at start; the operator's choice stands
+    import ctypes
+
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing to set
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
 def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
     """Parse flags, load and check every config, then serve until SIGTERM; return the exit status."""
     args = build_parser(exporter).parse_args(argv)
+    limit_malloc_arenas()
     level = {"warn": "WARNING"}.get(args.log_level, args.log_level.upper())
     logging.basicConfig(
         level=level,
@@ -67,8 +91,8 @@ def serve(exporter: Exporter[Any], argv: list[str] | None = None) -> int:
         print(f"--web.listen-address: {exc}", file=sys.stderr)
         return 2
     try:
-        web = load_web_config(args.web_config) if args.web_config else None
-        app = ExporterApp(exporter, args.config_file, web)
+        web = call_in_child(load_web_config, args.web_config) if args.web_config else None
+        app = ExporterApp(exporter, args.config_file, web, isolate=True)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 1

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from cryptography import x509
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporters.core.httpchecks import run_checks
@@ -89,10 +88,19 @@ def _context(tls: TlsSpec) -> ssl.SSLContext:
     return context
 
 
-def certificate_expiry(der: bytes | None) -> float | None:
-    """Return a DER certificate's notAfter as a Unix time, or None when there is none to read."""
+def certificate_expiry(sock: ssl.SSLSocket) -> float | None:
+    """Return the peer certificate's notAfter as a Unix time, or None when there is none to read."""
+    decoded = sock.getpeercert()
+    if decoded and "notAfter" in decoded:
+        return float(ssl.cert_time_to_seconds(str(decoded["notAfter"])))
+    der = sock.getpeercert(binary_form=True)
     if not der:
         return None
+    # The ssl module decodes only a verified certificate. An unverified one (insecure_skip_verify, or the
+    # second handshake after a refusal) needs the cryptography package, imported here: about 9 MiB that an
+    # exporter whose certificates verify never holds.
+    from cryptography import x509
+
     try:
         return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
     except ValueError:
@@ -115,7 +123,7 @@ def unverified_expiry(
             raw.settimeout(seconds)
             raw.connect(address)
             with context.wrap_socket(raw, server_hostname=server_name) as tls:
-                return certificate_expiry(tls.getpeercert(binary_form=True))
+                return certificate_expiry(tls)
     except OSError:
         return None
 
@@ -181,7 +189,7 @@ def _open(
         result.phases["tls"] += time.perf_counter() - start
         assert isinstance(sock, ssl.SSLSocket)
         result.tls_version = sock.version()
-        result.cert_not_after = certificate_expiry(sock.getpeercert(binary_form=True))
+        result.cert_not_after = certificate_expiry(sock)
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     connection.sock = sock
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

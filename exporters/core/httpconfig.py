@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+import annotated_types as at
 
-from hospmon.config import ConfigError, ConfigFault, StrictModel, read_secret
+from hospmon.config import Check, ConfigError, ConfigFault, Strict, read_secret
+
+_CHECK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
-class TlsSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class TlsSpec(Strict):
     """How to trust the server: a CA bundle, or no verification (then no certificate expiry is known)."""
 
     ca_file: Path | None = None
@@ -37,57 +41,62 @@ class TlsSpec(StrictModel):
     insecure_skip_verify: bool = False
 
 
-class JsonCheck(StrictModel):
+def _check_name(value: str) -> str:
+    if not _CHECK_NAME.match(value):
+        raise ValueError(f"String should match pattern '{_CHECK_NAME.pattern}'")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonCheck(Strict):
     """A value at a dotted path of the JSON body (``entry.0.total``) compared with `value`."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
-    path: str = Field(min_length=1)
+    name: Annotated[str, Check(_check_name)]
+    path: Annotated[str, at.MinLen(1)]
     op: Literal["exists", "eq", "ne", "lt", "le", "gt", "ge"] = "exists"
     value: float | bool | str | None = None
 
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> JsonCheck:
+    def __post_init__(self) -> None:
         if self.op in {"lt", "le", "gt", "ge"} and not isinstance(self.value, float):
             raise ValueError(f"op {self.op} needs a numeric value")
         if self.op in {"eq", "ne"} and self.value is None:
             raise ValueError(f"op {self.op} needs a value")
-        return self
 
 
-class HttpSpec(StrictModel):
+def _no_secret_headers(value: dict[str, str]) -> dict[str, str]:
+    if any(name.lower() in {"authorization", "cookie"} for name in value):
+        raise ValueError("put credentials in auths, not in headers")
+    return value
+
+
+def _relative_path(value: str) -> str:
+    if "://" in value:
+        raise ValueError("give a path; the host comes from the probe's target")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpSpec(Strict):
     """One HTTP request and what its answer must be."""
 
     method: Literal["GET", "HEAD", "POST"] = "GET"
-    path: str = ""
-    headers: dict[str, str] = {}
+    path: Annotated[str, Check(_relative_path)] = ""
+    headers: Annotated[dict[str, str], Check(_no_secret_headers)] = field(default_factory=dict)
     body: str | None = None
-    valid_status_codes: list[int] = []
+    valid_status_codes: list[int] = field(default_factory=list)
     follow_redirects: bool = True
-    max_redirects: int = Field(default=10, ge=0)
-    body_regex: list[re.Pattern[str]] = []
-    body_not_regex: list[re.Pattern[str]] = []
-    json_checks: list[JsonCheck] = []
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_redirects: Annotated[int, at.Ge(0)] = 10
+    body_regex: list[re.Pattern[str]] = field(default_factory=list)
+    body_not_regex: list[re.Pattern[str]] = field(default_factory=list)
+    json_checks: list[JsonCheck] = field(default_factory=list)
+    timeout_seconds: Annotated[float, at.Gt(0)] = 10.0
+    max_body_bytes: Annotated[int, at.Gt(0)] = 4 * 1024 * 1024
     auth: str | None = None
-    tls: TlsSpec = TlsSpec()
-
-    @field_validator("headers")
-    @classmethod
-    def _no_secret_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        if any(name.lower() in {"authorization", "cookie"} for name in value):
-            raise ValueError("put credentials in auths, not in headers")
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _relative_path(cls, value: str) -> str:
-        if "://" in value:
-            raise ValueError("give a path; the host comes from the probe's target")
-        return value
+    tls: TlsSpec = field(default_factory=TlsSpec)
 
 
-class BasicSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class BasicSpec(Strict):
     """HTTP basic auth; the password from a file or an environment variable."""
 
     username: str
@@ -95,45 +104,45 @@ class BasicSpec(StrictModel):
     password_env: str | None = None
 
 
-class BearerSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class BearerSpec(Strict):
     """A static bearer token from a file or an environment variable."""
 
     token_file: Path | None = None
     token_env: str | None = None
 
 
-class OAuth2Spec(StrictModel):
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError("no credentials in URLs; use client_secret_file")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class OAuth2Spec(Strict):
     """OAuth2 client credentials: a fresh token is requested at each probe and its latency measured."""
 
-    token_url: str
+    token_url: Annotated[str, Check(_http_url)]
     client_id: str
     client_secret_file: Path | None = None
     client_secret_env: str | None = None
-    scopes: list[str] = []
-
-    @field_validator("token_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http(s) URL")
-        if parts.username or parts.password:
-            raise ValueError("no credentials in URLs; use client_secret_file")
-        return value
+    scopes: list[str] = field(default_factory=list)
 
 
-class AuthSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class AuthSpec(Strict):
     """One named way to authenticate: exactly one of basic, bearer and oauth2."""
 
     basic: BasicSpec | None = None
     bearer: BearerSpec | None = None
     oauth2: OAuth2Spec | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> AuthSpec:
+    def __post_init__(self) -> None:
         if sum(x is not None for x in (self.basic, self.bearer, self.oauth2)) != 1:
             raise ValueError("give exactly one of basic, bearer and oauth2")
-        return self
 
 
 def check_auths(file: Path | str, auths: Mapping[str, AuthSpec], used: Mapping[str, str | None]) -> None:

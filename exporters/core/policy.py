@@ -21,45 +21,59 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+import annotated_types as at
 
 from exporters.core.probe import BadRequest
-from hospmon.config import StrictModel
+from hospmon.config import Check, Strict
 from hospmon.phi import PhiGuard, PhiSettings, RefusalTally, inventory_words
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+P = TypeVar("P", bound="Policy")
 
 
-class AllowedTarget(StrictModel):
+def _network(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_network(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"not an IP network: {exc}") from None
+    return value
+
+
+Network = Annotated[IpNetwork, Check(_network, before=True)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllowedTarget(Strict):
     """One target the exporter may probe, with the modules and the auth it may use there."""
 
-    target: str = Field(min_length=1)
+    target: Annotated[str, at.MinLen(1)]
     modules: list[str] | None = None
     """Modules allowed on this target; all when not given."""
     auth: str | None = None
     """The ``auth`` request parameter allowed on this target (for exporters that take one)."""
 
 
-class Policy(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Policy(Strict):
     """Targets the exporter may probe and the PHI guard's site settings."""
 
     inventory: str | None = None
     """The inventory file or folder (relative to this config file): its CIs monitored by this exporter."""
-    targets: list[AllowedTarget] = Field(default_factory=list)
+    targets: list[AllowedTarget] = field(default_factory=list)
     allow_adhoc_targets: bool = False
     """Also probe IP addresses inside ``adhoc_cidrs`` that are not listed (with any configured auth)."""
-    adhoc_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
-    phi: PhiSettings = Field(default_factory=PhiSettings)
+    adhoc_cidrs: list[Network] = field(default_factory=list)
+    phi: PhiSettings = field(default_factory=PhiSettings)
 
-    @model_validator(mode="after")
-    def _adhoc_needs_networks(self) -> Policy:
+    def __post_init__(self) -> None:
         if self.allow_adhoc_targets and not self.adhoc_cidrs:
             raise ValueError(
                 "allow_adhoc_targets needs adhoc_cidrs: list the networks ad hoc targets may be in, "
                 "e.g. [10.20.0.0/16]"
             )
-        return self
 
 
 @dataclass(frozen=True)
@@ -116,16 +130,31 @@ class Access:
             raise BadRequest(f"ad hoc target {target!r} is outside adhoc_cidrs")
 
 
-def load_access(policy: Policy, file: Path, exporter: str, tally: RefusalTally | None = None) -> Access:
-    """Build the allow-list of `exporter` from the config and its inventory, and its PHI guard."""
-    from hospmon.inventory.model import load_inventory
+@dataclass(frozen=True)
+class AccessList:
+    """What `Access` is built from, read from the config and its inventory: plain data a child can return."""
 
+    grants: dict[str, list[Grant]]
+    adhoc_cidrs: tuple[IpNetwork, ...]
+    phi: PhiSettings
+    words: list[str]
+
+    def access(self, tally: RefusalTally | None = None) -> Access:
+        """Build the access, with its PHI guard counting refusals in `tally`."""
+        guard = PhiGuard(self.phi, extra_words=self.words, tally=tally)
+        return Access(self.grants, self.adhoc_cidrs, guard)
+
+
+def read_access(policy: Policy, file: Path, exporter: str) -> AccessList:
+    """Read the allow-list of `exporter` from the config and its inventory, with the guard's settings."""
     grants: dict[str, list[Grant]] = {}
     words: list[str] = []
     for entry in policy.targets:
         modules = frozenset(entry.modules) if entry.modules is not None else None
         grants.setdefault(_key(entry.target), []).append(Grant(modules, entry.auth))
     if policy.inventory is not None:
+        from hospmon.inventory.model import load_inventory
+
         inventory = load_inventory(file.parent / policy.inventory)
         words = inventory_words(inventory)
         for ci in inventory.cis.values():
@@ -134,4 +163,22 @@ def load_access(policy: Policy, file: Path, exporter: str, tally: RefusalTally |
                 if mon.exporter == exporter and address:
                     grants.setdefault(_key(address), []).append(Grant(frozenset(mon.modules), mon.auth))
     cidrs = tuple(policy.adhoc_cidrs) if policy.allow_adhoc_targets else ()
-    return Access(grants, cidrs, PhiGuard(policy.phi, extra_words=words, tally=tally))
+    return AccessList(grants, cidrs, policy.phi, words)
+
+
+@dataclass(frozen=True)
+class Checked(Generic[P]):
+    """A validated config with its allow-list: what an exporter's `read_config` returns from a child."""
+
+    config: P
+    access: AccessList
+
+
+def check_policy(config: P, file: Path, exporter: str) -> Checked[P]:
+    """Return the config with the allow-list read from it and its inventory."""
+    return Checked(config, read_access(config, file, exporter))
+
+
+def load_access(policy: Policy, file: Path, exporter: str, tally: RefusalTally | None = None) -> Access:
+    """Build the allow-list of `exporter` from the config and its inventory, and its PHI guard."""
+    return read_access(policy, file, exporter).access(tally)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from prometheus_client.metrics_core import Metric
 
@@ -134,9 +134,26 @@ class Exporter(ABC, Generic[C]):
         """Return the PHI guard's refusals of this exporter, kept across config reloads."""
         return RefusalTally()
 
-    @abstractmethod
+    def read_config(self, path: Path | None) -> Any:
+        """Read and validate the config into plain, picklable objects; raise `ConfigError` with every fault.
+
+        The served exporter runs this in a short-lived child process (`exporters.core.isolate`), so the
+        validation library never stays in its memory; it must depend on nothing but `path` and the files
+        and environment it names. Exporters that do not split their loading override `load_config`.
+        """
+        raise NotImplementedError
+
+    def build(self, read: Any, path: Path | None) -> C:
+        """Make the running config from what `read_config` returned: secrets read, pools and guards made."""
+        raise NotImplementedError
+
+    def splits_config(self) -> bool:
+        """Tell whether this exporter's config is read by `read_config` and made by `build`."""
+        return type(self).read_config is not Exporter.read_config
+
     def load_config(self, path: Path | None) -> C:
         """Read and validate the config file, raising `hospmon.config.ConfigError` with every fault."""
+        return self.build(self.read_config(path), path)
 
     @abstractmethod
     def module_names(self, config: C) -> Collection[str]:

@@ -27,6 +27,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporters.core import exposition
+from exporters.core.isolate import read_in_child
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest, deadline_seconds
 from exporters.core.probing import probe_registry, run_probe
 from exporters.core.webconfig import BasicAuth, WebConfig, ssl_context
@@ -58,11 +59,18 @@ class ExporterApp:
     """The WSGI application of one exporter, holding its current config."""
 
     def __init__(
-        self, exporter: Exporter[Any], config_path: Path | None, web: WebConfig | None = None
+        self,
+        exporter: Exporter[Any],
+        config_path: Path | None,
+        web: WebConfig | None = None,
+        *,
+        isolate: bool = False,
     ) -> None:
         self.exporter = exporter
         self.config_path = config_path
-        self.config = exporter.load_config(config_path)
+        # isolate: validate in a child process at start-up and on reload, so pydantic never loads here
+        self._isolate = isolate and exporter.splits_config()
+        self.config = self._load()
         self.web = web or WebConfig()
         self.auth = BasicAuth(self.web.basic_auth_users)
         self._reload_lock = threading.Lock()
@@ -99,11 +107,16 @@ class ExporterApp:
         self.reload_time.set_to_current_time()
         self.registry.register(_ExtraCollector(self))
 
+    def _load(self) -> Any:
+        if not self._isolate:
+            return self.exporter.load_config(self.config_path)
+        return self.exporter.build(read_in_child(self.exporter, self.config_path), self.config_path)
+
     def reload(self) -> str | None:
         """Load the config again; keep the old one and return the error when the new one is invalid."""
         with self._reload_lock:
             try:
-                config = self.exporter.load_config(self.config_path)
+                config = self._load()
             except ConfigError as exc:
                 self.reload_ok.set(0)
                 log.error("reload failed, keeping the running config:\n%s", exc)

@@ -12,19 +12,18 @@ basic_auth_users:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
 import ssl
 import threading
 from base64 import b64decode
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import bcrypt
-from pydantic import Field, field_validator
-
-from hospmon.config import ConfigError, StrictModel, load
+from hospmon.config import Check, ConfigError, Strict, load
 
 _TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 _CLIENT_AUTH = {
@@ -36,7 +35,8 @@ _CLIENT_AUTH = {
 }
 
 
-class TLSServerConfig(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class TLSServerConfig(Strict):
     """The ``tls_server_config`` block."""
 
     cert_file: str
@@ -51,30 +51,31 @@ class TLSServerConfig(StrictModel):
     client_ca_file: str | None = None
     min_version: Literal["TLS12", "TLS13"] = "TLS12"
     max_version: Literal["TLS12", "TLS13"] = "TLS13"
-    cipher_suites: list[str] = []
+    cipher_suites: list[str] = field(default_factory=list)
 
 
-class HTTPServerConfig(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class HTTPServerConfig(Strict):
     """The ``http_server_config`` block: extra response headers."""
 
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = field(default_factory=dict)
     http2: bool = True
 
 
-class WebConfig(StrictModel):
+def _bcrypt_only(users: dict[str, str]) -> dict[str, str]:
+    for user, hashed in users.items():
+        if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise ValueError(f"password of {user!r} is not a bcrypt hash; store only bcrypt hashes")
+    return users
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebConfig(Strict):
     """A whole ``--web.config.file``."""
 
     tls_server_config: TLSServerConfig | None = None
-    basic_auth_users: dict[str, str] = Field(default_factory=dict)
-    http_server_config: HTTPServerConfig = HTTPServerConfig()
-
-    @field_validator("basic_auth_users")
-    @classmethod
-    def _bcrypt_only(cls, users: dict[str, str]) -> dict[str, str]:
-        for user, hashed in users.items():
-            if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
-                raise ValueError(f"password of {user!r} is not a bcrypt hash; store only bcrypt hashes")
-        return users
+    basic_auth_users: Annotated[dict[str, str], Check(_bcrypt_only)] = field(default_factory=dict)
+    http_server_config: HTTPServerConfig = field(default_factory=HTTPServerConfig)
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -88,14 +89,13 @@ def load_web_config(path: str | Path) -> WebConfig:
         def resolve(name: str | None) -> str | None:
             return None if name is None else str(base / name)
 
-        tls = tls.model_copy(
-            update={
-                "cert_file": resolve(tls.cert_file),
-                "key_file": resolve(tls.key_file),
-                "client_ca_file": resolve(tls.client_ca_file),
-            }
+        tls = dataclasses.replace(
+            tls,
+            cert_file=str(base / tls.cert_file),
+            key_file=str(base / tls.key_file),
+            client_ca_file=resolve(tls.client_ca_file),
         )
-        config = config.model_copy(update={"tls_server_config": tls})
+        config = dataclasses.replace(config, tls_server_config=tls)
         ssl_context(config, path)  # load the files now, so a bad certificate stops start-up
     return config
 
@@ -148,8 +148,12 @@ class BasicAuth:
         self._key = secrets.token_bytes(32)
         self._ok: set[bytes] = set()
         self._lock = threading.Lock()
-        # Spend bcrypt time on unknown users too, so the answer's timing does not reveal who exists.
-        self._decoy = bcrypt.hashpw(b"decoy", bcrypt.gensalt(rounds=10))
+        self._decoy = b""
+        if self._users:  # bcrypt is loaded only where basic auth is configured
+            import bcrypt
+
+            # Spend bcrypt time on unknown users too, so the answer's timing does not reveal who exists.
+            self._decoy = bcrypt.hashpw(b"decoy", bcrypt.gensalt(rounds=10))
 
     @property
     def enabled(self) -> bool:
@@ -170,6 +174,8 @@ class BasicAuth:
             user, _, password = b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
+        import bcrypt
+
         hashed = self._users.get(user)
         ok = bcrypt.checkpw(password.encode(), hashed if hashed is not None else self._decoy)
         if ok and hashed is not None:

@@ -25,13 +25,14 @@ The built-in ``health`` module needs no entry. Passwords come from files or envi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+import annotated_types as at
 
 from exporters.core.policy import Policy
-from hospmon.config import ConfigError, ConfigFault, StrictModel
+from hospmon.config import Check, ConfigError, ConfigFault, Strict
 from hospmon.phi_patterns import label_name_problem, pattern_problem
 
 Engine = Literal["mysql", "postgres", "oracle"]
@@ -45,10 +46,11 @@ _QUERY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _READ_VERBS = frozenset({"select", "with", "show", "values"})
 
 
-class Auth(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Auth(Strict):
     """A database account: user name and where its password is kept."""
 
-    user: str = Field(min_length=1)
+    user: Annotated[str, at.MinLen(1)]
     password_file: str | None = None
     password_env: str | None = None
     engine: Engine | None = None
@@ -56,21 +58,20 @@ class Auth(StrictModel):
     database: str | None = None
     """Database (MySQL schema, PostgreSQL database, Oracle service name) for ``HOST:PORT`` targets."""
 
-    @model_validator(mode="after")
-    def _one_password_source(self) -> Auth:
+    def __post_init__(self) -> None:
         if bool(self.password_file) == bool(self.password_env):
             raise ValueError("give exactly one of password_file or password_env")
-        return self
 
 
-class Limits(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Limits(Strict):
     """Pool size and timeouts of one connection; shared defaults apply to ``HOST:PORT`` targets."""
 
-    pool_size: int = Field(2, ge=1, le=16)
+    pool_size: Annotated[int, at.Interval(ge=1, le=16)] = 2
     """Connections this exporter may hold to the server at once, killer connections included."""
-    connect_timeout: float = Field(3.0, gt=0, le=60)
-    query_timeout: float = Field(5.0, gt=0, le=600)
-    idle_timeout: float = Field(120.0, ge=0)
+    connect_timeout: Annotated[float, at.Interval(gt=0, le=60)] = 3.0
+    query_timeout: Annotated[float, at.Interval(gt=0, le=600)] = 5.0
+    idle_timeout: Annotated[float, at.Ge(0)] = 120.0
     """Seconds an idle pooled connection is kept for the next scrape; 0 closes it after every probe."""
     tls: Literal["disable", "preferred", "require", "verify"] = "preferred"
     """TLS to the server: ``preferred`` uses it when offered; ``verify`` checks the certificate and name."""
@@ -81,25 +82,26 @@ class Limits(StrictModel):
     server asking for the password in clear (or a replayable hash) gets nothing. Only stronger may be set."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Connection(Limits):
     """One named database the exporter may probe: ``/probe?target=NAME``."""
 
     engine: Engine
-    host: str = Field(min_length=1)
-    port: int | None = Field(None, ge=1, le=65535)
+    host: Annotated[str, at.MinLen(1)]
+    port: Annotated[int, at.Interval(ge=1, le=65535)] | None = None
     database: str | None = None
     """MySQL default schema, PostgreSQL database (default ``postgres``) or Oracle service name."""
     auth: str
 
 
-class LabelRule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class LabelRule(Strict):
     """What values one label column may take: an allow-list or a full-match regular expression."""
 
     allow: list[str] | None = None
     pattern: str | None = None
 
-    @model_validator(mode="after")
-    def _one_rule(self) -> LabelRule:
+    def __post_init__(self) -> None:
         if (self.allow is None) == (self.pattern is None):
             raise ValueError("give exactly one of allow or pattern")
         if self.pattern is not None:
@@ -108,30 +110,28 @@ class LabelRule(StrictModel):
                 raise ValueError(f"pattern {self.pattern!r} {problem}, or give an allow-list")
         if self.allow is not None and not self.allow:
             raise ValueError("allow lists the values a label may take; it cannot be empty")
-        return self
 
 
-class MetricSpec(StrictModel):
+def _metric_name(v: str) -> str:
+    if not _METRIC_NAME.fullmatch(v):
+        raise ValueError("not a valid Prometheus metric name")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricSpec(Strict):
     """One metric family built from a query's rows."""
 
-    name: str
+    name: Annotated[str, Check(_metric_name)]
     type: Literal["gauge", "counter"] = "gauge"
-    help: str = Field(min_length=1)
-    labels: list[str] = Field(default_factory=list)
+    help: Annotated[str, at.MinLen(1)]
+    labels: list[str] = field(default_factory=list)
     """Columns whose values become labels; each needs a rule in the query's ``label_rules``."""
-    values: list[str] = Field(min_length=1)
+    values: Annotated[list[str], at.MinLen(1)]
     """Numeric columns; with more than one, ``value_label`` names the label holding the column name."""
     value_label: str | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _metric_name(cls, v: str) -> str:
-        if not _METRIC_NAME.fullmatch(v):
-            raise ValueError("not a valid Prometheus metric name")
-        return v
-
-    @model_validator(mode="after")
-    def _shape(self) -> MetricSpec:
+    def __post_init__(self) -> None:
         for label in [*self.labels, *([self.value_label] if self.value_label else [])]:
             if not _LABEL_NAME.fullmatch(label) or label.startswith("__"):
                 raise ValueError(f"{label!r} is not a valid label name")
@@ -142,41 +142,38 @@ class MetricSpec(StrictModel):
             raise ValueError("several values need a value_label to tell them apart")
         if self.type == "counter" and not self.name.endswith("_total"):
             raise ValueError("a counter's name ends in _total")
-        return self
 
 
-class QuerySpec(StrictModel):
+def _query_name(v: str) -> str:
+    if not _QUERY_NAME.fullmatch(v):
+        raise ValueError("use lower-case letters, digits and underscores, starting with a letter")
+    return v
+
+
+def _read_statement(v: str | dict[str, str]) -> str | dict[str, str]:
+    for text in [v] if isinstance(v, str) else v.values():
+        words = text.split(None, 1)
+        if not words or words[0].lower() not in _READ_VERBS:
+            raise ValueError(f"a query must start with one of {', '.join(sorted(_READ_VERBS))}")
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuerySpec(Strict):
     """One custom query: SQL (one text or one per engine), its limits and the metrics it yields."""
 
-    name: str
-    sql: str | dict[Engine, str]
-    timeout: float | None = Field(None, gt=0, le=600)
+    name: Annotated[str, Check(_query_name)]
+    sql: Annotated[str | dict[Engine, str], Check(_read_statement)]
+    timeout: Annotated[float, at.Interval(gt=0, le=600)] | None = None
     """Seconds the server may spend on the query; defaults to the connection's ``query_timeout``."""
-    min_interval: float = Field(0.0, ge=0)
+    min_interval: Annotated[float, at.Ge(0)] = 0.0
     """Seconds a result is reused before the query runs again; its age is exposed."""
-    max_series: int = Field(100, ge=1, le=10000)
+    max_series: Annotated[int, at.Interval(ge=1, le=10000)] = 100
     """Cardinality cap: more label sets than this and the query is refused."""
-    label_rules: dict[str, LabelRule] = Field(default_factory=dict)
-    metrics: list[MetricSpec] = Field(min_length=1)
+    label_rules: dict[str, LabelRule] = field(default_factory=dict)
+    metrics: Annotated[list[MetricSpec], at.MinLen(1)]
 
-    @field_validator("name")
-    @classmethod
-    def _query_name(cls, v: str) -> str:
-        if not _QUERY_NAME.fullmatch(v):
-            raise ValueError("use lower-case letters, digits and underscores, starting with a letter")
-        return v
-
-    @field_validator("sql")
-    @classmethod
-    def _read_statement(cls, v: str | dict[str, str]) -> str | dict[str, str]:
-        for text in [v] if isinstance(v, str) else v.values():
-            words = text.split(None, 1)
-            if not words or words[0].lower() not in _READ_VERBS:
-                raise ValueError(f"a query must start with one of {', '.join(sorted(_READ_VERBS))}")
-        return v
-
-    @model_validator(mode="after")
-    def _every_label_guarded(self) -> QuerySpec:
+    def __post_init__(self) -> None:
         for metric in self.metrics:
             unguarded = [c for c in metric.labels if c not in self.label_rules]
             if unguarded:
@@ -184,7 +181,6 @@ class QuerySpec(StrictModel):
                     f"metric {metric.name}: label column(s) {', '.join(unguarded)} have no entry in "
                     "label_rules; give an allow-list or a pattern so no patient identifier can become a label"
                 )
-        return self
 
     def sql_for(self, engine: str) -> str | None:
         """Return the SQL text to run on `engine`, or None when the query has none for it."""
@@ -193,47 +189,49 @@ class QuerySpec(StrictModel):
         return next((text for key, text in self.sql.items() if key == engine), None)
 
 
-class ModuleSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class ModuleSpec(Strict):
     """A probe module: custom queries run on one pooled connection."""
 
-    queries: list[QuerySpec] = Field(min_length=1)
+    queries: Annotated[list[QuerySpec], at.MinLen(1)]
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> ModuleSpec:
+    def __post_init__(self) -> None:
         names = [q.name for q in self.queries]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"query names repeat: {', '.join(dup)}")
-        return self
 
 
-class HealthSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class HealthSpec(Strict):
     """Settings of the built-in health module."""
 
-    disabled: list[str] = Field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
     """Collectors to skip (for example ``sizes`` on a server with very many tables)."""
-    long_query_seconds: list[float] = Field(default_factory=lambda: [10.0, 60.0, 300.0, 1800.0])
-    sizes_min_interval: float = Field(300.0, ge=0)
+    long_query_seconds: list[float] = field(default_factory=lambda: [10.0, 60.0, 300.0, 1800.0])
+    sizes_min_interval: Annotated[float, at.Ge(0)] = 300.0
     """Database and tablespace sizes are costly to compute; they are refreshed at most this often."""
 
 
-class SqlAccess(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class SqlAccess(Strict):
     """The databases a SQL-probing exporter may reach: accounts, named connections, ad-hoc limits.
 
     The database exporter's whole config extends it; the HIS and LIS exporters hold one as a section.
     """
 
-    auths: dict[str, Auth] = Field(default_factory=dict)
-    connections: dict[str, Connection] = Field(default_factory=dict)
-    adhoc: Limits = Field(default_factory=Limits)
+    auths: dict[str, Auth] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    adhoc: Limits = field(default_factory=Limits)
     """Limits used for ``target=HOST:PORT&auth=NAME`` requests (listed, or ad hoc when allowed)."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class DatabaseConfig(SqlAccess, Policy):
     """The whole config file of the database exporter."""
 
-    modules: dict[str, ModuleSpec] = Field(default_factory=dict)
-    health: HealthSpec = Field(default_factory=HealthSpec)
+    modules: dict[str, ModuleSpec] = field(default_factory=dict)
+    health: HealthSpec = field(default_factory=HealthSpec)
 
 
 def connection_faults(config: SqlAccess, file: str | Path, section: str = "") -> list[ConfigFault]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
 
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, Checked, check_policy
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.database.config import HEALTH_MODULE, DatabaseConfig, check_references
 from exporters.database.drivers import QueryError, Target
@@ -41,19 +41,34 @@ class LoadedConfig:
         return adhoc_target(self.config, self.passwords, request, self.access)
 
 
-def load_database_config(path: Path | None, tally: RefusalTally | None = None) -> LoadedConfig:
-    """Read, validate and resolve a database exporter config (an empty one when no file is given)."""
+def read_database_config(path: Path | None) -> Checked[DatabaseConfig] | None:
+    """Read and validate a database exporter config and its allow-list (None when no file is given)."""
     if path is None:
-        return LoadedConfig(DatabaseConfig(), {}, {})
+        return None
     config = load(DatabaseConfig, path)
     check_references(config, path)
+    return check_policy(config, path, "database")
+
+
+def build_database_config(
+    read: Checked[DatabaseConfig] | None, path: Path | None, tally: RefusalTally | None = None
+) -> LoadedConfig:
+    """Read the passwords, name the targets and make the SQL engine with the config's PHI guard."""
+    if read is None or path is None:
+        return LoadedConfig(DatabaseConfig(), {}, {})
+    config = read.config
     passwords = read_passwords(config, path)
-    access = load_access(config, path, "database", tally)
+    access = read.access.access(tally)
     engine = SqlEngine(guard=access.guard)
     loaded = LoadedConfig(config, passwords, named_targets(config, passwords), access, engine)
     for target in loaded.targets.values():
         loaded.engine.pool(target)  # no connection yet: the pool's series exist from the start
     return loaded
+
+
+def load_database_config(path: Path | None, tally: RefusalTally | None = None) -> LoadedConfig:
+    """Read, validate and resolve a database exporter config (an empty one when no file is given)."""
+    return build_database_config(read_database_config(path), path, tally)
 
 
 def _fail(failures: list[QueryError]) -> ProbeFailed:
@@ -69,9 +84,13 @@ class DatabaseExporter(Exporter[LoadedConfig]):
     description = "Database health and custom SQL probes: MySQL/MariaDB, PostgreSQL and compatibles, Oracle."
     default_module = HEALTH_MODULE
 
-    def load_config(self, path: Path | None) -> LoadedConfig:
-        """Read and validate the config file and every password it refers to."""
-        return load_database_config(path, self.refusals)
+    def read_config(self, path: Path | None) -> Checked[DatabaseConfig] | None:
+        """Read and validate the config file and its allow-list."""
+        return read_database_config(path)
+
+    def build(self, read: Checked[DatabaseConfig] | None, path: Path | None) -> LoadedConfig:
+        """Read every password the config refers to and make the targets and the engine."""
+        return build_database_config(read, path, self.refusals)
 
     def module_names(self, config: LoadedConfig) -> Collection[str]:
         """Return ``health`` and the configured custom modules."""

@@ -17,33 +17,32 @@ The probe's target is the FHIR base URL (``https://emr.example/fhir``) or, for `
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import annotated_types as at
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
 from exporters.core.policy import Policy
-from hospmon.config import StrictModel, load
+from hospmon.config import Strict, load
 
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 RESOURCE_REF = re.compile(r"^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$")
 
 
-class EmrModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class EmrModule(Strict):
     """One probe module: what to ask the EMR and how."""
 
     kind: Literal["fhir_metadata", "fhir_search", "fhir_read", "fhir_document", "http"]
-    http: HttpSpec = HttpSpec()
-    resource_types: list[str] = Field(
-        default=[], description="fhir_search: types counted with _summary=count"
-    )
-    resource: str | None = Field(
-        default=None, description="fhir_read, fhir_document: a synthetic test resource, Type/id"
-    )
+    http: HttpSpec = field(default_factory=HttpSpec)
+    resource_types: list[str] = field(default_factory=list)
+    """fhir_search: types counted with _summary=count."""
+    resource: str | None = None
+    """fhir_read, fhir_document: a synthetic test resource, Type/id."""
 
-    @model_validator(mode="after")
-    def _fields_fit_kind(self) -> EmrModule:
+    def __post_init__(self) -> None:
         if self.kind == "fhir_search":
             if not self.resource_types:
                 raise ValueError("fhir_search needs resource_types")
@@ -66,14 +65,14 @@ class EmrModule(StrictModel):
             raise ValueError("resource is only for fhir_read and fhir_document")
         if self.kind != "http" and self.http.path:
             raise ValueError("FHIR modules build their own path; http.path is only for http modules")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class EmrConfig(Policy):
     """The EMR exporter's config file."""
 
-    auths: dict[str, AuthSpec] = {}
-    modules: dict[str, EmrModule] = Field(min_length=1)
+    auths: dict[str, AuthSpec] = field(default_factory=dict)
+    modules: Annotated[dict[str, EmrModule], at.MinLen(1)]
 
 
 def load_emr_config(path: Path) -> EmrConfig:

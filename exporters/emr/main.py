@@ -7,10 +7,10 @@ from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
 
+from exporters.core import policy
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import target_url
-from exporters.core.policy import load_access
 from exporters.core.probe import Deadline, Exporter, ProbeRequest
 from exporters.core.urltargets import Checked, check_url_request
 from exporters.emr import fhir
@@ -27,12 +27,16 @@ class EmrExporter(Exporter[LoadedEmr]):
     default_port = 9106
     description = "FHIR R4 and web probes of the electronic medical record (EMR) system."
 
-    def load_config(self, path: Path | None) -> LoadedEmr:
+    def read_config(self, path: Path | None) -> policy.Checked[EmrConfig]:
         """Load and check the config file; secrets are read once here to fail early."""
         if path is None:
             raise ConfigError.single("--config.file", "give the EMR exporter's config file")
-        config = load_emr_config(path)
-        return LoadedEmr(config, path, load_access(config, path, self.name, self.refusals))
+        return policy.check_policy(load_emr_config(path), path, self.name)
+
+    def build(self, read: policy.Checked[EmrConfig], path: Path | None) -> LoadedEmr:
+        """Keep the config with its file and the allow-list with its PHI guard."""
+        assert path is not None
+        return LoadedEmr(read.config, path, read.access.access(self.refusals))
 
     def module_names(self, config: LoadedEmr) -> Collection[str]:
         """Return the configured modules."""

@@ -26,46 +26,53 @@ An ``http`` module's target is a URL; a ``sql`` module's target is a connection 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import annotated_types as at
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
 from exporters.core.policy import Policy
 from exporters.database.config import QuerySpec, SqlAccess, connection_faults
-from hospmon.config import ConfigError, StrictModel, load
+from hospmon.config import ConfigError, Strict, load
+
+# The defaults, told apart from an http block written into a sql module and queries into an http one
+# (pydantic keeps what a default factory returns, where it copies a plain default).
+_NO_HTTP = HttpSpec()
+_NO_QUERIES: list[QuerySpec] = []
 
 
-class HisModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class HisModule(Strict):
     """One probe module: a web/API request, or business queries run on the HIS database."""
 
     kind: Literal["http", "sql"]
-    http: HttpSpec = HttpSpec()
-    queries: list[QuerySpec] = Field(default=[], description="sql: the queries and the metrics they yield")
+    http: HttpSpec = field(default_factory=lambda: _NO_HTTP)
+    queries: list[QuerySpec] = field(default_factory=lambda: _NO_QUERIES)
+    """sql: the queries and the metrics they yield."""
 
-    @model_validator(mode="after")
-    def _fields_fit_kind(self) -> HisModule:
+    def __post_init__(self) -> None:
         if self.kind == "sql":
             if not self.queries:
                 raise ValueError("a sql module needs queries")
-            if "http" in self.model_fields_set:
+            if self.http is not _NO_HTTP:
                 raise ValueError("http is only for http modules")
             names = [q.name for q in self.queries]
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
                 raise ValueError(f"query names repeat: {', '.join(repeated)}")
-        elif "queries" in self.model_fields_set:
+        elif self.queries is not _NO_QUERIES:
             raise ValueError("queries are only for sql modules")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class HisConfig(Policy):
     """The HIS exporter's config file: auths, database access, modules, and the targets it may probe."""
 
-    auths: dict[str, AuthSpec] = {}
-    database: SqlAccess = SqlAccess()
-    modules: dict[str, HisModule] = Field(min_length=1)
+    auths: dict[str, AuthSpec] = field(default_factory=dict)
+    database: SqlAccess = field(default_factory=SqlAccess)
+    modules: Annotated[dict[str, HisModule], at.MinLen(1)]
 
 
 def load_his_config(path: Path) -> HisConfig:

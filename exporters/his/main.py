@@ -27,7 +27,7 @@ from prometheus_client.metrics_core import Metric
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import check_target, target_url
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, Checked, check_policy
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.database.drivers import Target
 from exporters.database.engine import SqlEngine
@@ -64,13 +64,18 @@ class HisExporter(Exporter[LoadedHis]):
     default_port = 9105
     description = "Web/API and business SQL probes of the hospital information system (HIS)."
 
-    def load_config(self, path: Path | None) -> LoadedHis:
-        """Load and check the config file; database passwords are read here to fail early."""
+    def read_config(self, path: Path | None) -> Checked[HisConfig]:
+        """Load and check the config file, its references and the secrets of its HTTP auths."""
         if path is None:
             raise ConfigError.single("--config.file", "give the HIS exporter's config file")
-        config = load_his_config(path)
+        return check_policy(load_his_config(path), path, self.name)
+
+    def build(self, read: Checked[HisConfig], path: Path | None) -> LoadedHis:
+        """Read the database passwords (failing early), name the targets and make the SQL engine."""
+        assert path is not None
+        config = read.config
         passwords = read_passwords(config.database, path)
-        access = load_access(config, path, self.name, self.refusals)
+        access = read.access.access(self.refusals)
         targets = named_targets(config.database, passwords)
         return LoadedHis(config, path, passwords, targets, access, SqlEngine(guard=access.guard))
 

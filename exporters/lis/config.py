@@ -17,14 +17,15 @@ MLLP modules take ``target=HOST:PORT``; SQL modules take ``target=CONNECTION`` (
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag
+import annotated_types as at
 
 from exporters.core.policy import Policy
 from exporters.database.config import Auth, Connection, DatabaseConfig, ModuleSpec, check_references
-from hospmon.config import ConfigError, StrictModel, load
+from hospmon.config import Check, ConfigError, OneOf, Strict, load
 
 SEPARATORS = "|^~\\&\r\n"
 
@@ -36,10 +37,11 @@ def check_hl7_field(value: str) -> str:
     return value
 
 
-Hl7Field = Annotated[str, AfterValidator(check_hl7_field)]
+Hl7Field = Annotated[str, Check(check_hl7_field)]
 
 
-class MllpModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class MllpModule(Strict):
     """Send one synthetic HL7 v2 message over MLLP and read its acknowledgement.
 
     The message names no real patient: its patient is ``patient_id`` (``HOSPMON-PROBE`` by default) with the
@@ -55,37 +57,30 @@ class MllpModule(StrictModel):
     receiving_facility: Hl7Field = "LAB"
     version: Literal["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8"] = "2.5"
     processing_id: Literal["P", "T", "D"] = "T"
-    patient_id: Hl7Field = Field("HOSPMON-PROBE", min_length=1, max_length=20)
+    patient_id: Annotated[str, at.Len(1, 20), Check(check_hl7_field)] = "HOSPMON-PROBE"
     encoding: Literal["utf-8", "gb18030", "latin-1", "ascii"] = "utf-8"
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: Annotated[float, at.Gt(0)] = 10.0
     """Cap of each network wait; the scrape deadline caps it further."""
-    max_ack_bytes: int = Field(65536, gt=0)
+    max_ack_bytes: Annotated[int, at.Gt(0)] = 65536
 
 
+@dataclass(frozen=True, kw_only=True)
 class SqlModule(ModuleSpec):
     """Custom queries on a LIS database connection, through the database exporter's SQL engine."""
 
     prober: Literal["sql"]
 
 
-def _prober(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("prober", "mllp"))
-    return str(getattr(value, "prober", "mllp"))
+Module = Annotated[MllpModule | SqlModule, OneOf("prober", {"mllp": MllpModule, "sql": SqlModule}, "mllp")]
 
 
-Module = Annotated[
-    Annotated[MllpModule, Tag("mllp")] | Annotated[SqlModule, Tag("sql")],
-    Discriminator(_prober, custom_error_type="prober", custom_error_message="prober must be mllp or sql"),
-]
-
-
+@dataclass(frozen=True, kw_only=True)
 class LisConfig(Policy):
     """The exporter's database accounts, connections and modules, by name, and the targets it may probe."""
 
-    auths: dict[str, Auth] = Field(default_factory=dict)
-    connections: dict[str, Connection] = Field(default_factory=dict)
-    modules: dict[str, Module] = Field(min_length=1)
+    auths: dict[str, Auth] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    modules: Annotated[dict[str, Module], at.MinLen(1)]
 
     def database_config(self) -> DatabaseConfig:
         """Return the accounts and connections as the SQL engine's config, without ad hoc targets."""

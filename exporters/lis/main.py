@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporters.core.cli import serve
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, Checked, check_policy
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import host_port
 from exporters.database.drivers import Target
@@ -72,14 +72,26 @@ class LoadedLis:
     engine: SqlEngine = field(default_factory=SqlEngine)
 
 
-def load_lis(path: Path | None, tally: RefusalTally | None = None) -> LoadedLis:
-    """Load the config and read every database password it names."""
+def read_lis(path: Path | None) -> Checked[LisConfig]:
+    """Load and check the config file and the allow-list."""
     config = load_config(path)
     assert path is not None
-    database = config.database_config()
-    access = load_access(config, path, "lis", tally)
+    return check_policy(config, path, "lis")
+
+
+def build_lis(read: Checked[LisConfig], path: Path, tally: RefusalTally | None = None) -> LoadedLis:
+    """Read every database password the config names and make the targets and the SQL engine."""
+    database = read.config.database_config()
+    access = read.access.access(tally)
     targets = named_targets(database, read_passwords(database, path))
-    return LoadedLis(config, targets, access, SqlEngine(guard=access.guard))
+    return LoadedLis(read.config, targets, access, SqlEngine(guard=access.guard))
+
+
+def load_lis(path: Path | None, tally: RefusalTally | None = None) -> LoadedLis:
+    """Load the config and read every database password it names."""
+    read = read_lis(path)
+    assert path is not None
+    return build_lis(read, path, tally)
 
 
 def probe_sql(loaded: LoadedLis, target: Target, spec: SqlModule, deadline: Deadline) -> list[Metric]:
@@ -104,9 +116,14 @@ class LisExporter(Exporter[LoadedLis]):
     description = "HL7 v2 interfaces of the laboratory over MLLP, and the LIS database through SQL."
     default_module = "mllp"
 
-    def load_config(self, path: Path | None) -> LoadedLis:
-        """Load and check the config file and the passwords it names."""
-        return load_lis(path, self.refusals)
+    def read_config(self, path: Path | None) -> Checked[LisConfig]:
+        """Load and check the config file and the allow-list."""
+        return read_lis(path)
+
+    def build(self, read: Checked[LisConfig], path: Path | None) -> LoadedLis:
+        """Read the passwords the config names and make the targets and the SQL engine."""
+        assert path is not None
+        return build_lis(read, path, self.refusals)
 
     def module_names(self, config: LoadedLis) -> Collection[str]:
         """Return the configured modules."""

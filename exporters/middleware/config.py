@@ -20,14 +20,16 @@ The probe's target is the server's base URL (``http://his-app-1:8080``, ``https:
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+import annotated_types as at
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
 from exporters.core.policy import Policy
-from hospmon.config import StrictModel, load
+from hospmon.config import Check, Strict, load
 
 # What a channel can be doing; the engines' own words map onto these.
 State = Literal["started", "paused", "stopped", "starting", "stopping", "deploying", "error", "unknown"]
@@ -35,14 +37,22 @@ STATES: tuple[str, ...] = get_args(State)
 DEFAULT_PATHS = {"tomcat": "/manager/jmxproxy", "mirth": "/api", "engine_json": ""}
 
 
-class TomcatSpec(StrictModel):
+def _domain(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        raise ValueError(f"{value!r}: letters, digits, '_', '.' and '-' only")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class TomcatSpec(Strict):
     """What to read through the manager's JMX proxy."""
 
-    domain: str = Field(default="Catalina", pattern=r"^[A-Za-z0-9_.-]+$")
+    domain: Annotated[str, Check(_domain)] = "Catalina"
     """The JMX domain of Tomcat's MBeans: the name of its ``<Engine>``."""
 
 
-class MirthSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class MirthSpec(Strict):
     """What to ask Mirth Connect (NextGen Connect) besides the channel statuses."""
 
     last_message: bool = False
@@ -50,14 +60,15 @@ class MirthSpec(StrictModel):
     include_undeployed: bool = False
 
 
-class JsonEngineSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class JsonEngineSpec(Strict):
     """Where an engine's JSON answer keeps its channels and their figures: dotted paths (``stats.in``)."""
 
     channels: str = ""
     """Path to the list (or the object keyed by channel name) of channels; empty for the document itself."""
     name: str = "name"
     state: str | None = None
-    states: dict[str, State] = {}
+    states: dict[str, State] = field(default_factory=dict)
     """The engine's state words (compared case-insensitively) and ours; unlisted words count as unknown."""
     received: str | None = None
     sent: str | None = None
@@ -69,33 +80,38 @@ class JsonEngineSpec(StrictModel):
     version: str | None = None
     """Path to the engine's version in the same document, if it gives one."""
 
-    @model_validator(mode="after")
-    def _something_to_read(self) -> JsonEngineSpec:
+    def __post_init__(self) -> None:
         fields = (self.state, self.received, self.sent, self.errored, self.queued, self.last_message)
         if all(f is None for f in fields):
             raise ValueError("map at least one of state, received, sent, errored, queued, last_message")
-        return self
 
 
-class MiddlewareModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class MiddlewareModule(Strict):
     """One probe module: the kind of server, the request's settings and what the kind needs."""
 
     kind: Literal["tomcat", "mirth", "engine_json"]
-    http: HttpSpec = HttpSpec()
-    tomcat: TomcatSpec = TomcatSpec()
-    mirth: MirthSpec = MirthSpec()
+    http: HttpSpec = field(default_factory=HttpSpec)
+    tomcat: TomcatSpec | None = None
+    mirth: MirthSpec | None = None
     engine_json: JsonEngineSpec | None = None
 
-    @model_validator(mode="after")
-    def _fields_fit_kind(self) -> MiddlewareModule:
-        for kind in ("tomcat", "mirth"):
-            if kind in self.model_fields_set and self.kind != kind:
+    def __post_init__(self) -> None:
+        for kind, given in (("tomcat", self.tomcat), ("mirth", self.mirth)):
+            if given is not None and self.kind != kind:
                 raise ValueError(f"{kind} settings are only for {kind} modules")
         if (self.engine_json is not None) != (self.kind == "engine_json"):
             raise ValueError("engine_json modules need engine_json settings, and only they take them")
         if self.kind != "engine_json" and self.http.json_checks:
             raise ValueError("json_checks are only for engine_json modules")
-        return self
+
+    def tomcat_spec(self) -> TomcatSpec:
+        """Return the Tomcat settings, the defaults when none were given."""
+        return self.tomcat or TomcatSpec()
+
+    def mirth_spec(self) -> MirthSpec:
+        """Return the Mirth settings, the defaults when none were given."""
+        return self.mirth or MirthSpec()
 
     @property
     def path(self) -> str:
@@ -103,11 +119,12 @@ class MiddlewareModule(StrictModel):
         return self.http.path or DEFAULT_PATHS[self.kind]
 
 
+@dataclass(frozen=True, kw_only=True)
 class MiddlewareConfig(Policy):
     """The middleware exporter's config file."""
 
-    auths: dict[str, AuthSpec] = {}
-    modules: dict[str, MiddlewareModule] = Field(min_length=1)
+    auths: dict[str, AuthSpec] = field(default_factory=dict)
+    modules: Annotated[dict[str, MiddlewareModule], at.MinLen(1)]
 
 
 def load_middleware_config(path: Path) -> MiddlewareConfig:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from prometheus_client.metrics_core import Metric
 
+from exporters.core import policy
 from exporters.core.cli import serve
-from exporters.core.policy import load_access
 from exporters.core.probe import Deadline, Exporter, ProbeRequest
 from exporters.core.urltargets import Checked, check_url_request
 from exporters.middleware.config import MiddlewareConfig, load_middleware_config
@@ -33,12 +33,16 @@ class MiddlewareExporter(Exporter[LoadedMiddleware]):
     default_port = 9109
     description = "Tomcat (JMX proxy), Mirth Connect (REST API) and integration engines with a JSON API."
 
-    def load_config(self, path: Path | None) -> LoadedMiddleware:
+    def read_config(self, path: Path | None) -> policy.Checked[MiddlewareConfig]:
         """Load and check the config file; secrets are read once here to fail early."""
         if path is None:
             raise ConfigError.single("--config.file", "give the middleware exporter's config file")
-        config = load_middleware_config(path)
-        return LoadedMiddleware(config, path, load_access(config, path, self.name, self.refusals))
+        return policy.check_policy(load_middleware_config(path), path, self.name)
+
+    def build(self, read: policy.Checked[MiddlewareConfig], path: Path | None) -> LoadedMiddleware:
+        """Keep the config with its file and the allow-list with its PHI guard."""
+        assert path is not None
+        return LoadedMiddleware(read.config, path, read.access.access(self.refusals))
 
     def module_names(self, config: LoadedMiddleware) -> Collection[str]:
         """Return the configured modules."""

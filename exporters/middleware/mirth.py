@@ -122,11 +122,11 @@ class _Client:
 def mirth_metrics(probe: ModuleProbe) -> list[Metric]:
     """Read the channel statuses (and, if asked, each channel's newest message) and the version."""
     client, spec = _Client(probe), probe.spec
-    undeployed = "true" if spec.mirth.include_undeployed else "false"
+    undeployed = "true" if spec.mirth_spec().include_undeployed else "false"
     statuses = parse_statuses(
         client.get(f"/channels/statuses?includeUndeployed={undeployed}", first=True).json()
     )
-    if spec.mirth.last_message:
+    if spec.mirth_spec().last_message:
         for channel_id, channel in statuses:
             if channel_id:
                 path = f"/channels/{quote(channel_id, safe='')}/messages?limit=1&includeContent=false"

@@ -149,7 +149,7 @@ def _info(module: str, beans: list[MBean]) -> list[Metric]:
 def tomcat_metrics(probe: ModuleProbe) -> list[Metric]:
     """Query the JMX proxy once per kind of MBean and return the module's families."""
     proxy = JmxProxy(probe)
-    module, deadline, domain = probe.module, probe.deadline, probe.spec.tomcat.domain
+    module, deadline, domain = probe.module, probe.deadline, probe.spec.tomcat_spec().domain
     out: list[Metric] = []
     out += _info(module, proxy.query(f"{domain}:type=Server", frozenset({"serverInfo"}), deadline))
     memory = proxy.query(

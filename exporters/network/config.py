@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+import annotated_types as at
 
 from exporters.core.policy import Policy
 from exporters.network.ber import parse_oid
-from hospmon.config import ConfigError, ConfigFault, StrictModel, load, load_yaml, validate
+from hospmon.config import Check, ConfigError, ConfigFault, Strict, load, load_yaml, validate
 
 MODULES_DIR = Path(__file__).parent / "modules"
 DEFAULT_CONFIG = Path(__file__).parent / "network.yml"
@@ -35,34 +36,37 @@ def _label(text: str) -> str:
     return text
 
 
-OidText = Annotated[str, AfterValidator(_oid)]
-LabelName = Annotated[str, AfterValidator(_label)]
+OidText = Annotated[str, Check(_oid)]
+LabelName = Annotated[str, Check(_label)]
 ValueType = Literal[
     "DisplayString", "OctetString", "PhysAddress", "InetAddress", "IpAddress", "ObjectIdentifier", "Integer"
 ]
 
 
-class Index(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Index(Strict):
     """How to turn part of a row's index into a label."""
 
     label: LabelName
     type: Literal["integer", "string", "ipv4", "physaddress", "rest"] = "integer"
 
 
-class Lookup(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Lookup(Strict):
     """A label taken from another column at the same index (ifName for an ifHCInOctets row)."""
 
     label: LabelName
     oid: OidText
     type: ValueType = "DisplayString"
-    enum_values: dict[int | str, str] = Field(default_factory=dict)
-    fallback: OidText | None = Field(default=None, description="column read where `oid` has no cell")
-    index: list[LabelName] = Field(
-        default_factory=list, description="the row's index labels the lookup table is indexed by; default all"
-    )
+    enum_values: dict[int | str, str] = field(default_factory=dict)
+    fallback: OidText | None = None
+    """Column read where `oid` has no cell."""
+    index: list[LabelName] = field(default_factory=list)
+    """The row's index labels the lookup table is indexed by; default all."""
 
 
-class Fallback(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Fallback(Strict):
     """A column read, row by row, where the metric's own column has no value (32-bit for 64-bit counters).
 
     SNMPv1 cannot carry Counter64, and many agents (UPS cards, printers, old hosts) have no ifXTable.
@@ -72,34 +76,38 @@ class Fallback(StrictModel):
     scale: float = 1.0
 
 
-class SplitBy(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class SplitBy(Strict):
     """Emit rows under ``<name>_<suffix>`` chosen by the integer value of another column (sensor type)."""
 
     oid: OidText
     names: dict[int, str]
     default: str = "value"
-    scales: dict[int, float] = Field(default_factory=dict, description="a factor per value, e.g. % -> ratio")
+    scales: dict[int, float] = field(default_factory=dict)
+    """A factor per value, e.g. % -> ratio."""
 
 
-class TextTime(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class TextTime(Strict):
     """A date inside a text value, exported as Unix time (a signature version's build date).
 
     FortiGate's ``27.00768(2015-09-01 15:10)`` takes ``regex: '[(]([0-9-]+ [0-9:]+)[)]'``.
     """
 
-    regex: re.Pattern[str] = Field(description="its first group is the date")
-    format: str = Field(default="%Y-%m-%d %H:%M", description="strptime format of the group (digits only)")
-    timezone: str = Field(default="UTC", description="the zone the device writes its dates in")
+    regex: re.Pattern[str]
+    """Its first group is the date."""
+    format: str = "%Y-%m-%d %H:%M"
+    """The strptime format of the group (digits only)."""
+    timezone: str = "UTC"
+    """The zone the device writes its dates in."""
 
-    @model_validator(mode="after")
-    def _check(self) -> TextTime:
+    def __post_init__(self) -> None:
         if self.regex.groups < 1:
             raise ValueError("text_time.regex needs a group around the date")
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {self.timezone!r}: give an IANA name such as UTC") from None
-        return self
 
     def timestamp(self, text: str) -> float | None:
         """Return the Unix time of the date in `text`, or None when there is none."""
@@ -113,23 +121,22 @@ class TextTime(StrictModel):
         return when.replace(tzinfo=zoneinfo.ZoneInfo(self.timezone)).timestamp()
 
 
-class Metric(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Metric(Strict):
     """One column or scalar and the series it becomes."""
 
     name: str
     oid: OidText
     type: Literal["gauge", "counter", "enum", "info", "bits"]
     help: str
-    indexes: list[Index] = Field(default_factory=list)
-    lookups: list[Lookup] = Field(default_factory=list)
-    labels: dict[LabelName, str] = Field(default_factory=dict)
-    enum_values: dict[int | str, str] = Field(default_factory=dict)
+    indexes: list[Index] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
+    labels: dict[LabelName, str] = field(default_factory=dict)
+    enum_values: dict[int | str, str] = field(default_factory=dict)
     value_label: LabelName | None = None
     value_type: ValueType = "DisplayString"
-    value_regex: re.Pattern[str] | None = Field(
-        default=None,
-        description="info: the label is the first group of this regex (the version before a date)",
-    )
+    value_regex: re.Pattern[str] | None = None
+    """Info: the label is the first group of this regex (the version before a date)."""
     scale: float = 1.0
     fallback: Fallback | None = None
     multiply_by: OidText | None = None
@@ -138,8 +145,7 @@ class Metric(StrictModel):
     split_by: SplitBy | None = None
     text_time: TextTime | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Metric:
+    def __post_init__(self) -> None:
         if self.text_time is not None and self.type != "gauge":
             raise ValueError("text_time makes a gauge: set type: gauge")
         if self.value_regex is not None and (self.type != "info" or self.value_regex.groups < 1):
@@ -159,7 +165,6 @@ class Metric(StrictModel):
         names = self.label_names()
         if len(set(names)) != len(names):
             raise ValueError(f"metric {self.name}: a label name is used twice in {names}")
-        return self
 
     def label_names(self) -> list[str]:
         """Return the label names of this metric's series, in order."""
@@ -181,19 +186,20 @@ class Metric(StrictModel):
         return [self.oid, *(lk.oid for lk in self.lookups), *(o for o in extra if o)]
 
 
-class Module(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Module(Strict):
     """What to fetch from a target (subtrees to walk, scalars to get) and which series to make of it."""
 
-    walk: list[OidText] = Field(default_factory=list)
-    get: list[OidText] = Field(default_factory=list)
-    max_repetitions: int | None = Field(default=None, ge=1, le=200)
-    retries: int | None = Field(default=None, ge=0, le=10)
-    timeout: float | None = Field(default=None, gt=0, le=60)
-    walk_together: bool = Field(default=True, description="false: one subtree per request, for buggy agents")
+    walk: list[OidText] = field(default_factory=list)
+    get: list[OidText] = field(default_factory=list)
+    max_repetitions: Annotated[int, at.Interval(ge=1, le=200)] | None = None
+    retries: Annotated[int, at.Interval(ge=0, le=10)] | None = None
+    timeout: Annotated[float, at.Interval(gt=0, le=60)] | None = None
+    walk_together: bool = True
+    """False: one subtree per request, for buggy agents."""
     metrics: list[Metric]
 
-    @model_validator(mode="after")
-    def _covered(self) -> Module:
+    def __post_init__(self) -> None:
         walks = [parse_oid(w) for w in self.walk]
         gets = [parse_oid(g) for g in self.get]
         for metric in self.metrics:
@@ -206,10 +212,10 @@ class Module(StrictModel):
             shape = shapes.setdefault(metric.name, (metric.type, metric.label_names()))
             if shape != (metric.type, metric.label_names()):
                 raise ValueError(f"metrics named {metric.name} differ in type or label names")
-        return self
 
 
-class Auth(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Auth(Strict):
     """A named set of credentials. Secrets: ``*_env`` (environment variable) or ``*_file``."""
 
     version: Literal[1, 2, 3] = 2
@@ -224,19 +230,16 @@ class Auth(StrictModel):
     priv_password_env: str | None = None
     priv_password_file: str | None = None
     context_name: str = ""
-    backend: Literal["fast", "pysnmp"] | None = Field(
-        default=None, description="default: fast, or pysnmp for privacy protocols other than AES (128)"
-    )
+    backend: Literal["fast", "pysnmp"] | None = None
+    """Default: fast, or pysnmp for privacy protocols other than AES (128)."""
 
-    @model_validator(mode="after")
-    def _check(self) -> Auth:
+    def __post_init__(self) -> None:
         if self.version == 3 and not self.username:
             raise ValueError("SNMPv3 needs a username")
         if self.backend == "fast" and self.version == 3 and not self.fast_path_ok():
             raise ValueError(f"the fast backend speaks AES (128) privacy only, not {self.priv_protocol}")
         if self.version != 3 and self.username:
             raise ValueError("username is for SNMPv3; set version: 3")
-        return self
 
     def fast_path_ok(self) -> bool:
         """Tell whether our own codec speaks this auth (everything but DES and AES-192/256 privacy)."""
@@ -247,28 +250,31 @@ class Auth(StrictModel):
         return self.backend or ("fast" if self.fast_path_ok() else "pysnmp")
 
 
-class Defaults(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Defaults(Strict):
     """Request settings used where a module does not set its own."""
 
-    timeout: float = Field(default=5.0, gt=0, le=60)
-    retries: int = Field(default=3, ge=0, le=10)
-    max_repetitions: int = Field(default=25, ge=1, le=200)
+    timeout: Annotated[float, at.Interval(gt=0, le=60)] = 5.0
+    retries: Annotated[int, at.Interval(ge=0, le=10)] = 3
+    max_repetitions: Annotated[int, at.Interval(ge=1, le=200)] = 25
 
 
-class Limits(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class Limits(Strict):
     """How many requests may be in flight at once."""
 
-    overall: int = Field(default=64, ge=1)
-    per_target: int = Field(default=2, ge=1)
+    overall: Annotated[int, at.Ge(1)] = 64
+    per_target: Annotated[int, at.Ge(1)] = 2
 
 
+@dataclass(frozen=True, kw_only=True)
 class NetworkConfig(Policy):
     """The whole config file: auths, modules, request settings, and the targets it may probe."""
 
     auths: dict[str, Auth]
-    modules: dict[str, Module] = Field(default_factory=dict)
-    defaults: Defaults = Defaults()
-    limits: Limits = Limits()
+    modules: dict[str, Module] = field(default_factory=dict)
+    defaults: Defaults = field(default_factory=Defaults)
+    limits: Limits = field(default_factory=Limits)
 
 
 def shipped_modules() -> dict[str, Module]:

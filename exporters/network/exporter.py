@@ -9,11 +9,11 @@ from typing import TypedDict
 
 from prometheus_client.metrics_core import Metric
 
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, AccessList, read_access
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import split_target
-from exporters.network.ber import V1, V2C, VarBind
-from exporters.network.config import Auth, NetworkConfig, load_config
+from exporters.network.ber import V1, V2C, VarBind, size_oid_cache
+from exporters.network.config import Auth, Module, NetworkConfig, load_config
 from exporters.network.render import CompiledModule
 from exporters.network.session import Limiter, Session, get, walk, walk_many
 from exporters.network.udp import UdpSession
@@ -21,6 +21,9 @@ from hospmon.config import ConfigError, read_secret
 
 DEFAULT_AUTH = "public_v2"
 SNMP_PORT = 161
+# Decoded OIDs kept per column the modules declare: the rows of a large chassis switch. A walk also brings
+# the columns of its subtree that no metric reads (if_mib declares 24 of the 41 its two walks bring).
+OID_ROWS_PER_COLUMN = 256
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,15 @@ class Timing(TypedDict):
     timeout: float
     retries: int
     limiter: Limiter
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """The validated config, every module (shipped and configured) and the allow-list: plain data."""
+
+    config: NetworkConfig
+    modules: dict[str, Module]
+    access: AccessList
 
 
 @dataclass
@@ -134,9 +146,14 @@ class NetworkExporter(Exporter[Runtime]):
     description = "SNMP exporter for network gear, servers, storage and UPS"
     default_module = "if_mib"
 
-    def load_config(self, path: Path | None) -> Runtime:
-        """Read the config (default: the shipped lab config), compile modules and read secrets."""
+    def read_config(self, path: Path | None) -> ReadConfig:
+        """Read and validate the config (default: the shipped lab config), its modules and its allow-list."""
         config, modules = load_config(path)
+        return ReadConfig(config, modules, read_access(config, path or Path("network.yml"), self.name))
+
+    def build(self, read: ReadConfig, path: Path | None) -> Runtime:
+        """Read the secrets, compile the modules and make the limits and the PHI guard."""
+        config = read.config
         where = path or Path("network.yml")
         faults = []
         credentials: dict[str, Credentials] = {}
@@ -147,10 +164,10 @@ class NetworkExporter(Exporter[Runtime]):
                 faults.extend(exc.faults)
         if faults:
             raise ConfigError(faults)
-        compiled = {name: CompiledModule(name, module) for name, module in modules.items()}
+        compiled = {name: CompiledModule(name, module) for name, module in read.modules.items()}
+        size_oid_cache(OID_ROWS_PER_COLUMN * sum(len(m.columns) for m in compiled.values()))
         limiter = Limiter(config.limits.overall, config.limits.per_target)
-        access = load_access(config, where, self.name, self.refusals)
-        return Runtime(config, compiled, credentials, limiter, access)
+        return Runtime(config, compiled, credentials, limiter, read.access.access(self.refusals))
 
     def module_names(self, config: Runtime) -> Collection[str]:
         """Return the shipped and configured module names."""

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from exporters.network.config import Module
 from exporters.network.mibs import MibError, MibTree, compile_mibs
-from hospmon.config import StrictModel, load
+from hospmon.config import StrictModel, load, validate
 
 # Textual conventions of the SMI base modules, by name: (kind, value type or enum).
 BASE_CONVENTIONS: dict[str, tuple[str, Any]] = {
@@ -232,7 +232,7 @@ def generate_module(tree: MibTree, wanted: Wanted) -> dict[str, Any]:
     module: dict[str, Any] = {"walk": walk, "get": get, "metrics": metrics}
     if wanted.max_repetitions:
         module["max_repetitions"] = wanted.max_repetitions
-    Module.model_validate(module)  # the generated module loads as a hand-written one would
+    validate(Module, module, "generated module", id_field="name")  # loads as a hand-written one would
     return module
 
 

@@ -15,12 +15,16 @@ authentication key and cannot decrypt what we send.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import errind
+from pysnmp.smi.builder import MibBuilder
+from pysnmp.smi.compiler import DEFAULT_DEST, add_mib_compiler
+from pysnmp.smi.error import MibNotFoundError
 
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.ber import GET, GETBULK, GETNEXT, Oid, Value, VarBind
@@ -81,6 +85,30 @@ def usm_user(
     )
 
 
+class _LazyCompiler:
+    """pysmi's MIB compiler, built only when a MIB module is really missing, then shared by every engine.
+
+    pysnmp gives each engine a compiler of its own on its first request, and building one builds pysmi's
+    LALR parser: about a second of CPU (several on a loaded machine) spent inside the probe's deadline, so a
+    v3 probe through pysnmp timed out instead of reporting a wrong password. Our OIDs are numeric and never
+    need a MIB compiled; if one ever does, it is compiled here, one caller at a time.
+    """
+
+    _lock = threading.Lock()
+    _compiler: Any = None
+
+    def compile(self, *names: str, **options: Any) -> Any:
+        """Compile MIB modules as pysnmp's own compiler would."""
+        with self._lock:
+            if _LazyCompiler._compiler is None:
+                builder = MibBuilder()
+                add_mib_compiler(builder, ifAvailable=True)
+                if builder.get_mib_compiler() is None:
+                    raise MibNotFoundError(f"no MIB compiler (pysmi) to build {', '.join(names)}")
+                _LazyCompiler._compiler = builder.get_mib_compiler()
+            return _LazyCompiler._compiler.compile(*names, **options)
+
+
 def to_varbind(name: Any, value: Any) -> VarBind:
     """Turn a pysnmp (name, value) pair into the ``(oid, tag, value)`` form of our decoder."""
     oid: Oid = tuple(int(x) for x in name)
@@ -126,6 +154,7 @@ class PysnmpSession:
         self._target = f"{host}:{port}"
         self._loop = asyncio.new_event_loop()
         self._engine = hl.SnmpEngine()
+        self._engine.get_mib_builder().set_mib_compiler(_LazyCompiler(), DEFAULT_DEST)
 
     def request(
         self, pdu_type: int, oids: Sequence[Oid], max_repetitions: int, deadline: Deadline

@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from exporters.core.probe import Deadline, ProbeFailed
 from exporters.network.ber import (
@@ -36,9 +35,6 @@ from exporters.network.ber import (
 from exporters.network.privcheck import first_private_request
 from exporters.network.session import Limiter, SnmpErrorStatus
 from exporters.network.udp import RECV_BUFFER, UNREACHABLE_ERRNOS, UdpSession
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.ciphers import CipherContext
 
 # auth protocol: (hashlib name, MAC length in bytes)
 AUTH_HASHES = {
@@ -228,7 +224,7 @@ class UsmSession(UdpSession):
             self._salt = (self._salt + 1) % 2**64
             salt = self._salt.to_bytes(8, "big")
             iv = boots.to_bytes(4, "big") + now.to_bytes(4, "big") + salt
-            scoped = tlv(OCTET_STRING, self._cipher(engine.engine_id, iv, encrypt=True).update(scoped))
+            scoped = tlv(OCTET_STRING, self._crypt(engine.engine_id, iv, scoped, encrypt=True))
         return self._message(
             request_id, flags, engine.engine_id, boots, now, self._user, b"\0" * mac_len, salt, scoped
         )
@@ -268,15 +264,13 @@ class UsmSession(UdpSession):
         key = localized_key(hash_name, password, engine_id)
         return hmac.new(key, message, hash_name).digest()[:mac_len]
 
-    def _cipher(self, engine_id: bytes, iv: bytes, *, encrypt: bool) -> CipherContext:
-        # imported here: a process with no authPriv user never loads the crypto library (memory)
-        from cryptography.hazmat.decrepit.ciphers.modes import CFB
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    def _crypt(self, engine_id: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+        # imported here: a process with no authPriv user never loads the cipher (memory)
+        from exporters.network.aes import decrypt_cfb, encrypt_cfb
 
         assert self._auth is not None and self._priv_password is not None
         key = localized_key(self._auth[0][0], self._priv_password, engine_id)[:16]
-        cipher = Cipher(algorithms.AES(key), CFB(iv))
-        return cipher.encryptor() if encrypt else cipher.decryptor()
+        return (encrypt_cfb if encrypt else decrypt_cfb)(key, iv, data)
 
     def decode(self, data: bytes, request_id: int, *, private: bool = True) -> list[VarBind] | None:
         """Check, decrypt and decode an answer; None when it answers another request or is less protected
@@ -310,7 +304,7 @@ class UsmSession(UdpSession):
         if flags & PRIV_FLAG:
             cstart, cend = expect(data, send, OCTET_STRING)
             iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + data[pstart:pend]
-            body = self._cipher(engine_id, iv, encrypt=False).update(data[cstart:cend])
+            body = self._crypt(engine_id, iv, data[cstart:cend], encrypt=False)
             pos = 0
         else:
             body, pos = data, send

@@ -22,14 +22,15 @@ host and takes the target only as a name.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+import annotated_types as at
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, check_auths
 from exporters.core.policy import Policy
-from hospmon.config import ConfigError, StrictModel, load
+from hospmon.config import Check, ConfigError, OneOf, Strict, load
 
 # DICOM defined terms for imaging modalities (PS3.3 C.7.3.1.1.1) that become label values; others count
 # as "other" so a misconfigured modality cannot grow the series count.
@@ -47,34 +48,36 @@ def check_ae_title(value: str) -> str:
     return value
 
 
-AETitle = Annotated[str, AfterValidator(check_ae_title)]
+AETitle = Annotated[str, Check(check_ae_title)]
+Seconds = Annotated[float, at.Gt(0)]
 
 
-class EchoModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class EchoModule(Strict):
     """Open an association, send a C-ECHO, release."""
 
     prober: Literal["echo"] = "echo"
     calling_ae: AETitle = "HOSPMON"
     called_ae: AETitle = "ANY-SCP"
     """Used unless the request gives ``called_ae``."""
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: Seconds = 10.0
     """Cap of each network wait; the scrape deadline caps it further."""
 
 
-class StudyQuery(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class StudyQuery(Strict):
     """How study-level C-FIND results are turned into counts by modality."""
 
-    modalities: list[str] = Field(default_factory=lambda: list(DEFAULT_MODALITIES), min_length=1)
+    modalities: Annotated[list[str], at.MinLen(1)] = field(default_factory=lambda: list(DEFAULT_MODALITIES))
     """Modalities reported by name; any other is counted as ``other``."""
-    ignore_modalities: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORED))
+    ignore_modalities: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORED))
     """Modalities not counted (reports and other non-image objects stored with a study)."""
-    max_studies: int = Field(5000, ge=1)
+    max_studies: Annotated[int, at.Ge(1)] = 5000
     """More matches than this fail the probe with check_failed instead of holding them all."""
     timezone: str | None = None
     """IANA zone of StudyDate and StudyTime (``Asia/Shanghai``); the exporter's local zone by default."""
 
-    @model_validator(mode="after")
-    def _zone_and_codes(self) -> StudyQuery:
+    def __post_init__(self) -> None:
         if self.timezone is not None:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,26 +88,28 @@ class StudyQuery(StrictModel):
         bad = [m for m in [*self.modalities, *self.ignore_modalities] if not m.isalnum() or len(m) > 16]
         if bad:
             raise ValueError(f"not DICOM modality codes: {', '.join(bad)}")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class FindModule(StudyQuery):
     """Count the studies dated today on the target AE, by modality, with a study-level C-FIND."""
 
     prober: Literal["find"]
     calling_ae: AETitle = "HOSPMON"
     called_ae: AETitle = "ANY-SCP"
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: Seconds = 10.0
 
 
-class DicomNode(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class DicomNode(Strict):
     """A DICOM node the exporter queries besides the target."""
 
-    host: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
+    host: Annotated[str, at.MinLen(1)]
+    port: Annotated[int, at.Interval(ge=1, le=65535)]
     called_ae: AETitle
 
 
+@dataclass(frozen=True, kw_only=True)
 class RoutingModule(StudyQuery):
     """Count studies on the target (a modality or a gateway) still missing on the archive after a while."""
 
@@ -113,66 +118,63 @@ class RoutingModule(StudyQuery):
     called_ae: AETitle = "ANY-SCP"
     """The source's AE title, unless the request gives ``called_ae``."""
     archive: DicomNode
-    after_minutes: float = Field(30.0, gt=0)
+    after_minutes: Seconds = 30.0
     """A study is unrouted when it is older than this (by StudyDate and StudyTime) and not on the archive."""
-    window_hours: float = Field(24.0, gt=0, le=168)
+    window_hours: Annotated[float, at.Interval(gt=0, le=168)] = 24.0
     """Only studies younger than this are checked."""
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: Seconds = 10.0
 
 
-class QidoModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class QidoModule(Strict):
     """Time a DICOMweb QIDO-RS search for today's studies: ``{target}/studies?StudyDate=today``."""
 
     prober: Literal["qido"]
-    http: HttpSpec = HttpSpec()
-    limit: int = Field(100, ge=1, le=10000)
+    http: HttpSpec = field(default_factory=HttpSpec)
+    limit: Annotated[int, at.Interval(ge=1, le=10000)] = 100
     timezone: str | None = None
 
 
-class OrthancModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class OrthancModule(Strict):
     """Read Orthanc's ``/statistics``: studies, series, instances and disk use."""
 
     prober: Literal["orthanc"]
-    http: HttpSpec = HttpSpec()
-    capacity_bytes: float | None = Field(None, gt=0)
+    http: HttpSpec = field(default_factory=HttpSpec)
+    capacity_bytes: Annotated[float, at.Gt(0)] | None = None
     """The archive's capacity (Orthanc's MaximumStorageSize, or its volume's size), to report use against."""
 
 
-class StorageModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class StorageModule(Strict):
     """Report used and total bytes of the archive volume mounted at `path` on the exporter's host."""
 
     prober: Literal["storage"]
     path: Path
 
 
-def _prober(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("prober", "echo"))
-    return str(getattr(value, "prober", "echo"))
-
-
+PROBERS = {
+    "echo": EchoModule,
+    "find": FindModule,
+    "routing": RoutingModule,
+    "qido": QidoModule,
+    "orthanc": OrthancModule,
+    "storage": StorageModule,
+}
 Module = Annotated[
-    Annotated[EchoModule, Tag("echo")]
-    | Annotated[FindModule, Tag("find")]
-    | Annotated[RoutingModule, Tag("routing")]
-    | Annotated[QidoModule, Tag("qido")]
-    | Annotated[OrthancModule, Tag("orthanc")]
-    | Annotated[StorageModule, Tag("storage")],
-    Discriminator(
-        _prober,
-        custom_error_type="prober",
-        custom_error_message="prober must be one of echo, find, routing, qido, orthanc, storage",
-    ),
+    EchoModule | FindModule | RoutingModule | QidoModule | OrthancModule | StorageModule,
+    OneOf("prober", PROBERS, "echo"),
 ]
 DICOM_PROBERS = frozenset({"echo", "find", "routing"})
 WEB_PROBERS = frozenset({"qido", "orthanc"})
 
 
+@dataclass(frozen=True, kw_only=True)
 class PacsConfig(Policy):
     """The exporter's auths and modules, by name."""
 
-    auths: dict[str, AuthSpec] = Field(default_factory=dict)
-    modules: dict[str, Module] = Field(min_length=1)
+    auths: dict[str, AuthSpec] = field(default_factory=dict)
+    modules: Annotated[dict[str, Module], at.MinLen(1)]
 
 
 def load_config(path: Path | None) -> PacsConfig:

@@ -11,7 +11,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporters.core.cli import serve
 from exporters.core.httpconfig import check_target
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, Checked, check_policy
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeRequest
 from exporters.core.target import host_port
 from exporters.pacs import find, web
@@ -66,11 +66,16 @@ class PacsExporter(Exporter[LoadedPacs]):
     description = "DICOM nodes, DICOMweb and Orthanc archives of the PACS."
     default_module = "echo"
 
-    def load_config(self, path: Path | None) -> LoadedPacs:
+    def read_config(self, path: Path | None) -> Checked[PacsConfig]:
         """Load and check the config file."""
         config = load_config(path)
         assert path is not None
-        return LoadedPacs(config, path, load_access(config, path, self.name, self.refusals))
+        return check_policy(config, path, self.name)
+
+    def build(self, read: Checked[PacsConfig], path: Path | None) -> LoadedPacs:
+        """Keep the config with its file and the allow-list with its PHI guard."""
+        assert path is not None
+        return LoadedPacs(read.config, path, read.access.access(self.refusals))
 
     def module_names(self, config: LoadedPacs) -> Collection[str]:
         """Return the configured modules."""

@@ -28,54 +28,59 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+import annotated_types as at
 
 from exporters.core.httpconfig import AuthSpec, HttpSpec, TlsSpec, check_auths
 from exporters.core.policy import Policy
-from hospmon.config import StrictModel, load
+from hospmon.config import Check, Strict, load
 
 RR_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
 RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED")
 
 
-class IcmpSpec(StrictModel):
+Seconds = Annotated[float, at.Gt(0)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IcmpSpec(Strict):
     """An echo request: ``auto`` tries an unprivileged datagram socket first and falls back to a raw one."""
 
     socket: Literal["auto", "datagram", "raw"] = "auto"
     ip_protocol: Literal["ip4", "ip6"] = "ip4"
-    payload_bytes: int = Field(default=56, ge=0, le=1452)
-    timeout_seconds: float = Field(default=5.0, gt=0)
+    payload_bytes: Annotated[int, at.Interval(ge=0, le=1452)] = 56
+    timeout_seconds: Seconds = 5.0
 
 
-class Step(StrictModel):
+def _bytes_pattern(value: object) -> object:
+    return value.encode("latin-1") if isinstance(value, str) else value
+
+
+def _hex(value: str | None) -> str | None:
+    if value is not None:
+        bytes.fromhex(value)
+    return value
+
+
+Hex = Annotated[str | None, Check(_hex)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(Strict):
     """One step of a TCP conversation: send bytes, or wait for a regular expression or exact bytes."""
 
     send: str | None = None
-    send_hex: str | None = None
-    expect: re.Pattern[bytes] | None = None
-    expect_hex: str | None = None
+    send_hex: Hex = None
+    expect: Annotated[re.Pattern[bytes] | None, Check(_bytes_pattern, before=True)] = None
+    expect_hex: Hex = None
 
-    @field_validator("expect", mode="before")
-    @classmethod
-    def _bytes_pattern(cls, value: object) -> object:
-        return value.encode("latin-1") if isinstance(value, str) else value
-
-    @field_validator("send_hex", "expect_hex")
-    @classmethod
-    def _hex(cls, value: str | None) -> str | None:
-        if value is not None:
-            bytes.fromhex(value)
-        return value
-
-    @model_validator(mode="after")
-    def _one_action(self) -> Step:
+    def __post_init__(self) -> None:
         given = [v for v in (self.send, self.send_hex, self.expect, self.expect_hex) if v is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of send, send_hex, expect and expect_hex")
-        return self
 
     def payload(self) -> bytes | None:
         """Return the bytes to send, or None for an expect step."""
@@ -84,72 +89,76 @@ class Step(StrictModel):
         return bytes.fromhex(self.send_hex) if self.send_hex is not None else None
 
 
-class TcpSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class TcpSpec(Strict):
     """Connect (optionally TLS), then run the steps in order."""
 
-    port: int | None = Field(default=None, ge=1, le=65535, description="used when the target has none")
+    port: Annotated[int, at.Interval(ge=1, le=65535)] | None = None
+    """Used when the target has none."""
     tls: bool = False
-    tls_config: TlsSpec = TlsSpec()
-    steps: list[Step] = []
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    max_read_bytes: int = Field(default=64 * 1024, gt=0)
+    tls_config: TlsSpec = field(default_factory=TlsSpec)
+    steps: list[Step] = field(default_factory=list)
+    timeout_seconds: Seconds = 10.0
+    max_read_bytes: Annotated[int, at.Gt(0)] = 64 * 1024
 
 
-class DnsSpec(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class DnsSpec(Strict):
     """A query to the resolver named by the target: the answer must come with one of `valid_rcodes`."""
 
-    query_name: str = Field(min_length=1, max_length=253)
+    query_name: Annotated[str, at.Len(1, 253)]
     query_type: Literal[RR_TYPES] = "A"  # type: ignore[valid-type]
     transport: Literal["udp", "tcp"] = "udp"
     recursion_desired: bool = True
-    valid_rcodes: list[Literal[RCODES]] = ["NOERROR"]  # type: ignore[valid-type]
-    answer_regex: list[re.Pattern[str]] = Field(default=[], description="each must match an answer record")
-    min_answers: int = Field(default=1, ge=0)
-    timeout_seconds: float = Field(default=5.0, gt=0)
+    valid_rcodes: list[Literal[RCODES]] = field(default_factory=lambda: ["NOERROR"])  # type: ignore[valid-type]
+    answer_regex: list[re.Pattern[str]] = field(default_factory=list)
+    """Each must match an answer record."""
+    min_answers: Annotated[int, at.Ge(0)] = 1
+    timeout_seconds: Seconds = 5.0
 
 
-class ClamdSpec(StrictModel):
+def _zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: give an IANA name such as Asia/Shanghai") from None
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClamdSpec(Strict):
     """ClamAV's daemon on its TCP port (``TCPSocket`` in clamd.conf): VERSION and STATS."""
 
-    port: int = Field(default=3310, ge=1, le=65535, description="used when the target has none")
-    timezone: str = Field(default="UTC", description="the clamd host's zone: clamd prints local time")
-    timeout_seconds: float = Field(default=5.0, gt=0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}: give an IANA name such as Asia/Shanghai"
-            ) from None
-        return value
+    port: Annotated[int, at.Interval(ge=1, le=65535)] = 3310
+    """Used when the target has none."""
+    timezone: Annotated[str, Check(_zone)] = "UTC"
+    """The clamd host's zone: clamd prints local time."""
+    timeout_seconds: Seconds = 5.0
 
 
-class ReachModule(StrictModel):
+@dataclass(frozen=True, kw_only=True)
+class ReachModule(Strict):
     """One probe module: its kind and the settings of that kind."""
 
     kind: Literal["icmp", "tcp", "dns", "http", "clamd"]
-    icmp: IcmpSpec = IcmpSpec()
-    tcp: TcpSpec = TcpSpec()
+    icmp: IcmpSpec = field(default_factory=IcmpSpec)
+    tcp: TcpSpec = field(default_factory=TcpSpec)
     dns: DnsSpec | None = None
-    http: HttpSpec = HttpSpec()
-    clamd: ClamdSpec = ClamdSpec()
+    http: HttpSpec = field(default_factory=HttpSpec)
+    clamd: ClamdSpec = field(default_factory=ClamdSpec)
 
-    @model_validator(mode="after")
-    def _fits_kind(self) -> ReachModule:
+    def __post_init__(self) -> None:
         if self.kind == "dns" and self.dns is None:
             raise ValueError("a dns module needs dns: {query_name: ...}")
         if self.kind != "dns" and self.dns is not None:
             raise ValueError(f"dns settings are for dns modules, not {self.kind}")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class ReachConfig(Policy):
     """The whole config file: the targets it may probe (inventory, targets), auths and modules."""
 
-    auths: dict[str, AuthSpec] = {}
+    auths: dict[str, AuthSpec] = field(default_factory=dict)
     modules: dict[str, ReachModule]
 
 

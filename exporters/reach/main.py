@@ -20,7 +20,7 @@ from prometheus_client.metrics_core import Metric
 from exporters.core.cli import serve
 from exporters.core.http import http_metrics, http_probe
 from exporters.core.httpconfig import check_target, target_url
-from exporters.core.policy import Access, load_access
+from exporters.core.policy import Access, Checked, check_policy
 from exporters.core.probe import BadRequest, Deadline, Exporter, ProbeFailed, ProbeRequest
 from exporters.core.target import split_target
 from exporters.reach.clamd import ClamdResult, clamd_metrics, clamd_probe
@@ -57,12 +57,16 @@ class ReachExporter(Exporter[Loaded]):
     default_port = 9115
     description = "ICMP, TCP, DNS and HTTP probes for what answers only ping or a port; ClamAV's clamd."
 
-    def load_config(self, path: Path | None) -> Loaded:
+    def read_config(self, path: Path | None) -> Checked[ReachConfig]:
         """Read and check the config file."""
         if path is None:
             raise ConfigError.single("--config.file", "give the reach exporter's config file")
-        config = load_reach_config(path)
-        return Loaded(config, path, load_access(config, path, self.name, self.refusals))
+        return check_policy(load_reach_config(path), path, self.name)
+
+    def build(self, read: Checked[ReachConfig], path: Path | None) -> Loaded:
+        """Keep the config with its file and the allow-list with its PHI guard."""
+        assert path is not None
+        return Loaded(read.config, path, read.access.access(self.refusals))
 
     def module_names(self, config: Loaded) -> Collection[str]:
         """Return the configured modules."""

@@ -92,7 +92,7 @@ def _tls(
     except OSError:
         raise ProbeFailed("bad_response", "TLS handshake failed") from None
     result.tls_version = wrapped.version()
-    result.cert_not_after = certificate_expiry(wrapped.getpeercert(binary_form=True))
+    result.cert_not_after = certificate_expiry(wrapped)
     return wrapped
 
 

@@ -54,9 +54,8 @@ def is_shared(inv: Inventory, ci_id: str) -> bool:
 def reaches(inv: Inventory, ci_id: str) -> list[Reach]:
     """Return the departments depending on a CI, each once, by the nearest path found."""
     found: dict[str, Reach] = {}
-    for member in [ci_id, *inv.dependents(ci_id)]:
+    for member, path in {ci_id: (ci_id,), **inv.dependent_paths(ci_id)}.items():
         item = inv.cis[member]
-        path = (ci_id,) if member == ci_id else tuple(reversed(inv.dependency_path(ci_id, member)))
         if item.department and item.department not in found:
             via: Via = "own" if member == ci_id else "ci"
             found[item.department] = Reach(item.department, path, item.service, via)

@@ -81,6 +81,22 @@ class Inventory:
                     queue.append(dep)
         return order
 
+    def dependent_paths(self, ci_id: str) -> dict[str, tuple[str, ...]]:
+        """Return every CI depending on `ci_id`, nearest first, with its path from `ci_id` to it.
+
+        One walk for all of them: the same paths, in the same order, as `dependents` and `dependency_path`.
+        """
+        paths: dict[str, tuple[str, ...]] = {ci_id: (ci_id,)}
+        queue = deque([ci_id])
+        while queue:
+            node = queue.popleft()
+            for dep in self._dependents.get(node, ()):
+                if dep not in paths:
+                    paths[dep] = (*paths[node], dep)
+                    queue.append(dep)
+        del paths[ci_id]
+        return paths
+
     def dependency_path(self, upstream: str, downstream: str) -> list[str]:
         """Return the CIs from `downstream` back to `upstream` along ``depends_on``, or [] if none."""
         parents: dict[str, str] = {}

@@ -9,6 +9,7 @@ import pytest
 
 from exporters.database.drivers import Target
 from exporters.database.exporter import LoadedConfig, load_database_config
+from tests.database.helpers import Admin, eventually
 from tests.database.servers import (
     MONITOR_PASSWORD,
     MONITOR_USER,
@@ -40,7 +41,15 @@ def mariadb_replica(mariadb: MariaDB) -> Iterator[MariaDB]:
 
 @pytest.fixture(scope="session")
 def postgres_standby(postgres: Postgres) -> Iterator[Postgres]:
+    """A streaming standby that has replayed a commit of its primary.
+
+    Until it replays one, a standby cloned from a quiet primary cannot date what it replayed: its lag is
+    unknown and has no sample, which on a loaded machine is what the tests found.
+    """
     with postgres_server(primary=postgres) as server:
+        Admin("postgres", postgres).execute("SELECT pg_current_xact_id()")  # a transaction id, so a commit
+        standby = Admin("postgres", server)
+        assert eventually(lambda: standby.scalar("SELECT pg_last_xact_replay_timestamp() IS NOT NULL"))
         yield server
 
 

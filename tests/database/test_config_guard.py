@@ -13,7 +13,7 @@ from exporters.database.drivers import Result, Target
 from exporters.database.exporter import load_database_config
 from exporters.database.guard import GuardError, LabelGuard
 from exporters.database.queries import RowsError, build_metrics
-from hospmon.config import ConfigError
+from hospmon.config import ConfigError, validate
 from tests.database.conftest import samples
 
 BASE = """
@@ -143,7 +143,7 @@ def query(**kw: object) -> QuerySpec:
         ],
     }
     base.update(kw)
-    return QuerySpec.model_validate(base)
+    return validate(QuerySpec, base, "database.yml")
 
 
 def test_guard_refuses_identifier_shapes_whatever_the_pattern() -> None:
@@ -191,7 +191,7 @@ def test_build_metrics_counter_multi_value_nulls_and_errors() -> None:
         build_metrics(query(), Result(("clinic", "n"), [("general", "many")]))
     with pytest.raises(RowsError, match="same labels"):
         build_metrics(query(), Result(("clinic", "n"), [("general", 1), ("general", 2)]))
-    with pytest.raises(ValueError, match="counter's name ends in _total"):
+    with pytest.raises(ConfigError, match="counter's name ends in _total"):
         query(metrics=[{"name": "hospmon_x", "type": "counter", "help": "h", "values": ["n"]}])
 
 

@@ -15,6 +15,7 @@ from exporters.database.exporter import DatabaseExporter, LoadedConfig
 from tests.database.conftest import make_target, samples, value
 from tests.database.helpers import Admin, eventually
 from tests.database.servers import MariaDB, Postgres
+from tests.servers import LATE
 
 EXPORTER = DatabaseExporter()
 SLEEP = '{mysql: "SELECT SLEEP(30) AS s", postgres: "SELECT 1 AS s FROM pg_sleep(30)"}'
@@ -199,10 +200,10 @@ def test_every_query_hangs_returns_within_deadline(config: LoadedConfig, name: s
         probe(config, name, "all_hang", seconds=3)
     elapsed = time.monotonic() - start
     assert err.value.reason == "timeout"
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 3.0 + LATE, elapsed  # not the 30 s the statements ask for
     assert admin.monitor_sessions(running_only=True) == 0
     # Not even an idle one: a session whose statement timed out is closed, never pooled.
-    assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0, seconds=2)
+    assert eventually(lambda: admin.monitor_sessions(running_only=False) == 0)
 
 
 def test_pool_is_never_exceeded_and_scrapes_do_not_pile_up(
@@ -238,7 +239,7 @@ def test_pool_is_never_exceeded_and_scrapes_do_not_pile_up(
     sampler.join()
     pool = config.engine.pool(config.targets[name])
     assert pool.peak_open <= 2 and peak <= 2, (pool.peak_open, peak)
-    assert elapsed < 2.5
+    assert elapsed < 2.5 + LATE, elapsed  # every scrape ended at its deadline, none waited behind it
     assert len(outcomes) == 6 and "timeout" in outcomes  # the surplus scrapes gave up, they did not queue
 
 

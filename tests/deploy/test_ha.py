@@ -24,7 +24,7 @@ import yaml
 from demo.servers.postgres import PostgresServer
 from demo.servers.process import terminate
 from tests.router.servers import shipped_alertmanager_config
-from tests.servers import PACKAGES, free_port, process, require, wait_for
+from tests.servers import PACKAGES, free_port, process, require, throwaway_postgres, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "ha-test-webhook-token"
@@ -34,7 +34,7 @@ PACKAGES.setdefault("haproxy", "haproxy")
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
+    server = throwaway_postgres()
     try:
         yield server
     finally:

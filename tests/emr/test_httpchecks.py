@@ -8,6 +8,7 @@ import pytest
 
 from exporters.core.httpchecks import json_check_holds
 from exporters.core.httpconfig import JsonCheck
+from hospmon.config import validate
 
 DOC = {"status": "UP", "ok": True, "entry": [{"total": 3}, {"total": 0.5}], "db": {"connections": 12}}
 
@@ -30,5 +31,5 @@ DOC = {"status": "UP", "ok": True, "entry": [{"total": 3}, {"total": 0.5}], "db"
     ],
 )
 def test_json_check(path: str, op: str, value: Any, holds: bool) -> None:
-    check = JsonCheck.model_validate({"name": "c", "path": path, "op": op, "value": value})
+    check = validate(JsonCheck, {"name": "c", "path": path, "op": op, "value": value}, "emr.yml")
     assert json_check_holds(DOC, check) is holds

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -13,6 +11,7 @@ from exporters.core.server import ExporterApp, RunningServer
 from exporters.his.main import HisExporter
 from tests.database.servers import MariaDB
 from tests.his.conftest import his_config, his_server, probe, value
+from tests.servers import frozen
 
 SCRAPE_TIMEOUT = 3.0
 
@@ -42,11 +41,8 @@ def test_hung_then_stopped_database(exporter: RunningServer, doomed_db: MariaDB)
     assert value(body, 'hospmon_probe_success{module="business"}') == 1  # and a pooled session is kept
 
     # Hung: the server process is frozen; pooled and new sessions both wait on it.
-    os.kill(doomed_db.proc.pid, signal.SIGSTOP)
-    try:
+    with frozen(doomed_db.proc.pid):
         body, seconds = timed_probe(exporter, "business")
-    finally:
-        os.kill(doomed_db.proc.pid, signal.SIGCONT)
     assert value(body, 'hospmon_probe_success{module="business"}') == 0
     assert value(body, 'hospmon_probe_failure{module="business",reason="timeout"}') == 1
     assert seconds < SCRAPE_TIMEOUT

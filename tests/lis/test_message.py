@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from exporters.lis.config import MllpModule
 from exporters.lis.main import main
 from exporters.lis.message import AckError, control_id, parse_ack, synthetic_message
 from exporters.lis.mllp import frame
+from hospmon.config import ConfigError, validate
 
 
 def test_message_is_synthetic_and_framed() -> None:
@@ -46,8 +46,8 @@ def test_not_an_ack(ack: str) -> None:
 
 
 def test_config_refuses_separators() -> None:
-    with pytest.raises(ValidationError):
-        MllpModule(sending_application="A|B")
+    with pytest.raises(ConfigError, match="sending_application"):
+        validate(MllpModule, {"sending_application": "A|B"}, "lis.yml")
 
 
 def test_command_line_checks_the_config(tmp_path: Path) -> None:

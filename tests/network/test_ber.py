@@ -85,3 +85,18 @@ def test_request_encoding_is_understood_by_the_decoder() -> None:
         25,
     )
     assert pdu.varbinds == [((1, 3, 6, 1, 2, 1, 2), ber.NULL, None)]
+
+
+def test_decoded_names_never_outgrow_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet whose switches number their ports apart (ifIndex 1-48, 10101-10148, 6-53...) answers more
+    names than the cache holds: it is emptied and refilled, never larger than its bound, and every name
+    still decodes right."""
+    cache = ber._OidCache()
+    cache.limit = 100
+    monkeypatch.setattr(ber, "_OID_CACHE", cache)
+    for first in (1, 10101, 6, 4097):
+        rows = [(1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, first + port) for port in range(48)]
+        varbinds = b"".join(_vb(oid, ber.COUNTER64, b"\x2a") for oid in rows * 2)
+        _, _, _, pdu = ber.decode_message(_response(varbinds))
+        assert [vb[0] for vb in pdu.varbinds] == rows * 2
+        assert 0 < len(cache) <= 100

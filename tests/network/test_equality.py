@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from demo.servers.snmpd import Agent
@@ -94,9 +96,11 @@ def test_walking_subtrees_one_by_one_gives_the_same_bindings(
     exporter: NetworkExporter, runtime: Runtime, switch_agent: Agent
 ) -> None:
     module = runtime.modules["if_mib"]
-    apart = CompiledModule("if_mib_apart", module.module.model_copy(update={"walk_together": False}))
+    apart = CompiledModule("if_mib_apart", dataclasses.replace(module.module, walk_together=False))
     request = ProbeRequest(switch_agent.target, ("if_mib",), {})
     together = exporter.fetch(runtime, request, module, Deadline.after(20))
     one_by_one = exporter.fetch(runtime, request, apart, Deadline.after(20))
-    uplink = 2
-    assert [vb for vb in together if vb[0][-1] != uplink] == [vb for vb in one_by_one if vb[0][-1] != uplink]
+    busy = {1, 2}  # the namespace's loopback and the uplink carry traffic between the two walks
+    assert [vb for vb in together if vb[0][-1] not in busy] == [
+        vb for vb in one_by_one if vb[0][-1] not in busy
+    ]

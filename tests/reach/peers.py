@@ -21,13 +21,14 @@ from typing import TypeVar
 import dns.message
 import dns.rrset
 
-from demo.servers.snmpd import free_udp_port
 from tests.servers import require, wait_for
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 HIS_NAME = "his.hospital.internal"
 HIS_ADDRESSES = ("127.0.0.21", "127.0.0.22")
+# A chosen port can still be taken before dnsmasq binds it (a client connection picks it as its own).
+BIND_ATTEMPTS = 3
 
 
 class _Printer(socketserver.StreamRequestHandler):
@@ -67,23 +68,58 @@ def printer(delay: float = 0.0, code: int = 10001) -> Iterator[int]:
 def dnsmasq() -> Iterator[int]:
     """Run Debian's dnsmasq on 127.0.0.1 with the HIS name and no upstream; yield its port."""
     program = require("dnsmasq")
-    port = free_udp_port()
     with tempfile.TemporaryDirectory(prefix="hm-dnsmasq-") as work:
         hosts = Path(work) / "hosts"
         hosts.write_text("".join(f"{a} {HIS_NAME}\n" for a in HIS_ADDRESSES))
-        argv = [program, "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--no-resolv",
-                "--no-hosts", f"--addn-hosts={hosts}", "--listen-address=127.0.0.1", "--bind-interfaces",
-                f"--port={port}", "--user=root", f"--pid-file={work}/pid", "--log-facility=-",
-                "--local=/internal/"]  # fmt: skip
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: _answers(port) or proc.poll() is not None, 10, "dnsmasq")
-            if proc.poll() is not None:
-                raise RuntimeError(f"dnsmasq exited with {proc.returncode}")
-            yield port
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        for _ in range(BIND_ATTEMPTS):
+            port = _free_tcp_and_udp_port()
+            argv = [program, "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--no-resolv",
+                    "--no-hosts", f"--addn-hosts={hosts}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                    f"--port={port}", "--user=root", f"--pid-file={work}/pid", "--log-facility=-",
+                    "--local=/internal/"]  # fmt: skip
+            log = Path(work) / "dnsmasq.log"
+            proc = _start_dns(argv, port, log)
+            if proc.returncode is None:
+                try:
+                    yield port
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+                return
+            # Exit 2 is dnsmasq's "network problem": only a port taken since we chose it earns another go.
+            if proc.returncode != 2 or "Address already in use" not in log.read_text():
+                break
+        raise RuntimeError(f"dnsmasq exited with {proc.returncode}: {log.read_text()[-500:]}")
+
+
+def _start_dns(argv: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start a DNS server and wait until it answers on `port` or exits; return its process."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=out)
+    try:
+        wait_for(lambda: _answers(port) or proc.poll() is not None, 10, "dnsmasq")
+    except BaseException:
+        proc.terminate()
+        proc.wait(10)
+        raise
+    return proc
+
+
+def _free_tcp_and_udp_port() -> int:
+    """Return a loopback port free for both TCP and UDP now.
+
+    dnsmasq listens on both; a port merely free for UDP may be the local port of one of the run's many TCP
+    connections, and dnsmasq then exits with 2 ("Address already in use").
+    """
+    while True:
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def _answers(port: int) -> bool:

@@ -20,6 +20,7 @@ from alertrouter.migrate import upgrade
 from alertrouter.models import Event
 from demo.servers.postgres import PostgresServer
 from tests.router.smtp import SmtpServer
+from tests.servers import throwaway_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "webhook-token-0123456789"
@@ -30,7 +31,7 @@ _counter = itertools.count()
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """Start one PostgreSQL for the session, with a migrated template database."""
-    server = PostgresServer().start()
+    server = throwaway_postgres()
     try:
         server.execute("CREATE DATABASE router_template")
         upgrade(server.url("router_template"))

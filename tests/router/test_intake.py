@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Flask
@@ -116,6 +117,30 @@ def test_dependent_incident_opened_first_joins_the_root(client: FlaskClient, app
     with app.extensions["hospmon_router"].sessions() as session:
         alert_row = session.execute(select(Alert).where(Alert.ci == "fw-intranet-1")).scalar_one()
     assert alert_row.incident_id == firewall.id
+
+
+def test_the_timeline_names_incidents_opened_in_the_same_delivery_by_their_numbers(
+    client: FlaskClient, app: Flask
+) -> None:
+    """A delivery's new incidents are written together: every entry still names real incident numbers."""
+    post(client, webhook(probe("his-web", T0)))
+    # The core switch and the firewall behind it fail in one delivery: the firewall's incident is grouped
+    # under the core switch's, opened in the same delivery; the HIS web incident already open joins it.
+    post(client, webhook(probe("fw-intranet-1", T0 + dt.timedelta(seconds=40)), probe("core-sw-1", T0)))
+    web, root, firewall = incidents(app)
+    assert (root.ci, firewall.ci) == ("core-sw-1", "fw-intranet-1")
+    assert web.parent_id == root.id and firewall.parent_id == root.id
+    with app.extensions["hospmon_router"].sessions() as session:
+        events = list(session.execute(select(Event).order_by(Event.id)).scalars())
+    ids = {web.id, root.id, firewall.id}
+    assert {e.incident_id for e in events} == ids
+    named = {int(n) for e in events for n in re.findall(r"#(\d+)", e.text)}
+    assert named <= ids and root.id in named
+    assert all(e.data[k] in ids for e in events for k in ("parent_id", "child_id") if k in e.data)
+    texts = [e.text for e in events]
+    assert f"caused by core-sw-1: joined incident #{root.id}" in texts
+    assert any(f"caused by core-sw-1 (incident #{root.id}): not paged while #{root.id}" in t for t in texts)
+    assert f"incident #{firewall.id} on fw-intranet-1 is caused by core-sw-1" in texts
 
 
 def test_an_alert_no_failure_upstream_explains_is_never_grouped(client: FlaskClient, app: Flask) -> None:

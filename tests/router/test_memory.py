@@ -39,3 +39,22 @@ def test_a_failed_migration_is_reported(tmp_path: Path) -> None:
         check=True, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.stdout.split()[0] == "False"
+
+
+PRELOAD = """
+import sys
+from alertrouter.main import preload
+for url in sys.argv[1:]:
+    preload(url)
+    print("alertrouter.console.views_incidents" in sys.modules, "psycopg" in sys.modules)
+"""
+
+
+def test_the_master_imports_what_workers_share() -> None:
+    """The master imports the console and its store's driver before forking, so workers share those pages;
+    a SQLite router never loads psycopg."""
+    urls = ["sqlite://", "postgresql+psycopg://router@127.0.0.1:1/router"]
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD, *urls], check=True, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["True", "False", "True", "True"], done.stderr

@@ -1,7 +1,7 @@
 """A PostgreSQL restart (a minor upgrade, a failover, a DBA's maintenance) costs the router no 503.
 
-Before `pool_pre_ping`, each connection the pool held answered one 503 after the restart: Alertmanager
-retried, but the API and the console showed errors to the engineer on duty for no reason.
+Without a liveness check on checkout, each connection the pool held answered one 503 after the restart:
+Alertmanager retried, but the API and the console showed errors to the engineer on duty for no reason.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from demo.servers.postgres import PostgresServer
 from tests.router.conftest import API_TOKEN, router_config
 from tests.router.payloads import alert, webhook
 from tests.router.servers import Process, start_router
+from tests.servers import throwaway_postgres
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)
 
@@ -25,7 +26,7 @@ T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)
 @pytest.fixture
 def server() -> Iterator[PostgresServer]:
     """A PostgreSQL of this test's own: restarting the session's would break the other tests' pools."""
-    pg = PostgresServer().start()
+    pg = throwaway_postgres()
     try:
         pg.execute("CREATE DATABASE router")
         yield pg

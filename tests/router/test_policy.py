@@ -198,6 +198,15 @@ def test_policy_faults_name_file_entry_and_key(tmp_path: Path, inventory: Invent
         load_policy(path, inventory)
 
 
+def test_an_unknown_calendar_country_is_refused_by_name(tmp_path: Path, inventory: Inventory) -> None:
+    data = yaml.safe_load(POLICY.read_text())
+    data["calendar"]["country"] = "XX"
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"calendar: country: unknown country 'XX'"):
+        load_policy(path, inventory)
+
+
 @pytest.mark.parametrize(
     ("team", "when", "person"),
     [

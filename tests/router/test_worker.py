@@ -168,6 +168,32 @@ def test_priority_rises_when_clinics_open(mail_app: Flask, mail_router: Router) 
     assert any(s.startswith("[P2]") for s in subjects)  # the assignee hears of the raise
 
 
+def test_a_late_alert_is_raised_within_the_minute_the_worker_already_passed(
+    mail_app: Flask, mail_router: Router
+) -> None:
+    """Each pass re-decides only what it has not decided this minute: never what arrived since."""
+    state = mail_app.extensions["hospmon_router"]
+    clock = Clock(dt.datetime(2026, 12, 1, 1, 0, 5, tzinfo=dt.UTC))  # Tuesday 09:00:05: billing open
+    state.now = clock
+    worker = Worker(mail_router, state.sessions, now=clock)
+    client = mail_app.test_client()
+    assert (
+        client.post("/webhook/alertmanager", json=webhook(alert("his-db", T0)), headers=auth()).status_code
+        == 200
+    )
+    worker.run_once()
+    # The insurance front-end failed at 21:00 last night (billing closed: P3); Alertmanager, down overnight,
+    # delivers it now, in the minute the worker has just re-decided.
+    late = webhook(alert("ins-fep", dt.datetime(2026, 11, 30, 13, 0, tzinfo=dt.UTC)))
+    clock.at += dt.timedelta(seconds=20)
+    assert client.post("/webhook/alertmanager", json=late, headers=auth()).status_code == 200
+    with state.sessions() as session:
+        assert session.execute(select(Incident.priority).where(Incident.ci == "ins-fep")).scalar_one() == "P3"
+    worker.run_once()
+    with state.sessions() as session:
+        assert session.execute(select(Incident.priority).where(Incident.ci == "ins-fep")).scalar_one() == "P2"
+
+
 def test_assignee_is_told(mail_app: Flask, mail_router: Router, smtp: SmtpServer) -> None:
     client = mail_app.test_client()
     state = mail_app.extensions["hospmon_router"]
