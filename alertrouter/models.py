@@ -125,6 +125,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    incident_ids: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """Every incident the message lists, when it lists several (children released together); else None."""
     channel: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(Text)

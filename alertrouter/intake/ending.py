@@ -1,51 +1,21 @@
-"""End alerts: resolves, and firings superseded by a newer start of the same alert; resolve incidents."""
+"""End alerts (resolves, and copies of an alert a resolve ends); resolve incidents; release their children."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from alertrouter.db import is_postgres
-from alertrouter.intake.parser import ParsedAlert
 from alertrouter.models import ALERTS, EVENTS, OPEN, Incident, Status
 from alertrouter.msg import T, msg_data
 
 Key = tuple[str, dt.datetime]
 Ending = tuple[int, "dt.datetime | None", str]
 """Alert id, its end, and why it ended."""
-
-
-def superseded(
-    fresh: Sequence[ParsedAlert], inserted: dict[Key, int], siblings: dict[str, list[Any]]
-) -> list[Ending]:
-    """Find firings that a newer start of the same alert (same fingerprint) has replaced.
-
-    Alertmanager keys an alert by its labels; a new start means the old one ended, even if its resolve was
-    lost (an Alertmanager restart, a dropped delivery). An older start arriving late is ended at once.
-    """
-    endings: list[Ending] = []
-    for alert in fresh:
-        new_id = inserted.get((alert.fingerprint, alert.starts_at))
-        if new_id is None:
-            continue
-        others = siblings.get(alert.fingerprint, [])
-        for row in others:
-            if row.starts_at < alert.starts_at and row.status == "firing":
-                endings.append(
-                    (
-                        row.id,
-                        alert.starts_at,
-                        T("superseded by the firing that started {start}", start=alert.starts_at),
-                    )
-                )
-        newer = [row.starts_at for row in others if row.starts_at > alert.starts_at]
-        if newer and alert.status == "firing":
-            endings.append((new_id, min(newer), T("arrived after a newer start of the same alert")))
-    return endings
 
 
 def end_alerts(endings: Iterable[Ending], *, session: Session, now: dt.datetime) -> list[Row[Any] | None]:
@@ -95,16 +65,24 @@ def maybe_resolve(incident_id: int, *, session: Session, now: dt.datetime) -> No
         update(Incident)
         .where(Incident.id == incident_id, Incident.status.in_(OPEN))
         .values(status=Status.resolved, resolved_at=now, open_key=None, next_escalation_at=None)
-    ).rowcount  # type: ignore[attr-defined]
-    if done:
+        .returning(Incident.escalation_step)
+    ).scalar_one_or_none()
+    if done is not None:
         release_children(incident_id, session=session, now=now)
+        # Step 0: no page went out since paging (re)started: held, grouped under its cause, or released
+        # and back within the grace. Say so, so the morning review sees why nobody was woken.
+        text = (
+            T("resolved: all alerts resolved; it recovered before a page went out for it")
+            if done == 0
+            else T("resolved: all alerts resolved")
+        )
         session.execute(
             EVENTS.insert().values(
                 incident_id=incident_id,
                 at=now,
                 kind="resolved",
                 actor="router",
-                text=(text := T("resolved: all alerts resolved")),
+                text=text,
                 data=msg_data(text),
             )
         )
@@ -114,7 +92,9 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
     """Let the incidents a resolved root had taken over page again, from step 1, if they are still failing.
 
     A child may have been paged (step 1) before its root was known; released, it is a fault of its own now
-    and its escalation starts over: the on-call first, the later steps counted from the release.
+    and its escalation starts over: the on-call first, the later steps counted from the release. The worker
+    holds that first page for the policy's release grace and pages the children of one team together
+    (`alertrouter.worker.hold`, `alertrouter.worker.escalation`).
     """
     children = (
         session.execute(
@@ -127,7 +107,11 @@ def release_children(incident_id: int, *, session: Session, now: dt.datetime) ->
         .all()
     )
     if children:
-        released = T("root cause #{root} resolved; this one still fails, paging resumes", root=incident_id)
+        released = T(
+            "root cause #{root} resolved; this one still fails: "
+            "paged unless it recovers within the release grace",
+            root=incident_id,
+        )
         session.execute(
             EVENTS.insert(),
             [

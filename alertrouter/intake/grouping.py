@@ -30,6 +30,7 @@ from alertrouter.policy.priority import Decision
 from alertrouter.policy.rota import plan
 from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
+from alertrouter.storms import settle_hold
 
 
 def open_key(alert: ParsedAlert, *, reachability: bool = True) -> str:
@@ -188,6 +189,12 @@ class Planner:
         """Open an incident, a child of `cause` if given; return its stand-in id until it is written."""
         owner = owner_of(self.router.inventory, self.plan(), alert.ci, self.now)
         firing = alert.status == "firing"
+        # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
+        hold = (
+            settle_hold(self.router, alert.ci, alert.alertname, self.now)
+            if cause is None and firing
+            else None
+        )
         now = self.now
         row = incident_fields(
             self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
@@ -196,7 +203,7 @@ class Planner:
         )  # fmt: skip
         row.update(
             open_key=key if firing else None,
-            next_escalation_at=now if firing and cause is None else None,
+            next_escalation_at=(hold.until if hold else now) if firing and cause is None else None,
         )
         parent_id = (cause.parent_id or cause.id) if cause else None
         opening = self.openings.add(row, parent_id, decision.departments)
@@ -207,7 +214,14 @@ class Planner:
             self._event(
                 incident_id,
                 "opened",
-                T("opened {why}; {owner}", why=decision.explanation, owner=owner.explanation),
+                T(
+                    "opened {why}; {owner}; {hold}",
+                    why=decision.explanation,
+                    owner=owner.explanation,
+                    hold=hold.note,
+                )
+                if hold
+                else T("opened {why}; {owner}", why=decision.explanation, owner=owner.explanation),
                 priority=decision.priority,
                 team=owner.team,
                 assignee=owner.person,

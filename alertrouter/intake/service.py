@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from alertrouter.console.releases import screen as screen_releases
 from alertrouter.context import Router
 from alertrouter.incidents import reopen
-from alertrouter.intake.ending import Key, end_alerts, maybe_resolve, superseded
+from alertrouter.intake.copies import also_ended, copy_of
+from alertrouter.intake.ending import Key, end_alerts, maybe_resolve
 from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.opening import Raced
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
@@ -51,6 +52,8 @@ class StoredAlert(NamedTuple):
     starts_at: dt.datetime
     status: str
     incident_id: int | None
+    ends_at: dt.datetime | None
+    incident_status: str | None
 
 
 class OpenIncident(NamedTuple):
@@ -79,12 +82,18 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
     planner = Planner(router, session=session, now=now)
     stored, siblings = _lookup(unique, planner)
+    for alert in unique:  # the same alert with another start: one of an HA pair's copies (copies.py)
+        if key_of(alert) not in stored:
+            row = copy_of(alert, siblings.get(alert.fingerprint, []))
+            if row is not None:
+                stored[key_of(alert)] = row
     fresh = [a for a in unique if key_of(a) not in stored]
     if fresh:
-        _insert_new(fresh, siblings, planner, result=result)
+        _insert_new(fresh, planner, result=result)
     _update_stored(
         [a for a in unique if key_of(a) in stored],
         stored,
+        siblings,
         session=session,
         router=router,
         now=now,
@@ -119,7 +128,7 @@ def _lookup(
     params = {"fps": sorted({a.fingerprint for a in alerts}), "keys": keys}
     for kind, *row in planner.conn.execute(planner.sql.lookup, params):
         if kind == "incident":
-            id_, key, _, priority, parent = row
+            id_, key, _, priority, parent, *_ = row
             incidents.append(OpenIncident(id_, key, priority, parent))
             continue
         alert = StoredAlert(*row)
@@ -133,7 +142,6 @@ def _lookup(
 
 def _insert_new(
     fresh: list[ParsedAlert],
-    siblings: dict[str, list[StoredAlert]],
     planner: Planner,
     *,
     result: IngestResult,
@@ -184,9 +192,6 @@ def _insert_new(
     planner.apply_raises()
     for incident_id in sorted(resolved):
         maybe_resolve(incident_id, session=planner.session, now=now)
-    endings = superseded(fresh, inserted, siblings)
-    if endings:
-        end_alerts(endings, session=planner.session, now=now)
 
 
 def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt.datetime) -> dict[str, Any]:
@@ -210,6 +215,7 @@ def _redacted_event(alert: ParsedAlert, alert_id: int, incident_id: int, now: dt
 def _update_stored(
     alerts: list[ParsedAlert],
     stored: dict[Key, Any],
+    siblings: dict[str, list[Any]],
     *,
     session: Session,
     router: Router,
@@ -223,21 +229,28 @@ def _update_stored(
     conn = session.connection()
     conn.execute(statements_for(conn).repeated, {"ids": ids, "now": now})
     to_resolve: list[tuple[int, dt.datetime | None, str]] = []
+    copies: list[tuple[int, dt.datetime | None, str]] = []
     still_firing: dict[int, ParsedAlert] = {}
     for alert in alerts:
         row = stored[key_of(alert)]
         if row.incident_id is not None:
             result.incidents.add(row.incident_id)
-        if alert.status == "resolved" and row.status == "firing":
-            to_resolve.append((row.id, alert.ends_at, T("resolved")))
-        elif alert.status == "firing" and row.status == "resolved":
+        if alert.status == "resolved":
+            if row.status == "firing":
+                to_resolve.append((row.id, alert.ends_at, T("resolved")))
+            else:
+                result.outcomes["repeat"] += 1
+            copies += also_ended(alert, row.id, siblings.get(alert.fingerprint, []))
+        elif row.status == "resolved":
             result.outcomes["stale"] += 1  # a late re-send of a firing that already ended; the resolve stands
         else:
             result.outcomes["repeat"] += 1
-            if alert.status == "firing" and row.incident_id is not None:
+            if row.incident_id is not None:
                 still_firing.setdefault(row.incident_id, alert)
     for row in end_alerts(to_resolve, session=session, now=now) if to_resolve else ():
         result.outcomes["resolved" if row is not None else "repeat"] += 1
+    ending = {e[0] for e in to_resolve}
+    end_alerts([e for e in copies if e[0] not in ending], session=session, now=now)
     _reopen_ended(still_firing, session=session, router=router, now=now)
 
 

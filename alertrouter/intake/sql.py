@@ -38,8 +38,8 @@ class Statements:
 
     lookup: Executable
     """In one round trip: the alerts stored under fingerprints ``fps`` (kind ``alert``: id, fingerprint,
-    start, status, incident) and the open incidents on keys ``keys`` (kind ``incident``: id, key, -,
-    priority, parent)."""
+    start, status, incident, end, incident status) and the open incidents on keys ``keys`` (kind
+    ``incident``: id, key, -, priority, parent)."""
     open_incidents: Executable
     """Open incidents by open key (``keys``)."""
     insert_incidents: Executable
@@ -82,9 +82,19 @@ def statements(dialect: str) -> Statements:
         ALERTS.c.starts_at,
         ALERTS.c.status.label("state"),
         ALERTS.c.incident_id.label("ref"),
+        ALERTS.c.ends_at,
+        # Whether its incident is open: a new start is a copy of a firing alert only then (copies.py).
+        select(inc.status).where(inc.id == ALERTS.c.incident_id).scalar_subquery().label("incident_status"),
     ).where(_one_of(ALERTS.c.fingerprint, "fps", String(), dialect))
     incidents = select(
-        literal_column("'incident'"), inc.id, inc.open_key, null(), inc.priority, inc.parent_id
+        literal_column("'incident'"),
+        inc.id,
+        inc.open_key,
+        null(),
+        inc.priority,
+        inc.parent_id,
+        null(),
+        null(),
     ).where(_one_of(inc.open_key, "keys", String(), dialect))
     return Statements(
         lookup=union_all(alerts, incidents),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,16 @@ from alertrouter.notify.channels import person_address
 from alertrouter.notify.templates import render
 from alertrouter.settings import ChannelConfig
 from alertrouter.timeline import record
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A message about several incidents: what it says, their ids, and their priorities."""
+
+    facts: pages.Facts
+    incident_ids: list[int]
+    priorities: set[str]
+
 
 GROUP_KINDS = ("wecom", "dingtalk", "webhook")
 ACTIONS = {
@@ -71,20 +82,29 @@ def compose(
 
 
 def page(
-    router: Router, inc: Incident, people: list[str], step: str, *, session: Session, now: dt.datetime
+    router: Router,
+    inc: Incident,
+    people: list[str],
+    step: str,
+    *,
+    session: Session,
+    now: dt.datetime,
+    listing: Listing | None = None,
 ) -> int:
     """Queue messages to people on every channel carrying the incident's priority; return how many.
 
     Each message carries its own acknowledge, resolve and open links, acting as the person it goes to; a
-    group chat's act as the first person paged.
+    group chat's act as the first person paged. With `listing`, the message is about several incidents
+    (`alertrouter.notify.together`): it says their facts, and goes on every channel carrying any of them.
     """
     team = router.inventory.teams.get(inc.team or "")
     members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
     paged = ", ".join(people)
-    facts = pages.facts(router, inc, session=session)
+    facts = listing.facts if listing else pages.facts(router, inc, session=session)
+    priorities = listing.priorities if listing else {inc.priority}
     queued = 0
     for channel in router.settings.file.channels:
-        if inc.priority not in channel.priorities:
+        if not priorities & set(channel.priorities):
             continue
         targets: list[tuple[str, str]] = []
         for person in people:
@@ -109,6 +129,7 @@ def page(
             session.add(
                 Notification(
                     incident_id=inc.id,
+                    incident_ids=listing.incident_ids if listing else None,
                     channel=channel.name,
                     recipient=recipient,
                     subject=subject,

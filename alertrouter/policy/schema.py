@@ -94,6 +94,20 @@ class AlertPolicy(StrictModel):
     """Never above this priority, whatever depends on the CI."""
 
 
+class StormPolicy(StrictModel):
+    """When a first page waits for a cause that may still show up (docs/router.md, "Storms")."""
+
+    settle_seconds: int = Field(default=20, ge=0, le=600)
+    """Hold the first page of a reachability incident whose CI has upstream CIs this long: if a CI upstream
+    opens a reachability incident meanwhile, this one becomes its child and pages nobody. Alertmanager sends
+    each group after its own group_wait, concurrently, and Prometheus may fire the root one evaluation later,
+    so a dependent's alert can reach the router first. 0 pages at once."""
+    release_grace_seconds: int = Field(default=90, ge=0, le=3600)
+    """When a root resolves, hold the first page of each child still failing this long: a probe behind a
+    recovered switch turns green at its next scrape, and Alertmanager sends that resolve at the group's next
+    group_interval. Children still failing then are paged together, one message per owner. 0 pages at once."""
+
+
 class Policy(StrictModel):
     """Priority by clinical impact, and who answers."""
 
@@ -117,6 +131,7 @@ class Policy(StrictModel):
     """Alerts saying a CI cannot be reached or gives no answer (unreachable, probe failed, down, no data): a
     failure of a CI it depends on explains them, so only these are grouped under an upstream incident. Every
     other alert (a temperature, a disk, a backup, a certificate) is its own incident, paged to its owner."""
+    storms: StormPolicy = StormPolicy()
 
     @field_validator("matrix")
     @classmethod

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -122,9 +122,15 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
         return None
     where = T("{channel} to {recipient}", channel=note.channel, recipient=note.recipient)
     inc = session.get(Incident, note.incident_id)
-    if inc is not None and inc.status not in OPEN and note.purpose == "page":
+    if (
+        inc is not None
+        and inc.status not in OPEN
+        and note.purpose == "page"
+        and not _others_open(session, note)
+    ):
         # Resolved before this went out: waking someone for a fault that is gone helps nobody (a ward
-        # notice still goes: "the HIS is back, back-enter from paper" is sent because it resolved); the
+        # notice still goes: "the HIS is back, back-enter from paper" is sent because it resolved; a message
+        # listing several incidents goes while one of them still fails); the
         # timeline says what was held back, for the morning review.
         note.status, note.lease_until = "cancelled", None
         ended = {"where": where, "status": T(inc.status)}
@@ -159,6 +165,17 @@ def _begin(session: Session, nid: int, lease: dt.datetime, at: dt.datetime) -> A
         )
     note.status = "sending"
     return Attempt(note, renewed, in_doubt)
+
+
+def _others_open(session: Session, note: Notification) -> bool:
+    """Tell whether another incident a message lists is still open: then it still has something to say."""
+    others = [i for i in note.incident_ids or [] if i != note.incident_id]
+    if not others:
+        return False
+    query = (
+        select(func.count()).select_from(Incident).where(Incident.id.in_(others), Incident.status.in_(OPEN))
+    )
+    return bool(session.execute(query).scalar())
 
 
 @contextmanager

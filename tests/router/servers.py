@@ -163,9 +163,15 @@ def start_alertmanager(
     return proc, port
 
 
-def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Process, int]:
-    """Start Prometheus scraping the target every second with one alerting rule."""
+def start_prometheus(
+    workdir: Path, target_port: int, am_port: int, *, snippet: dict[str, Any] | None = None
+) -> tuple[Process, int]:
+    """Start Prometheus scraping the target every second with one alerting rule.
+
+    `snippet` adds to the config's `global` and `alerting` sections (external labels, alert relabelling).
+    """
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     rules = {
         "groups": [
             {
@@ -192,6 +198,8 @@ def start_prometheus(workdir: Path, target_port: int, am_port: int) -> tuple[Pro
             {"job_name": "demo", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
         ],
     }
+    for section, values in (snippet or {}).items():
+        config[section] = {**config.get(section, {}), **values}
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     proc = Process(
         "prometheus",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from alertrouter import incidents as svc
 from alertrouter.models import Alert, Delivery, Event, Incident
 from tests.router.conftest import API_TOKEN, auth, js
-from tests.router.payloads import alert, real, webhook
+from tests.router.payloads import alert, iso, real, webhook
 
 T0 = dt.datetime(2026, 10, 1, 19, 10, tzinfo=dt.UTC)  # 03:10 on National Day in Shanghai
 URL = "/webhook/alertmanager"
@@ -213,20 +213,43 @@ def test_truncated_alerts_are_recorded_for_fetching(client: FlaskClient, app: Fl
     assert d.truncated == 3 and d.alerts == 1
 
 
-def test_a_new_start_supersedes_a_firing_whose_resolve_was_lost(client: FlaskClient, app: Flask) -> None:
-    post(client, webhook(alert("his-db", T0)))
-    later = T0 + dt.timedelta(hours=2)
-    post(client, webhook(alert("his-db", later)))  # Alertmanager restarted; the first resolve never came
-    post(client, webhook(alert("his-db", T0 - dt.timedelta(hours=1))))  # an older start, arriving late
+def test_copies_with_other_starts_are_one_alert_until_it_resolves(client: FlaskClient, app: Flask) -> None:
+    # An HA pair's replicas fire one alert seconds apart, the later start first; one restarts hours later.
+    outcomes = [
+        js(post(client, webhook(alert("his-db", T0 + dt.timedelta(seconds=s)))))["alerts"]
+        for s in (5, 0, 2 * 3600)
+    ]
+    assert outcomes == [{"new": 1}, {"repeat": 1}, {"repeat": 1}]
     with app.extensions["hospmon_router"].sessions() as session:
-        rows = session.execute(
-            select(Alert.starts_at, Alert.status, Alert.ends_at).order_by(Alert.starts_at)
-        ).all()
-    assert [r.status for r in rows] == ["resolved", "resolved", "firing"]
-    assert rows[1].ends_at == later and rows[0].ends_at == T0
+        assert session.execute(select(Alert.status, Alert.receive_count)).all() == [("firing", 3)]
+    # The resolve carries Alertmanager's start (the earliest); the other replica's, its own: both end it.
+    done = alert("his-db", T0, status="resolved", ends=T0 + dt.timedelta(hours=3))
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    assert js(post(client, webhook({**done, "startsAt": iso(T0 + dt.timedelta(seconds=5))})))["alerts"] == {
+        "repeat": 1
+    }
     [inc] = incidents(app)
-    assert inc.status == "triggered"
-    post(client, webhook(alert("his-db", later, status="resolved")))
+    assert inc.status == "resolved"
+    # A late firing copy of the ended occurrence is stale; a start after its end is a new occurrence.
+    assert js(post(client, webhook(alert("his-db", T0 + dt.timedelta(seconds=5)))))["alerts"] == {"stale": 1}
+    again = alert("his-db", T0 + dt.timedelta(hours=4))
+    assert js(post(client, webhook(again)))["alerts"] == {"new": 1}
+    assert [i.status for i in incidents(app)] == ["resolved", "triggered"]
+
+
+def test_a_resolve_ends_every_copy_two_replicas_stored_at_once(client: FlaskClient, app: Flask) -> None:
+    post(client, webhook(alert("his-db", T0)))
+    with app.extensions["hospmon_router"].sessions() as session, session.begin():
+        # Two router replicas stored the pair's copies in the same moment, neither seeing the other's.
+        row = session.execute(select(Alert)).scalar_one()
+        twin = {c.name: getattr(row, c.name) for c in Alert.__table__.columns if c.name != "id"}
+        session.add(Alert(**{**twin, "starts_at": T0 + dt.timedelta(seconds=7)}))
+    done = alert("his-db", T0 + dt.timedelta(seconds=7), status="resolved", ends=T0 + dt.timedelta(hours=1))
+    assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
+    with app.extensions["hospmon_router"].sessions() as session:
+        assert session.execute(select(Alert.status)).scalars().all() == ["resolved", "resolved"]
+        texts = session.execute(select(Event.text).where(Event.kind == "alert_resolved")).scalars().all()
+    assert any("resolved with its copy that started" in t for t in texts)
     assert incidents(app)[0].status == "resolved"
 
 

@@ -16,7 +16,7 @@ from alertrouter.context import load_router
 from alertrouter.models import Alert, Incident
 from tests.router.conftest import auth, js
 from tests.router.outage import Outage
-from tests.router.payloads import alert, real, webhook
+from tests.router.payloads import alert, iso, real, webhook
 
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
 
@@ -90,13 +90,9 @@ def test_two_routers_same_payload_same_moment_one_incident(
             for t in threads:
                 t.join()
             assert codes == [200] * 4
-            # Resolve the round so the next one opens fresh incidents.
-            done = webhook(
-                *[
-                    {**a, "status": "resolved", "endsAt": a["startsAt"].replace("T01", "T02")}
-                    for a in payload["alerts"]
-                ]
-            )
+            # Resolve the round before the next one starts, so that one opens fresh incidents.
+            ends = iso(start + dt.timedelta(seconds=30))
+            done = webhook(*[{**a, "status": "resolved", "endsAt": ends} for a in payload["alerts"]])
             assert (
                 apps[0].test_client().post("/webhook/alertmanager", json=done, headers=auth()).status_code
                 == 200

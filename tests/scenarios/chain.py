@@ -9,8 +9,10 @@ answers deliveries of finished scenarios without passing them on.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -26,7 +28,13 @@ from tests.servers import JsonReceiver, alertmanager
 
 REPO = Path(__file__).resolve().parents[2]
 TIMINGS = {"group_wait": "100ms", "group_interval": "250ms", "repeat_interval": "1s"}
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
 WebApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def when(text: str) -> dt.datetime:
+    """Read a time as Alertmanager writes it (its API to milliseconds, its webhook to nanoseconds)."""
+    return dt.datetime.fromisoformat(_FRACTION.sub(r"\1", text.replace("Z", "+00:00"), count=1))
 
 
 def _compress(route: dict[str, Any], *, top: bool = True) -> None:
@@ -62,6 +70,7 @@ class FrontDoor:
         self.apps: dict[str, WebApp] = {}
         self.dropped = 0
         self._completed: dict[str, int] = {}
+        self._passed: dict[str, set[tuple[str, str, dt.datetime]]] = {}
         self.lose: dict[str, int] = {}
         """Deliveries to answer 200 and drop, per scenario."""
         self._lock = threading.Lock()
@@ -87,15 +96,32 @@ class FrontDoor:
             start_response("200 OK", [("Content-Type", "application/json")])
             return [b'{"status": "dropped"}']
         environ["wsgi.input"] = io.BytesIO(body)
-        answer = list(app(environ, start_response))
+        codes: list[str] = []
+
+        def answered(status: str, *args: Any) -> Any:
+            codes.append(status)
+            return start_response(status, *args)
+
+        answer = list(app(environ, answered))
         with self._lock:
             self._completed[scenario] = self._completed.get(scenario, 0) + 1
+            if codes and codes[0].startswith("2"):
+                alerts = json.loads(body).get("alerts", [])
+                self._passed.setdefault(scenario, set()).update(
+                    (a.get("fingerprint", ""), a.get("status", ""), when(a.get("startsAt", "")))
+                    for a in alerts
+                )
         return answer
 
     def completed(self, scenario: str) -> int:
         """Return how many deliveries of a scenario the router has answered."""
         with self._lock:
             return self._completed.get(scenario, 0)
+
+    def passed(self, scenario: str) -> set[tuple[str, str, dt.datetime]]:
+        """Return each (fingerprint, status, startsAt) the router took (2xx) in a scenario's deliveries."""
+        with self._lock:
+            return set(self._passed.get(scenario, set()))
 
     def stop(self) -> None:
         """Stop serving."""

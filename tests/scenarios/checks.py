@@ -14,7 +14,8 @@ from tests.scenarios.setup import TZ, Page, local_time
 
 
 def _hm(when: dt.datetime) -> str:
-    return f"{when.astimezone(TZ):%a %Y-%m-%d %H:%M}"
+    local = when.astimezone(TZ)
+    return f"{local:%a %Y-%m-%d %H:%M}" + (f":{local:%S}" if local.second else "")
 
 
 def report(run: ScenarioRun, incidents: list[dict[str, Any]]) -> str:

@@ -24,7 +24,10 @@ class AlertRef(StrictModel):
     """Not one of rules/*.yml (e.g. a backup appliance's own alerting); then give the severity."""
     severity: str | None = None
     since: str | None = None
-    """When the alert started, if earlier than the step that fires it (a re-send of an old alert)."""
+    """When the alert started, if not at the step that fires it (a re-send of an old alert, or the copy of an
+    HA pair's other Prometheus, which fired it seconds apart); in a resolve, only the copy of that start."""
+    only_alertmanager: int | None = Field(default=None, ge=0, le=1)
+    """Post this copy to one Alertmanager of the pair only (0 or 1): the other's copy is late or lost."""
 
 
 class Person(StrictModel):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,16 @@ from alertrouter.app import create_app
 from alertrouter.console.changes import create_change
 from alertrouter.context import load_router
 from alertrouter.db import transaction
-from alertrouter.models import Alert, Delivery, Incident, Notification, Status
+from alertrouter.models import Incident, Notification, Status
 from alertrouter.notify.channels import DeliveryError, send
 from alertrouter.state import AppState
 from alertrouter.worker.run import Worker
 from tests.scenarios import chain as am
-from tests.scenarios.alerts import iso, labels_of, posted, summary_of
+from tests.scenarios.alerts import iso
 from tests.scenarios.chain import Chain
-from tests.scenarios.model import AlertRef, ChangeWindow, Person, Scenario, Step
+from tests.scenarios.delivery import Deliveries
+from tests.scenarios.model import ChangeWindow, Person, Scenario, Step
 from tests.scenarios.setup import Clock, Page, local_time, router_config
-
-SETTLE_SECONDS = 60.0
 
 
 class RouterDied(BaseException):
@@ -73,11 +71,8 @@ class ScenarioRun:
         self.by_email = {m.contacts.email: m.id for m in members if m.contacts.email}
         self.by_phone = {m.contacts.phone: m.id for m in members if m.contacts.phone}
         self.pages: list[Page] = []
-        self.firing: dict[frozenset[tuple[str, str]], dict[str, Any]] = {}
+        self.out = Deliveries(name, chain, self.managers, self.inv, self.state.sessions, self.run_pass)
         self.windows: list[Window] = []
-        self.fingerprints: dict[frozenset[tuple[str, str]], str] = {}
-        self.notified: set[str] = set()
-        """Fingerprints Alertmanager held as active: it sends their resolve too."""
         self._mail_seen = len(chain.smtp.mailbox.messages)
         self._sms_seen = len(chain.sms.posts)
         chain.front.apps[name] = self.app
@@ -164,96 +159,14 @@ class ScenarioRun:
         self.refuse += step.channels_refuse
         self.crash += step.crash_after_send
         if step.fire or step.resolve:
-            self._post(step.fire, step.resolve, day, lossy=bool(step.lose_deliveries))
+            self.out.post(step.fire, step.resolve, day, self.clock.at, lossy=bool(step.lose_deliveries))
         if step.acknowledge:
             self._act(step.acknowledge, "acknowledge")
         if step.resolve_incident:
             self._act(step.resolve_incident, "resolve")
         if step.alertmanager_resends:
-            self._await_resend()
+            self.out.await_resend()
         self.run_pass()
-
-    def _post(self, fire: list[AlertRef], resolve: list[AlertRef], day: dt.date, *, lossy: bool) -> None:
-        now = self.clock.at
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-        bodies, resolved = [], []
-        for ref in fire:
-            labels = labels_of(ref, self.inv, self.name)
-            starts = local_time(ref.since, day).astimezone(dt.UTC) if ref.since else now
-            body = posted(labels, summary_of(ref, labels), starts, later)
-            self.firing[frozenset(labels.items())] = body
-            bodies.append(body)
-        for ref in resolve:
-            labels = labels_of(ref, self.inv, self.name)
-            body = self.firing.pop(frozenset(labels.items()), None)
-            if body is None:
-                raise ValueError(f"{ref.alertname} on {ref.ci} is resolved but was never fired")
-            bodies.append({**body, "endsAt": iso(now)})
-            resolved.append(labels)
-        for url in self.managers:
-            am.post_alerts(url, bodies)
-        self.settle(resolved, lossy=lossy)
-
-    def _stored(self) -> dict[str, tuple[str, int]]:
-        with self.state.sessions() as session:
-            rows = session.execute(select(Alert.fingerprint, Alert.status, Alert.receive_count)).all()
-        return {r.fingerprint: (r.status, r.receive_count) for r in rows}
-
-    def settle(self, resolved: list[dict[str, str]], *, lossy: bool = False) -> None:
-        """Wait until the router holds every alert Alertmanager will deliver, and the resolves sent.
-
-        With `lossy`, wait instead until the deliveries to lose are lost.
-        """
-        deadline = time.monotonic() + SETTLE_SECONDS
-        want_resolved = {frozenset(x.items()) for x in resolved}
-        fingerprints = self.fingerprints
-        while True:
-            states = am.alert_states(self.managers[0], self.name)
-            for a in states:
-                fingerprints[frozenset(a["labels"].items())] = a["fingerprint"]
-                if a["status"]["state"] == "active":
-                    self.notified.add(a["fingerprint"])
-            stored = self._stored()
-            pending = [a for a in states if a["status"]["state"] == "unprocessed"]
-            missing = [
-                a for a in states if a["status"]["state"] == "active" and a["fingerprint"] not in stored
-            ]
-            if lossy:
-                missing = [a for a in missing if self.chain.front.lose.get(self.name, 0) > 0]
-            unresolved = [
-                key
-                for key in want_resolved
-                if fingerprints.get(key) in self.notified
-                and stored.get(fingerprints[key], ("firing", 0))[0] != "resolved"
-            ]
-            if not pending and not missing and not unresolved:
-                return
-            if missing and self._fetch_pending():
-                self.run_pass()
-                continue
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"Alertmanager did not deliver within {SETTLE_SECONDS:.0f} s: "
-                    f"missing {[a['labels'] for a in missing]}, unresolved {[dict(k) for k in unresolved]}"
-                )
-            time.sleep(0.05)
-
-    def _fetch_pending(self) -> bool:
-        with self.state.sessions() as session:
-            return bool(
-                session.execute(
-                    select(func.count()).select_from(Delivery).where(Delivery.fetch_status == "pending")
-                ).scalar()
-            )
-
-    def _await_resend(self) -> None:
-        """Wait for two more completed deliveries of this scenario: Alertmanager repeating what fires."""
-        seen = self.chain.front.completed(self.name)
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while self.chain.front.completed(self.name) < seen + 2:
-            if time.monotonic() > deadline:
-                raise AssertionError("Alertmanager sent nothing again within the wait")
-            time.sleep(0.05)
 
     def incident_id(self, ci: str, alertname: str | None) -> int:
         """Return the newest incident on a CI (and alert name)."""
@@ -320,17 +233,13 @@ class ScenarioRun:
                 for url, silence_id in window.silences:
                     am.expire_silence(url, silence_id)
                 window.silences.clear()
-                self.settle([])
+                self.out.settle([])
 
     def close(self) -> None:
         """Resolve what still fires, forget this scenario at the front door, release the store."""
         self.chain.front.apps.pop(self.name, None)
         self.chain.sms.status = 200
-        ended = iso(dt.datetime.now(dt.UTC))
-        bodies = [{**b, "endsAt": ended} for b in self.firing.values()]
-        for url in self.managers:
-            if bodies:
-                am.post_alerts(url, bodies)
+        self.out.resolve_all()
         for window in self.windows:
             for url, silence_id in window.silences:
                 am.expire_silence(url, silence_id)

@@ -40,8 +40,8 @@ class Clock:
 
 
 def local_time(text: str, day: dt.date) -> dt.datetime:
-    """Read "YYYY-MM-DD HH:MM" or "HH:MM" (on `day`) as hospital time."""
-    if len(text) <= 5:
+    """Read "YYYY-MM-DD HH:MM[:SS]" or "HH:MM[:SS]" (on `day`) as hospital time."""
+    if len(text) <= 8:
         return dt.datetime.combine(day, dt.time.fromisoformat(text), tzinfo=TZ)
     return dt.datetime.fromisoformat(text).replace(tzinfo=TZ)
 

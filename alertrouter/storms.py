@@ -1,0 +1,74 @@
+"""Hold a first page while its cause may still show up: the settle hold and the release grace.
+
+Both are the policy's `storms` (docs/router.md, "Storms"). A reachability incident on a CI with upstream CIs
+waits `settle_seconds` from its opening, so that the alert of a failing switch above it, sent by Alertmanager
+a moment later, can adopt it before anyone is paged. A child still failing when its cause resolves waits
+`release_grace_seconds` from that resolve, so that probes which turn green at their next scrape are closed
+without a page. A hold only ever delays the first page of an incident since paging (re)started. The settle
+hold is set when the incident opens (`alertrouter.intake.grouping`), so the incidents a storm holds are not
+due before it ends; the release grace when the worker finds a released child due (`worker.escalation`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from alertrouter.context import Router
+from alertrouter.models import OPEN, Incident
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Until when a first page waits, what the timeline says when it starts, and what the page says after."""
+
+    until: dt.datetime
+    note: str
+    label: str
+
+
+def _names(cis: list[str], most: int = 3) -> str:
+    shown = ", ".join(cis[:most])
+    return shown + (f" and {len(cis) - most} more" if len(cis) > most else "")
+
+
+def settle_hold(router: Router, ci: str | None, alertname: str, opened: dt.datetime) -> Hold | None:
+    """Return the hold on the first page of an incident opened for an alert, or None when it pages at once."""
+    found = router.inventory.cis.get(ci or "")
+    settle = router.policy.storms.settle_seconds
+    if found is None or not found.depends_on or not settle or not router.assessor.is_reachability(alertname):
+        return None
+    until = opened + dt.timedelta(seconds=settle)
+    upstream = _names(router.inventory.depends_on_transitively(found.id))
+    return Hold(
+        until,
+        f"first page held until {until.astimezone(router.inventory.tz):%H:%M:%S} ({settle} s to settle): "
+        f"a failure upstream ({upstream}) would explain this; if one is reported meanwhile, this incident "
+        "joins it and pages nobody",
+        f"held {settle} s for a failure upstream; none was reported",
+    )
+
+
+def release_hold(router: Router, parent: Incident) -> Hold | None:
+    """Return the hold on the first page of a child its resolved cause released, or None."""
+    grace = router.policy.storms.release_grace_seconds
+    if parent.status in OPEN or parent.resolved_at is None or not grace:
+        return None
+    until = parent.resolved_at + dt.timedelta(seconds=grace)
+    cause = f"#{parent.id} on {parent.ci or 'no CI'}"
+    return Hold(
+        until,
+        f"first page held until {until.astimezone(router.inventory.tz):%H:%M:%S} (release grace {grace} s "
+        f"after {cause} resolved): a probe behind a cause that is back turns green within a scrape or two; "
+        "if this one does, nobody is paged",
+        f"still failing {grace} s after {cause} resolved",
+    )
+
+
+def first_page_hold(router: Router, inc: Incident, parent: Incident | None) -> Hold | None:
+    """Return the hold on an incident's first page since paging (re)started, or None."""
+    if inc.escalation_step != 0:
+        return None
+    if parent is not None:
+        return release_hold(router, parent)
+    return settle_hold(router, inc.ci, inc.alertname, inc.created_at)
