@@ -52,11 +52,16 @@ ONCALL_CHANGES = RotaChange.__table__
 class Entry(Protocol):
     """What the plan needs of a change: a stored `RotaChange`, or a row of the intake's lookup."""
 
-    kind: str
-    team: str | None
-    person: str | None
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    @property
+    def kind(self) -> str: ...
+    @property
+    def team(self) -> str | None: ...
+    @property
+    def person(self) -> str | None: ...
+    @property
+    def starts_at(self) -> dt.datetime: ...
+    @property
+    def ends_at(self) -> dt.datetime: ...
 
 
 def active_changes(*, session: Session, since: dt.datetime | None = None) -> list[RotaChange]:
