@@ -53,17 +53,10 @@ class Batch:
         self.rows: list[dict[str, Any]] = []
 
     def add(
-        self,
-        incident_id: int,
-        kind: str,
-        text: str,
-        *,
-        at: dt.datetime,
-        actor: str = "router",
-        data: dict[str, Any] | None = None,
+        self, incident_id: int, kind: str, text: str, *, at: dt.datetime, data: dict[str, Any] | None = None
     ) -> None:
-        """Take one event to append, as `record` would."""
-        self.rows.append(_row(incident_id, kind, text, at, actor, data))
+        """Take one event by the router to append, as `record` would."""
+        self.rows.append(_row(incident_id, kind, text, at, "router", data))
 
     def write(self) -> None:
         """Append the events taken, in the order taken, in the session's transaction."""
