@@ -30,8 +30,10 @@ lint: deps ## ruff (lint and format) and mypy --strict
 	@$(BIN)/mypy
 	@cd dashboards/src && $(CURDIR)/$(BIN)/mypy --strict .
 
-test: lint ## Lint, then run every test against real servers
-	@$(BIN)/python -m pytest -q
+TEST_WORKERS ?= 2
+
+test: lint ## Lint, then run every test against real servers (TEST_WORKERS=2 pytest workers, a file each)
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 translations: deps ## Extract the console's strings, merge them into the zh catalog and compile it
 	@pot=$$(mktemp --suffix=.pot) && \

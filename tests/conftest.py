@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# The longest files, which `make test`'s workers should start first, so that none runs alone at the end.
+LONGEST_FIRST = ("tests/test_demo.py", "tests/test_release_chain.py", "tests/test_install.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the longest files to the front, keeping every other test in its order."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
 @pytest.fixture(scope="session")
