@@ -27,7 +27,7 @@ from alertrouter.msg import N_, Msg, T, msg_data, stored
 from alertrouter.notify.queue import tell_assignee
 from alertrouter.owner import owner_of
 from alertrouter.policy.priority import Decision
-from alertrouter.policy.rota import plan
+from alertrouter.policy.rota import Entry, plan, policy_with
 from alertrouter.policy.schema import Policy
 from alertrouter.settings import PRIORITIES
 from alertrouter.storms import settle_hold
@@ -81,12 +81,18 @@ class Planner:
         self.openings = Openings()
         self.events: list[dict[str, Any]] = []
         self.raises: dict[int, Decision] = {}
+        self.changes: Sequence[Entry] | None = None
+        """The console's on-call changes in force, when the delivery's lookup has read them."""
         self._plan: Policy | None = None
 
     def plan(self) -> Policy:
         """Return the on-call plan in force (with the console's overrides), read once per delivery."""
         if self._plan is None:
-            self._plan = plan(self.router, session=self.session)
+            self._plan = (
+                plan(self.router, session=self.session)
+                if self.changes is None
+                else policy_with(self.router, self.changes)
+            )
         return self._plan
 
     def _event(self, incident_id: int, kind: str, text: Text, **data: Any) -> dict[str, Any]:

@@ -56,6 +56,16 @@ class StoredAlert(NamedTuple):
     incident_status: str | None
 
 
+class RotaEntry(NamedTuple):
+    """An on-call change in force, as the lookup reads it (`alertrouter.policy.rota.Entry`)."""
+
+    kind: str
+    team: str | None
+    person: str | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
 class OpenIncident(NamedTuple):
     """An open incident an alert could join."""
 
@@ -119,17 +129,22 @@ def _lookup(
     alerts: list[ParsedAlert], planner: Planner
 ) -> tuple[dict[Key, StoredAlert], dict[str, list[StoredAlert]]]:
     """In one statement: find the stored rows of these alerts, and every stored row sharing a fingerprint
-    with them; and tell the planner which incidents they could join are open."""
+    with them; and tell the planner which incidents they could join are open, and the on-call changes."""
     wanted = {key_of(a) for a in alerts}
     keys = sorted({k for a in alerts for k in planner.keys(a)})
     found: dict[Key, StoredAlert] = {}
     siblings: dict[str, list[StoredAlert]] = {}
     incidents: list[OpenIncident] = []
-    params = {"fps": sorted({a.fingerprint for a in alerts}), "keys": keys}
+    changes: list[tuple[int, RotaEntry]] = []
+    params = {"fps": sorted({a.fingerprint for a in alerts}), "keys": keys, "now": planner.now}
     for kind, *row in planner.conn.execute(planner.sql.lookup, params):
         if kind == "incident":
             id_, key, _, priority, parent, *_ = row
             incidents.append(OpenIncident(id_, key, priority, parent))
+            continue
+        if kind == "change":
+            id_, team, starts_at, change_kind, _, ends_at, person = row
+            changes.append((id_, RotaEntry(change_kind, team, person, starts_at, ends_at)))
             continue
         alert = StoredAlert(*row)
         if (alert.fingerprint, alert.starts_at) in wanted:
@@ -137,6 +152,7 @@ def _lookup(
         else:
             siblings.setdefault(alert.fingerprint, []).append(alert)
     planner.learn(keys, incidents)
+    planner.changes = [entry for _, entry in sorted(changes, key=lambda c: -c[0])]  # newest first
     return found, siblings
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeEngine
 
 from alertrouter.models import ALERTS, DEPARTMENTS, EVENTS, INCIDENTS
+from alertrouter.policy.rota import ONCALL_CHANGES
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class Statements:
 
     lookup: Executable
     """In one round trip: the alerts stored under fingerprints ``fps`` (kind ``alert``: id, fingerprint,
-    start, status, incident, end, incident status) and the open incidents on keys ``keys`` (kind
-    ``incident``: id, key, -, priority, parent)."""
+    start, status, incident, end, incident status), the open incidents on keys ``keys`` (kind
+    ``incident``: id, key, -, priority, parent) and the console's on-call changes in force after ``now``
+    (kind ``change``: id, team, start, override or absence, -, end, person)."""
     open_incidents: Executable
     """Open incidents by open key (``keys``)."""
     insert_incidents: Executable
@@ -96,8 +98,20 @@ def statements(dialect: str) -> Statements:
         null(),
         null(),
     ).where(_one_of(inc.open_key, "keys", String(), dialect))
+    rota = ONCALL_CHANGES.c
+    # A delivery that opens an incident names its owner from the on-call plan: read with the rest.
+    changes = select(
+        literal_column("'change'"),
+        rota.id,
+        rota.team,
+        rota.starts_at,
+        rota.kind,
+        null(),
+        rota.ends_at,
+        rota.person,
+    ).where(rota.cancelled_at.is_(None), rota.ends_at > bindparam("now", type_=rota.ends_at.type))
     return Statements(
-        lookup=union_all(alerts, incidents),
+        lookup=union_all(alerts, incidents, changes),
         open_incidents=select(inc.id, inc.open_key, inc.priority, inc.parent_id).where(
             _one_of(inc.open_key, "keys", String(), dialect)
         ),

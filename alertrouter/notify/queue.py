@@ -97,15 +97,16 @@ def page(
     group chat's act as the first person paged. With `listing`, the message is about several incidents
     (`alertrouter.notify.together`): it says their facts, and goes on every channel carrying any of them.
     """
+    priorities = listing.priorities if listing else {inc.priority}
+    channels = [c for c in router.settings.file.channels if priorities & set(c.priorities)]
+    if not channels:
+        return 0  # before the facts: gathering them reads the CI's history from the store
     team = router.inventory.teams.get(inc.team or "")
     members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
     paged = ", ".join(people)
     facts = listing.facts if listing else pages.facts(router, inc, session=session)
-    priorities = listing.priorities if listing else {inc.priority}
     queued = 0
-    for channel in router.settings.file.channels:
-        if not priorities & set(channel.priorities):
-            continue
+    for channel in channels:
         targets: list[tuple[str, str]] = []
         for person in people:
             member = members.get(person)

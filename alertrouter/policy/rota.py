@@ -9,7 +9,9 @@ calendar pages and the iCal feeds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -44,6 +46,24 @@ class RotaChange(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(64))
 
 
+ONCALL_CHANGES = RotaChange.__table__
+
+
+class Entry(Protocol):
+    """What the plan needs of a change: a stored `RotaChange`, or a row of the intake's lookup."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def team(self) -> str | None: ...
+    @property
+    def person(self) -> str | None: ...
+    @property
+    def starts_at(self) -> dt.datetime: ...
+    @property
+    def ends_at(self) -> dt.datetime: ...
+
+
 def active_changes(*, session: Session, since: dt.datetime | None = None) -> list[RotaChange]:
     """Return the changes not cancelled (ending after `since`, if given), newest first."""
     stmt = select(RotaChange).where(RotaChange.cancelled_at.is_(None))
@@ -54,7 +74,11 @@ def active_changes(*, session: Session, since: dt.datetime | None = None) -> lis
 
 def plan(router: Router, *, session: Session) -> Policy:
     """Return the policy in force: the store's overrides and absences first, then the YAML's."""
-    changes = active_changes(session=session)
+    return policy_with(router, active_changes(session=session))
+
+
+def policy_with(router: Router, changes: Sequence[Entry]) -> Policy:
+    """Return the YAML's policy under these changes (newest first), as `plan` does."""
     if not changes:
         return router.policy
     overrides = [

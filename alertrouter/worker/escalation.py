@@ -7,6 +7,7 @@ together are paged together, one message per person and channel listing them (`a
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,11 +21,19 @@ from alertrouter.policy.oncall import on_call
 from alertrouter.policy.rota import plan
 from alertrouter.policy.schema import Policy
 from alertrouter.storms import first_page_hold
-from alertrouter.timeline import record
+from alertrouter.timeline import Batch
 from alertrouter.worker.claim import skip_locked
 from hospmon.inventory.schema import EscalationStep, Team
 
 DEFAULT_STEPS = [EscalationStep(after_minutes=0, notify=["on_call"])]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one escalation pass reads once and writes once: the on-call plan and the timeline."""
+
+    policy: Policy
+    timeline: Batch
 
 
 def targets(
@@ -82,6 +91,10 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
     are paged together: one message per person and channel listing them, per owning team.
     """
     due = _due(session, now, limit)
+    if not due:
+        return 0
+    # Once a pass, not once a page: the plan is the same for every step now; the timeline in one statement.
+    run = Pass(plan(router, session=session), Batch(session))
     ids = sorted({i.parent_id for i in due if i.parent_id is not None})
     parents = {p.id: p for p in session.execute(select(Incident).where(Incident.id.in_(ids))).scalars()}
     together: dict[tuple[int, str, int], list[tuple[Incident, str]]] = {}
@@ -95,18 +108,18 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
         parent = parents.get(inc.parent_id) if inc.parent_id is not None else None
         if parent is not None and parent.status in OPEN:  # its cause came back: quiet under it again
             inc.next_escalation_at = None
-            record(session, inc.id, "grouped", f"not paged: its cause #{parent.id} is open again", at=now)
+            run.timeline.add(inc.id, "grouped", f"not paged: its cause #{parent.id} is open again", at=now)
             continue
         hold = first_page_hold(router, inc, parent)
         if hold is not None and hold.until > now:
             inc.next_escalation_at = hold.until
-            record(session, inc.id, "held", hold.note, at=now, data={"until": hold.until.isoformat()})
+            run.timeline.add(inc.id, "held", hold.note, at=now, data={"until": hold.until.isoformat()})
             continue
         why = hold.label if hold is not None and hold.until == inc.next_escalation_at else ""
         if parent is not None:
             together.setdefault((parent.id, team.id, inc.escalation_step), []).append((inc, why))
             continue
-        _step(router, [inc], team, steps, why, None, session=session, now=now)
+        _step(router, [inc], team, steps, why, None, session=session, now=now, run=run)
         done += 1
     for (parent_id, team_id, _), batch in together.items():
         incs = [inc for inc, _ in batch]
@@ -120,8 +133,10 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
             parents[parent_id],
             session=session,
             now=now,
+            run=run,
         )
         done += len(incs)
+    run.timeline.write()
     return done
 
 
@@ -135,11 +150,12 @@ def _step(
     *,
     session: Session,
     now: dt.datetime,
+    run: Pass,
 ) -> None:
     """Page one step for incidents at the same step of one team: one message for all when several."""
     number = incs[0].escalation_step
     step = steps[number]
-    people, notes = targets(router, team, step, now, plan(router, session=session))
+    people, notes = targets(router, team, step, now, run.policy)
     label = T("step {step} of {steps}, after {minutes} min", step=number + 1, steps=len(steps),
               minutes=step.after_minutes)  # fmt: skip
     if why:
@@ -154,7 +170,7 @@ def _step(
     nxt = steps[number + 1] if number + 1 < len(steps) else None
     text = _paged(kind, people, label, queued, notes)
     for inc in incs:
-        record(session, inc.id, kind, text, at=now, data={"step": number, "people": people})
+        run.timeline.add(inc.id, kind, text, at=now, data={"step": number, "people": people})
         due = inc.next_escalation_at or now
         inc.escalation_step = number + 1
         # Steps count from when paging (re)started: opened, reopened or released, not from created_at.
