@@ -3,6 +3,7 @@ Shared by the network tests, the SNMP benches and the demo's simulated devices (
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -146,8 +147,11 @@ def netns_with_interfaces(pairs: int) -> Iterator[tuple[str, str]]:
     pid = os.getpid()
     name = f"hmsnmp{pid}"
     host_if, ns_if = f"hmh{pid}"[:15], "uplink0"
-    a, b = (pid >> 8) & 0xFF, pid & 0xFC
-    host_addr, ns_addr = f"10.{200 + a % 50}.{b}.1", f"10.{200 + a % 50}.{b}.2"
+    # A /30 of 10.192.0.0/10 per process: pytest's workers have neighbouring pids, and two namespaces sharing
+    # a subnet would route one agent's probes into the other (refused there).
+    index = pid % (1 << 20)
+    net = f"10.{192 + (index >> 14)}.{(index >> 6) & 0xFF}.{(index & 0x3F) << 2}"
+    host_addr, ns_addr = str(ipaddress.IPv4Address(net) + 1), str(ipaddress.IPv4Address(net) + 2)
     _ip("netns", "add", name)
     try:
         # No IPv6 in the namespace: router solicitations and MLD reports would move the counters we compare.
