@@ -16,7 +16,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.servers.process import MissingProgram, free_port, http_ready, require, running, start, terminate
+from demo.servers.process import (
+    MissingProgram,
+    accepts,
+    free_port,
+    http_ready,
+    require,
+    running,
+    start,
+    terminate,
+)
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 
@@ -104,5 +113,11 @@ def rabbitmq(workdir: Path, queues: list[str], user: str = "his-app") -> Iterato
         stack.callback(terminate, name_server)
         env = _environment(workdir, dist, epmd_port)
         log = workdir / "rabbitmq.log"
-        stack.enter_context(running([str(RABBITMQ_SERVER)], http_ready(url), log, workdir, env, timeout=120))
+        # The Prometheus plugin answers before the broker opens its AMQP listener, the last step of its boot.
+        metrics_ready = http_ready(url)
+
+        def ready() -> bool:
+            return metrics_ready() and accepts(amqp)
+
+        stack.enter_context(running([str(RABBITMQ_SERVER)], ready, log, workdir, env, timeout=120))
         yield RabbitMQ(amqp, url, user, password_file)
