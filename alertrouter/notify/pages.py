@@ -32,6 +32,7 @@ class Facts:
     lang: str
     title: str
     explanation: str
+    owner: str
     ci: str
     service: str
     team: str
@@ -72,7 +73,8 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
     _ = translator(lang)
     inv = router.inventory
     ci = inv.cis.get(inc.ci or "")
-    where = ", ".join(x for x in (ci.kind.value if ci else "", ci.location if ci else "") if x)
+    # The kind is a word of the catalogs (console/i18n.py); the location is the inventory's, as written.
+    where = ", ".join(x for x in (_(ci.kind.value) if ci else "", ci.location if ci else "") if x)
     history = []
     for old, res in earlier(inc, session=session, limit=HISTORY, same_ci_only=True):
         when = old.created_at.astimezone(inv.tz).strftime("%Y-%m-%d %H:%M")
@@ -85,6 +87,7 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
         lang=lang,
         title=incident_title(inc, lang),
         explanation=say(inc.explanation, inc.explanation_msg, lang, inv),
+        owner=say(inc.owner_explanation, inc.owner_msg, lang, inv),
         ci=f"{inc.ci} ({where})" if inc.ci and where else inc.ci or "",
         service=_name(service.name, inc.service or "", lang) if service else inc.service or "",
         team=_name(team.name, inc.team or "", lang) if team else inc.team or "",

@@ -72,7 +72,7 @@ def english_words(html: str, allowed: set[str]) -> list[str]:
     return sorted({w for w in WORD.findall(text) if w not in allowed})
 
 
-def _data_words(app: Flask) -> set[str]:
+def data_words(app: Flask) -> set[str]:
     """Words of the inventory's ids and alert names: data, which stays as the systems name it."""
     inv = app.extensions["hospmon_router"].router.inventory
     ids = [*inv.cis, *inv.services, *inv.departments, *inv.teams]
@@ -157,7 +157,7 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
         "/status?lang=zh",
         *link_pages,  # acknowledge, resolve and open, as the page's links show them on a phone
     ]
-    allowed = _data_words(app)
+    allowed = data_words(app)
     found = {}
     for page in pages:
         resp = client.get(page, headers=zh)

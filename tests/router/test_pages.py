@@ -4,6 +4,7 @@ fits one message with its short acknowledge link."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from alertrouter.console.resolutions import ProblemRule, resolve_with_cause
 from alertrouter.context import load_router
 from alertrouter.notify.pages import SMS_LIMIT
 from alertrouter.worker.run import Worker
+from tests.console.test_zh_console import data_words, english_words
 from tests.router.conftest import auth
-from tests.router.payloads import alert, webhook
+from tests.router.payloads import alert, iso, webhook
 from tests.servers import JsonReceiver as Receiver
 
 MORNING = dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 in Shanghai
@@ -107,3 +109,42 @@ def test_chat_cards_and_sms_carry_the_links(paging_app: Flask, receiver: Receive
     _, sms = posts["sms"]
     assert len(sms["message"]) <= SMS_LIMIT and f" 确认 {BASE}/a/" in sms["message"]
     assert sms["message"].startswith("[P1]#2 his-db")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_switch_storm_pages_in_chinese(paging_app: Flask, receiver: Receiver) -> None:
+    """Tuesday 03:00 the ICU and OR floor switches stop answering, the inpatient aggregation switch above
+    them a moment later: the network on-call gets one page for the aggregation switch once its 20 s settle
+    hold ends, saying why it waited. At 03:30 it is back but both floor switches still fail: after the 90 s
+    release grace one card lists both. Every card and SMS reads in Chinese, data (CI ids, alert names,
+    people, links) aside."""
+    night = dt.datetime(2026, 12, 7, 19, 0, tzinfo=dt.UTC)  # Tuesday 03:00 in Shanghai
+    state = paging_app.extensions["hospmon_router"]
+    client = paging_app.test_client()
+
+    def at(moment: dt.datetime, *alerts: dict[str, Any]) -> None:
+        state.now = lambda: moment
+        if alerts:
+            posted = client.post("/webhook/alertmanager", json=webhook(*alerts), headers=auth())
+            assert posted.status_code == 200
+        _run_worker(paging_app)
+
+    floors = [alert(ci, night, name="CIProbeFailed") for ci in ("acc-sw-icu-5f", "acc-sw-or-3f")]
+    building = alert("agg-sw-inpatient", night + dt.timedelta(seconds=5), name="CIProbeFailed")
+    at(night, *floors)
+    at(night + dt.timedelta(seconds=5), building)
+    at(night + dt.timedelta(seconds=25))  # the building switch's settle hold is over: it pages
+    back = night + dt.timedelta(minutes=30)
+    at(back, {**building, "status": "resolved", "endsAt": iso(back)})
+    at(back + dt.timedelta(seconds=90))  # the floor switches' release grace is over: one card lists both
+    cards = [body["markdown"]["content"] for path, body in receiver.posts if path.startswith("/wecom")]
+    texts = cards + [body["message"] for path, body in receiver.posts if path.startswith("/sms")]
+    first, listing = cards
+    assert first.startswith("### [P1] #3 agg-sw-inpatient") and "暂缓 20 秒" in first
+    assert "agg-sw-inpatient（#3）恢复后仍有 2 个配置项故障" in listing and "仍在故障：" in listing
+    assert "acc-sw-icu-5f" in listing and "acc-sw-or-3f" in listing
+    # Where a CI stands is the inventory's text, as the hospital wrote it (English in the demo's).
+    places = " ".join(c.location for c in state.router.inventory.cis.values())
+    allowed = data_words(paging_app) | set(re.findall(r"\w+", places))
+    english = {t: english_words(re.sub(r"https?://\S+", "", t), allowed) for t in texts}
+    assert {t: w for t, w in english.items() if w} == {}
