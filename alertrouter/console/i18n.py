@@ -37,6 +37,7 @@ VOCABULARY = (
     N_("escalated"),
     N_("grouped"),
     N_("released"),
+    N_("held"),
     N_("reopened"),
     N_("assigned"),
     N_("note"),
