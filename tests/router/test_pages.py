@@ -57,6 +57,14 @@ def paging_app(
                 "api_url": f"{relay}/dingtalk",
             },
             {"name": "sms", "kind": "sms", "url": f"{relay}/sms", "priorities": ["P1", "P2"]},
+            # The ward's own system takes the page in its own words, as docs/router.md's example writes it.
+            {
+                "name": "ward-hook",
+                "kind": "webhook",
+                "url": f"{relay}/hook",
+                "priorities": ["P1"],
+                "body": "{explanation}\n负责人: {owner}\n{step}\n{url}",
+            },
         ],
     )
     app = create_app(load_router(config))
@@ -138,8 +146,11 @@ def test_a_switch_storm_pages_in_chinese(paging_app: Flask, receiver: Receiver) 
     at(back, {**building, "status": "resolved", "endsAt": iso(back)})
     at(back + dt.timedelta(seconds=90))  # the floor switches' release grace is over: one card lists both
     cards = [body["markdown"]["content"] for path, body in receiver.posts if path.startswith("/wecom")]
-    texts = cards + [body["message"] for path, body in receiver.posts if path.startswith("/sms")]
+    texts = cards + [body["message"] for path, body in receiver.posts if path.startswith(("/sms", "/hook"))]
+    texts += [body["title"] for path, body in receiver.posts if path.startswith("/hook")]
     first, listing = cards
+    hooks = [body["message"] for path, body in receiver.posts if path.startswith("/hook")]
+    assert len(hooks) == 2 and "负责团队 网络组" in hooks[1]
     assert first.startswith("### [P1] #3 agg-sw-inpatient") and "暂缓 20 秒" in first
     assert "agg-sw-inpatient（#3）恢复后仍有 2 个配置项故障" in listing and "仍在故障：" in listing
     assert "acc-sw-icu-5f" in listing and "acc-sw-or-3f" in listing
