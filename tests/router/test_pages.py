@@ -20,7 +20,7 @@ from alertrouter.context import load_router
 from alertrouter.notify.pages import SMS_LIMIT
 from alertrouter.worker.run import Worker
 from tests.console.test_zh_console import data_words, english_words
-from tests.router.conftest import auth
+from tests.router.conftest import API_TOKEN, auth
 from tests.router.payloads import alert, iso, webhook
 from tests.servers import JsonReceiver as Receiver
 
@@ -159,3 +159,19 @@ def test_a_switch_storm_pages_in_chinese(paging_app: Flask, receiver: Receiver) 
     allowed = data_words(paging_app) | set(re.findall(r"\w+", places))
     english = {t: english_words(re.sub(r"https?://\S+", "", t), allowed) for t in texts}
     assert {t: w for t, w in english.items() if w} == {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_handed_over_incident_says_who_handed_it_in_chinese(paging_app: Flask, receiver: Receiver) -> None:
+    """Monday 09:30 the HIS database stops answering; Wang Lei hands it to Zhou Jing (DBA) through the API:
+    her card says, in Chinese, that Wang Lei assigned it to her."""
+    client = paging_app.test_client()
+    body = webhook(alert("his-db", MORNING - dt.timedelta(minutes=3)))
+    assert client.post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
+    _run_worker(paging_app)
+    receiver.posts.clear()
+    handed = client.post("/api/v1/incidents/1/assign", json={"to": "zhou.jing"}, headers=auth(API_TOKEN))
+    assert handed.status_code == 200
+    _run_worker(paging_app)
+    card = _posts(receiver)["wecom"][1]["markdown"]["content"]
+    assert "**已呼叫** zhou.jing (wang.lei 指派)" in card
