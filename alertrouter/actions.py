@@ -79,7 +79,7 @@ def reopen_by(
     """Reopen an ended incident by hand: the router's own re-fire `reopen`, with the person's reason."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     key = incident_key(router, inc, session=session)
-    return reopen(incident_id, session=session, by=by, why=why or "no reason given", now=now, key=key)
+    return reopen(incident_id, session=session, by=by, why=why or T("no reason given"), now=now, key=key)
 
 
 def reassign(

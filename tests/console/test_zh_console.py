@@ -128,6 +128,7 @@ def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> 
     ids["his-db"] = incident_id(client, "his-db")
     record_release(client, token, "10.11.6-MariaDB", title="HIS 数据库小版本升级",
                    starts="2026-12-02T02:00", ends="2026-12-02T04:00")  # fmt: skip
+    client.post(f"/console/incidents/{ids['his-db']}/reopen", data={"csrf": token, "why": ""})
     # 03:40 the core switch is back; the floor switches still fail: held for the release grace, then listed.
     back = NIGHT + dt.timedelta(minutes=40)
     work(back, {**core, "status": "resolved", "endsAt": iso(back)})
@@ -193,6 +194,14 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
     assert "首次呼叫暂缓至" in icu and "恢复 90 秒后仍在故障" in icu and "合并为一条消息" in icu
     assert "等待 20 秒确认" in firewall and "为等待上游故障暂缓 20 秒" in firewall
     assert "已观测到" in seen["/console/changes"]
+    # A release refused for what it lacks says why in Chinese too.
+    refused = client.post(
+        "/console/changes",
+        headers=zh,
+        data={"csrf": as_user("admin"), "kind": "release", "title": "x", "cis": "his-db", "version_to": "",
+              "starts": "2026-12-02T02:00", "ends": "2026-12-02T04:00", "recurrence": "none"},
+    )  # fmt: skip
+    assert refused.status_code == 400 and english_words(refused.text, allowed) == []
 
 
 def test_the_check_fails_on_one_untranslated_word() -> None:
