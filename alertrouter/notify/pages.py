@@ -17,6 +17,7 @@ from alertrouter.links import Action
 from alertrouter.models import Incident
 from alertrouter.msg import N_
 from alertrouter.notify.lang import say, translator
+from hospmon.inventory import Inventory
 from hospmon.inventory.schema import Name
 
 SMS_LIMIT = 70
@@ -50,6 +51,13 @@ def _name(name: Name | None, fallback: str, lang: str) -> str:
     if name is None:
         return fallback
     return (name.zh or name.en) if lang == "zh" else (name.en or name.zh)
+
+
+def department_names(inv: Inventory, ids: list[str], lang: str) -> str:
+    """Name departments in a language, once each, in order (an id the inventory lacks as it is)."""
+    return ", ".join(
+        _name(inv.departments[d].name, d, lang) if d in inv.departments else d for d in dict.fromkeys(ids)
+    )
 
 
 def incident_title(inc: Incident, lang: str) -> str:
@@ -91,12 +99,7 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
         ci=f"{inc.ci} ({where})" if inc.ci and where else inc.ci or "",
         service=_name(service.name, inc.service or "", lang) if service else inc.service or "",
         team=_name(team.name, inc.team or "", lang) if team else inc.team or "",
-        departments=", ".join(
-            _name(inv.departments[d.department].name, d.department, lang)
-            if d.department in inv.departments
-            else d.department
-            for d in inc.departments
-        ),
+        departments=department_names(inv, [d.department for d in inc.departments], lang),
         history=history,
         console=f"{router.settings.file.console_url.rstrip('/')}/console/incidents/{inc.id}",
     )

@@ -56,7 +56,9 @@ def listing(router: Router, incs: list[Incident], cause: Incident, *, session: S
         title=title,
         explanation="\n".join([lead.explanation, _("Still failing:"), *lines]),
         ci=", ".join(_unique([i.ci or "" for i in incs])),
-        departments=", ".join(_unique([d.department for i in incs for d in i.departments])),
+        departments=pages.department_names(
+            router.inventory, [d.department for i in incs for d in i.departments], lead.lang
+        ),
         console=f"{base}/console/?team={team}" if team else f"{base}/console/",
     )
     return Listing(facts, sorted(i.id for i in incs), {i.priority for i in incs})

@@ -65,6 +65,7 @@ def paging_app(
                 "priorities": ["P1"],
                 "body": "{explanation}\n负责人: {owner}\n{step}\n{url}",
             },
+            {"name": "noc", "kind": "webhook", "url": f"{relay}/noc", "priorities": ["P1"]},
         ],
     )
     app = create_app(load_router(config))
@@ -146,11 +147,14 @@ def test_a_switch_storm_pages_in_chinese(paging_app: Flask, receiver: Receiver) 
     at(back, {**building, "status": "resolved", "endsAt": iso(back)})
     at(back + dt.timedelta(seconds=90))  # the floor switches' release grace is over: one card lists both
     cards = [body["markdown"]["content"] for path, body in receiver.posts if path.startswith("/wecom")]
-    texts = cards + [body["message"] for path, body in receiver.posts if path.startswith(("/sms", "/hook"))]
-    texts += [body["title"] for path, body in receiver.posts if path.startswith("/hook")]
+    hooks = ("/sms", "/hook", "/noc")
+    texts = cards + [body["message"] for path, body in receiver.posts if path.startswith(hooks)]
+    texts += [body["title"] for path, body in receiver.posts if path.startswith(hooks[1:])]
     first, listing = cards
     hooks = [body["message"] for path, body in receiver.posts if path.startswith("/hook")]
     assert len(hooks) == 2 and "负责团队 网络组" in hooks[1]
+    noc = [body["message"] for path, body in receiver.posts if path.startswith("/noc")]
+    assert "科室: 重症医学科, 手术室" in noc[1]
     assert first.startswith("### [P1] #3 agg-sw-inpatient") and "暂缓 20 秒" in first
     assert "agg-sw-inpatient（#3）恢复后仍有 2 个配置项故障" in listing and "仍在故障：" in listing
     assert "acc-sw-icu-5f" in listing and "acc-sw-or-3f" in listing
