@@ -179,3 +179,20 @@ def test_a_handed_over_incident_says_who_handed_it_in_chinese(paging_app: Flask,
     _run_worker(paging_app)
     card = _posts(receiver)["wecom"][1]["markdown"]["content"]
     assert "**已呼叫** zhou.jing (wang.lei 指派)" in card
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_holiday_page_names_the_holiday_in_chinese(paging_app: Flask, receiver: Receiver) -> None:
+    """National Day, 1 October, 09:00: the outpatient building's floor-2 switch stops answering. The
+    clinics are closed, and the card's reason names the holiday as the on-call engineer knows it."""
+    national_day = dt.datetime(2026, 10, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+    state = paging_app.extensions["hospmon_router"]
+    state.now = lambda: national_day
+    body = webhook(alert("acc-sw-op-2f", national_day, name="CIProbeFailed"))
+    assert (
+        paging_app.test_client().post("/webhook/alertmanager", json=body, headers=auth()).status_code == 200
+    )
+    state.now = lambda: national_day + dt.timedelta(seconds=20)  # after the settle hold
+    _run_worker(paging_app)
+    card = _posts(receiver)["wecom"][1]["markdown"]["content"]
+    assert "节假日（国庆节）09:00" in card and "National" not in card
