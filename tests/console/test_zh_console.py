@@ -165,6 +165,8 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
         "/console/kb/1",
         "/console/kb/new",
         "/console/problems",
+        "/console/board/rows",
+        "/console/kb/1/edit",
         "/console/changes",
         "/console/topology",
         "/console/oncall?view=week",
