@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.links import Action
 from alertrouter.models import Incident
-from alertrouter.msg import N_
+from alertrouter.msg import N_, SEPARATORS
 from alertrouter.notify.lang import say, translator
 from hospmon.inventory import Inventory
 from hospmon.inventory.schema import Name
@@ -55,8 +55,12 @@ def _name(name: Name | None, fallback: str, lang: str) -> str:
 
 def department_names(inv: Inventory, ids: list[str], lang: str) -> str:
     """Name departments in a language, once each, in order (an id the inventory lacks as it is)."""
-    return ", ".join(
-        _name(inv.departments[d].name, d, lang) if d in inv.departments else d for d in dict.fromkeys(ids)
+    return (
+        SEPARATORS.get(lang, {})
+        .get(", ", ", ")
+        .join(
+            _name(inv.departments[d].name, d, lang) if d in inv.departments else d for d in dict.fromkeys(ids)
+        )
     )
 
 

@@ -154,7 +154,7 @@ def test_a_switch_storm_pages_in_chinese(paging_app: Flask, receiver: Receiver) 
     hooks = [body["message"] for path, body in receiver.posts if path.startswith("/hook")]
     assert len(hooks) == 2 and "负责团队 网络组" in hooks[1]
     noc = [body["message"] for path, body in receiver.posts if path.startswith("/noc")]
-    assert "科室: 重症医学科, 手术室" in noc[1]
+    assert "科室: 重症医学科、手术室" in noc[1]
     assert first.startswith("### [P1] #3 agg-sw-inpatient") and "暂缓 20 秒" in first
     assert "agg-sw-inpatient（#3）恢复后仍有 2 个配置项故障" in listing and "仍在故障：" in listing
     assert "acc-sw-icu-5f" in listing and "acc-sw-or-3f" in listing
