@@ -10,7 +10,7 @@ from alertrouter.state import current_state
 
 def title_of(inc: Incident, lang: str) -> str:
     """Return an incident's title in a language."""
-    return incident_title(inc, lang)
+    return incident_title(inc, lang, current_state().router.inventory)
 
 
 def explain(inc: Incident, lang: str) -> str:

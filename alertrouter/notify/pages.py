@@ -64,8 +64,11 @@ def department_names(inv: Inventory, ids: list[str], lang: str) -> str:
     )
 
 
-def incident_title(inc: Incident, lang: str) -> str:
-    """Say an incident's title in a language: the alert on its CI, once, then the summary if it adds."""
+def incident_title(inc: Incident, lang: str, inventory: Inventory) -> str:
+    """Say an incident's title in a language: the alert on its CI, once, then the summary if it adds; a
+    title the router wrote itself, as its message."""
+    if inc.title_msg:
+        return say(inc.title, inc.title_msg, lang, inventory)
     english = f"{inc.alertname} on {inc.ci or 'no CI'}"
     if not inc.title.startswith(english):
         return inc.title
@@ -97,7 +100,7 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
     return Facts(
         inc=inc,
         lang=lang,
-        title=incident_title(inc, lang),
+        title=incident_title(inc, lang, inv),
         explanation=say(inc.explanation, inc.explanation_msg, lang, inv),
         owner=say(inc.owner_explanation, inc.owner_msg, lang, inv),
         ci=f"{inc.ci} ({where})" if inc.ci and where else inc.ci or "",

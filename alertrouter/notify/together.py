@@ -34,7 +34,7 @@ def listing(router: Router, incs: list[Incident], cause: Incident, *, session: S
     lead = pages.facts(router, incs[0], session=session)
     _ = lead.gettext
     base = router.settings.file.console_url.rstrip("/")
-    names = [pages.incident_title(i, lead.lang) for i in incs]
+    names = [pages.incident_title(i, lead.lang, router.inventory) for i in incs]
     more = len(names) - LISTED
     title = _("%(count)d CIs still failing after %(cause)s (#%(id)d) recovered: %(names)s") % {
         "count": len(incs),

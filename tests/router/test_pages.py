@@ -20,7 +20,7 @@ from alertrouter.context import load_router
 from alertrouter.notify.pages import SMS_LIMIT
 from alertrouter.worker.run import Worker
 from tests.console.test_zh_console import data_words, english_words
-from tests.router.conftest import API_TOKEN, auth
+from tests.router.conftest import API_TOKEN, auth, dba_gap_policy
 from tests.router.payloads import alert, iso, webhook
 from tests.servers import JsonReceiver as Receiver
 
@@ -36,15 +36,23 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
+def gap() -> bool:
+    """Whether the policy leaves the DBA team with nobody on call from two days on (a test may say so)."""
+    return False
+
+
+@pytest.fixture
 def paging_app(
-    database_url: str, write_config: Callable[..., Path], tmp_path: Path, receiver: Receiver
+    database_url: str, write_config: Callable[..., Path], tmp_path: Path, receiver: Receiver, gap: bool
 ) -> Iterator[Flask]:
     (tmp_path / "wecom-key").write_text("wecom-key-0123\n")
     (tmp_path / "ding-token").write_text("ding-token-0123\n")
     (tmp_path / "ding-secret").write_text("SECding0123\n")
     relay = f"http://127.0.0.1:{receiver.port}"
+    policy = {"policy": str(dba_gap_policy(tmp_path, MORNING))} if gap else {}
     config = write_config(
         database_url,
+        **policy,
         console_url=BASE,
         language="zh",
         channels=[
@@ -196,3 +204,13 @@ def test_a_holiday_page_names_the_holiday_in_chinese(paging_app: Flask, receiver
     _run_worker(paging_app)
     card = _posts(receiver)["wecom"][1]["markdown"]["content"]
     assert "节假日（国庆节）09:00" in card and "National" not in card
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("gap", [True])
+def test_an_on_call_gap_is_paged_in_chinese(paging_app: Flask, receiver: Receiver) -> None:
+    """Monday 09:30 the router finds nobody on call for the DBA team from Wednesday (the lead's leave): the
+    card and its title say so in Chinese, the team by its Chinese name."""
+    _run_worker(paging_app)
+    card = _posts(receiver)["wecom"][1]["markdown"]["content"]
+    assert card.startswith("### [P3] #1 数据库组 自 2026-12-09 09:30 起无人值班"), card
