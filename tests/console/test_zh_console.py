@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from alertrouter.context import Router, load_router
 from alertrouter.links import Action, make_links
 from alertrouter.worker.run import Worker
-from tests.console.conftest import incident_id, seed
+from tests.console.conftest import csrf_of, incident_id, seed
 from tests.console.test_releases import record_release, version_changed
 from tests.router.conftest import API_TOKEN, REPO, auth
 from tests.router.payloads import alert, iso
@@ -204,6 +204,11 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
               "starts": "2026-12-02T02:00", "ends": "2026-12-02T04:00", "recurrence": "none"},
     )  # fmt: skip
     assert refused.status_code == 400 and english_words(refused.text, allowed) == []
+    # The UPS was acknowledged at the console meanwhile: the mail's acknowledge link says so in Chinese.
+    client.post(f"/console/incidents/{incidents[3]}/acknowledge", data={"csrf": as_user("admin")})
+    ack = link_pages[0]
+    late = client.post(ack, data={"csrf": csrf_of(client.get(ack, headers=zh).text)}, headers=zh)
+    assert late.status_code == 409 and "已确认" in late.text and english_words(late.text, allowed) == []
 
 
 def test_the_check_fails_on_one_untranslated_word() -> None:
