@@ -209,6 +209,9 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
     ack = link_pages[0]
     late = client.post(ack, data={"csrf": csrf_of(client.get(ack, headers=zh).text)}, headers=zh)
     assert late.status_code == 409 and "已确认" in late.text and english_words(late.text, allowed) == []
+    own = f"/console/incidents/{incidents[0]}/merge"
+    itself = client.post(own, data={"csrf": as_user("admin"), "into": str(incidents[0])}, headers=zh)
+    assert itself.status_code == 400 and english_words(itself.text, allowed) == []
 
 
 def test_the_check_fails_on_one_untranslated_word() -> None:
