@@ -83,6 +83,7 @@ def data_words(app: Flask) -> set[str]:
         "TargetDown",
         "UPSOnBattery",
         "TemperatureHigh",
+        "FirewallSessionsHigh",
         "VersionChanged",
         "wang.lei",
         "zhao.min",
@@ -104,6 +105,12 @@ def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> 
             seed(client, *alerts)
         Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
 
+    # The insurance firewall ran out of sessions on each of the last three evenings: a problem.
+    for days in (3, 2, 1):
+        busy = alert("fw-insurance-1", NIGHT - dt.timedelta(days=days), name="FirewallSessionsHigh")
+        work(NIGHT - dt.timedelta(days=days), busy)
+        over = NIGHT - dt.timedelta(days=days, minutes=-30)
+        work(over, {**busy, "status": "resolved", "endsAt": iso(over)})
     core = alert("core-sw-1", NIGHT, name="CIProbeFailed")
     floors = [alert(ci, NIGHT, name="CIProbeFailed") for ci in ("acc-sw-icu-5f", "acc-sw-or-3f")]
     upgrade = version_changed("his-db", "10.11.6-MariaDB", "10.11.5-MariaDB", starts=NIGHT)
@@ -129,6 +136,7 @@ def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> 
     record_release(client, token, "10.11.6-MariaDB", title="HIS 数据库小版本升级",
                    starts="2026-12-02T02:00", ends="2026-12-02T04:00")  # fmt: skip
     client.post(f"/console/incidents/{ids['his-db']}/reopen", data={"csrf": token, "why": ""})
+    client.post("/console/problems/scan", data={"csrf": token})
     # 03:40 the core switch is back; the floor switches still fail: held for the release grace, then listed.
     back = NIGHT + dt.timedelta(minutes=40)
     work(back, {**core, "status": "resolved", "endsAt": iso(back)})
@@ -165,6 +173,7 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
         "/console/kb/1",
         "/console/kb/new",
         "/console/problems",
+        "/console/problems/1",
         "/console/board/rows",
         "/console/kb/1/edit",
         "/console/changes",
