@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -277,6 +278,20 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     assert not assessor.is_reachability("TemperatureHigh", {}) and not assessor.is_reachability(
         "SwitchDown", {}
     )
+
+
+def test_probe_alerts_of_the_reachability_class_keep_the_probe_reason() -> None:
+    # The router tells a refused password from an unreachable database by the alert's `reason`: a rule of
+    # the class that aggregated it away would let an auth failure join a network outage again.
+    reachability = set(yaml.safe_load(POLICY.read_text())["reachability"])
+    kept = {}
+    for path in (REPO / "rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if rule.get("alert") in reachability and "hospmon_probe_failure" in rule["expr"]:
+                    by = re.search(r"by \(([^)]*)\)", rule["expr"])
+                    kept[rule["alert"]] = bool(by) and "reason" in by.group(1).replace(" ", "").split(",")
+    assert len(kept) >= 5 and all(kept.values()), kept
 
 
 def test_policy_names_only_alerts_our_rules_raise() -> None:
