@@ -8,7 +8,7 @@
       users:                                  # SNMPv3; engine_ids: the senders' (traps), informs need none
         - {username: hospmon-trap, password_file: secrets/trap-auth, priv_password_file: secrets/trap-priv,
            engine_ids: ["0x80001f8880e9630000d61ff449"]}
-    syslog: {udp: 127.0.0.1:9514, tcp: 127.0.0.1:9514}
+    syslog: {udp: 127.0.0.1:9514, tcp: 127.0.0.1:9514, relays: [10.20.0.5]}  # relays: HOSTNAME names the CI
     alertmanager: {urls: [http://127.0.0.1:9093]}
     queue: {directory: /var/lib/hospmon-event-receiver}
     sources: [{address: 10.20.0.0/30, ci: core-sw-1}]
@@ -18,13 +18,14 @@ Secrets come from files or environment variables only, are read once at start-up
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from exporters.events.ruleload import load_rules
 from exporters.events.rules import RateLimit, RuleSet
@@ -44,6 +45,25 @@ def _listen(value: str) -> str:
     if value:
         parse_listen_address(value)
     return value
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address or network, e.g. 10.20.0.5 or 10.20.0.0/29"
+        ) from None
+    return value
+
+
+def _relay(value: str) -> str:
+    if ipaddress.ip_network(_network(value), strict=False).prefixlen == 0:
+        raise ValueError(f"{value!r} would trust every sender's HOSTNAME: list only the relays' addresses")
+    return value
+
+
+Relay = Annotated[str, AfterValidator(_relay)]
 
 
 class Community(StrictModel):
@@ -98,6 +118,8 @@ class SyslogSettings(StrictModel):
     tcp: str = "127.0.0.1:9514"
     max_message_bytes: int = Field(default=8192, ge=480)
     max_connections: int = Field(default=512, ge=1)
+    relays: list[Relay] = Field(default_factory=list)
+    """Central syslog relays (rsyslog, syslog-ng): their messages are mapped by HOSTNAME, not by address."""
 
     _check_listen = field_validator("udp", "tcp")(_listen)
 
@@ -156,16 +178,7 @@ class Source(StrictModel):
     address: str
     ci: str
 
-    @field_validator("address")
-    @classmethod
-    def _network(cls, value: str) -> str:
-        import ipaddress
-
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or network") from None
-        return value
+    _check_address = field_validator("address")(_network)
 
 
 class EventsFile(StrictModel):
@@ -272,7 +285,7 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
     if faults:
         raise ConfigError(faults)
     assert rules is not None and inventory is not None
-    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources])
+    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], conf.syslog.relays)
     guard = PhiGuard(conf.phi, extra_words=inventory_words(inventory), tally=tally)
     return EventsConfig(path, conf, rules, inventory, sources, guard, communities, users, am_secret)
 
