@@ -148,8 +148,8 @@ def test_a_relay_must_be_an_address_or_network_and_not_every_sender(tmp_path: Pa
     result = _check(path)
     assert result.returncode == 1
     assert (
-        f"{path}: syslog: relays[1]: Value error, 'rsyslog-1.hospital.local' is not an IP address or network, "
-        "e.g. 10.20.0.5 or 10.20.0.0/29"
+        f"{path}: syslog: relays[1]: Value error, 'rsyslog-1.hospital.local' is not an IP address or "
+        "network, e.g. 10.20.0.5 or 10.20.0.0/29"
     ) in result.stderr, result.stderr
     assert f"{path}: syslog: relays[2]: Value error, '0.0.0.0/0' would trust every sender's HOSTNAME" in (
         result.stderr
