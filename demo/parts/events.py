@@ -114,9 +114,13 @@ def link_flap(times: int, stop: threading.Event, pause: float = 0.5) -> None:
 def serve(run: Path, stop: threading.Event) -> http.server.ThreadingHTTPServer:
     """Answer the scripted morning's ``POST /-/demo/ups-on-battery`` and ``/-/demo/link-flap`` (and
     ``GET /ready``) on 127.0.0.1:19164; each plays in its own thread until done or `stop`."""
-    community = (run / "events" / "secrets" / "trap-community").read_text(encoding="utf-8").strip()
+
+    def community() -> str:
+        # Read when played: docker-compose.yml's simulated hospital adopts the receiver's after start-up.
+        return (run / "events" / "secrets" / "trap-community").read_text(encoding="utf-8").strip()
+
     actions: dict[str, Callable[[], None]] = {
-        "/-/demo/ups-on-battery": lambda: ups_on_battery(community, 3, stop),
+        "/-/demo/ups-on-battery": lambda: ups_on_battery(community(), 3, stop),
         "/-/demo/link-flap": lambda: link_flap(20, stop),
     }
 
