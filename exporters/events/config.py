@@ -12,6 +12,7 @@
     alertmanager: {urls: [http://127.0.0.1:9093]}
     queue: {directory: /var/lib/hospmon-event-receiver}
     sources: [{address: 10.20.0.0/30, ci: core-sw-1}]
+    dns: {servers: [10.20.0.53]}              # inventory names resolved here; default: the system's resolver
 
 Secrets come from files or environment variables only, are read once at start-up and never shown.
 """
@@ -27,9 +28,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from exporters.events.resolve import DnsSettings, Unresolved, resolve_names
 from exporters.events.ruleload import load_rules
 from exporters.events.rules import RateLimit, RuleSet
-from exporters.events.sources import SourceMap
+from exporters.events.sources import SourceMap, name_of
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, read_secret, validate
 from hospmon.inventory import Inventory, load_inventory
 from hospmon.phi import PhiGuard, PhiSettings, RefusalTally, inventory_words
@@ -191,6 +193,8 @@ class EventsFile(StrictModel):
     alertmanager: AlertmanagerSettings
     queue: QueueSettings
     sources: list[Source] = Field(default_factory=list)
+    dns: DnsSettings = DnsSettings()
+    """How inventory addresses given as names are resolved (at start-up and each reload)."""
     defaults: Defaults = Defaults()
     phi: PhiSettings = Field(default_factory=PhiSettings)
     """The PHI guard's site settings: every label value and text an event fills in passes it."""
@@ -267,12 +271,14 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
         inventory = load_inventory(conf.inventory)
     except ConfigError as exc:
         faults.extend(exc.faults)
+    resolved: dict[str, list[str]] = {}
     if inventory is not None:
         for i, source in enumerate(conf.sources):
             if source.ci not in inventory.cis:
                 faults.append(
                     ConfigFault(str(path), f"sources[{i}]", "ci", f"no CI {source.ci!r} in the inventory")
                 )
+        resolved = _resolve(conf, inventory, faults)
     communities, users = _secrets(path, conf, faults)
     am = conf.alertmanager
     am_secret = None
@@ -285,9 +291,27 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
     if faults:
         raise ConfigError(faults)
     assert rules is not None and inventory is not None
-    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], conf.syslog.relays)
+    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], conf.syslog.relays, resolved)
     guard = PhiGuard(conf.phi, extra_words=inventory_words(inventory), tally=tally)
     return EventsConfig(path, conf, rules, inventory, sources, guard, communities, users, am_secret)
+
+
+def _resolve(conf: EventsFile, inventory: Inventory, faults: list[ConfigFault]) -> dict[str, list[str]]:
+    """Resolve the inventory's addresses given as names; a name that does not resolve is a fault."""
+    named = {ci.id: name for ci in inventory.cis.values() if ci.address and (name := name_of(ci.address))}
+    found = resolve_names(named.values(), conf.dns)
+    for ci_id, name in sorted(named.items()):
+        result = found[name]
+        if isinstance(result, Unresolved):
+            fix = "give its IP address, or fix the name in DNS" + (
+                "" if conf.dns.servers else " (or set dns.servers)"
+            )
+            faults.append(
+                ConfigFault(
+                    conf.inventory, f"cis[{ci_id}]", "address", f"{name!r} does not resolve: {result}; {fix}"
+                )
+            )
+    return {name: r for name, r in found.items() if not isinstance(r, Unresolved)}
 
 
 def _read(path: Path, file: str | None, env: str | None, what: str, faults: list[ConfigFault]) -> str | None:

@@ -14,7 +14,7 @@ claim to be another CI.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -61,8 +61,14 @@ class SourceMap:
     """Find the CI behind an address, from the config's networks first and then the inventory."""
 
     def __init__(
-        self, inventory: Inventory, sources: Iterable[tuple[str, str]], relays: Iterable[str] = ()
+        self,
+        inventory: Inventory,
+        sources: Iterable[tuple[str, str]],
+        relays: Iterable[str] = (),
+        resolved: Mapping[str, list[str]] | None = None,
     ) -> None:
+        """Map `sources` (network, CI), the inventory's addresses and, for addresses given as names, the
+        addresses `resolved` gives them."""
         self.networks: list[tuple[Network, str]] = sorted(
             ((ipaddress.ip_network(net, strict=False), ci) for net, ci in sources),
             key=lambda pair: -pair[0].prefixlen,
@@ -78,6 +84,8 @@ class SourceMap:
             name = name_of(ci.address) if ci.address else None
             if name is not None:
                 named.setdefault(name, []).append(ci.id)
+                for ip in (resolved or {}).get(name, []):
+                    hosts.setdefault(host_of(ip) or ip, []).append(ci.id)
                 short.setdefault(name.split(".", 1)[0], []).append(ci.id)
         self.hosts = {h: cis[0] for h, cis in hosts.items() if len(cis) == 1}
         self.shared = {h: cis for h, cis in hosts.items() if len(cis) > 1}
