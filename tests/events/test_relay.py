@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from exporters.events.sources import SourceMap
 from hospmon.inventory import load_inventory
 from tests.events.conftest import (
     REPO,
@@ -111,9 +113,10 @@ def device_sends(line: str, port: int, source: str) -> None:
 
 def one_alert(chain: Chain, ci: str, alertname: str) -> dict[str, Any]:
     """Wait for the one alert of `ci` with `alertname` in Alertmanager and check its CI labels."""
-    [alert] = wait(
+    found: list[dict[str, Any]] = wait(
         lambda: [a for a in chain.am_alerts(ci) if a["labels"]["alertname"] == alertname], f"{alertname} {ci}"
     )
+    [alert] = found
     labels = alert["labels"]
     assert labels["service"] == INVENTORY.cis[ci].service
     assert labels["department"] == INVENTORY.department_of(ci)
@@ -188,3 +191,21 @@ def test_a_device_that_is_not_a_relay_cannot_claim_another_ci(relay: tuple[Chain
         lambda: [a for a in chain.am_alerts() if a["labels"].get("sender") == "127.0.0.77"], "unknown sender"
     )
     assert chain.am_alerts("acc-sw-or-3f") == [] and chain.am_alerts("ups-mr1-01") == []
+
+
+def test_a_hostname_names_a_ci_by_id_before_an_address_and_a_shared_name_names_none(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory"
+    shutil.copytree(REPO / "demo" / "inventory", inventory)
+    (inventory / "99-named.yml").write_text(
+        "cis:\n"
+        '  - {id: pacs-web-2, kind: server, service: pacs, address: "db-his-node1.his.hospital.local"}\n'
+        '  - {id: pacs-gw-a, kind: server, service: pacs, address: "https://pacs-gw.hospital.local/"}\n'
+        '  - {id: pacs-gw-b, kind: server, service: pacs, address: "pacs-gw.radiology.hospital.local:443"}\n'
+    )
+    sources = SourceMap(load_inventory(inventory), [], [RELAY])
+    # A CI's own id wins over another CI's address with the same host name, whatever the case.
+    assert sources.by_hostname("DB-HIS-NODE1") == "db-his-node1"
+    # A full name is exact; its first label alone is shared by two CIs' addresses, so it names neither.
+    assert sources.by_hostname("pacs-gw.hospital.local") == "pacs-gw-a"
+    assert sources.by_hostname("PACS-GW") is None
+    assert sources.by_hostname("x" * 256) is None and sources.by_hostname("") is None
