@@ -95,6 +95,8 @@ _YEAR = re.compile(r"(19|20)\d\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DOMAIN = re.compile(r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
+# In prose only the HL7 caret makes a lower-case pair a name: "liu^ruyan" is one, "he ran" is English.
+_LATIN_CARET = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})\^([A-Za-z]{1,14})(?![A-Za-z])")
 # The same pair starting at every word, for capitalised pairs only: in "about LIU^RUYAN" the pair "about LIU"
 # must not hide the name, while "an outage" in a rule's prose is no name.
 _LATIN_PAIR_ANYWHERE = re.compile(
@@ -360,8 +362,7 @@ class PhiGuard:
             for m in _HAN_RUN.finditer(text):
                 if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
                     found.append(Finding("han_name", m.start(), m.end()))
-        # In prose only the HL7 caret joins a lower-case pair into a name ("liu^ruyan"; "he ran" is English).
-        pairs = [m for m in _LATIN_PAIR.finditer(text) if not prose or "^" in text[m.end(1) : m.start(2)]]
+        pairs = (_LATIN_CARET if prose else _LATIN_PAIR).finditer(text)
         for m in (*pairs, *_LATIN_PAIR_ANYWHERE.finditer(text)):
             surname, given = m.group(1).lower(), m.group(2).lower()
             if surname in PINYIN_SURNAMES and _pinyin_word(given):
