@@ -127,7 +127,9 @@ def test_the_same_through_the_json_api(client: FlaskClient, app: Flask) -> None:
     ok = client.post(f"/api/v1/incidents/{inc}/resolve", json={"note": FIX}, headers=api)
     assert ok.status_code == 200 and ok.json["status"] == "resolved"
     reopen = client.post(f"/api/v1/incidents/{inc}/reopen", json={"note": f"ward: {CANARY.mrn}"}, headers=api)
-    assert reopen.status_code == 400 and reopen.json["error"]["reason"].startswith("note: looks like a medical")
+    assert reopen.status_code == 400 and reopen.json["error"]["reason"].startswith(
+        "note: looks like a medical"
+    )
     with app.extensions["hospmon_router"].sessions() as session:
         kinds = session.execute(select(Event.kind).where(Event.incident_id == inc)).scalars().all()
         assert "reopened" not in kinds and "note" not in kinds
