@@ -19,9 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select
 
 from alertrouter.console.models import Article, AuditEntry
+from alertrouter.links import Action, make_links
 from alertrouter.models import Event, Incident
 from tests.canary import CANARY, leaks
-from tests.console.conftest import incident_id, seed
+from tests.console.conftest import csrf_of, incident_id, seed
 from tests.router.conftest import API_TOKEN, auth
 from tests.router.payloads import alert
 
@@ -180,3 +181,25 @@ def test_reasons_and_records_are_guarded_too(
     assert refused_change.status_code == 400
     assert 'id="description-error"' in refused_change.text and "Core switch firmware" in refused_change.text
     assert not _traces(_store(app))
+
+
+def test_a_patient_in_the_phone_resolve_link_leaves_the_link_usable(client: FlaskClient, app: Flask) -> None:
+    """At 03:40 Wang Lei resolves from the link in his page, on his phone, and pastes the nurse's message as
+    the fix: refused with his text kept, the link still unused; without the patient, it resolves."""
+    inc = _night_incident(client, app)
+    state = app.extensions["hospmon_router"]
+    with state.sessions() as session, session.begin():
+        url = make_links(
+            state.router, inc, "wang.lei", "email", (Action.resolve,), session=session, now=NIGHT
+        )[Action.resolve]
+    path = "/a/" + url.rsplit("/a/", 1)[1]
+    token = csrf_of(client.get(path).text)
+    refused = client.post(path, data={"csrf": token, "cause": "hardware", "fix": NURSE}, headers=ZH)
+    assert refused.status_code == 400
+    page = html.unescape(refused.text)
+    assert f">{NURSE}</textarea>" in page and "这像是患者姓名。" in page.split('id="fix-error"')[1]
+    assert not _traces(_store(app))
+    done = client.post(path, data={"csrf": token, "cause": "hardware", "fix": "叫号屏电源适配器已更换"})
+    assert done.status_code == 303
+    with state.sessions() as session:
+        assert session.get(Incident, inc).status == "resolved"  # type: ignore[union-attr]
