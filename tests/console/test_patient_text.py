@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select
 
-from alertrouter.console.models import Article, AuditEntry
+from alertrouter.console.models import Article, AuditEntry, Problem
 from alertrouter.links import Action, make_links
 from alertrouter.models import Event, Incident
 from tests.canary import CANARY, leaks
@@ -160,8 +160,8 @@ def test_knowledge_entry_with_a_patient_is_refused_then_written_without(
 def test_reasons_and_records_are_guarded_too(
     client: FlaskClient, app: Flask, as_user: Callable[[str], str]
 ) -> None:
-    """An on-call override's reason and a change window's description name a patient: both refused with the
-    form kept, nothing stored."""
+    """An on-call override's reason, a change window's description and a problem's root cause name a patient:
+    each refused with the form kept, nothing stored."""
     token = as_user("admin")
     app.extensions["hospmon_router"].now = lambda: NIGHT
     override = {
@@ -180,6 +180,20 @@ def test_reasons_and_records_are_guarded_too(
     refused_change = client.post("/console/changes", data=change)
     assert refused_change.status_code == 400
     assert 'id="description-error"' in refused_change.text and "Core switch firmware" in refused_change.text
+    with app.extensions["hospmon_router"].sessions() as session, session.begin():
+        problem = Problem(
+            ci="qm-kiosk-1", alertname="KioskDown", status="open", first_seen=NIGHT, last_seen=NIGHT,
+            created_at=NIGHT,
+        )  # fmt: skip
+        session.add(problem)
+    root = {
+        "csrf": token,
+        "status": "known_error",
+        "root_cause": f"打印机卡纸，家属电话 {CANARY.phone_dashed}",
+    }
+    refused_root = client.post(f"/console/problems/{problem.id}", data=root)
+    assert refused_root.status_code == 400 and 'id="root_cause-error"' in refused_root.text
+    assert '<option value="known_error" selected>' in refused_root.text
     assert not _traces(_store(app))
 
 
