@@ -314,7 +314,7 @@ class PhiGuard:
         self._mailboxes = frozenset(e.strip().lower() for e in settings.allow_emails)
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, bool], tuple[Finding, ...]] = {}
+        self._seen: dict[str, tuple[Finding, ...]] = {}
 
     def _covered(self, run: str) -> bool:
         """Tell whether a Han run splits wholly into allowed words, numerals and units."""
@@ -333,13 +333,15 @@ class PhiGuard:
         """Return every span of `text` (a value, or with `prose` free text) that a rule refuses, in order."""
         if _TEST_ONLY_DISABLED or not text:
             return []
-        known = self._seen.get((text, prose))
+        if prose:
+            return self._scan(text, prose)  # typed once, up to an article long: not worth keeping in memory
+        known = self._seen.get(text)
         if known is None:
             known = tuple(self._scan(text, prose))
             with self._lock:
                 if len(self._seen) >= _CACHE_SIZE:
                     self._seen.clear()
-                self._seen[(text, prose)] = known
+                self._seen[text] = known
         return list(known)
 
     def _scan(self, text: str, prose: bool) -> list[Finding]:
