@@ -23,7 +23,8 @@ Rules, by name (logs and metrics carry the rule and the label name, never the va
 Free text a person types (a note, a fix, a reason: ``guard.check_text``) is prose, where short Han runs and
 lower-case word pairs are ordinary words ("已重启", "he ran"): there a ``han_name`` is only a common surname
 and one or two characters after a patient word ("患者张三", "3床 李四"), a ``latin_name`` only a capitalised
-pair, and a year-first "2026-1187" is a ticket reference, not a local landline. The other rules are the same.
+or caret pair ("Zhang San", "liu^ruyan") that is not one of the site's staff (``staff``: "Wang Lei" may be
+called), and a year-first "2026-1187" is a ticket, not a local landline. The other rules are the same.
 
 `hospmon.phi_patterns` tells config loaders which label patterns and names to refuse at start-up.
 """
@@ -285,9 +286,12 @@ class PhiGuard:
         settings: PhiSettings | None = None,
         *,
         extra_words: Iterable[str] = (),
+        staff: Iterable[str] = (),
         tally: RefusalTally | None = None,
     ) -> None:
         settings = settings or PhiSettings()
+        # Romanised names of the site's staff ("Wang Lei"): a note may say who was called, a label may not.
+        self._staff = frozenset(" ".join(re.split(r"[ _.,^-]+", n.strip().lower())) for n in staff)
         self.tally = tally or RefusalTally()
         words = {w for w in (*HOSPITAL_WORDS, *settings.allow_words, *extra_words) if w}
         # Inventory names like "核心交换机1" hold Han runs; those runs are allowed words too.
@@ -367,6 +371,8 @@ class PhiGuard:
         pairs = (_LATIN_CARET if prose else _LATIN_PAIR).finditer(text)
         for m in (*pairs, *_LATIN_PAIR_ANYWHERE.finditer(text)):
             surname, given = m.group(1).lower(), m.group(2).lower()
+            if prose and f"{surname} {given}" in self._staff:
+                continue
             if surname in PINYIN_SURNAMES and _pinyin_word(given):
                 found.append(Finding("latin_name", m.start(1), m.end(2)))
         return sorted(found, key=lambda f: (f.start, -f.end))
@@ -446,3 +452,8 @@ def inventory_words(inventory: Inventory) -> list[str]:
         *(c.name for c in inventory.cis.values()),
     ]
     return [n.zh for n in names if n is not None and n.zh]
+
+
+def inventory_staff(inventory: Inventory) -> list[str]:
+    """Return the romanised names of the teams' members: staff a note may name, never patients."""
+    return [m.name.en for t in inventory.teams.values() for m in t.members if m.name.en]

@@ -273,3 +273,10 @@ def test_a_night_engineers_note_passes_as_free_text(guard: PhiGuard, note: str) 
 )
 def test_a_patient_in_free_text_is_refused_by_its_rule(guard: PhiGuard, note: str, rule: str) -> None:
     assert guard.check_text("note", note).rule == rule
+
+
+def test_a_note_may_name_the_staff_called_but_no_one_else() -> None:
+    guard = PhiGuard(staff=["Wang Lei", "Zhao Min"])
+    assert guard.check_text("note", "called Zhao Min (DBA on call) at 03:20; Wang Lei on site").ok
+    assert guard.check_text("note", f"called Zhao Min about {CANARY.name_latin}").rule == "latin_name"
+    assert guard.check("label", "Zhao Min").rule == "latin_name"  # a label names no one, staff included
