@@ -55,13 +55,9 @@ def _name(name: Name | None, fallback: str, lang: str) -> str:
 
 def department_names(inv: Inventory, ids: list[str], lang: str) -> str:
     """Name departments in a language, once each, in order (an id the inventory lacks as it is)."""
-    return (
-        SEPARATORS.get(lang, {})
-        .get(", ", ", ")
-        .join(
-            _name(inv.departments[d].name, d, lang) if d in inv.departments else d for d in dict.fromkeys(ids)
-        )
-    )
+    sep = SEPARATORS.get(lang, {}).get(", ", ", ")
+    known = inv.departments
+    return sep.join(_name(known[d].name, d, lang) if d in known else d for d in dict.fromkeys(ids))
 
 
 def incident_title(inc: Incident, lang: str, inventory: Inventory) -> str:
