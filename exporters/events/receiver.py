@@ -141,7 +141,7 @@ class Receiver:
             sender = Sender(claimed, sources.lookup(claimed), relay=trap.sender, source="trap")
         else:
             # A v1 agent-addr or snmpTrapAddress.0 is the sender's own word: anyone on the management
-            # network could name the UPS. The source address decides, as snmptrapd does by default.
+            # network could name the UPS. The source address decides, as in snmptrapd's traphandle.
             if claimed and not same_host(claimed, trap.sender):
                 self._claim_ignored(trap.sender, claimed)
             sender = Sender(trap.sender, sources.lookup(trap.sender), source="trap")
@@ -157,7 +157,7 @@ class Receiver:
             self.claimants.add(address)
         log.warning(
             "traps from %s claim agent address %s; mapped by %s, their source, which is not in snmp.relays "
-            "(a multi-homed device: add this address to the inventory or sources)",
+            "(a device with several addresses: give this one to its CI in sources)",
             address,
             claimed,
             address,
