@@ -182,7 +182,8 @@ class WardsConfig(StrictModel):
     status_networks: list[str] = ["127.0.0.0/8", "::1/128"]
     """Addresses that read the status page without a token: the hospital's clinical networks."""
     status_token_file: str | None = None
-    """A shared read token (``/status?token=...``) for clinical staff outside those networks."""
+    """A shared read token for clinical staff outside those networks: typed into the page's sign-in form, or
+    sent by a ward display as ``Authorization: Bearer``; never accepted in a link (``?token=``)."""
     prometheus_url: str | None = None
     """Where to read the live registration rate for the patient-facing blast radius."""
     registrations_per_hour: str = (
@@ -313,6 +314,8 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError.single(path, "write a key of 32+ random characters", key="secret_key_file")
     status = raw.wards.status_token_file
     status_token = secret(status, "wards.status_token_file") if status else None
+    if status_token is not None and len(status_token) < 16:
+        raise ConfigError.single(path, "write a token of 16+ random characters", key="wards.status_token_file")
     return Settings(
         raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing, status_token
     )
