@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.auth import AuthBase, HTTPBasicAuth
 
-from alertrouter.settings import AlertmanagerConfig
+from alertrouter.settings import Credentials, Settings
 
 
 def _iso(when: dt.datetime) -> str:
@@ -21,20 +22,50 @@ def _matcher(name: str, value: str) -> str:
     return f'{name}="{escaped}"'
 
 
+class BearerAuth(AuthBase):
+    """Send a bearer token (requests drops it, like basic auth, on a redirect to another host)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the Authorization header."""
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def _auth(credentials: Credentials | None) -> AuthBase | None:
+    if credentials is None:
+        return None
+    if credentials.basic is not None:
+        return HTTPBasicAuth(*credentials.basic)
+    return BearerAuth(credentials.bearer) if credentials.bearer is not None else None
+
+
 @dataclass(frozen=True)
 class Alertmanager:
     """A client for the few API v2 calls the router makes; errors raise `requests.RequestException`."""
 
     url: str
     timeout: float = 5.0
+    credentials: Credentials | None = None
+    """From ``alertmanager.basic_auth`` or ``alertmanager.bearer_token_file``; never from the URL."""
 
     @classmethod
-    def from_config(cls, config: AlertmanagerConfig) -> Alertmanager | None:
+    def from_settings(cls, settings: Settings) -> Alertmanager | None:
         """Return a client for the configured Alertmanager, or None when the config names none."""
-        return cls(config.url, config.timeout_seconds) if config.url else None
+        config = settings.file.alertmanager
+        if not config.url:
+            return None
+        return cls(config.url, config.timeout_seconds, settings.alertmanager_auth)
 
     def _api(self, path: str) -> str:
         return f"{self.url.rstrip('/')}/api/v2/{path}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method, self._api(path), auth=_auth(self.credentials), timeout=self.timeout, **kwargs
+        )
 
     def alerts(self, labels: dict[str, str], receiver: str | None = None) -> Any:
         """Return the active alerts whose labels match `labels` exactly (and the receiver, when given),
@@ -47,7 +78,7 @@ class Alertmanager:
         }
         if receiver:
             params["receiver"] = re.escape(receiver)  # Alertmanager takes a regular expression
-        resp = requests.get(self._api("alerts"), params=params, timeout=self.timeout)
+        resp = self._call("GET", "alerts", params=params)
         resp.raise_for_status()
         return resp.json()
 
@@ -64,19 +95,19 @@ class Alertmanager:
             "createdBy": by,
             "comment": comment,
         }
-        resp = requests.post(self._api("silences"), json=body, timeout=self.timeout)
+        resp = self._call("POST", "silences", json=body)
         resp.raise_for_status()
         return str(resp.json()["silenceID"])
 
     def expire_silence(self, silence_id: str) -> None:
         """End a silence now; one already gone is fine."""
-        resp = requests.delete(self._api(f"silence/{silence_id}"), timeout=self.timeout)
+        resp = self._call("DELETE", f"silence/{silence_id}")
         if resp.status_code not in (200, 404, 500):
             # Alertmanager answers 500 for a silence that has already expired.
             resp.raise_for_status()
 
     def silences(self) -> list[dict[str, Any]]:
         """Return the silences that are active or pending."""
-        resp = requests.get(self._api("silences"), timeout=self.timeout)
+        resp = self._call("GET", "silences")
         resp.raise_for_status()
         return [s for s in resp.json() if s.get("status", {}).get("state") in ("active", "pending")]

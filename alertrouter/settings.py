@@ -51,10 +51,21 @@ class WebhookAuthConfig(StrictModel):
 
 
 class AlertmanagerConfig(StrictModel):
-    """Where to fetch alerts a webhook left out (``truncatedAlerts``)."""
+    """Where to fetch alerts a webhook left out (``truncatedAlerts``) and set change silences."""
 
     url: str | None = None
+    """Alertmanager's address only, e.g. http://127.0.0.1:9093; credentials go in the keys below."""
     timeout_seconds: float = Field(default=5.0, gt=0)
+    basic_auth: BasicAuthConfig | None = None
+    """For an Alertmanager with ``--web.config.file`` basic auth, or behind a proxy asking for it."""
+    bearer_token_file: str | None = None
+    """For an Alertmanager behind a proxy asking for a bearer token."""
+
+    @model_validator(mode="after")
+    def _one(self) -> AlertmanagerConfig:
+        if self.basic_auth is not None and self.bearer_token_file is not None:
+            raise ValueError("give at most one of bearer_token_file and basic_auth")
+        return self
 
 
 class PrometheusConfig(StrictModel):
@@ -228,22 +239,33 @@ class RouterFile(StrictModel):
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """Basic auth or a bearer token, read from the files a config names."""
+
+    basic: tuple[str, str] | None = field(default=None, repr=False)
+    bearer: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The config with relative paths resolved and secrets read."""
 
     file: RouterFile
     path: Path
-    database_url: str
-    bearer_token: str | None
-    basic_auth: tuple[str, str] | None
-    secrets: dict[str, str] = field(default_factory=dict)
+    # Secrets stay out of repr(): a settings object in a traceback or a debug log shows none of them.
+    database_url: str = field(repr=False)
+    bearer_token: str | None = field(repr=False)
+    basic_auth: tuple[str, str] | None = field(repr=False)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
     """Channel secrets by ``<channel>.<key>``."""
-    api_tokens: dict[str, str] = field(default_factory=dict)
+    api_tokens: dict[str, str] = field(default_factory=dict, repr=False)
     """Actor by API token."""
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     """From ``secret_key_file``; None: the store's."""
-    status_token: str | None = None
+    status_token: str | None = field(default=None, repr=False)
     """From ``wards.status_token_file``."""
+    alertmanager_auth: Credentials | None = field(default=None, repr=False)
+    """What the router sends Alertmanager: from ``alertmanager.basic_auth`` or ``bearer_token_file``."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -279,12 +301,16 @@ def load_settings(path: str | Path) -> Settings:
     def secret(file: str, what: str) -> str:
         return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
 
-    bearer = basic = None
-    auth = raw.webhook_auth
-    if auth.bearer_token_file:
-        bearer = secret(auth.bearer_token_file, "webhook_auth.bearer_token_file")
-    elif auth.basic_auth:
-        basic = (auth.basic_auth.username, secret(auth.basic_auth.password_file, "webhook_auth.basic_auth"))
+    def credentials(auth: WebhookAuthConfig | AlertmanagerConfig, key: str) -> Credentials:
+        if auth.bearer_token_file:
+            return Credentials(bearer=secret(auth.bearer_token_file, f"{key}.bearer_token_file"))
+        if auth.basic_auth:
+            password = secret(auth.basic_auth.password_file, f"{key}.basic_auth.password_file")
+            return Credentials(basic=(auth.basic_auth.username, password))
+        return Credentials()
+
+    webhook = credentials(raw.webhook_auth, "webhook_auth")
+    alertmanager = credentials(raw.alertmanager, "alertmanager")
     secrets: dict[str, str] = {}
     for ch in raw.channels:
         for key in ("key_file", "secret_file", "url_file"):
@@ -315,7 +341,18 @@ def load_settings(path: str | Path) -> Settings:
     status = raw.wards.status_token_file
     status_token = secret(status, "wards.status_token_file") if status else None
     if status_token is not None and len(status_token) < 16:
-        raise ConfigError.single(path, "write a token of 16+ random characters", key="wards.status_token_file")
+        raise ConfigError.single(
+            path, "write a token of 16+ random characters", key="wards.status_token_file"
+        )
     return Settings(
-        raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing, status_token
+        raw,
+        path,
+        _database_url(raw.database, path),
+        webhook.bearer,
+        webhook.basic,
+        secrets,
+        tokens,
+        signing,
+        status_token,
+        alertmanager if alertmanager.basic or alertmanager.bearer else None,
     )

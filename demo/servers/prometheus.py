@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from demo.servers.process import free_port, http_ready, require, running
+from demo.servers.process import free_port, http_get, http_ready, require, running
 
 
 def prometheus_argv(config: Path, storage: Path, port: int) -> list[str]:
@@ -48,12 +48,23 @@ def prometheus(
 
 
 @contextmanager
-def alertmanager(config: str, workdir: Path, *, port: int | None = None) -> Iterator[str]:
-    """Run Alertmanager (no clustering) with a config text in `workdir`; yield its base URL."""
+def alertmanager(
+    config: str, workdir: Path, *, port: int | None = None, web_config: str | None = None
+) -> Iterator[str]:
+    """Run Alertmanager (no clustering) with a config text in `workdir`; yield its base URL.
+
+    `web_config` is an exporter-toolkit web config (``basic_auth_users``: bcrypt hashes) guarding every path.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "alertmanager.yml").write_text(config, encoding="utf-8")
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     argv = alertmanager_argv(workdir / "alertmanager.yml", workdir / "data", port)
-    with running(argv, http_ready(f"{url}/-/ready"), workdir / "alertmanager.log", workdir):
+    ready = http_ready(f"{url}/-/ready")
+    if web_config is not None:
+        (workdir / "web.yml").write_text(web_config, encoding="utf-8")
+        argv.append(f"--web.config.file={workdir / 'web.yml'}")
+        # Alertmanager listens only once its config is loaded; a 401 from /-/ready means it is serving.
+        ready = lambda: http_get(f"{url}/-/ready", timeout=1)[0] == 401  # noqa: E731
+    with running(argv, ready, workdir / "alertmanager.log", workdir):
         yield url
