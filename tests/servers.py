@@ -112,6 +112,16 @@ def process(
         yield proc
 
 
+@contextmanager
+def guarded_alertmanager(config: str, workdir: Path, user: str, password: str) -> Iterator[str]:
+    """Run a real Alertmanager answering only `user` with `password` (basic auth, its own web config)."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    with alertmanager(config, workdir, web_config=f"basic_auth_users:\n  {user}: '{hashed}'\n") as url:
+        yield url
+
+
 def mapped(pid: int, libraries: Sequence[str]) -> set[str]:
     """Return which of `libraries` (path fragments of native libraries) are mapped into a process."""
     maps = Path(f"/proc/{pid}/maps").read_text()

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import bcrypt
 import pytest
 import requests
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from alertrouter.models import Alert, Delivery
 from alertrouter.worker.run import Worker
 from tests.router.conftest import auth
 from tests.router.payloads import alert, iso, webhook
-from tests.servers import alertmanager
+from tests.servers import guarded_alertmanager
 
 PASSWORD = "am-router-password-7f3c91"
 AM_CONFIG = "route: {receiver: hospmon-router}\nreceivers: [{name: hospmon-router}]\n"
@@ -31,9 +30,7 @@ AM_CONFIG = "route: {receiver: hospmon-router}\nreceivers: [{name: hospmon-route
 @pytest.fixture(scope="module")
 def guarded_am(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Alertmanager that answers only the user ``router`` with `PASSWORD`."""
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    web = f"basic_auth_users:\n  router: '{hashed}'\n"
-    with alertmanager(AM_CONFIG, tmp_path_factory.mktemp("am"), web_config=web) as url:
+    with guarded_alertmanager(AM_CONFIG, tmp_path_factory.mktemp("am"), "router", PASSWORD) as url:
         yield url
 
 
