@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from alertrouter.models import Alert, Delivery
 from alertrouter.worker.run import Worker
 from tests.router.conftest import auth
 from tests.router.payloads import alert, iso, webhook
-from tests.servers import guarded_alertmanager
+from tests.servers import BackgroundHTTPServer, guarded_alertmanager
 
 PASSWORD = "am-router-password-7f3c91"
 AM_CONFIG = "route: {receiver: hospmon-router}\nreceivers: [{name: hospmon-router}]\n"
@@ -70,3 +71,38 @@ def test_worker_fetches_a_truncated_group_with_the_password_from_its_file(
         assert silence in {s["id"] for s in client.silences()}
     finally:
         state.engine.dispose()
+
+
+def test_a_bearer_token_file_goes_to_a_proxy_in_front_of_alertmanager(
+    tmp_path: Path, write_config: Callable[..., Path], guarded_am: str
+) -> None:
+    """Alertmanager cannot check a bearer token itself: a loopback proxy checks it and forwards with the
+    basic auth Alertmanager asks, as a hospital's reverse proxy would."""
+    token = "am-proxy-token-3b9e27d1"
+    target = guarded_am
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_response(401)
+                self.end_headers()
+                return
+            upstream = requests.get(f"{target}{self.path}", auth=("router", PASSWORD), timeout=5)
+            self.send_response(upstream.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(upstream.content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = BackgroundHTTPServer(Proxy)
+    try:
+        (tmp_path / "am-token").write_text(token + "\n")
+        am = {"url": f"http://127.0.0.1:{proxy.port}", "bearer_token_file": "am-token"}
+        client = Alertmanager.from_settings(
+            load_router(write_config("sqlite:///x.db", alertmanager=am)).settings
+        )
+        assert client is not None and isinstance(client.silences(), list)
+    finally:
+        proxy.stop()
