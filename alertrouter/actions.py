@@ -68,7 +68,7 @@ def incident_key(router: Router, inc: Incident, *, session: Session) -> str | No
         return f"fp:{alert.fingerprint}"
     return (
         f"ci:{alert.ci}"
-        if router.assessor.is_reachability(alert.alertname)
+        if router.assessor.is_reachability(alert.alertname, alert.labels)
         else f"ci:{alert.ci}:{alert.alertname}"
     )
 

@@ -13,7 +13,7 @@ from alertrouter.settings import Settings, load_settings
 from alertrouter.wards.playbooks import Playbook, load_playbooks
 from hospmon.inventory import Inventory, load_inventory
 from hospmon.inventory.schema import Name
-from hospmon.phi import PhiGuard, inventory_words
+from hospmon.phi import PhiGuard, inventory_staff, inventory_words
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ def load_router(config_path: str | Path) -> Router:
     settings = load_settings(config_path)
     inventory = load_inventory(settings.resolve(settings.file.inventory))
     policy, calendar = load_policy(settings.policy_path(), inventory)
-    guard = PhiGuard(settings.file.phi, extra_words=inventory_words(inventory))
+    guard = PhiGuard(
+        settings.file.phi, extra_words=inventory_words(inventory), staff=inventory_staff(inventory)
+    )
     folder = settings.file.wards.playbooks
     books, names = load_playbooks(settings.resolve(folder) if folder else None, inventory)
     assessor = Assessor(inventory, policy, calendar)

@@ -21,7 +21,7 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
         decision = assessor.assess(ci=alert.ci, severity=alert.severity, at=when, alertname=alert.alertname)
         owner = owner_of(inv, assessor.policy, alert.ci, when)
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
-        groupable = assessor.is_reachability(alert.alertname)
+        groupable = assessor.is_reachability(alert.alertname, alert.labels)
         root = next((c for c in upstream if c in cis_in_payload), None) if groupable else None
         out.append(
             {
@@ -33,14 +33,20 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
                 "team": owner.team,
                 "on_call": owner.person,
                 "owner": owner.explanation,
-                "grouping": _grouping(alert.alertname, root, groupable),
+                "grouping": _grouping(assessor, alert.alertname, alert.labels, root),
             }
         )
     return out
 
 
-def _grouping(alertname: str, root: str | None, groupable: bool) -> str:
-    if not groupable:
+def _grouping(assessor: Assessor, alertname: str, labels: dict[str, str], root: str | None) -> str:
+    if not assessor.is_reachability(alertname, labels):
+        if alertname in assessor.policy.reachability:
+            return (
+                f"own incident for this CI and {alertname}, paged to its owner: its probe failed with reason"
+                f" {labels.get('reason')}, which is not in the policy's reachability_reasons, so no failure"
+                " upstream explains it"
+            )
         return (
             f"own incident for this CI and {alertname}, paged to its owner: {alertname} is not in the"
             " policy's reachability class, so no failure upstream explains it"

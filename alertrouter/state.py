@@ -41,7 +41,8 @@ class Counters:
         )
         phi_refused = Counter(
             "hospmon_router_phi_refused",
-            "Alert values the PHI guard replaced with [redacted], by rule (never the value).",
+            "Values the PHI guard refused, by rule (never the value): alert values replaced with [redacted], "
+            "and text staff typed that was not kept.",
             ["rule"],
             registry=registry,
         )

@@ -32,11 +32,14 @@ def _names(cis: list[str], most: int = 3) -> str:
     return shown + (f" and {len(cis) - most} more" if len(cis) > most else "")
 
 
-def settle_hold(router: Router, ci: str | None, alertname: str, opened: dt.datetime) -> Hold | None:
-    """Return the hold on the first page of an incident opened for an alert, or None when it pages at once."""
+def settle_hold(router: Router, ci: str | None, reachability: bool, opened: dt.datetime) -> Hold | None:
+    """Return the hold on the first page of an incident opened for an alert, or None when it pages at once.
+
+    Only a reachability incident (one a failure upstream can explain: `Assessor.is_reachability`) waits.
+    """
     found = router.inventory.cis.get(ci or "")
     settle = router.policy.storms.settle_seconds
-    if found is None or not found.depends_on or not settle or not router.assessor.is_reachability(alertname):
+    if found is None or not found.depends_on or not settle or not reachability:
         return None
     until = opened + dt.timedelta(seconds=settle)
     upstream = _names(router.inventory.depends_on_transitively(found.id))
@@ -71,4 +74,5 @@ def first_page_hold(router: Router, inc: Incident, parent: Incident | None) -> H
         return None
     if parent is not None:
         return release_hold(router, parent)
-    return settle_hold(router, inc.ci, inc.alertname, inc.created_at)
+    # Intake keys a reachability incident by its CI alone (grouping.open_key).
+    return settle_hold(router, inc.ci, inc.open_key == f"ci:{inc.ci}", inc.created_at)

@@ -29,11 +29,22 @@ def is_simulated(part: Part) -> bool:
     return part.name not in MONITORING and not part.name.endswith("-exporter")
 
 
+# Secrets the monitoring side makes (docker-compose.yml's `init`) and read once at its start: the simulated
+# devices take them from `out` instead of handing theirs over (the event receiver would refuse their traps).
+MONITORING_SECRETS = frozenset({"trap-community"})
+
+
 def copy_secrets(run: Path, out: Path) -> list[str]:
-    """Copy each area's secrets (run/AREA/secrets/*, run/AREA/*-password) into `out`; return their names."""
+    """Copy each area's secrets (run/AREA/secrets/*, run/AREA/*-password) into `out`; return their names.
+
+    A secret of `MONITORING_SECRETS` already in `out` goes the other way, into the run folder.
+    """
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for secret in sorted([*run.glob("*/secrets/*"), *run.glob("*/*-password")]):
+        if secret.name in MONITORING_SECRETS and (out / secret.name).is_file():
+            shutil.copyfile(out / secret.name, secret)
+            continue
         # A link shares another area's secret (the database exporter's link to the HIS password).
         if secret.is_file() and not secret.is_symlink():
             shutil.copy(secret, out / secret.name)

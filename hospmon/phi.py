@@ -20,6 +20,12 @@ Rules, by name (logs and metrics carry the rule and the label name, never the va
 - ``han_name``: a 2-4 character Han string standing alone that is not made of allowed words.
 - ``latin_name``: a romanised "Surname Given" pair (``Zhang San``, ``LIU^RUYAN``).
 
+Free text a person types (a note, a fix, a reason: ``guard.check_text``) is prose, where short Han runs and
+lower-case word pairs are ordinary words ("已重启", "he ran"): there a ``han_name`` is only a common surname
+and one or two characters after a patient word ("患者张三", "3床 李四"), a ``latin_name`` only a capitalised
+or caret pair ("Zhang San", "liu^ruyan") that is not one of the site's staff (``staff``: "Wang Lei" may be
+called), and a year-first "2026-1187" is a ticket, not a local landline. The other rules are the same.
+
 `hospmon.phi_patterns` tells config loaders which label patterns and names to refuse at start-up.
 """
 
@@ -38,7 +44,15 @@ from typing import TYPE_CHECKING, Annotated
 from prometheus_client.core import CounterMetricFamily
 
 from hospmon.config import Check, Strict
-from hospmon.phi_words import HOSPITAL_WORDS, NUMERALS, PINYIN_SURNAMES, PINYIN_SYLLABLES, UNITS
+from hospmon.phi_words import (
+    HAN_SURNAMES,
+    HOSPITAL_WORDS,
+    NUMERALS,
+    PATIENT_CUES,
+    PINYIN_SURNAMES,
+    PINYIN_SYLLABLES,
+    UNITS,
+)
 
 if TYPE_CHECKING:
     from hospmon.inventory.model import Inventory
@@ -82,10 +96,17 @@ _YEAR = re.compile(r"(19|20)\d\d")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DOMAIN = re.compile(r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})[ _.,^-]{1,2}([A-Za-z]{1,14})(?![A-Za-z])")
+# In prose only the HL7 caret makes a lower-case pair a name: "liu^ruyan" is one, "he ran" is English.
+_LATIN_CARET = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,9})\^([A-Za-z]{1,14})(?![A-Za-z])")
 # The same pair starting at every word, for capitalised pairs only: in "about LIU^RUYAN" the pair "about LIU"
 # must not hide the name, while "an outage" in a rule's prose is no name.
 _LATIN_PAIR_ANYWHERE = re.compile(
     r"(?<![A-Za-z])(?=([A-Z][A-Za-z]{0,8})[ _.,^-]{1,2}([A-Z][A-Za-z]{0,13})(?![A-Za-z]))"
+)
+# In prose, a name is a surname and one or two characters after a patient word, ending where the Han run ends.
+_PROSE_NAME = re.compile(
+    f"(?:{'|'.join(PATIENT_CUES)})[ :\uff1a]{{0,2}}"
+    f"([{''.join(sorted(HAN_SURNAMES))}][{_HAN}]{{1,2}})(?![{_HAN}])"
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _MAX_GROUPS = 8
@@ -224,7 +245,7 @@ def _number_rule(digits: str) -> str | None:
     return None
 
 
-def _number_findings(text: str) -> Iterable[Finding]:
+def _number_findings(text: str, prose: bool = False) -> Iterable[Finding]:
     for run in _DIGIT_RUN.finditer(text):
         if len(run.group()) < _MIN_DIGITS:
             continue  # too short to hold any number `_number_rule` takes (a CI's "3-4-5")
@@ -239,8 +260,9 @@ def _number_findings(text: str) -> Iterable[Finding]:
                     base = run.start()
                     yield Finding(rule, base + groups[i].start(), base + groups[j].end())
     for match in _LOCAL_LANDLINE.finditer(text):
-        if not (_YEAR.fullmatch(match.group(1)) and _YEAR.fullmatch(match.group(2))):
-            yield Finding("landline_phone", match.start(), match.end())
+        if _YEAR.fullmatch(match.group(1)) and (prose or _YEAR.fullmatch(match.group(2))):
+            continue  # 1986-2015 is years; in prose 2026-1187 is a ticket, not a number without area code
+        yield Finding("landline_phone", match.start(), match.end())
 
 
 @lru_cache(maxsize=4096)
@@ -264,9 +286,12 @@ class PhiGuard:
         settings: PhiSettings | None = None,
         *,
         extra_words: Iterable[str] = (),
+        staff: Iterable[str] = (),
         tally: RefusalTally | None = None,
     ) -> None:
         settings = settings or PhiSettings()
+        # Romanised names of the site's staff ("Wang Lei"): a note may say who was called, a label may not.
+        self._staff = frozenset(" ".join(re.split(r"[ _.,^-]+", n.strip().lower())) for n in staff)
         self.tally = tally or RefusalTally()
         words = {w for w in (*HOSPITAL_WORDS, *settings.allow_words, *extra_words) if w}
         # Inventory names like "核心交换机1" hold Han runs; those runs are allowed words too.
@@ -308,21 +333,23 @@ class PhiGuard:
                     break
         return ok[-1]
 
-    def find(self, text: str) -> list[Finding]:
-        """Return every span of `text` that a rule refuses, in order of position."""
+    def find(self, text: str, *, prose: bool = False) -> list[Finding]:
+        """Return every span of `text` (a value, or with `prose` free text) that a rule refuses, in order."""
         if _TEST_ONLY_DISABLED or not text:
             return []
+        if prose:
+            return self._scan(text, prose)  # typed once, up to an article long: not worth keeping in memory
         known = self._seen.get(text)
         if known is None:
-            known = tuple(self._scan(text))
+            known = tuple(self._scan(text, prose))
             with self._lock:
                 if len(self._seen) >= _CACHE_SIZE:
                     self._seen.clear()
                 self._seen[text] = known
         return list(known)
 
-    def _scan(self, text: str) -> list[Finding]:
-        found = list(_number_findings(text))
+    def _scan(self, text: str, prose: bool) -> list[Finding]:
+        found = list(_number_findings(text, prose))
         if self._record is not None:
             found += [Finding("record_number", m.start(), m.end()) for m in self._record.finditer(text)]
         if "@" in text:
@@ -331,11 +358,21 @@ class PhiGuard:
                 for m in _EMAIL.finditer(text)
                 if not self._own_mailbox(m.group())
             ]
-        for m in _HAN_RUN.finditer(text):
-            if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
-                found.append(Finding("han_name", m.start(), m.end()))
-        for m in (*_LATIN_PAIR.finditer(text), *_LATIN_PAIR_ANYWHERE.finditer(text)):
+        if prose:
+            found += [
+                Finding("han_name", m.start(1), m.end(1))
+                for m in _PROSE_NAME.finditer(text)
+                if not self._covered(m.group(1))
+            ]
+        else:
+            for m in _HAN_RUN.finditer(text):
+                if 2 <= len(m.group()) <= 4 and not self._covered(m.group()):
+                    found.append(Finding("han_name", m.start(), m.end()))
+        pairs = (_LATIN_CARET if prose else _LATIN_PAIR).finditer(text)
+        for m in (*pairs, *_LATIN_PAIR_ANYWHERE.finditer(text)):
             surname, given = m.group(1).lower(), m.group(2).lower()
+            if prose and f"{surname} {given}" in self._staff:
+                continue
             if surname in PINYIN_SURNAMES and _pinyin_word(given):
                 found.append(Finding("latin_name", m.start(1), m.end(2)))
         return sorted(found, key=lambda f: (f.start, -f.end))
@@ -364,6 +401,14 @@ class PhiGuard:
         if not found:
             return Verdict()
         self._refused(found[0].rule, label_name)
+        return Verdict(found[0].rule)
+
+    def check_text(self, field: str, text: str) -> Verdict:
+        """Return whether free text typed in `field` may be stored or sent; count and log a refusal."""
+        found = self.find(text, prose=True)
+        if not found:
+            return Verdict()
+        self._refused(found[0].rule, field)
         return Verdict(found[0].rule)
 
     def redact(self, label_name: str, value: str) -> str:
@@ -407,3 +452,8 @@ def inventory_words(inventory: Inventory) -> list[str]:
         *(c.name for c in inventory.cis.values()),
     ]
     return [n.zh for n in names if n is not None and n.zh]
+
+
+def inventory_staff(inventory: Inventory) -> list[str]:
+    """Return the romanised names of the teams' members: staff a note may name, never patients."""
+    return [m.name.en for t in inventory.teams.values() for m in t.members if m.name.en]

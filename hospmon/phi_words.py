@@ -70,3 +70,16 @@ HOSPITAL_WORDS = _words(
 # Chinese numerals and the units that follow them in room and floor names ("五楼", "三病区" are not names).
 NUMERALS = "一二三四五六七八九十百零〇两"
 UNITS = "楼层区号室床栋座号科组站间"
+
+# Common Han surnames (the Hundred Family Surnames' frequent part): in free text a name is looked for only
+# after a patient word, and only one that starts with one of these.
+HAN_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+    "向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕"
+    "单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚"
+    "娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池"
+    "查麻苑迟邝"
+)
+# Words after which free text names a patient: "患者张三", "3床 李四" (hospital notes, pasted messages).
+PATIENT_CUES = ("患者", "病人", "病员", "病患", "患儿", "家属", "产妇", "孕妇", "床")

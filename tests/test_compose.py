@@ -182,8 +182,8 @@ def test_router_config_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_event_receiver_config_is_valid(tmp_path: Path) -> None:
-    """deploy/events/events.yml passes --check-config, run from its folder with its secrets beside it."""
+def _events_folder(tmp_path: Path) -> Path:
+    """Lay out deploy/events as the event-receiver container sees it, with the demo inventory mounted."""
     folder = tmp_path / "events"
     shutil.copytree(REPO / "deploy" / "events", folder)
     (folder / "secrets").mkdir()
@@ -194,9 +194,29 @@ def test_event_receiver_config_is_valid(tmp_path: Path) -> None:
     (folder / "events.yml").write_text(
         text.replace("/var/lib/hospmon-event-receiver", str(tmp_path / "queue"))
     )
+    return folder
+
+
+def test_event_receiver_config_is_valid(tmp_path: Path) -> None:
+    """deploy/events/events.yml passes --check-config, run from its folder with its secrets beside it."""
+    folder = _events_folder(tmp_path)
     code = "import sys; from exporters.events.main import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(
         [sys.executable, "-c", code, "--config.file=events.yml", "--check-config"],
         capture_output=True, text=True, cwd=folder, env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_simulated_event_device_maps_to_the_ci_it_plays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `--profile demo` the simulated devices send traps and syslog from their own 127.0.1.x addresses:
+    the compose-shipped receiver config must map each to its CI, or they would all be unknown senders."""
+    from demo.parts.events import DEVICES
+    from exporters.events.config import load_config
+
+    folder = _events_folder(tmp_path)
+    monkeypatch.chdir(folder)
+    sources = load_config(folder / "events.yml").sources
+    assert {address: sources.lookup(address) for address in DEVICES} == DEVICES

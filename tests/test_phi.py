@@ -239,3 +239,44 @@ def test_a_name_after_another_word_in_free_text_is_found(guard: PhiGuard) -> Non
         clean, rules = guard.redact_text(text)
         assert leaks(clean) == [] and rules == ["latin_name"], text
     assert guard.redact_text("it will not carry the load through an outage")[1] == []
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "core switch fan replaced, see SR 2026-1187, 10.20.1.1 port 24",
+        "已重启，正常。见工单 2025-0042",  # short clauses: Han runs a value would take for a name
+        "he ran the failover script an hour ago; long ping times on vlan 20",  # pinyin-shaped English
+        "HIS 数据库 2026-12-07 03:15:22 主备切换完成 5.7.44 → 5.7.45",
+        "SN 2102351234567890 资产号 ZC-2024-00123 INC-20261207-0001 #1234 OID 1.3.6.1.4.1.2011.5.25",
+        "患者排队 30 分钟；患者无法挂号，家属来电询问；床边 终端重启",  # patient words without a name
+        "5楼 3床呼叫器不响，已更换",
+    ],
+)
+def test_a_night_engineers_note_passes_as_free_text(guard: PhiGuard, note: str) -> None:
+    assert guard.check_text("note", note).ok
+
+
+@pytest.mark.parametrize(
+    ("note", "rule"),
+    [
+        ("护士站留言：患者张三 MRN00012345", "han_name"),
+        ("3床 李四 叫号屏不显示", "han_name"),
+        (f"病人：{CANARY.name}，", "han_name"),
+        (f"called back {CANARY.name_latin} at 03:10", "latin_name"),
+        (f"HL7 PID {CANARY.name_dicom.lower()}", "latin_name"),
+        ("ward called 13800138000", "mobile_phone"),
+        ("电话 6512-3456 no answer", "landline_phone"),
+        (f"see {CANARY.accession}", "record_number"),
+        (f"ID {CANARY.resident_id_spaced}", "resident_id"),
+    ],
+)
+def test_a_patient_in_free_text_is_refused_by_its_rule(guard: PhiGuard, note: str, rule: str) -> None:
+    assert guard.check_text("note", note).rule == rule
+
+
+def test_a_note_may_name_the_staff_called_but_no_one_else() -> None:
+    guard = PhiGuard(staff=["Wang Lei", "Zhao Min"])
+    assert guard.check_text("note", "called Zhao Min (DBA on call) at 03:20; Wang Lei on site").ok
+    assert guard.check_text("note", f"called Zhao Min about {CANARY.name_latin}").rule == "latin_name"
+    assert guard.check("label", "Zhao Min").rule == "latin_name"  # a label names no one, staff included

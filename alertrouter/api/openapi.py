@@ -32,6 +32,7 @@ def _action(summary: str, body: str | None) -> dict[str, Any]:
         "parameters": [_ID],
         "responses": {
             "200": {"description": "the incident after the change", "content": _json(_ref("IncidentJson"))},
+            "400": _ERROR,
             "401": _ERROR,
             "404": _ERROR,
             "409": _ERROR,
@@ -80,7 +81,9 @@ def _incident_paths() -> dict[str, Any]:
                 "summary": "Add a note",
                 "parameters": [_ID],
                 "requestBody": {"required": True, "content": _json(_ref("TextBody"))},
-                "responses": {"201": {"description": "the note"}, "401": _ERROR, "404": _ERROR},
+                "responses": {
+                    "201": {"description": "the note"}, "400": _ERROR, "401": _ERROR, "404": _ERROR
+                },
             }
         },
     }  # fmt: skip

@@ -50,6 +50,14 @@ class ErrorJson(TypedDict):
 
 
 Text = Annotated[str, Field(max_length=10000)]
+Prose = Annotated[
+    str,
+    Field(
+        max_length=10000,
+        description="Free text; refused (400, the field and the shape found) if it holds patient details: "
+        "a name, ID, record, accession or sample number, phone or personal e-mail.",
+    ),
+]
 
 
 class AssignBody(TypedDict):
@@ -61,13 +69,13 @@ class AssignBody(TypedDict):
 class NoteBody(TypedDict):
     """Resolve or close an incident, with an optional note."""
 
-    note: NotRequired[Text]
+    note: NotRequired[Prose]
 
 
 class TextBody(TypedDict):
     """Add a note to an incident's timeline."""
 
-    text: Text
+    text: Prose
 
 
 class SnoozeBody(TypedDict):

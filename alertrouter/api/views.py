@@ -15,6 +15,7 @@ from alertrouter.api.serialize import alert_json, event_json, incident_json
 from alertrouter.console.audit import audit
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
+from alertrouter.freetext import check_texts
 from alertrouter.intake.body import json_body
 from alertrouter.intake.parser import PayloadError, check_text
 from alertrouter.notify.queue import page
@@ -53,6 +54,13 @@ def _text(data: dict[str, Any], key: str, *, required: bool) -> str:
         return check_text(value, key, 10_000).strip()
     except PayloadError as exc:
         raise ApiError(400, str(exc)) from None
+
+
+def _prose(data: dict[str, Any], key: str, *, required: bool) -> str:
+    """Return free text a person typed (a note, a reason); 400 where the PHI guard finds a patient in it."""
+    text = _text(data, key, required=required)
+    check_texts(current_state().router.guard, {key: text})
+    return text
 
 
 def _choices(name: str, allowed: tuple[str, ...]) -> list[str] | None:
@@ -163,21 +171,21 @@ def assign(incident_id: int) -> Response:
 def resolve(incident_id: int) -> Response:
     """Resolve with a note on what fixed it."""
     by = _actor()
-    return _act(incident_id, "resolve", svc.resolve, by=by, note=_text(_body(), "note", required=False))
+    return _act(incident_id, "resolve", svc.resolve, by=by, note=_prose(_body(), "note", required=False))
 
 
 @bp.post("/incidents/<int:incident_id>/close")
 def close(incident_id: int) -> Response:
     """Close a resolved incident."""
     by = _actor()
-    return _act(incident_id, "close", svc.close, by=by, note=_text(_body(), "note", required=False))
+    return _act(incident_id, "close", svc.close, by=by, note=_prose(_body(), "note", required=False))
 
 
 @bp.post("/incidents/<int:incident_id>/notes")
 def add_note(incident_id: int) -> tuple[Response, int]:
     """Add a note to the timeline."""
     by = _actor()
-    text = _text(_body(), "text", required=True)
+    text = _prose(_body(), "text", required=True)
     now = current_state().now()
     with transaction(current_state().sessions, current_state().write_lock) as session:
         event = svc.add_note(incident_id, session=session, by=by, text=text, now=now)

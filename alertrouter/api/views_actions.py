@@ -9,7 +9,7 @@ from flask import Response, jsonify
 
 from alertrouter import actions
 from alertrouter.api.serialize import incident_json
-from alertrouter.api.views import _actor, _audit, _body, _text, bp
+from alertrouter.api.views import _actor, _audit, _body, _prose, _text, bp
 from alertrouter.db import transaction
 from alertrouter.errors import ApiError
 from alertrouter.state import current_state
@@ -49,7 +49,7 @@ def snooze(incident_id: int) -> Response:
 def reopen(incident_id: int) -> Response:
     """Reopen a resolved or closed incident, with a note saying why."""
     by = _actor()
-    why = _text(_body(), "note", required=False)
+    why = _prose(_body(), "note", required=False)
     router = current_state().router
     return _run(
         incident_id, "reopen", by,

@@ -6,12 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import ical
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, name_of, see_other, viewer, writing
+from alertrouter.console.web import (
+    _,
+    audit,
+    bp,
+    error_page,
+    name_of,
+    refuse_patient_text,
+    see_other,
+    viewer,
+    writing,
+)
 from alertrouter.errors import ApiError
 from alertrouter.policy import rota_edit
 from alertrouter.policy.rota import Segment, active_changes, plan, segments
@@ -55,13 +65,17 @@ def _days(segs: list[Segment], first: dt.date, last: dt.date) -> list[tuple[dt.d
 @bp.get("/oncall")
 def oncall_page() -> str:
     """Show who is on call now and next for every team, and one team's month or week."""
+    return _oncall(request.args)
+
+
+def _oncall(args: Any) -> str:
     state = current_state()
     router, now = state.router, state.now()
     tz = router.inventory.tz
-    view = request.args.get("view", "week")
+    view = args.get("view", "week")
     view = view if view in VIEWS else "week"
-    day = _local_day(request.args.get("date"), now.astimezone(tz).date())
-    team_id = request.args.get("team", "")
+    day = _local_day(args.get("date"), now.astimezone(tz).date())
+    team_id = args.get("team", "")
     if team_id not in router.inventory.teams:
         mine = rota_edit.teams_of(router, viewer().username)
         team_id = mine[0] if mine else next(iter(router.inventory.teams))
@@ -92,7 +106,8 @@ def oncall_page() -> str:
         changes=changes,
         may_edit=rota_edit.may_edit(router, viewer().username, viewer().can(Role.admin), team_id),
         feeds=_feeds(team_id),
-        args=request.args,
+        args=args,
+        posted=request.view_args.get("action") if request.method == "POST" and request.view_args else None,
         who=_who,
     )
 
@@ -124,12 +139,16 @@ def _when(form: Any, name: str) -> dt.datetime:
 
 
 @bp.post("/oncall/<team_id>/<action>")
-def oncall_change(team_id: str, action: str) -> HttpResponse:
+def oncall_change(team_id: str, action: str) -> HttpResponse | Response:
     """Let a team's lead (or an admin) add an override, a swap or an absence, or cancel one; audit it."""
     state = current_state()
     router, now, me, form = state.router, state.now(), viewer().username, request.form
     if not rota_edit.may_edit(router, me, viewer().can(Role.admin), team_id):
         return error_page(403, _("Only the team's lead or an admin changes its on-call plan."))
+    shown = {"team": team_id, "view": form.get("view", "week"), "date": form.get("date", "")}
+    refused = refuse_patient_text(("reason",), lambda: _oncall(shown))
+    if refused is not None:
+        return refused
     reason = form.get("reason", "").strip()[:500]
     try:
         with writing() as session:

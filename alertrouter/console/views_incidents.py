@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, render_template, request
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
 
@@ -14,7 +14,17 @@ from alertrouter.actions import SNOOZE_MINUTES
 from alertrouter.console import changes, incident_actions, kb, problems
 from alertrouter.console.models import Cause, Resolution, Role
 from alertrouter.console.resolutions import ProblemRule, earlier, resolve_with_cause
-from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
+from alertrouter.console.web import (
+    _,
+    audit,
+    bp,
+    error_page,
+    needs,
+    refuse_patient_text,
+    see_other,
+    viewer,
+    writing,
+)
 from alertrouter.errors import ApiError
 from alertrouter.models import OPEN, Incident
 from alertrouter.settings import PRIORITIES
@@ -23,6 +33,8 @@ from alertrouter.wards.impact import patient_impact
 from alertrouter.wards.runs import runs
 from alertrouter.wards.status import reached_services
 
+FREE_TEXT = {"note": ("text",), "resolve": ("fix",), "reopen": ("why",)}
+"""The fields a person types freely, by incident action: the PHI guard reads them before anything is kept."""
 STATUS_CHOICES = {"open": list(OPEN), "resolved": ["resolved"], "closed": ["closed"], "all": None}
 
 
@@ -124,10 +136,13 @@ def problem_rule() -> ProblemRule:
 
 @bp.post("/incidents/<int:incident_id>/<action>")
 @needs(Role.engineer)
-def act(incident_id: int, action: str) -> HttpResponse:
+def act(incident_id: int, action: str) -> HttpResponse | Response:
     """Acknowledge, assign, add a note, resolve, snooze, reopen, reassign, merge or split; audit each."""
     state = current_state()
     now, by, form = state.now(), viewer().username, request.form
+    refused = refuse_patient_text(FREE_TEXT.get(action, ()), lambda: incident(incident_id))
+    if refused is not None:
+        return refused
     with writing() as session:
         try:
             if action == "acknowledge":

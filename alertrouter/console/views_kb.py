@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Response, render_template, request
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console import kb
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
+from alertrouter.console.web import (
+    _,
+    audit,
+    bp,
+    error_page,
+    needs,
+    refuse_patient_text,
+    see_other,
+    viewer,
+    writing,
+)
 from alertrouter.state import current_state
+
+FIELDS = ("title", "ci", "alertname", "body")
+"""An article's fields, all typed by a person and all read by the PHI guard before it is kept."""
 
 
 @bp.get("/kb")
@@ -29,10 +42,13 @@ def kb_article(article_id: int) -> str:
 
 @bp.route("/kb/new", methods=["GET", "POST"])
 @needs(Role.engineer)
-def kb_new() -> HttpResponse | str:
+def kb_new() -> HttpResponse | Response | str:
     """Write an article."""
     if request.method == "GET":
         return render_template("console/article_new.html")
+    refused = refuse_patient_text(FIELDS, lambda: render_template("console/article_new.html"))
+    if refused is not None:
+        return refused
     title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
     if not title or not body:
         return error_page(400, f"{_('Title')}, {_('Text')}")
@@ -54,13 +70,20 @@ def kb_new() -> HttpResponse | str:
 
 @bp.route("/kb/<int:article_id>/edit", methods=["GET", "POST"])
 @needs(Role.engineer)
-def kb_edit(article_id: int) -> HttpResponse | str:
+def kb_edit(article_id: int) -> HttpResponse | Response | str:
     """Improve an article."""
-    if request.method == "GET":
+
+    def page() -> str:
         with current_state().sessions() as session:
             return render_template(
                 "console/article_new.html", a=kb.get_article_or_raise(article_id, session=session)
             )
+
+    if request.method == "GET":
+        return page()
+    refused = refuse_patient_text(FIELDS, page)
+    if refused is not None:
+        return refused
     title, body = request.form.get("title", "").strip(), request.form.get("body", "").strip()
     if not title or not body:
         return error_page(400, f"{_('Title')}, {_('Text')}")

@@ -15,7 +15,7 @@ from alertrouter.console import audit as audit_log
 from alertrouter.console.models import Cause
 from alertrouter.console.resolutions import resolve_with_cause
 from alertrouter.console.views_incidents import problem_rule
-from alertrouter.console.web import _, _context, _headers, check_csrf, writing
+from alertrouter.console.web import _, _context, _headers, check_csrf, refuse_patient_text, writing
 from alertrouter.errors import ApiError
 from alertrouter.msg import N_
 from alertrouter.state import current_state
@@ -56,6 +56,9 @@ def show(code: str) -> Response | str:
 def act(code: str) -> Response | HttpResponse:
     """Use the link: acknowledge or resolve as the person it was sent to; audit it."""
     check_csrf()
+    refused = refuse_patient_text(("fix",), lambda: show(code))
+    if refused is not None:
+        return refused
     state = current_state()
     now, form = state.now(), request.form
     try:

@@ -5,13 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 import requests
-from flask import render_template, request
+from flask import Response, render_template, request
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.alertmanager import Alertmanager
 from alertrouter.console import changes, problems, releases
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, error_page, needs, see_other, viewer, writing
+from alertrouter.console.web import (
+    _,
+    audit,
+    bp,
+    error_page,
+    needs,
+    refuse_patient_text,
+    see_other,
+    viewer,
+    writing,
+)
 from alertrouter.state import current_state
 
 
@@ -41,7 +51,7 @@ def problems_scan() -> HttpResponse:
 
 
 @bp.route("/problems/<int:problem_id>", methods=["GET", "POST"])
-def problem_page(problem_id: int) -> HttpResponse | str:
+def problem_page(problem_id: int) -> HttpResponse | Response | str:
     """Show a problem and its incidents; engineers set its status and root cause."""
     if request.method == "POST":
         if not viewer().can(Role.engineer):
@@ -49,12 +59,19 @@ def problem_page(problem_id: int) -> HttpResponse | str:
         status = request.form.get("status", "")
         if status not in problems.STATUSES:
             return error_page(400, _("Status"))
+        refused = refuse_patient_text(("root_cause",), lambda: _problem(problem_id))
+        if refused is not None:
+            return refused
         with writing() as session:
             problem = problems.get_problem_or_raise(problem_id, session=session)
             problem.status = status
             problem.root_cause = request.form.get("root_cause", "").strip()[:10_000]
             audit(session, "problem_updated", f"problem {problem_id}", status=status)
         return see_other(".problem_page", problem_id=problem_id)
+    return _problem(problem_id)
+
+
+def _problem(problem_id: int) -> str:
     with current_state().sessions() as session:
         return render_template(
             "console/problem.html",
@@ -113,9 +130,12 @@ def _release(form: dict[str, str], cis: list[str]) -> changes.Release | None:
 
 @bp.post("/changes")
 @needs(Role.engineer)
-def changes_create() -> HttpResponse:
+def changes_create() -> HttpResponse | Response:
     """Record a change (or a release) and silence its CIs for its window."""
     form, state = request.form, current_state()
+    refused = refuse_patient_text(("title", "description", "version_from", "version_to"), changes_page)
+    if refused is not None:
+        return refused
     cis = [c.strip() for c in form.get("cis", "").split(",") if c.strip()]
     unknown = [c for c in cis if c not in state.router.inventory.cis]
     try:

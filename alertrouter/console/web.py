@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
@@ -22,6 +32,7 @@ from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import RANK, Role
 from alertrouter.console.users import session_user
 from alertrouter.errors import ApiError
+from alertrouter.freetext import ASK, SHAPES, TextRefused, check_texts
 from alertrouter.state import current_state
 from hospmon.inventory.schema import Name
 
@@ -95,6 +106,26 @@ def error_page(status: int, message: str) -> Response:
     """Render an error in the console's look."""
     resp = Response(render_template("console/error.html", message=message, status=status), status=status)
     return resp
+
+
+def refuse_patient_text(fields: Iterable[str], page: Callable[[], Any]) -> Response | None:
+    """Show the form's page again (400), all typed text kept, if the PHI guard refuses one of `fields`."""
+    try:
+        check_texts(current_state().router.guard, {f: request.form.get(f, "") for f in fields})
+    except TextRefused as exc:
+        g.typed, g.refused = request.form, {exc.field: f"{_(SHAPES[exc.rule])} {_(ASK)}"}
+        resp = make_response(page())
+        resp.status_code = 400
+        return resp
+    return None
+
+
+def field_error(name: str) -> Markup:
+    """Return the error under a form field the PHI guard refused, or nothing."""
+    message = g.get("refused", {}).get(name)
+    if message is None:
+        return Markup("")
+    return Markup('<p class="field-error" id="{}-error" role="alert">{}</p>').format(name, message)
 
 
 @bp.errorhandler(ApiError)
@@ -192,6 +223,8 @@ def _context() -> dict[str, Any]:
         "me": user,
         "lang": lang(),
         "csrf_field": CSRF_FIELD.format(generate_csrf()),
+        "typed": g.get("typed") or {},
+        "field_error": field_error,
         "Role": Role,
         "name_of": name_of,
         "inventory": current_state().router.inventory,

@@ -1,11 +1,12 @@
 """Route new alerts to incidents: join the CI's open incident, else open one, grouped under an upstream cause.
 
 Every alert lands in an incident on its own CI, so the CI's page and its owner's view show it. An alert of the
-policy's reachability class (the CI cannot be reached, a probe fails, no data) shares one incident per CI, and
-when it opens while a CI it depends on has an open reachability incident, the new incident becomes a child of
-that cause: it pages nobody while the cause is open, and starts its own escalation if it outlives it. Any
-other alert (a temperature, a disk, a certificate) has its own incident per CI and alert name, never grouped:
-its owner is paged for it whatever fails upstream.
+policy's reachability class (the CI cannot be reached, a probe fails for a reason the network may explain, no
+data: `Assessor.is_reachability`) shares one incident per CI, and when it opens while a CI it depends on has
+an open reachability incident, the new incident becomes a child of that cause: it pages nobody while the
+cause is open, and starts its own escalation if it outlives it. Any other alert (a temperature, a disk, a
+certificate, a refused password) has its own incident per CI and alert name, never grouped: its owner is
+paged for it whatever fails upstream.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class Planner:
 
     def keys(self, alert: ParsedAlert) -> list[str]:
         """Return the alert's own key, then (reachability alerts only) the keys of the CIs it needs."""
-        if not self.router.assessor.is_reachability(alert.alertname):
+        if not self.router.assessor.is_reachability(alert.alertname, alert.labels):
             return [open_key(alert, reachability=False)]
         inv = self.router.inventory
         upstream = inv.depends_on_transitively(alert.ci) if alert.ci in inv.cis else []
@@ -197,7 +198,7 @@ class Planner:
         firing = alert.status == "firing"
         # A reachability alert below other CIs waits for its cause to show up before paging (storms.py).
         hold = (
-            settle_hold(self.router, alert.ci, alert.alertname, self.now)
+            settle_hold(self.router, alert.ci, key == f"ci:{alert.ci}", self.now)
             if cause is None and firing
             else None
         )

@@ -281,7 +281,7 @@ def _reopen_ended(
     ).scalars()
     for incident_id in ended:
         alert = firing[incident_id]
-        key = open_key(alert, reachability=router.assessor.is_reachability(alert.alertname))
+        key = open_key(alert, reachability=router.assessor.is_reachability(alert.alertname, alert.labels))
         why = T(
             "{alert} on {ci} still fires after the incident was ended",
             alert=alert.alertname,

@@ -9,6 +9,7 @@ decision.priority, decision.explanation   # "P1", "P1: Emergency Department depe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -114,6 +115,7 @@ class Assessor:
         self._closed_at = lru_cache(maxsize=64)(self._departments_closed)
         self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
         self._reachability = frozenset(policy.reachability)
+        self._reasons = frozenset(policy.reachability_reasons)
 
     def precompute(self) -> None:
         """Work out every CI's footprint and depth now, e.g. before gunicorn forks its workers.
@@ -147,9 +149,16 @@ class Assessor:
         rule = self.policy.alerts.get(alertname)
         return rule is None or rule.outage
 
-    def is_reachability(self, alertname: str) -> bool:
-        """Tell whether a failure upstream can explain an alert (the policy's reachability class)."""
-        return alertname in self._reachability
+    def is_reachability(self, alertname: str, labels: Mapping[str, str]) -> bool:
+        """Tell whether a failure upstream can explain an alert (the policy's reachability class).
+
+        A probe failure's `reason` decides: a timeout or an unreachable target may be the network's doing,
+        a refused password or a failed check never is (`reachability_reasons`).
+        """
+        if alertname not in self._reachability:
+            return False
+        reason = labels.get("reason")
+        return reason is None or reason in self._reasons
 
     def assess(self, *, ci: str | None, severity: str, at: dt.datetime, alertname: str = "") -> Decision:
         """Decide the priority of an alert on a CI at a moment (to the minute: hours are kept in minutes)."""

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from alertrouter.settings import Priority
 from hospmon.config import StrictModel
+from hospmon.reasons import REASONS
 
 Level = Literal["critical", "high", "normal", "low", "none"]
 LEVELS: tuple[Level, ...] = ("critical", "high", "normal", "low", "none")
@@ -131,7 +132,23 @@ class Policy(StrictModel):
     """Alerts saying a CI cannot be reached or gives no answer (unreachable, probe failed, down, no data): a
     failure of a CI it depends on explains them, so only these are grouped under an upstream incident. Every
     other alert (a temperature, a disk, a backup, a certificate) is its own incident, paged to its owner."""
+    reachability_reasons: list[str] = ["timeout", "unreachable"]
+    """The probe failure reasons (an alert's `reason` label, `hospmon.reasons`) a failure upstream can
+    explain. An alert of the reachability class with another reason (auth: a changed password or a locked
+    account; a rejection, a failed check) is its own incident, paged to its owner; one without `reason`
+    counts by its name alone."""
     storms: StormPolicy = StormPolicy()
+
+    @field_validator("reachability_reasons")
+    @classmethod
+    def _known_reasons(cls, reasons: list[str]) -> list[str]:
+        unknown = [r for r in reasons if r not in REASONS]
+        if unknown:
+            raise ValueError(
+                f"unknown probe reason(s) {', '.join(map(repr, unknown))}: use some of "
+                f"{', '.join(sorted(REASONS))} (the reasons the exporters give, hospmon/reasons.py)"
+            )
+        return reasons
 
     @field_validator("matrix")
     @classmethod

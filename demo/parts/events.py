@@ -1,9 +1,9 @@
 """The demo's event receiver (traps 19162/udp, syslog 19514, HTTP 19163) and the devices that send to it.
 
 The receiver runs with ``deploy/events/events.yml`` (shared with docker-compose.yml), pointed at the run
-folder's inventory and queue, plus the addresses the simulated devices send from. The devices play their
-part of the scripted morning (demo/story.py) when it asks, through ``POST /-/demo/ups-on-battery`` and
-``POST /-/demo/link-flap`` on 127.0.0.1:19164:
+folder's inventory and queue; its ``sources`` map the addresses the simulated devices send from. The
+devices play their part of the scripted morning (demo/story.py) when it asks, through
+``POST /-/demo/ups-on-battery`` and ``POST /-/demo/link-flap`` on 127.0.0.1:19164:
 
 - the machine-room UPS ``ups-mr1-01`` loses mains: net-snmp's ``snmptrap`` sends RFC 1628
   ``upsTrapOnBattery`` once a minute for three minutes, then the UPS removes its on-battery alarm;
@@ -37,7 +37,9 @@ from hospmon import paths
 
 WEB, TRAPS, SYSLOG, CONTROL = 19163, 19162, 19514, 19164
 UPS_SOURCE, SWITCH_SOURCE = "127.0.1.71", "127.0.1.64"
-SOURCES = [{"address": UPS_SOURCE, "ci": "ups-mr1-01"}, {"address": SWITCH_SOURCE, "ci": "agg-sw-inpatient"}]
+DEVICES = {UPS_SOURCE: "ups-mr1-01", SWITCH_SOURCE: "agg-sw-inpatient"}
+"""Where each simulated device sends from, and the CI it plays: the shipped config's `sources` map them,
+for this demo and docker-compose.yml's alike."""
 ON_BATTERY = "1.3.6.1.2.1.33.2.1"
 ALARM_REMOVED = "1.3.6.1.2.1.33.2.4"
 UPS_ALARM_ON_BATTERY = "1.3.6.1.2.1.33.1.6.3.2"
@@ -53,7 +55,7 @@ def parts(run: Path, inventory: Path) -> list[Part]:
         community.chmod(0o600)
     shipped = ports.shift_text((paths.deploy_dir() / "events" / "events.yml").read_text(encoding="utf-8"))
     config = yaml.safe_load(shipped)
-    config.update(inventory=str(inventory), rules=[str(paths.rules_dir() / "events")], sources=SOURCES)
+    config.update(inventory=str(inventory), rules=[str(paths.rules_dir() / "events")])
     config["queue"]["directory"] = str(folder / "queue")
     path = folder / "events.yml"
     header = "# Written by hospmon demo from deploy/events/events.yml; see docs/events.md.\n"
@@ -112,9 +114,13 @@ def link_flap(times: int, stop: threading.Event, pause: float = 0.5) -> None:
 def serve(run: Path, stop: threading.Event) -> http.server.ThreadingHTTPServer:
     """Answer the scripted morning's ``POST /-/demo/ups-on-battery`` and ``/-/demo/link-flap`` (and
     ``GET /ready``) on 127.0.0.1:19164; each plays in its own thread until done or `stop`."""
-    community = (run / "events" / "secrets" / "trap-community").read_text(encoding="utf-8").strip()
+
+    def community() -> str:
+        # Read when played: docker-compose.yml's simulated hospital adopts the receiver's after start-up.
+        return (run / "events" / "secrets" / "trap-community").read_text(encoding="utf-8").strip()
+
     actions: dict[str, Callable[[], None]] = {
-        "/-/demo/ups-on-battery": lambda: ups_on_battery(community, 3, stop),
+        "/-/demo/ups-on-battery": lambda: ups_on_battery(community(), 3, stop),
         "/-/demo/link-flap": lambda: link_flap(20, stop),
     }
 

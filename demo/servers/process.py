@@ -30,6 +30,7 @@ PACKAGES = {
     "snmpd": "snmpd",
     "snmpget": "snmp",
     "clamd": "clamav-daemon",
+    "rsyslogd": "rsyslog",
     "java": "tomcat10",  # Tomcat's Java runtime (demo.servers.tomcat)
     "epmd": "erlang-base",  # RabbitMQ's Erlang port mapper (demo.servers.rabbitmq)
 }

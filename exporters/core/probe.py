@@ -24,26 +24,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 from prometheus_client.metrics_core import Metric
 
 from hospmon.phi import RefusalTally
+from hospmon.reasons import REASONS
 
 C = TypeVar("C")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 TIMEOUT_OFFSET_SECONDS = 0.5
 MIN_BUDGET_SHARE = 0.75  # of a short scrape timeout: the rest answers Prometheus in time
-
-# The reasons a probe may fail with. Exporters pick from these so rules and dashboards can rely on them.
-REASONS = frozenset(
-    {
-        "timeout",  # the target did not answer before the deadline
-        "unreachable",  # no route, DNS failure, connection refused or reset
-        "auth",  # wrong community, user, password or certificate
-        "bad_response",  # the target answered something we cannot use
-        "rejected",  # the target answered and refused (negative ACK, association rejected, HTTP 5xx)
-        "check_failed",  # the answer was understood but a configured check did not hold
-        "config",  # the module or auth named in the request cannot run (for example a missing secret)
-        "error",  # anything else; the exporter log has the detail
-    }
-)
 
 
 def deadline_seconds(header: str | None) -> float:

@@ -8,27 +8,30 @@
       users:                                  # SNMPv3; engine_ids: the senders' (traps), informs need none
         - {username: hospmon-trap, password_file: secrets/trap-auth, priv_password_file: secrets/trap-priv,
            engine_ids: ["0x80001f8880e9630000d61ff449"]}
-    syslog: {udp: 127.0.0.1:9514, tcp: 127.0.0.1:9514}
+    syslog: {udp: 127.0.0.1:9514, tcp: 127.0.0.1:9514, relays: [10.20.0.5]}  # relays: HOSTNAME names the CI
     alertmanager: {urls: [http://127.0.0.1:9093]}
     queue: {directory: /var/lib/hospmon-event-receiver}
     sources: [{address: 10.20.0.0/30, ci: core-sw-1}]
+    dns: {servers: [10.20.0.53]}              # inventory names resolved here; default: the system's resolver
 
 Secrets come from files or environment variables only, are read once at start-up and never shown.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from exporters.events.resolve import DnsSettings, Unresolved, resolve_names
 from exporters.events.ruleload import load_rules
 from exporters.events.rules import RateLimit, RuleSet
-from exporters.events.sources import SourceMap
+from exporters.events.sources import SourceMap, name_of
 from hospmon.config import ConfigError, ConfigFault, StrictModel, load_yaml, read_secret, validate
 from hospmon.inventory import Inventory, load_inventory
 from hospmon.phi import PhiGuard, PhiSettings, RefusalTally, inventory_words
@@ -44,6 +47,25 @@ def _listen(value: str) -> str:
     if value:
         parse_listen_address(value)
     return value
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address or network, e.g. 10.20.0.5 or 10.20.0.0/29"
+        ) from None
+    return value
+
+
+def _relay(value: str) -> str:
+    if ipaddress.ip_network(_network(value), strict=False).prefixlen == 0:
+        raise ValueError(f"{value!r} would trust every sender's HOSTNAME: list only the relays' addresses")
+    return value
+
+
+Relay = Annotated[str, AfterValidator(_relay)]
 
 
 class Community(StrictModel):
@@ -98,6 +120,8 @@ class SyslogSettings(StrictModel):
     tcp: str = "127.0.0.1:9514"
     max_message_bytes: int = Field(default=8192, ge=480)
     max_connections: int = Field(default=512, ge=1)
+    relays: list[Relay] = Field(default_factory=list)
+    """Central syslog relays (rsyslog, syslog-ng): their messages are mapped by HOSTNAME, not by address."""
 
     _check_listen = field_validator("udp", "tcp")(_listen)
 
@@ -156,16 +180,7 @@ class Source(StrictModel):
     address: str
     ci: str
 
-    @field_validator("address")
-    @classmethod
-    def _network(cls, value: str) -> str:
-        import ipaddress
-
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or network") from None
-        return value
+    _check_address = field_validator("address")(_network)
 
 
 class EventsFile(StrictModel):
@@ -178,6 +193,8 @@ class EventsFile(StrictModel):
     alertmanager: AlertmanagerSettings
     queue: QueueSettings
     sources: list[Source] = Field(default_factory=list)
+    dns: DnsSettings = DnsSettings()
+    """How inventory addresses given as names are resolved (at start-up and each reload)."""
     defaults: Defaults = Defaults()
     phi: PhiSettings = Field(default_factory=PhiSettings)
     """The PHI guard's site settings: every label value and text an event fills in passes it."""
@@ -254,12 +271,14 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
         inventory = load_inventory(conf.inventory)
     except ConfigError as exc:
         faults.extend(exc.faults)
+    resolved: dict[str, list[str]] = {}
     if inventory is not None:
         for i, source in enumerate(conf.sources):
             if source.ci not in inventory.cis:
                 faults.append(
                     ConfigFault(str(path), f"sources[{i}]", "ci", f"no CI {source.ci!r} in the inventory")
                 )
+        resolved = _resolve(conf, inventory, faults)
     communities, users = _secrets(path, conf, faults)
     am = conf.alertmanager
     am_secret = None
@@ -272,9 +291,27 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
     if faults:
         raise ConfigError(faults)
     assert rules is not None and inventory is not None
-    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources])
+    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], conf.syslog.relays, resolved)
     guard = PhiGuard(conf.phi, extra_words=inventory_words(inventory), tally=tally)
     return EventsConfig(path, conf, rules, inventory, sources, guard, communities, users, am_secret)
+
+
+def _resolve(conf: EventsFile, inventory: Inventory, faults: list[ConfigFault]) -> dict[str, list[str]]:
+    """Resolve the inventory's addresses given as names; a name that does not resolve is a fault."""
+    named = {ci.id: name for ci in inventory.cis.values() if ci.address and (name := name_of(ci.address))}
+    found = resolve_names(named.values(), conf.dns)
+    for ci_id, name in sorted(named.items()):
+        result = found[name]
+        if isinstance(result, Unresolved):
+            fix = "give its IP address, or fix the name in DNS" + (
+                "" if conf.dns.servers else " (or set dns.servers)"
+            )
+            faults.append(
+                ConfigFault(
+                    conf.inventory, f"cis[{ci_id}]", "address", f"{name!r} does not resolve: {result}; {fix}"
+                )
+            )
+    return {name: r for name, r in found.items() if not isinstance(r, Unresolved)}
 
 
 def _read(path: Path, file: str | None, env: str | None, what: str, faults: list[ConfigFault]) -> str | None:

@@ -27,6 +27,7 @@ from exporters.events.metrics import Counts, counter, gauge
 from exporters.events.queue import DiskQueue
 from exporters.events.rules import MAX_LABEL_CHARS, Hit, render
 from exporters.events.snmp import SnmpListener
+from exporters.events.sources import Sender
 from exporters.events.syslog import parse
 from exporters.events.syslog_server import SyslogListener
 from exporters.events.trap import Trap
@@ -134,18 +135,26 @@ class Receiver:
         conf = self.current()
         sender = trap.agent or trap.sender
         hits = conf.rules.match_trap(trap.trap_oid, trap.varbinds)
-        self._handle("trap", sender, hits, conf)
+        self._handle("trap", Sender(sender, conf.sources.lookup(sender)), hits, conf)
 
-    def on_syslog(self, data: bytes, sender: str) -> None:
-        """Handle one syslog message."""
+    def on_syslog(self, data: bytes, address: str) -> None:
+        """Handle one syslog message; a trusted relay's is the CI's its HOSTNAME names."""
         conf = self.current()
         message = parse(data)
         hits = conf.rules.match_syslog(message.app, message.hostname, message.message)
+        sources = conf.sources
+        if not sources.is_relay(address):
+            sender = Sender(address, sources.lookup(address))
+        elif message.hostname:
+            host = message.hostname[:MAX_LABEL_CHARS]
+            sender = Sender(host, sources.by_hostname(message.hostname), relay=address)
+        else:
+            sender = Sender(address, None, relay=address)
         self._handle("syslog", sender, hits, conf)
 
-    def _handle(self, source: str, sender: str, hits: list[Hit], conf: EventsConfig) -> None:
+    def _handle(self, source: str, sender: Sender, hits: list[Hit], conf: EventsConfig) -> None:
         now = self.clock()
-        ci = conf.sources.lookup(sender)
+        ci = sender.ci
         with self.lock:
             counts = self.counts
             counts.received[source] += 1
@@ -161,7 +170,7 @@ class Receiver:
             for hit in hits:
                 self._apply(source, sender, ci, hit, now, conf)
 
-    def _apply(self, source: str, sender: str, ci: str, hit: Hit, now: float, conf: EventsConfig) -> None:
+    def _apply(self, source: str, sender: Sender, ci: str, hit: Hit, now: float, conf: EventsConfig) -> None:
         rule = hit.rule
         key: Key = (rule.alert, ci, *(hit.fields.get(k, "") for k in rule.key))
         if hit.resolve:
@@ -177,7 +186,7 @@ class Receiver:
             if not bucket.take(now):
                 self.counts.limited[(source, rule.name)] += 1
                 return
-        fields = {**hit.fields, "ci": ci, "sender": sender}
+        fields = {**hit.fields, "ci": ci, "sender": sender.name}
         inv = conf.inventory
         item = inv.cis[ci]
         labels = {
@@ -196,31 +205,29 @@ class Receiver:
         notes = {"summary": guard.redact_text(render(rule.summary, fields), where="summary")[0]}
         if rule.description:
             notes["description"] = guard.redact_text(render(rule.description, fields), where="description")[0]
-        notes.update(rule=rule.name, sender=sender)
+        notes.update(rule=rule.name, sender=sender.name)
+        if sender.relay:
+            notes["relay"] = sender.relay
         hold = defaults.flap_hold_seconds if rule.flap_hold_seconds is None else rule.flap_hold_seconds
         self.book.fire(key, labels, notes, now, expire_seconds=rule.expire_seconds, hold_seconds=hold)
 
-    def _unknown(self, source: str, sender: str, hits: list[Hit], now: float, conf: EventsConfig) -> None:
+    def _unknown(self, source: str, sender: Sender, hits: list[Hit], now: float, conf: EventsConfig) -> None:
         defaults = conf.settings.defaults
-        key: Key = (UNKNOWN_SENDER, sender)
+        key: Key = (UNKNOWN_SENDER, sender.name)
         if key not in self.book.alerts:
             open_unknown = sum(1 for k in self.book.alerts if k[0] == UNKNOWN_SENDER)
             if open_unknown >= defaults.unknown_sender_limit:
                 self.counts.dropped[(source, "unknown_sender_limit")] += 1
                 return
-            log.warning(
-                "%s event from %s, which no CI owns: add it to the inventory or sources", source, sender
-            )
-        labels = {"alertname": UNKNOWN_SENDER, "severity": "warning", "source": source, "sender": sender}
+            log.warning("%s event from %s, which no CI owns: %s", source, sender.describe(), sender.fix)
+        # A relayed HOSTNAME is the device's own text: it passes the PHI guard like any field.
+        name = conf.guard.redact("sender", sender.name) if sender.relay else sender.name
+        labels = {"alertname": UNKNOWN_SENDER, "severity": "warning", "source": source, "sender": name}
         rules = ", ".join(sorted({h.rule.name for h in hits})) or "none"
-        notes = {
-            "summary": f"Events from {sender}, an address no inventory CI owns",
-            "description": (
-                f"{source} events arrive from {sender}, which is neither a CI's address in the inventory "
-                "nor in the event receiver's sources. They cannot be routed to an owner until it is added. "
-                f"Rules its latest event matched: {rules}."
-            ),
-        }
+        notes = {"summary": sender.summary(name), "description": f"{sender.why(name, source)} {sender.fix}."}
+        notes["description"] += f" Rules its latest event matched: {rules}."
+        if sender.relay:
+            notes["relay"] = sender.relay
         self.book.fire(
             key, labels, notes, now, expire_seconds=defaults.unknown_sender_expire_seconds, hold_seconds=0
         )

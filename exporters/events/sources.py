@@ -4,51 +4,96 @@ The inventory's `address` of each CI maps that host to the CI when no other CI s
 simulated devices all live on 127.0.0.1, so there it maps nothing). The receiver config's `sources` add
 addresses and networks a device sends from (a switch's loopback, a UPS card's own address); they win over
 the inventory, and the most specific network wins among them.
+
+Syslog from a trusted relay (`syslog.relays`: a central rsyslog or syslog-ng) comes from the relay's address
+for every device behind it, so its CI is the one its HOSTNAME names: a CI id, the host name of a CI's
+address, or an address mapped as above. Any other sender's HOSTNAME is never read for this: a device could
+claim to be another CI.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from hospmon.inventory import Inventory
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 CACHE_LIMIT = 4096
+MAX_HOSTNAME = 255  # RFC 5424 6.2.4
+
+
+def _host_text(address: str) -> str:
+    text = address.strip()
+    if "://" in text:
+        return urlsplit(text).hostname or ""
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else ""
+    return text.split(":")[0] if text.count(":") == 1 else text
+
+
+def _ip(text: str) -> IP | None:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def host_of(address: str) -> str | None:
     """Return the IP literal of an inventory address (``10.0.0.1:161``, ``[::1]:161``, a URL), or None."""
-    text = address.strip()
-    if "://" in text:
-        text = urlsplit(text).hostname or ""
-    elif text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else ""
-    elif text.count(":") == 1:
-        text = text.split(":")[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
+    ip = _ip(_host_text(address))
+    return None if ip is None else str(ip)
+
+
+def name_of(address: str) -> str | None:
+    """Return the DNS name of an inventory address (``pacs-1.hospital.local:443``, a URL) in lower case."""
+    text = _host_text(address).lower().rstrip(".")
+    return text if text and _ip(text) is None else None
 
 
 class SourceMap:
     """Find the CI behind an address, from the config's networks first and then the inventory."""
 
-    def __init__(self, inventory: Inventory, sources: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        sources: Iterable[tuple[str, str]],
+        relays: Iterable[str] = (),
+        resolved: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """Map `sources` (network, CI), the inventory's addresses and, for addresses given as names, the
+        addresses `resolved` gives them."""
         self.networks: list[tuple[Network, str]] = sorted(
             ((ipaddress.ip_network(net, strict=False), ci) for net, ci in sources),
             key=lambda pair: -pair[0].prefixlen,
         )
+        self.relays = [ipaddress.ip_network(net, strict=False) for net in relays]
         hosts: dict[str, list[str]] = {}
+        named: dict[str, list[str]] = {}
+        short: dict[str, list[str]] = {}
         for ci in inventory.cis.values():
             host = host_of(ci.address) if ci.address else None
             if host is not None:
                 hosts.setdefault(host, []).append(ci.id)
+            name = name_of(ci.address) if ci.address else None
+            if name is not None:
+                named.setdefault(name, []).append(ci.id)
+                for ip in (resolved or {}).get(name, []):
+                    hosts.setdefault(host_of(ip) or ip, []).append(ci.id)
+                short.setdefault(name.split(".", 1)[0], []).append(ci.id)
         self.hosts = {h: cis[0] for h, cis in hosts.items() if len(cis) == 1}
         self.shared = {h: cis for h, cis in hosts.items() if len(cis) > 1}
         """Hosts several CIs share: events from them need a `sources` entry to find their CI."""
+        # Host names a relayed HOSTNAME may give, lower case: a CI's id wins over an address's full name,
+        # which wins over an address's first label; a name two CIs' addresses share maps neither.
+        self.names = {n: cis[0] for table in (short, named) for n, cis in table.items() if len(cis) == 1}
+        self.names.update((ci_id.lower(), ci_id) for ci_id in inventory.cis)
         self._cache: dict[str, str | None] = {}
 
     def lookup(self, address: str) -> str | None:
@@ -61,14 +106,71 @@ class SourceMap:
         self._cache[address] = found
         return found
 
-    def _find(self, address: str) -> str | None:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+    def is_relay(self, address: str) -> bool:
+        """Tell whether an address is a trusted syslog relay's."""
+        ip = _ip(address) if self.relays else None
+        return ip is not None and any(ip.version == net.version and ip in net for net in self.relays)
+
+    def by_hostname(self, hostname: str) -> str | None:
+        """Return the CI a relayed message's HOSTNAME names (its id or address, any case), or None."""
+        if not hostname or len(hostname) > MAX_HOSTNAME:
             return None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if _ip(hostname) is not None:  # a relay fills in the address of a device that sent no HOSTNAME
+            return self.lookup(hostname)
+        name = hostname.lower().rstrip(".")
+        # A device may log its fully qualified name where the inventory has its short one.
+        return self.names.get(name) or self.names.get(name.split(".", 1)[0])
+
+    def _find(self, address: str) -> str | None:
+        ip = _ip(address)
+        if ip is None:
+            return None
         for network, ci in self.networks:
             if ip.version == network.version and ip in network:
                 return ci
         return self.hosts.get(str(ip))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent an event: its address (or, through a relay, its HOSTNAME), the CI found, and the relay."""
+
+    name: str
+    ci: str | None
+    relay: str = ""
+
+    def describe(self) -> str:
+        """Return who sent it, for the log."""
+        return f"host {self.name!r} relayed by {self.relay}" if self.relay else self.name
+
+    def summary(self, name: str) -> str:
+        """Return the unknown-sender alert's summary, with `name` as the PHI guard let it through."""
+        if not self.relay:
+            return f"Events from {name}, an address no inventory CI owns"
+        if self.name == self.relay:
+            return f"Syslog relayed by {self.relay} without a HOSTNAME"
+        return f"Syslog from host {name} (relayed by {self.relay}), which no inventory CI is named"
+
+    def why(self, name: str, source: str) -> str:
+        """Return why the event has no CI."""
+        if not self.relay:
+            return (
+                f"{source} events arrive from {name}, which is neither a CI's address in the inventory "
+                "nor in the event receiver's sources."
+            )
+        if self.name == self.relay:
+            return f"The relay {self.relay} forwards messages whose header gives no HOSTNAME to map."
+        return (
+            f"The relay {self.relay} forwards messages whose HOSTNAME is {name}, which is neither a CI's id "
+            "nor the name or address of a CI in the inventory (any case, a domain suffix dropped)."
+        )
+
+    @property
+    def fix(self) -> str:
+        """Return what the operator does about it."""
+        if not self.relay:
+            return "They cannot be routed to an owner until it is added to the inventory or sources"
+        return (
+            "They cannot be routed to an owner until the device's hostname (sysname) is set to its CI id, or "
+            "its name or address is added to the inventory"
+        )

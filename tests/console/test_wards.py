@@ -18,12 +18,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from alertrouter.app import create_app
+from alertrouter.console.models import Role
+from alertrouter.console.users import create_user
 from alertrouter.context import load_router
 from alertrouter.migrate import upgrade
+from alertrouter.models import Incident
 from alertrouter.worker.run import Worker
-from tests.console.conftest import csrf_of
+from tests.console.conftest import PASSWORD, csrf_of, login
 from tests.router.conftest import REPO, auth, email_channel
 from tests.router.payloads import alert, webhook
 from tests.router.servers import MetricTarget
@@ -210,6 +214,29 @@ def test_a_token_in_the_link_is_refused_and_never_echoed(outside: FlaskClient, l
     assert WARD_TOKEN not in old_link.text
     assert not [c for c in old_link.headers.getlist("Set-Cookie") if c.startswith("hospmon_status=")]
     assert outside.get("/status").status_code == 403  # nothing was remembered either
+
+
+def test_the_incident_page_counts_the_patients_affected(hospital: Hospital, live_rate: str) -> None:
+    """The engineer opening the HIS database incident reads what the outage means in counts only: the wards
+    and beds of the departments the HIS serves, and the registrations an hour lost. The ICU floor-5 switch's
+    incident reaches one ward and no HIS: its line says so, and never lists departments or patients."""
+    h = hospital
+    h.at(DOWN)
+    his, icu = alert("his-db", DOWN.astimezone(dt.UTC)), alert("acc-sw-icu-5f", DOWN.astimezone(dt.UTC))
+    assert h.client.post("/webhook/alertmanager", json=webhook(his, icu), headers=auth()).status_code == 200
+    state = h.app.extensions["hospmon_router"]
+    with state.sessions() as session, session.begin():
+        create_user("xu.fang", PASSWORD, Role.engineer, session=session, now=DOWN, rounds=4)
+        ids = {ci: i for ci, i in session.execute(select(Incident.ci, Incident.id))}
+    assert login(h.client, "xu.fang") == 303
+
+    def impact(ci: str) -> str:
+        page = h.client.get(f"/console/incidents/{ids[ci]}", headers={"Accept-Language": "zh-CN"}).text
+        return page.split('<dd id="patient-impact">')[1].split("</dd>")[0]
+
+    # ED 40 + ICU 30 + delivery 12 + inpatient wards 900 beds; 40 registrations in 10 minutes is 240 an hour.
+    assert impact("his-db") == "4 个病区，共 982 张床位; 每小时约 240 人次门诊挂号"
+    assert impact("acc-sw-icu-5f") == "1 个病区，共 30 张床位"
 
 
 def _from(app: Flask, address: str) -> FlaskClient:

@@ -55,6 +55,19 @@ def test_secrets_are_copied_for_the_exporters(tmp_path: Path) -> None:
     assert (out / "his-db-password").stat().st_mode & 0o777 == 0o640
 
 
+def test_the_simulated_ups_adopts_the_trap_community_the_receiver_already_holds(tmp_path: Path) -> None:
+    # docker-compose.yml: `init` wrote the community and the event receiver read it at start; the simulated
+    # UPS made its own. Its traps are accepted only if it sends the receiver's.
+    run, out = tmp_path / "run", tmp_path / "secrets"
+    (run / "events" / "secrets").mkdir(parents=True)
+    (run / "events" / "secrets" / "trap-community").write_text("the-simulated-ups-own\n")
+    out.mkdir()
+    (out / "trap-community").write_text("written-by-init\n")
+    copy_secrets(run, out)
+    assert (out / "trap-community").read_text() == "written-by-init\n"
+    assert (run / "events" / "secrets" / "trap-community").read_text() == "written-by-init\n"
+
+
 def test_the_command_line_names_its_flags() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "demo.simulate", "--help"], capture_output=True, text=True, cwd=REPO

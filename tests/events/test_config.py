@@ -138,3 +138,20 @@ def test_a_syslog_port_in_use_stops_the_start_with_the_reason_and_frees_the_trap
     assert "cannot start: [Errno 98] Address already in use" in result.stderr
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trap_port:
         trap_port.bind(("127.0.0.1", int(config["snmp"]["listen"].rsplit(":", 1)[1])))
+
+
+def test_a_relay_must_be_an_address_or_network_and_not_every_sender(tmp_path: Path) -> None:
+    config = receiver_config(tmp_path, 9)
+    config["syslog"]["relays"] = ["10.20.0.5", "rsyslog-1.hospital.local", "0.0.0.0/0"]
+    path = tmp_path / "events.yml"
+    path.write_text(yaml.safe_dump(config))
+    result = _check(path)
+    assert result.returncode == 1
+    assert (
+        f"{path}: syslog: relays[1]: Value error, 'rsyslog-1.hospital.local' is not an IP address or "
+        "network, e.g. 10.20.0.5 or 10.20.0.0/29"
+    ) in result.stderr, result.stderr
+    assert f"{path}: syslog: relays[2]: Value error, '0.0.0.0/0' would trust every sender's HOSTNAME" in (
+        result.stderr
+    )
+    assert "relays[0]" not in result.stderr

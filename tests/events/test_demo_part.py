@@ -24,8 +24,12 @@ def test_the_demo_receiver_config_is_valid_and_names_the_devices(
     monkeypatch.chdir(run / "events")  # secrets/ is read from the receiver's working folder
     assert devices.ready_url.endswith("/ready")  # the devices wait for the scripted morning's requests
     config = load_config(run / "events" / "events.yml")
-    assert config.sources.lookup(demo_events.UPS_SOURCE) == "ups-mr1-01"
-    assert config.sources.lookup(demo_events.SWITCH_SOURCE) == "agg-sw-inpatient"
+    # `make demo` maps the devices as docker-compose.yml does: through the shipped config's sources.
+    assert {a: config.sources.lookup(a) for a in demo_events.DEVICES} == demo_events.DEVICES
+    assert demo_events.DEVICES == {
+        demo_events.UPS_SOURCE: "ups-mr1-01",
+        demo_events.SWITCH_SOURCE: "agg-sw-inpatient",
+    }
     assert config.settings.snmp.listen == f"127.0.0.1:{demo_events.TRAPS}"
 
 

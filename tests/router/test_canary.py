@@ -178,8 +178,17 @@ def test_canary_patient_leaves_no_trace_in_the_router(run: tuple[Chain, bool]) -
     wait_for(
         lambda: chain.smtp.mailbox.messages and chain.hook.posts, "page by e-mail and webhook", log=chain.log
     )
+    # The ward's message pasted into a note through the API: refused (nothing stored, nothing logged).
+    note = requests.post(
+        f"{chain.base}/api/v1/incidents/{incident['id']}/notes",
+        json={"text": f"患者{CANARY.name} {CANARY.mrn} {CANARY.phone}"},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+    )
+    assert note.status_code == (400 if guarded else 201), note.text
     found = {
         "store": chain.tables(),
+        "note answer": note.text,
         "e-mail": "\n".join(m.as_string() + str(m.get_body()) for m in chain.smtp.mailbox.messages),
         "webhook": json.dumps(chain.hook.posts, ensure_ascii=False),
         "api": chain.api(f"/incidents/{incident['id']}").text,

@@ -104,6 +104,23 @@ def test_explain_ranks_a_floor_switch_by_its_own_department(
     assert "Emergency" not in out
 
 
+def test_explain_says_a_refused_password_is_not_the_switch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = dt.datetime(2026, 10, 13, 18, 10, tzinfo=dt.UTC)
+    payload = webhook(
+        alert("core-sw-2", at, name="CIProbeFailed"),
+        alert("his-db", at, name="DatabaseDown", extra={"reason": "unreachable"}),
+        alert("lis-db", at, name="DatabaseDown", extra={"reason": "auth"}),
+    )
+    (tmp_path / "alert.json").write_text(json.dumps(payload))
+    args = ["--inventory", str(REPO / "demo/inventory"), "--policy", str(REPO / "rules/routing/policy.yml")]
+    assert cli(["router", "explain", str(tmp_path / "alert.json"), *args]) == 0
+    his, lis = capsys.readouterr().out.split("DatabaseDown on ")[1:]
+    assert "grouped under core-sw-2's (also in this payload)" in his
+    assert "its probe failed with reason auth, which is not in the policy's reachability_reasons" in lis
+
+
 def test_db_upgrade_and_check(
     tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

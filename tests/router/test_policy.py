@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -198,6 +199,17 @@ def test_policy_faults_name_file_entry_and_key(tmp_path: Path, inventory: Invent
         load_policy(path, inventory)
 
 
+def test_an_unknown_probe_reason_is_refused_with_the_known_ones(tmp_path: Path, inventory: Inventory) -> None:
+    data = yaml.safe_load(POLICY.read_text())
+    data["reachability_reasons"] = ["timeout", "refused"]
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_policy(path, inventory)
+    assert f"{path}: reachability_reasons: " in str(err.value)
+    assert "unknown probe reason(s) 'refused': use some of auth, bad_response, " in str(err.value)
+
+
 def test_an_unknown_calendar_country_is_refused_by_name(tmp_path: Path, inventory: Inventory) -> None:
     data = yaml.safe_load(POLICY.read_text())
     data["calendar"]["country"] = "XX"
@@ -260,8 +272,26 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     assert restarted.priority == "P3" and "(raised" not in restarted.explanation
     assert not assessor.is_outage("CIWarrantyExpired") and assessor.is_outage("SwitchDown")
     # Grouping is a separate class: only what a failure upstream explains, and nothing the policy omits.
-    assert assessor.is_reachability("CIProbeFailed") and assessor.is_reachability("MonitoringTargetDown")
-    assert not assessor.is_reachability("TemperatureHigh") and not assessor.is_reachability("SwitchDown")
+    assert assessor.is_reachability("CIProbeFailed", {}) and assessor.is_reachability(
+        "MonitoringTargetDown", {}
+    )
+    assert not assessor.is_reachability("TemperatureHigh", {}) and not assessor.is_reachability(
+        "SwitchDown", {}
+    )
+
+
+def test_probe_alerts_of_the_reachability_class_keep_the_probe_reason() -> None:
+    # The router tells a refused password from an unreachable database by the alert's `reason`: a rule of
+    # the class that aggregated it away would let an auth failure join a network outage again.
+    reachability = set(yaml.safe_load(POLICY.read_text())["reachability"])
+    kept = {}
+    for path in (REPO / "rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if rule.get("alert") in reachability and "hospmon_probe_failure" in rule["expr"]:
+                    by = re.search(r"by \(([^)]*)\)", rule["expr"])
+                    kept[rule["alert"]] = bool(by) and "reason" in by.group(1).replace(" ", "").split(",")
+    assert len(kept) >= 5 and all(kept.values()), kept
 
 
 def test_policy_names_only_alerts_our_rules_raise() -> None:
