@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.auth import AuthBase, HTTPBasicAuth
 
-from alertrouter.settings import Credentials, Settings
+from alertrouter.httpauth import Credentials, requests_auth
+from alertrouter.settings import Settings
 
 
 def _iso(when: dt.datetime) -> str:
@@ -20,26 +20,6 @@ def _iso(when: dt.datetime) -> str:
 def _matcher(name: str, value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{name}="{escaped}"'
-
-
-class BearerAuth(AuthBase):
-    """Send a bearer token (requests drops it, like basic auth, on a redirect to another host)."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Add the Authorization header."""
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-def _auth(credentials: Credentials | None) -> AuthBase | None:
-    if credentials is None:
-        return None
-    if credentials.basic is not None:
-        return HTTPBasicAuth(*credentials.basic)
-    return BearerAuth(credentials.bearer) if credentials.bearer is not None else None
 
 
 @dataclass(frozen=True)
@@ -64,7 +44,7 @@ class Alertmanager:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return requests.request(
-            method, self._api(path), auth=_auth(self.credentials), timeout=self.timeout, **kwargs
+            method, self._api(path), auth=requests_auth(self.credentials), timeout=self.timeout, **kwargs
         )
 
     def alerts(self, labels: dict[str, str], receiver: str | None = None) -> Any:

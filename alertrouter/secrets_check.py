@@ -57,13 +57,21 @@ def url_secret(url: str) -> str | None:
 
 def _addresses(raw: RouterFile) -> list[tuple[str, str, str | None, str]]:
     """Return the URLs the router calls or shows: (entry, key, URL, where its credentials go instead)."""
-    am = (
-        "give Alertmanager's address only, and its credentials in alertmanager.basic_auth "
-        "(username, password_file) or alertmanager.bearer_token_file"
-    )
+
+    def elsewhere(peer: str, key: str) -> str:
+        return (
+            f"give {peer}'s address only, and its credentials in {key}.basic_auth (username, "
+            f"password_file) or {key}.bearer_token_file"
+        )
+
     found = [
-        ("alertmanager", "url", raw.alertmanager.url, am),
-        ("wards", "prometheus_url", raw.wards.prometheus_url, "give Prometheus' address only"),
+        ("alertmanager", "url", raw.alertmanager.url, elsewhere("Alertmanager", "alertmanager")),
+        (
+            "wards",
+            "prometheus_url",
+            raw.wards.prometheus_url,
+            elsewhere("Prometheus", "wards.prometheus_auth"),
+        ),
         (
             "",
             "console_url",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
+from alertrouter.httpauth import Credentials
 from alertrouter.notify.templates import check_template
 from alertrouter.secrets_check import inline_secrets
 from hospmon import paths
@@ -50,29 +51,35 @@ class WebhookAuthConfig(StrictModel):
         return self
 
 
-class AlertmanagerConfig(StrictModel):
-    """Where to fetch alerts a webhook left out (``truncatedAlerts``) and set change silences."""
+class HttpAuthConfig(StrictModel):
+    """Credentials for a peer the router calls, both read from files: basic auth or a bearer token."""
 
-    url: str | None = None
-    """Alertmanager's address only, e.g. http://127.0.0.1:9093; credentials go in the keys below."""
-    timeout_seconds: float = Field(default=5.0, gt=0)
     basic_auth: BasicAuthConfig | None = None
-    """For an Alertmanager with ``--web.config.file`` basic auth, or behind a proxy asking for it."""
+    """For a peer with its own ``--web.config.file`` basic auth, or behind a proxy asking for it."""
     bearer_token_file: str | None = None
-    """For an Alertmanager behind a proxy asking for a bearer token."""
+    """For a peer behind a proxy asking for a bearer token."""
 
     @model_validator(mode="after")
-    def _one(self) -> AlertmanagerConfig:
+    def _at_most_one(self) -> HttpAuthConfig:
         if self.basic_auth is not None and self.bearer_token_file is not None:
             raise ValueError("give at most one of bearer_token_file and basic_auth")
         return self
 
 
-class PrometheusConfig(StrictModel):
+class AlertmanagerConfig(HttpAuthConfig):
+    """Where to fetch alerts a webhook left out (``truncatedAlerts``) and set change silences."""
+
+    url: str | None = None
+    """Alertmanager's address only, e.g. http://127.0.0.1:9093; credentials go in basic_auth or
+    bearer_token_file."""
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class PrometheusConfig(HttpAuthConfig):
     """Where the console reads live state (the topology page's up/down colours); optional."""
 
     url: str | None = None
-    """Prometheus' base URL, e.g. http://127.0.0.1:9090 (no credentials in it)."""
+    """Prometheus' base URL, e.g. http://127.0.0.1:9090; credentials go in basic_auth or bearer_token_file."""
     timeout_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
@@ -82,7 +89,10 @@ class PrometheusConfig(StrictModel):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("url must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
             if parts.username or parts.password:
-                raise ValueError("no credentials in the URL; give Prometheus' address only")
+                raise ValueError(
+                    "no credentials in the URL; give Prometheus' address only, and its credentials in "
+                    "prometheus.basic_auth (username, password_file) or prometheus.bearer_token_file"
+                )
         return self
 
 
@@ -196,7 +206,9 @@ class WardsConfig(StrictModel):
     """A shared read token for clinical staff outside those networks: typed into the page's sign-in form, or
     sent by a ward display as ``Authorization: Bearer``; never accepted in a link (``?token=``)."""
     prometheus_url: str | None = None
-    """Where to read the live registration rate for the patient-facing blast radius."""
+    """Where to read the live registration rate for the patient-facing blast radius (the address only)."""
+    prometheus_auth: HttpAuthConfig = HttpAuthConfig()
+    """Credentials for that Prometheus: ``basic_auth`` or ``bearer_token_file``."""
     registrations_per_hour: str = (
         'sum(max_over_time(hospmon_his_outpatient_registrations{clinic_type!="emergency"}[1h])) * 6'
     )
@@ -239,14 +251,6 @@ class RouterFile(StrictModel):
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """Basic auth or a bearer token, read from the files a config names."""
-
-    basic: tuple[str, str] | None = field(default=None, repr=False)
-    bearer: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
 class Settings:
     """The config with relative paths resolved and secrets read."""
 
@@ -266,6 +270,10 @@ class Settings:
     """From ``wards.status_token_file``."""
     alertmanager_auth: Credentials | None = field(default=None, repr=False)
     """What the router sends Alertmanager: from ``alertmanager.basic_auth`` or ``bearer_token_file``."""
+    prometheus_auth: Credentials | None = field(default=None, repr=False)
+    """What the topology page sends Prometheus: from ``prometheus.basic_auth`` or ``bearer_token_file``."""
+    wards_prometheus_auth: Credentials | None = field(default=None, repr=False)
+    """What the ward figures send ``wards.prometheus_url``: from ``wards.prometheus_auth``."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -301,16 +309,15 @@ def load_settings(path: str | Path) -> Settings:
     def secret(file: str, what: str) -> str:
         return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
 
-    def credentials(auth: WebhookAuthConfig | AlertmanagerConfig, key: str) -> Credentials:
+    def credentials(auth: WebhookAuthConfig | HttpAuthConfig, key: str) -> Credentials | None:
         if auth.bearer_token_file:
             return Credentials(bearer=secret(auth.bearer_token_file, f"{key}.bearer_token_file"))
         if auth.basic_auth:
             password = secret(auth.basic_auth.password_file, f"{key}.basic_auth.password_file")
             return Credentials(basic=(auth.basic_auth.username, password))
-        return Credentials()
+        return None
 
-    webhook = credentials(raw.webhook_auth, "webhook_auth")
-    alertmanager = credentials(raw.alertmanager, "alertmanager")
+    webhook = credentials(raw.webhook_auth, "webhook_auth") or Credentials()
     secrets: dict[str, str] = {}
     for ch in raw.channels:
         for key in ("key_file", "secret_file", "url_file"):
@@ -354,5 +361,7 @@ def load_settings(path: str | Path) -> Settings:
         tokens,
         signing,
         status_token,
-        alertmanager if alertmanager.basic or alertmanager.bearer else None,
+        credentials(raw.alertmanager, "alertmanager"),
+        credentials(raw.prometheus, "prometheus"),
+        credentials(raw.wards.prometheus_auth, "wards.prometheus_auth"),
     )

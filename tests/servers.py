@@ -112,13 +112,18 @@ def process(
         yield proc
 
 
-@contextmanager
-def guarded_alertmanager(config: str, workdir: Path, user: str, password: str) -> Iterator[str]:
-    """Run a real Alertmanager answering only `user` with `password` (basic auth, its own web config)."""
+def basic_auth_web_config(user: str, password: str) -> str:
+    """Return an exporter-toolkit web config letting in only `user` with `password`."""
     import bcrypt
 
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
-    with alertmanager(config, workdir, web_config=f"basic_auth_users:\n  {user}: '{hashed}'\n") as url:
+    return f"basic_auth_users:\n  {user}: '{hashed}'\n"
+
+
+@contextmanager
+def guarded_alertmanager(config: str, workdir: Path, user: str, password: str) -> Iterator[str]:
+    """Run a real Alertmanager answering only `user` with `password` (basic auth, its own web config)."""
+    with alertmanager(config, workdir, web_config=basic_auth_web_config(user, password)) as url:
         yield url
 
 

@@ -195,7 +195,7 @@ def test_replicas_migrating_together_take_turns(postgres: Any, write_config: Cal
         (
             {"wards": {"prometheus_url": "http://monitor:Hosp1tal!@prometheus.hospital.internal:9090"}},
             "wards: prometheus_url: carries user credentials",
-            "give Prometheus' address only",
+            "password_file) or wards.prometheus_auth.bearer_token_file",
         ),
         (
             {"channels": [{"name": "wx", "kind": "wecom", "key_file": "token",
