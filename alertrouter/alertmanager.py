@@ -9,7 +9,8 @@ from typing import Any
 
 import requests
 
-from alertrouter.settings import AlertmanagerConfig
+from alertrouter.httpauth import Credentials, requests_auth
+from alertrouter.settings import Settings
 
 
 def _iso(when: dt.datetime) -> str:
@@ -27,14 +28,24 @@ class Alertmanager:
 
     url: str
     timeout: float = 5.0
+    credentials: Credentials | None = None
+    """From ``alertmanager.basic_auth`` or ``alertmanager.bearer_token_file``; never from the URL."""
 
     @classmethod
-    def from_config(cls, config: AlertmanagerConfig) -> Alertmanager | None:
+    def from_settings(cls, settings: Settings) -> Alertmanager | None:
         """Return a client for the configured Alertmanager, or None when the config names none."""
-        return cls(config.url, config.timeout_seconds) if config.url else None
+        config = settings.file.alertmanager
+        if not config.url:
+            return None
+        return cls(config.url, config.timeout_seconds, settings.alertmanager_auth)
 
     def _api(self, path: str) -> str:
         return f"{self.url.rstrip('/')}/api/v2/{path}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method, self._api(path), auth=requests_auth(self.credentials), timeout=self.timeout, **kwargs
+        )
 
     def alerts(self, labels: dict[str, str], receiver: str | None = None) -> Any:
         """Return the active alerts whose labels match `labels` exactly (and the receiver, when given),
@@ -47,7 +58,7 @@ class Alertmanager:
         }
         if receiver:
             params["receiver"] = re.escape(receiver)  # Alertmanager takes a regular expression
-        resp = requests.get(self._api("alerts"), params=params, timeout=self.timeout)
+        resp = self._call("GET", "alerts", params=params)
         resp.raise_for_status()
         return resp.json()
 
@@ -64,19 +75,19 @@ class Alertmanager:
             "createdBy": by,
             "comment": comment,
         }
-        resp = requests.post(self._api("silences"), json=body, timeout=self.timeout)
+        resp = self._call("POST", "silences", json=body)
         resp.raise_for_status()
         return str(resp.json()["silenceID"])
 
     def expire_silence(self, silence_id: str) -> None:
         """End a silence now; one already gone is fine."""
-        resp = requests.delete(self._api(f"silence/{silence_id}"), timeout=self.timeout)
+        resp = self._call("DELETE", f"silence/{silence_id}")
         if resp.status_code not in (200, 404, 500):
             # Alertmanager answers 500 for a silence that has already expired.
             resp.raise_for_status()
 
     def silences(self) -> list[dict[str, Any]]:
         """Return the silences that are active or pending."""
-        resp = requests.get(self._api("silences"), timeout=self.timeout)
+        resp = self._call("GET", "silences")
         resp.raise_for_status()
         return [s for s in resp.json() if s.get("status", {}).get("state") in ("active", "pending")]

@@ -55,10 +55,44 @@ def url_secret(url: str) -> str | None:
     return None
 
 
+def _addresses(raw: RouterFile) -> list[tuple[str, str, str | None, str]]:
+    """Return the URLs the router calls or shows: (entry, key, URL, where its credentials go instead)."""
+
+    def elsewhere(peer: str, key: str) -> str:
+        return (
+            f"give {peer}'s address only, and its credentials in {key}.basic_auth (username, "
+            f"password_file) or {key}.bearer_token_file"
+        )
+
+    found = [
+        ("alertmanager", "url", raw.alertmanager.url, elsewhere("Alertmanager", "alertmanager")),
+        (
+            "wards",
+            "prometheus_url",
+            raw.wards.prometheus_url,
+            elsewhere("Prometheus", "wards.prometheus_auth"),
+        ),
+        (
+            "",
+            "console_url",
+            raw.console_url or None,
+            "give the console's address only: it goes into every page",
+        ),
+    ]
+    for ch in raw.channels:
+        fix = f"give the API's address only; the bot key goes in channels[{ch.name}].key_file"
+        found.append((f"channels[{ch.name}]", "api_url", ch.api_url, fix))
+    return found
+
+
 def inline_secrets(raw: RouterFile, path: str | Path) -> list[ConfigFault]:
     """Return a fault for every secret written inline in the config."""
     file = str(path)
     faults = _database(raw.database.url, file)
+    for entry, key, url, fix in _addresses(raw):
+        found = url_secret(url) if url else None
+        if found:
+            faults.append(ConfigFault(file, entry, key, f"carries {found}: {fix}"))
     for ch in raw.channels:
         found = url_secret(ch.url) if ch.url else None
         if found:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
+from alertrouter.httpauth import Credentials
 from alertrouter.notify.templates import check_template
 from alertrouter.secrets_check import inline_secrets
 from hospmon import paths
@@ -50,18 +51,35 @@ class WebhookAuthConfig(StrictModel):
         return self
 
 
-class AlertmanagerConfig(StrictModel):
-    """Where to fetch alerts a webhook left out (``truncatedAlerts``)."""
+class HttpAuthConfig(StrictModel):
+    """Credentials for a peer the router calls, both read from files: basic auth or a bearer token."""
+
+    basic_auth: BasicAuthConfig | None = None
+    """For a peer with its own ``--web.config.file`` basic auth, or behind a proxy asking for it."""
+    bearer_token_file: str | None = None
+    """For a peer behind a proxy asking for a bearer token."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> HttpAuthConfig:
+        if self.basic_auth is not None and self.bearer_token_file is not None:
+            raise ValueError("give at most one of bearer_token_file and basic_auth")
+        return self
+
+
+class AlertmanagerConfig(HttpAuthConfig):
+    """Where to fetch alerts a webhook left out (``truncatedAlerts``) and set change silences."""
 
     url: str | None = None
+    """Alertmanager's address only, e.g. http://127.0.0.1:9093; credentials go in basic_auth or
+    bearer_token_file."""
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
-class PrometheusConfig(StrictModel):
+class PrometheusConfig(HttpAuthConfig):
     """Where the console reads live state (the topology page's up/down colours); optional."""
 
     url: str | None = None
-    """Prometheus' base URL, e.g. http://127.0.0.1:9090 (no credentials in it)."""
+    """Prometheus' base URL, e.g. http://127.0.0.1:9090; credentials go in basic_auth or bearer_token_file."""
     timeout_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
@@ -71,7 +89,10 @@ class PrometheusConfig(StrictModel):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("url must be an http:// or https:// URL, e.g. http://127.0.0.1:9090")
             if parts.username or parts.password:
-                raise ValueError("no credentials in the URL; give Prometheus' address only")
+                raise ValueError(
+                    "no credentials in the URL; give Prometheus' address only, and its credentials in "
+                    "prometheus.basic_auth (username, password_file) or prometheus.bearer_token_file"
+                )
         return self
 
 
@@ -182,9 +203,12 @@ class WardsConfig(StrictModel):
     status_networks: list[str] = ["127.0.0.0/8", "::1/128"]
     """Addresses that read the status page without a token: the hospital's clinical networks."""
     status_token_file: str | None = None
-    """A shared read token (``/status?token=...``) for clinical staff outside those networks."""
+    """A shared read token for clinical staff outside those networks: typed into the page's sign-in form, or
+    sent by a ward display as ``Authorization: Bearer``; never accepted in a link (``?token=``)."""
     prometheus_url: str | None = None
-    """Where to read the live registration rate for the patient-facing blast radius."""
+    """Where to read the live registration rate for the patient-facing blast radius (the address only)."""
+    prometheus_auth: HttpAuthConfig = HttpAuthConfig()
+    """Credentials for that Prometheus: ``basic_auth`` or ``bearer_token_file``."""
     registrations_per_hour: str = (
         'sum(max_over_time(hospmon_his_outpatient_registrations{clinic_type!="emergency"}[1h])) * 6'
     )
@@ -232,17 +256,24 @@ class Settings:
 
     file: RouterFile
     path: Path
-    database_url: str
-    bearer_token: str | None
-    basic_auth: tuple[str, str] | None
-    secrets: dict[str, str] = field(default_factory=dict)
+    # Secrets stay out of repr(): a settings object in a traceback or a debug log shows none of them.
+    database_url: str = field(repr=False)
+    bearer_token: str | None = field(repr=False)
+    basic_auth: tuple[str, str] | None = field(repr=False)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
     """Channel secrets by ``<channel>.<key>``."""
-    api_tokens: dict[str, str] = field(default_factory=dict)
+    api_tokens: dict[str, str] = field(default_factory=dict, repr=False)
     """Actor by API token."""
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     """From ``secret_key_file``; None: the store's."""
-    status_token: str | None = None
+    status_token: str | None = field(default=None, repr=False)
     """From ``wards.status_token_file``."""
+    alertmanager_auth: Credentials | None = field(default=None, repr=False)
+    """What the router sends Alertmanager: from ``alertmanager.basic_auth`` or ``bearer_token_file``."""
+    prometheus_auth: Credentials | None = field(default=None, repr=False)
+    """What the topology page sends Prometheus: from ``prometheus.basic_auth`` or ``bearer_token_file``."""
+    wards_prometheus_auth: Credentials | None = field(default=None, repr=False)
+    """What the ward figures send ``wards.prometheus_url``: from ``wards.prometheus_auth``."""
 
     def resolve(self, value: str) -> Path:
         """Return a path from the config, relative to the config file's folder."""
@@ -278,12 +309,15 @@ def load_settings(path: str | Path) -> Settings:
     def secret(file: str, what: str) -> str:
         return read_secret(str((path.parent / file).resolve()), None, what=what, config_file=path)
 
-    bearer = basic = None
-    auth = raw.webhook_auth
-    if auth.bearer_token_file:
-        bearer = secret(auth.bearer_token_file, "webhook_auth.bearer_token_file")
-    elif auth.basic_auth:
-        basic = (auth.basic_auth.username, secret(auth.basic_auth.password_file, "webhook_auth.basic_auth"))
+    def credentials(auth: WebhookAuthConfig | HttpAuthConfig, key: str) -> Credentials | None:
+        if auth.bearer_token_file:
+            return Credentials(bearer=secret(auth.bearer_token_file, f"{key}.bearer_token_file"))
+        if auth.basic_auth:
+            password = secret(auth.basic_auth.password_file, f"{key}.basic_auth.password_file")
+            return Credentials(basic=(auth.basic_auth.username, password))
+        return None
+
+    webhook = credentials(raw.webhook_auth, "webhook_auth") or Credentials()
     secrets: dict[str, str] = {}
     for ch in raw.channels:
         for key in ("key_file", "secret_file", "url_file"):
@@ -313,6 +347,21 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError.single(path, "write a key of 32+ random characters", key="secret_key_file")
     status = raw.wards.status_token_file
     status_token = secret(status, "wards.status_token_file") if status else None
+    if status_token is not None and len(status_token) < 16:
+        raise ConfigError.single(
+            path, "write a token of 16+ random characters", key="wards.status_token_file"
+        )
     return Settings(
-        raw, path, _database_url(raw.database, path), bearer, basic, secrets, tokens, signing, status_token
+        raw,
+        path,
+        _database_url(raw.database, path),
+        webhook.bearer,
+        webhook.basic,
+        secrets,
+        tokens,
+        signing,
+        status_token,
+        credentials(raw.alertmanager, "alertmanager"),
+        credentials(raw.prometheus, "prometheus"),
+        credentials(raw.wards.prometheus_auth, "wards.prometheus_auth"),
     )

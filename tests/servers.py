@@ -112,6 +112,21 @@ def process(
         yield proc
 
 
+def basic_auth_web_config(user: str, password: str) -> str:
+    """Return an exporter-toolkit web config letting in only `user` with `password`."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    return f"basic_auth_users:\n  {user}: '{hashed}'\n"
+
+
+@contextmanager
+def guarded_alertmanager(config: str, workdir: Path, user: str, password: str) -> Iterator[str]:
+    """Run a real Alertmanager answering only `user` with `password` (basic auth, its own web config)."""
+    with alertmanager(config, workdir, web_config=basic_auth_web_config(user, password)) as url:
+        yield url
+
+
 def mapped(pid: int, libraries: Sequence[str]) -> set[str]:
     """Return which of `libraries` (path fragments of native libraries) are mapped into a process."""
     maps = Path(f"/proc/{pid}/maps").read_text()

@@ -52,7 +52,7 @@ def cmd_user(args: argparse.Namespace, router: Router) -> int:
 def cmd_sync_changes(args: argparse.Namespace, router: Router) -> int:
     """Bring every change's Alertmanager silence in step with its window (run it from cron or a timer)."""
     sessions = make_sessionmaker(make_engine(router.settings.database_url, pool_size=1))
-    am = Alertmanager.from_config(router.settings.file.alertmanager)
+    am = Alertmanager.from_settings(router.settings)
     with sessions() as session, session.begin():
         changes.sync(session=session, am=am, now=dt.datetime.now(dt.UTC))
     return 0

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 from markupsafe import Markup, escape
 
+from alertrouter.httpauth import Credentials, requests_auth
 from alertrouter.settings import PrometheusConfig
 from hospmon.inventory import Inventory
 
@@ -57,10 +58,13 @@ class Live:
         return self.state.get(ci, "unknown")
 
 
-def _query(cfg: PrometheusConfig, expr: str) -> list[dict[str, object]]:
+def _query(cfg: PrometheusConfig, expr: str, credentials: Credentials | None) -> list[dict[str, object]]:
     assert cfg.url is not None
     resp = requests.get(
-        f"{cfg.url.rstrip('/')}/api/v1/query", params={"query": expr}, timeout=cfg.timeout_seconds
+        f"{cfg.url.rstrip('/')}/api/v1/query",
+        params={"query": expr},
+        timeout=cfg.timeout_seconds,
+        auth=requests_auth(credentials),
     )
     resp.raise_for_status()
     body = resp.json()
@@ -70,13 +74,13 @@ def _query(cfg: PrometheusConfig, expr: str) -> list[dict[str, object]]:
     return result
 
 
-def read_live(cfg: PrometheusConfig) -> Live:
+def read_live(cfg: PrometheusConfig, credentials: Credentials | None = None) -> Live:
     """Ask Prometheus for every CI's state and the links on the wire; never raise."""
     live = Live(configured=cfg.url is not None)
     if cfg.url is None:
         return live
     try:
-        answers = {key: _query(cfg, expr) for key, expr in QUERIES.items()}
+        answers = {key: _query(cfg, expr, credentials) for key, expr in QUERIES.items()}
     except (requests.RequestException, ValueError, KeyError) as exc:
         live.error = type(exc).__name__ if isinstance(exc, requests.RequestException) else str(exc)[:200]
         return live

@@ -27,7 +27,7 @@ from alertrouter.state import current_state
 
 def alertmanager() -> Alertmanager | None:
     """Return the Alertmanager client from the router config, if it names one."""
-    return Alertmanager.from_config(current_state().router.settings.file.alertmanager)
+    return Alertmanager.from_settings(current_state().router.settings)
 
 
 @bp.get("/problems")

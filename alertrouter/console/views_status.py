@@ -1,7 +1,9 @@
 """The ward status page: each department's workflows working, slow or down, in plain words, and what to do.
 
 Open without a login from the hospital's clinical networks (``wards.status_networks``), or with the shared
-read token (``/status?token=...``, kept in a cookie); read-only; refreshes itself every minute.
+read token of ``wards.status_token_file``: typed once into the page's sign-in form (then kept in a cookie), or
+sent by a ward display as ``Authorization: Bearer``. A token in the link (``?token=``) is refused, never used:
+links end up in proxy logs and browser history. Read-only; refreshes itself every minute.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import datetime as dt
 import hmac
 import ipaddress
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console.i18n import LANGS
-from alertrouter.console.web import _, _context, _headers, name_of
+from alertrouter.console.web import _, _context, _headers, check_csrf, name_of, secure_cookies
 from alertrouter.context import Router
 from alertrouter.state import current_state
 from alertrouter.wards.impact import patient_impact
@@ -34,16 +37,52 @@ def _language() -> None:
     g.console_user_lang = asked if asked in LANGS else current_state().router.settings.file.language
 
 
+def _token_matches(given: str, token: str | None) -> bool:
+    return bool(token and given) and hmac.compare_digest(given.encode(), (token or "").encode())
+
+
 def _allowed(router: Router) -> bool:
-    cfg, token = router.settings.file.wards, router.settings.status_token
-    given = request.args.get("token") or request.cookies.get(COOKIE, "")
-    if token and given and hmac.compare_digest(given.encode(), token.encode()):
+    token = router.settings.status_token
+    scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and _token_matches(bearer.strip(), token):
+        return True
+    if _token_matches(request.cookies.get(COOKIE, ""), token):
         return True
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(net, strict=False) for net in cfg.status_networks)
+    return any(
+        address in ipaddress.ip_network(net, strict=False)
+        for net in router.settings.file.wards.status_networks
+    )
+
+
+def _sign_in(router: Router, status: int, message: str) -> Response:
+    """Answer with the sign-in form where a token is configured, else with the network notice."""
+    if not router.settings.status_token:
+        message = message or _("Open this page from the hospital network.")
+        return Response(render_template("console/error.html", status=status, message=message), status=status)
+    html = render_template("console/status_sign_in.html", message=message, me=None)
+    return Response(html, status=status)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> Response:
+    return _sign_in(current_state().router, 400, _("The form has expired; reload the page and try again."))
+
+
+@bp.post("")
+def sign_in() -> Response | HttpResponse:
+    """Check the typed read token and keep it in a cookie for this browser."""
+    check_csrf()
+    router = current_state().router
+    if not _token_matches(request.form.get("token", "").strip(), router.settings.status_token):
+        return _sign_in(router, 401, _("That is not the status page's token."))
+    done = redirect(url_for(".status_page", lang=request.args.get("lang")), code=303)
+    done.set_cookie(COOKIE, router.settings.status_token or "", httponly=True, samesite="Lax", path="/status",
+                    secure=secure_cookies(), max_age=365 * 86400)  # fmt: skip
+    return done
 
 
 def _rows(router: Router, states: dict[str, ServiceState]) -> list[tuple[str, list[tuple[str, State, str]]]]:
@@ -68,11 +107,12 @@ def status_page() -> Response | HttpResponse | str:
     """Show the wards how the systems they work with are doing, and the playbooks in force."""
     state = current_state()
     router, now = state.router, state.now()
+    if "token" in request.args:
+        # Never used, never echoed: a token in a link is already in a proxy log and the browser's history.
+        message = _("Tokens in links are not accepted: open /status without ?token= and type the token here.")
+        return _sign_in(router, 400, message)
     if not _allowed(router):
-        html = render_template(
-            "console/error.html", status=403, message=_("Open this page from the hospital network.")
-        )
-        return Response(html, status=403)
+        return _sign_in(router, 403, "")
     recent = now - dt.timedelta(hours=router.settings.file.wards.recovered_hours)
     with state.sessions() as session:
         states = service_states(router, session=session)
@@ -91,7 +131,7 @@ def status_page() -> Response | HttpResponse | str:
         r.service: patient_impact(router, router.inventory.services[r.service].departments, [r.service])
         for r, _book in active
     }
-    resp = Response(
+    return Response(
         render_template(
             "console/status.html",
             now=now,
@@ -103,7 +143,3 @@ def status_page() -> Response | HttpResponse | str:
             me=None,
         )
     )
-    if request.args.get("token") and router.settings.status_token:
-        resp.set_cookie(COOKIE, request.args["token"], httponly=True, samesite="Lax", path="/status",
-                        max_age=365 * 86400)  # fmt: skip
-    return resp

@@ -20,7 +20,7 @@ def topology_page() -> str | Response:
     if service is not None and service not in inventory.services:
         return error_page(400, f"{_('Service')}: {service}")
     cis = topology.cis_of(inventory, service)
-    live = topology.read_live(router.settings.file.prometheus)
+    live = topology.read_live(router.settings.file.prometheus, router.settings.prometheus_auth)
 
     def label(ci: str) -> str:
         return name_of(inventory.cis[ci].name, ci)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import requests
 
 from alertrouter.context import Router
+from alertrouter.httpauth import requests_auth
 
 CACHE_SECONDS = 60.0
 _cache: dict[str, tuple[float, float | None]] = {}
@@ -47,6 +48,7 @@ def registrations_per_hour(router: Router) -> float | None:
             f"{cfg.prometheus_url.rstrip('/')}/api/v1/query",
             params={"query": cfg.registrations_per_hour},
             timeout=3,
+            auth=requests_auth(router.settings.wards_prometheus_auth),
         )
         result = resp.json()["data"]["result"] if resp.ok else []
         if result:

@@ -36,7 +36,7 @@ def muted(raw: Any) -> bool:
 
 def fetch_group(router: Router, delivery: Delivery) -> WebhookMessage:
     """Ask Alertmanager for every active alert of a delivery's group."""
-    am = Alertmanager.from_config(router.settings.file.alertmanager)
+    am = Alertmanager.from_settings(router.settings)
     assert am is not None
     # A group label the PHI guard replaced matches nothing: leave it out (ingest guards what comes back).
     labels = {k: v for k, v in delivery.group_labels.items() if v != REDACTED}

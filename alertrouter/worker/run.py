@@ -71,7 +71,7 @@ class Worker:
         with transaction(self.sessions, self.lock) as session:
             run_playbooks(self.router, session=session, now=self.now())
         deliver_due(self.router, self.sessions, now=self.now, sender=self.sender, lock=self.lock)
-        am = Alertmanager.from_config(self.router.settings.file.alertmanager)
+        am = Alertmanager.from_settings(self.router.settings)
         if am is not None:
             fetch_truncated(self.router, self.sessions, now=self.now, lock=self.lock)
             # Changes keep their silence on the current or next window without anyone opening the console.

@@ -4,6 +4,7 @@
     rules: [/etc/hospmon/rules/events]
     snmp:
       listen: 127.0.0.1:9162                  # 0.0.0.0:162 needs CAP_NET_BIND_SERVICE (docs/events.md)
+      relays: [10.20.0.6]                     # trap forwarders: their traps map by the address they carry
       communities: [{name: site, community_file: secrets/trap-community}]
       users:                                  # SNMPv3; engine_ids: the senders' (traps), informs need none
         - {username: hospmon-trap, password_file: secrets/trap-auth, priv_password_file: secrets/trap-priv,
@@ -61,11 +62,14 @@ def _network(value: str) -> str:
 
 def _relay(value: str) -> str:
     if ipaddress.ip_network(_network(value), strict=False).prefixlen == 0:
-        raise ValueError(f"{value!r} would trust every sender's HOSTNAME: list only the relays' addresses")
+        raise ValueError(
+            f"{value!r} would trust every sender's word for its CI: list only the relays' addresses"
+        )
     return value
 
 
 Relay = Annotated[str, AfterValidator(_relay)]
+"""A trusted relay's address or network (syslog or trap): a name or every address is refused."""
 
 
 class Community(StrictModel):
@@ -109,6 +113,9 @@ class SnmpSettings(StrictModel):
     """fast: v2c traps through our BER codec (exporters/events/fastpath.py), the rest through pysnmp."""
     backlog: int = Field(default=100_000, ge=100, description="datagrams waiting to be decoded")
     receive_buffer_bytes: int = Field(default=4 << 20, ge=65536)
+    relays: list[Relay] = Field(default_factory=list)
+    """Trap forwarders (snmptrapd, an NMS, a proxy): their traps map by the v1 agent address or
+    ``snmpTrapAddress.0`` they carry; anyone else's map by the UDP source address."""
 
     _check_listen = field_validator("listen")(_listen)
 
@@ -291,7 +298,8 @@ def load_config(path: Path | None, tally: RefusalTally | None = None) -> EventsC
     if faults:
         raise ConfigError(faults)
     assert rules is not None and inventory is not None
-    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], conf.syslog.relays, resolved)
+    relays = {"syslog": conf.syslog.relays, "trap": conf.snmp.relays}
+    sources = SourceMap(inventory, [(s.address, s.ci) for s in conf.sources], relays, resolved)
     guard = PhiGuard(conf.phi, extra_words=inventory_words(inventory), tally=tally)
     return EventsConfig(path, conf, rules, inventory, sources, guard, communities, users, am_secret)
 

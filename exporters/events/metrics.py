@@ -6,6 +6,7 @@ hospmon_events_unmatched_total{source="syslog"} 3
 hospmon_events_rate_limited_total{source="trap",rule="if_link_down"} 880
 hospmon_events_dropped_total{source="trap",reason="backlog_full"} 0
 hospmon_events_unknown_sender_total{source="syslog"} 1
+hospmon_events_address_claims_ignored_total{source="trap"} 4
 hospmon_events_last_event_timestamp_seconds{ci="acc-sw-icu-5f",source="trap"} 1.7687e+09
 hospmon_events_alerts_open 2
 hospmon_events_queued_alerts{alertmanager="http://127.0.0.1:9093"} 0
@@ -31,6 +32,7 @@ class Counts:
         self.received: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
         self.unmatched: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
         self.unknown: Counter[str] = Counter(dict.fromkeys(SOURCES, 0))
+        self.claims_ignored: Counter[str] = Counter({"trap": 0})
         self.matched: Counter[tuple[str, str]] = Counter(dict.fromkeys(rules, 0))
         self.limited: Counter[tuple[str, str]] = Counter(dict.fromkeys(self.matched, 0))
         self.dropped: Counter[tuple[str, str]] = Counter({(s, r): 0 for s in SOURCES for r in DROP_REASONS})
@@ -49,6 +51,13 @@ class Counts:
             ("received", "Events received.", ["source"], self.received),
             ("unmatched", "Events no rule matched.", ["source"], self.unmatched),
             ("unknown_sender", "Events from an address no CI owns.", ["source"], self.unknown),
+            (
+                "address_claims_ignored",
+                "Traps whose agent address or snmpTrapAddress.0 differs from their source, which is no "
+                "trap relay: mapped by the source.",
+                ["source"],
+                self.claims_ignored,
+            ),
             ("matched", "Events a rule matched.", ["source", "rule"], self.matched),
             (
                 "rate_limited",

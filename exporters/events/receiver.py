@@ -27,7 +27,7 @@ from exporters.events.metrics import Counts, counter, gauge
 from exporters.events.queue import DiskQueue
 from exporters.events.rules import MAX_LABEL_CHARS, Hit, render
 from exporters.events.snmp import SnmpListener
-from exporters.events.sources import Sender
+from exporters.events.sources import CACHE_LIMIT, Sender, same_host
 from exporters.events.syslog import parse
 from exporters.events.syslog_server import SyslogListener
 from exporters.events.trap import Trap
@@ -56,6 +56,8 @@ class Receiver:
         self.book = AlertBook(settings.alertmanager.resend_seconds)
         self.ttl = 4 * settings.alertmanager.resend_seconds
         self.buckets: dict[tuple[str, str], Bucket] = {}
+        self.claimants: set[str] = set()
+        """Source addresses whose ignored address claim was logged (once each)."""
         self.directory = Path(settings.queue.directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.state_file = self.directory / "open-alerts.json"
@@ -131,11 +133,35 @@ class Receiver:
     # --- events ----------------------------------------------------------------------------------------
 
     def on_trap(self, trap: Trap) -> None:
-        """Handle one decoded notification."""
+        """Handle one decoded notification; only a trusted trap relay's claimed address names the CI."""
         conf = self.current()
-        sender = trap.agent or trap.sender
         hits = conf.rules.match_trap(trap.trap_oid, trap.varbinds)
-        self._handle("trap", Sender(sender, conf.sources.lookup(sender)), hits, conf)
+        sources, claimed = conf.sources, trap.agent
+        if claimed and sources.is_relay(trap.sender, "trap"):
+            sender = Sender(claimed, sources.lookup(claimed), relay=trap.sender, source="trap")
+        else:
+            # A v1 agent-addr or snmpTrapAddress.0 is the sender's own word: anyone on the management
+            # network could name the UPS. The source address decides, as in snmptrapd's traphandle.
+            if claimed and not same_host(claimed, trap.sender):
+                self._claim_ignored(trap.sender, claimed)
+            sender = Sender(trap.sender, sources.lookup(trap.sender), source="trap")
+        self._handle("trap", sender, hits, conf)
+
+    def _claim_ignored(self, address: str, claimed: str) -> None:
+        with self.lock:
+            self.counts.claims_ignored["trap"] += 1
+            if address in self.claimants:
+                return
+            if len(self.claimants) >= CACHE_LIMIT:
+                self.claimants.clear()
+            self.claimants.add(address)
+        log.warning(
+            "traps from %s claim agent address %s; mapped by %s, their source, which is not in snmp.relays "
+            "(a device with several addresses: give this one to its CI in sources)",
+            address,
+            claimed,
+            address,
+        )
 
     def on_syslog(self, data: bytes, address: str) -> None:
         """Handle one syslog message; a trusted relay's is the CI's its HOSTNAME names."""
@@ -143,7 +169,7 @@ class Receiver:
         message = parse(data)
         hits = conf.rules.match_syslog(message.app, message.hostname, message.message)
         sources = conf.sources
-        if not sources.is_relay(address):
+        if not sources.is_relay(address, "syslog"):
             sender = Sender(address, sources.lookup(address))
         elif message.hostname:
             host = message.hostname[:MAX_LABEL_CHARS]
@@ -221,10 +247,10 @@ class Receiver:
                 return
             log.warning("%s event from %s, which no CI owns: %s", source, sender.describe(), sender.fix)
         # A relayed HOSTNAME is the device's own text: it passes the PHI guard like any field.
-        name = conf.guard.redact("sender", sender.name) if sender.relay else sender.name
+        name = sender.name if sender.by_address else conf.guard.redact("sender", sender.name)
         labels = {"alertname": UNKNOWN_SENDER, "severity": "warning", "source": source, "sender": name}
         rules = ", ".join(sorted({h.rule.name for h in hits})) or "none"
-        notes = {"summary": sender.summary(name), "description": f"{sender.why(name, source)} {sender.fix}."}
+        notes = {"summary": sender.summary(name), "description": f"{sender.why(name)} {sender.fix}."}
         notes["description"] += f" Rules its latest event matched: {rules}."
         if sender.relay:
             notes["relay"] = sender.relay

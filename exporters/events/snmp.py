@@ -5,8 +5,9 @@ not used. One thread only reads the socket into a bounded backlog, another feeds
 lands in the backlog at the speed of `recvfrom` instead of overflowing the kernel's buffer while pysnmp
 works, and what still cannot wait is counted (``dropped{reason="backlog_full"}``), never lost silently.
 
-A v1 trap's agent address and a v2c/v3 trap's ``snmpTrapAddress.0`` name the device when a relay or NAT sits
-between it and us; the receiver prefers them to the UDP source address.
+A v1 trap's agent address and a v2c/v3 trap's ``snmpTrapAddress.0`` (pysnmp turns the former into the
+latter) are kept as the trap's `agent`; the receiver believes them only from a trusted trap relay
+(``snmp.relays``), and maps anyone else's traps by the UDP source address.
 """
 
 from __future__ import annotations

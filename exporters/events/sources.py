@@ -1,4 +1,4 @@
-"""Who sent an event: a source address (or a trap's agent address) mapped to an inventory CI.
+"""Who sent an event: a source address (or, through a trusted relay, the sender it names) mapped to a CI.
 
 The inventory's `address` of each CI maps that host to the CI when no other CI shares the host (the demo's
 simulated devices all live on 127.0.0.1, so there it maps nothing). The receiver config's `sources` add
@@ -7,8 +7,9 @@ the inventory, and the most specific network wins among them.
 
 Syslog from a trusted relay (`syslog.relays`: a central rsyslog or syslog-ng) comes from the relay's address
 for every device behind it, so its CI is the one its HOSTNAME names: a CI id, the host name of a CI's
-address, or an address mapped as above. Any other sender's HOSTNAME is never read for this: a device could
-claim to be another CI.
+address, or an address mapped as above. A trap from a trusted trap relay (`snmp.relays`: snmptrapd or an
+NMS forwarding, a proxy) maps by the address it carries (a v1 agent-addr, ``snmpTrapAddress.0``). Any other
+sender's HOSTNAME or claimed address is never read for this: a device could claim to be another CI.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def host_of(address: str) -> str | None:
     return None if ip is None else str(ip)
 
 
+def same_host(one: str, other: str) -> bool:
+    """Tell whether two addresses are one host (``::ffff:10.0.0.1`` is ``10.0.0.1``)."""
+    return (host_of(one) or one) == (host_of(other) or other)
+
+
 def name_of(address: str) -> str | None:
     """Return the DNS name of an inventory address (``pacs-1.hospital.local:443``, a URL) in lower case."""
     text = _host_text(address).lower().rstrip(".")
@@ -64,16 +70,19 @@ class SourceMap:
         self,
         inventory: Inventory,
         sources: Iterable[tuple[str, str]],
-        relays: Iterable[str] = (),
+        relays: Mapping[str, Iterable[str]] | None = None,
         resolved: Mapping[str, list[str]] | None = None,
     ) -> None:
         """Map `sources` (network, CI), the inventory's addresses and, for addresses given as names, the
-        addresses `resolved` gives them."""
+        addresses `resolved` gives them; `relays` are the trusted relays' networks by source kind."""
         self.networks: list[tuple[Network, str]] = sorted(
             ((ipaddress.ip_network(net, strict=False), ci) for net, ci in sources),
             key=lambda pair: -pair[0].prefixlen,
         )
-        self.relays = [ipaddress.ip_network(net, strict=False) for net in relays]
+        self.relays = {
+            kind: [ipaddress.ip_network(net, strict=False) for net in nets]
+            for kind, nets in (relays or {}).items()
+        }
         hosts: dict[str, list[str]] = {}
         named: dict[str, list[str]] = {}
         short: dict[str, list[str]] = {}
@@ -106,10 +115,11 @@ class SourceMap:
         self._cache[address] = found
         return found
 
-    def is_relay(self, address: str) -> bool:
-        """Tell whether an address is a trusted syslog relay's."""
-        ip = _ip(address) if self.relays else None
-        return ip is not None and any(ip.version == net.version and ip in net for net in self.relays)
+    def is_relay(self, address: str, source: str) -> bool:
+        """Tell whether an address is a trusted relay's for `source` events (``syslog``, ``trap``)."""
+        relays = self.relays.get(source)
+        ip = _ip(address) if relays else None
+        return ip is not None and any(ip.version == net.version and ip in net for net in relays or ())
 
     def by_hostname(self, hostname: str) -> str | None:
         """Return the CI a relayed message's HOSTNAME names (its id or address, any case), or None."""
@@ -133,30 +143,50 @@ class SourceMap:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sent an event: its address (or, through a relay, its HOSTNAME), the CI found, and the relay."""
+    """Who sent an event: its address (or, through a relay, the HOSTNAME or address the relay gives), the
+    CI found, the relay, and the kind of event (``trap`` relays give addresses, ``syslog`` relays names)."""
 
     name: str
     ci: str | None
     relay: str = ""
+    source: str = "syslog"
+
+    @property
+    def by_address(self) -> bool:
+        """Tell whether `name` is an address (not a relayed HOSTNAME)."""
+        return not self.relay or self.source == "trap"
 
     def describe(self) -> str:
         """Return who sent it, for the log."""
-        return f"host {self.name!r} relayed by {self.relay}" if self.relay else self.name
+        if not self.relay:
+            return self.name
+        return (
+            f"{self.name} forwarded by {self.relay}"
+            if self.by_address
+            else f"host {self.name!r} relayed by {self.relay}"
+        )
 
     def summary(self, name: str) -> str:
         """Return the unknown-sender alert's summary, with `name` as the PHI guard let it through."""
         if not self.relay:
             return f"Events from {name}, an address no inventory CI owns"
+        if self.by_address:
+            return f"Traps for {name} (forwarded by {self.relay}), an address no inventory CI owns"
         if self.name == self.relay:
             return f"Syslog relayed by {self.relay} without a HOSTNAME"
         return f"Syslog from host {name} (relayed by {self.relay}), which no inventory CI is named"
 
-    def why(self, name: str, source: str) -> str:
+    def why(self, name: str) -> str:
         """Return why the event has no CI."""
-        if not self.relay:
+        if self.by_address:
+            where = (
+                f"The trap relay {self.relay} forwards traps for"
+                if self.relay
+                else f"{self.source} events arrive from"
+            )
             return (
-                f"{source} events arrive from {name}, which is neither a CI's address in the inventory "
-                "nor in the event receiver's sources."
+                f"{where} {name}, which is neither a CI's address in the inventory nor in the event "
+                "receiver's sources."
             )
         if self.name == self.relay:
             return f"The relay {self.relay} forwards messages whose header gives no HOSTNAME to map."
@@ -168,7 +198,7 @@ class Sender:
     @property
     def fix(self) -> str:
         """Return what the operator does about it."""
-        if not self.relay:
+        if self.by_address:
             return "They cannot be routed to an owner until it is added to the inventory or sources"
         return (
             "They cannot be routed to an owner until the device's hostname (sysname) is set to its CI id, or "

@@ -25,6 +25,7 @@ from alertrouter.console.models import Role, User
 from alertrouter.console.topology import cis_of
 from alertrouter.console.users import create_user
 from alertrouter.context import load_router
+from alertrouter.wards.impact import registrations_per_hour
 from demo.launcher import DEMO_INVENTORY
 from exporters.core.server import ExporterApp, RunningServer
 from exporters.inventory.drift import ObservationFile
@@ -32,7 +33,7 @@ from exporters.inventory.main import InventoryExporter
 from hospmon.inventory import load_inventory
 from tests.console.conftest import PASSWORD, login
 from tests.router.servers import MetricTarget
-from tests.servers import free_port, prometheus, promql, wait_for
+from tests.servers import basic_auth_web_config, free_port, prometheus, promql, wait_for
 
 # The page reads Prometheus and the inventory, not the router's database (beyond the login every console test
 # makes on both databases): one database is enough here.
@@ -175,6 +176,23 @@ def test_without_prometheus_the_page_says_so(console: Callable[..., FlaskClient]
 
 def test_unknown_service_is_refused(console: Callable[..., FlaskClient]) -> None:
     assert console().get("/console/topology?service=nope").status_code == 400
+
+
+def test_a_guarded_prometheus_is_read_with_the_password_from_its_file(
+    console: Callable[..., FlaskClient], write_config: Callable[..., Path], database_url: str, tmp_path: Path
+) -> None:
+    """The hospital's Prometheus asks for basic auth: the topology page and the ward figures read it with the
+    password in a file; without it the page says Prometheus could not be read."""
+    password = "prometheus-router-password-a81f"
+    web = basic_auth_web_config("router", password)
+    with prometheus("global: {scrape_interval: 1s}\n", tmp_path / "guarded", web_config=web) as url:
+        (tmp_path / "prom-password").write_text(password + "\n")
+        basic = {"username": "router", "password_file": "prom-password"}
+        assert 'id="prometheus-error"' in console(url=url).get("/console/topology").text  # 401 without
+        assert 'id="prometheus-error"' not in console(url=url, basic_auth=basic).get("/console/topology").text
+        wards = {"prometheus_url": url, "prometheus_auth": {"basic_auth": basic},
+                 "registrations_per_hour": "vector(40)"}  # fmt: skip
+        assert registrations_per_hour(load_router(write_config(database_url, wards=wards))) == 40
 
 
 def test_prometheus_url_with_credentials_is_refused(

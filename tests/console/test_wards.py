@@ -27,7 +27,7 @@ from alertrouter.context import load_router
 from alertrouter.migrate import upgrade
 from alertrouter.models import Incident
 from alertrouter.worker.run import Worker
-from tests.console.conftest import PASSWORD, login
+from tests.console.conftest import PASSWORD, csrf_of, login
 from tests.router.conftest import REPO, auth, email_channel
 from tests.router.payloads import alert, webhook
 from tests.router.servers import MetricTarget
@@ -169,27 +169,51 @@ def test_same_outage_on_a_sunday_night_sets_off_nothing(hospital: Hospital) -> N
     assert 'id="playbook-his"' not in h.client.get("/status").text
 
 
-def test_status_page_needs_the_hospital_network_or_the_token(
-    tmp_path: Path, write_config: Callable[..., Path]
-) -> None:
+WARD_TOKEN = "ward-read-token-0123"
+
+
+@pytest.fixture
+def outside(tmp_path: Path, write_config: Callable[..., Path]) -> Iterator[FlaskClient]:
+    """The status page with a clinical network and a read token; the client comes from elsewhere."""
     url = f"sqlite:///{tmp_path / 'router.db'}"
     upgrade(url)
-    (tmp_path / "status-token").write_text("ward-read-token-0123\n")
+    (tmp_path / "status-token").write_text(WARD_TOKEN + "\n")
     wards = {"status_networks": ["10.20.0.0/16"], "status_token_file": "status-token"}
-    app = create_app(load_router(write_config(url, wards=wards)))
+    app = create_app(load_router(write_config(url, language="zh", wards=wards)))
     try:
-        client = app.test_client()
-        assert _status(client, "10.20.30.40") == 200  # a ward PC on the clinical network
-        assert _status(client, "192.168.8.8") == 403  # elsewhere, without the token
-        assert _status(client, "192.168.8.8", "?token=wrong") == 403
-        assert _status(client, "192.168.8.8", "?token=ward-read-token-0123") == 200
-        assert _status(client, "192.168.8.8") == 200  # the token is remembered in a cookie
+        yield _from(app, "192.168.8.8")
     finally:
         app.extensions["hospmon_router"].engine.dispose()
 
 
-def _status(client: FlaskClient, address: str, query: str = "") -> int:
-    return client.get(f"/status{query}", environ_base={"REMOTE_ADDR": address}).status_code
+def test_status_page_needs_the_hospital_network_or_the_token(outside: FlaskClient) -> None:
+    """The satellite clinic's nurse types the token once; the lobby display sends it as a bearer header."""
+    ward_pc = outside.get("/status", environ_base={"REMOTE_ADDR": "10.20.30.40"})
+    assert ward_pc.status_code == 200 and 'id="wards"' in ward_pc.text  # the clinical network needs nothing
+    form = outside.get("/status")
+    assert form.status_code == 403 and 'name="token"' in form.text and 'id="wards"' not in form.text
+    csrf = csrf_of(form.text)
+    assert outside.post("/status", data={"token": WARD_TOKEN}).status_code == 400  # no CSRF token
+    assert outside.post("/status", data={"token": "wrong", "csrf": csrf}).status_code == 401
+    signed_in = outside.post("/status", data={"token": WARD_TOKEN, "csrf": csrf})
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/status"
+    assert outside.get("/status").status_code == 200  # remembered in a cookie from now on
+    display = _from(outside.application, "192.168.8.9")
+    assert display.get("/status", headers={"Authorization": f"Bearer {WARD_TOKEN}"}).status_code == 200
+    assert display.get("/status", headers={"Authorization": "Bearer wrong"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"),
+    [("zh", "不接受写在链接中的令牌"), ("en", "Tokens in links are not accepted")],
+)
+def test_a_token_in_the_link_is_refused_and_never_echoed(outside: FlaskClient, lang: str, says: str) -> None:
+    """An old bookmark with ``?token=`` gets the form and why; the token in it opens nothing."""
+    old_link = outside.get(f"/status?token={WARD_TOKEN}&lang={lang}")
+    assert old_link.status_code == 400 and says in old_link.text and 'name="token"' in old_link.text
+    assert WARD_TOKEN not in old_link.text
+    assert not [c for c in old_link.headers.getlist("Set-Cookie") if c.startswith("hospmon_status=")]
+    assert outside.get("/status").status_code == 403  # nothing was remembered either
 
 
 def test_the_incident_page_counts_the_patients_affected(hospital: Hospital, live_rate: str) -> None:
@@ -213,3 +237,9 @@ def test_the_incident_page_counts_the_patients_affected(hospital: Hospital, live
     # ED 40 + ICU 30 + delivery 12 + inpatient wards 900 beds; 40 registrations in 10 minutes is 240 an hour.
     assert impact("his-db") == "4 个病区，共 982 张床位; 每小时约 240 人次门诊挂号"
     assert impact("acc-sw-icu-5f") == "1 个病区，共 30 张床位"
+
+
+def _from(app: Flask, address: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client

@@ -36,12 +36,14 @@ SENDERS = {
     "127.0.0.1": "acc-sw-ed-1f",  # logger: syslog over TCP and UDP
     "127.0.0.2": "acc-sw-icu-5f",  # snmptrap v3 authPriv
     "127.0.0.3": "ups-mr1-01",  # snmpinform v2c and v3
-    "127.0.0.4": "acc-sw-rad-1f",  # snmptrap v1 (agent address)
+    "127.0.0.4": "acc-sw-rad-1f",  # snmptrap v1 (its agent address, forwarded by TRAP_RELAY)
+    "127.0.0.5": "ups-mr1-02",  # snmptrap v2c (its snmpTrapAddress.0, forwarded by TRAP_RELAY)
     "127.0.0.6": "agg-sw-inpatient",  # the flapping port
     "127.0.0.7": "acc-sw-or-3f",  # while Alertmanager is down
     "127.0.0.8": "acc-sw-lab-2f",  # while Alertmanager is down
     "127.0.0.9": "db-his-node1",  # syslog over TCP, newline framing
 }
+TRAP_RELAY = "127.0.0.99"  # a trap forwarder (snmp.relays): its traps map by the address they carry
 
 
 def free_udp_port() -> int:
@@ -158,6 +160,7 @@ def receiver_config(workdir: Path, am_port: int, **overrides: Any) -> dict[str, 
                     "engine_ids": [ENGINE_ID],
                 }
             ],
+            "relays": [TRAP_RELAY],
         },
         "syslog": {"udp": f"127.0.0.1:{free_udp_port()}", "tcp": f"127.0.0.1:{free_tcp_port()}"},
         "alertmanager": {"urls": [f"http://127.0.0.1:{am_port}"], "resend_seconds": 2, "timeout_seconds": 2},

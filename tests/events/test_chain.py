@@ -13,7 +13,7 @@ import requests
 
 from demo.senders import link_trap, send_all
 from hospmon.inventory import load_inventory
-from tests.events.conftest import AUTH_KEY, COMMUNITY, ENGINE_ID, PRIV_KEY, REPO, Chain, wait
+from tests.events.conftest import AUTH_KEY, COMMUNITY, ENGINE_ID, PRIV_KEY, REPO, TRAP_RELAY, Chain, wait
 from tests.servers import require
 
 LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
@@ -147,11 +147,11 @@ def test_ups_informs_are_acknowledged_on_battery_then_back_on_mains(chain: Chain
 
 
 def test_v1_trap_names_its_device_by_agent_address_and_unknown_senders_are_alerted_once(chain: Chain) -> None:
-    # A v1 linkDown relayed from 127.0.0.99 names the radiology switch (127.0.0.4) as its agent.
+    # A v1 linkDown forwarded by the trap relay names the radiology switch (127.0.0.4) as its agent.
     v1 = ["-v", "1", "-c", COMMUNITY]
     chain.snmp(
         "snmptrap",
-        "127.0.0.99",
+        TRAP_RELAY,
         v1,
         ["1.3.6.1.4.1.2011", "127.0.0.4", "2", "0", "", "1.3.6.1.2.1.2.2.1.1.9", "i", "9"],
     )

@@ -143,6 +143,7 @@ def test_a_syslog_port_in_use_stops_the_start_with_the_reason_and_frees_the_trap
 def test_a_relay_must_be_an_address_or_network_and_not_every_sender(tmp_path: Path) -> None:
     config = receiver_config(tmp_path, 9)
     config["syslog"]["relays"] = ["10.20.0.5", "rsyslog-1.hospital.local", "0.0.0.0/0"]
+    config["snmp"]["relays"] = ["10.20.0.6", "::/0", "snmptrapd-1"]
     path = tmp_path / "events.yml"
     path.write_text(yaml.safe_dump(config))
     result = _check(path)
@@ -151,7 +152,9 @@ def test_a_relay_must_be_an_address_or_network_and_not_every_sender(tmp_path: Pa
         f"{path}: syslog: relays[1]: Value error, 'rsyslog-1.hospital.local' is not an IP address or "
         "network, e.g. 10.20.0.5 or 10.20.0.0/29"
     ) in result.stderr, result.stderr
-    assert f"{path}: syslog: relays[2]: Value error, '0.0.0.0/0' would trust every sender's HOSTNAME" in (
-        result.stderr
-    )
+    everyone = "would trust every sender's word for its CI: list only the relays' addresses"
+    assert f"{path}: syslog: relays[2]: Value error, '0.0.0.0/0' {everyone}" in result.stderr
+    # Trap forwarders: the same check, under their own key.
+    assert f"{path}: snmp: relays[1]: Value error, '::/0' {everyone}" in result.stderr
+    assert f"{path}: snmp: relays[2]: Value error, 'snmptrapd-1' is not an IP address" in result.stderr
     assert "relays[0]" not in result.stderr

@@ -1,6 +1,7 @@
-"""Syslog through the hospital's central relay: a real rsyslogd forwards what servers and switches log, so
-every line reaches the receiver from the relay's address. The receiver trusts the relay's HOSTNAME to name
-the CI; a device that is not a relay cannot name another CI."""
+"""Events through the hospital's relays. Syslog: a real rsyslogd forwards what servers and switches log, so
+every line reaches the receiver from the relay's address, and the receiver trusts the relay's HOSTNAME to
+name the CI. Traps: net-snmp's snmptrap sends from a trap forwarder's address (``snmp.relays``), whose v1
+agent-addr or ``snmpTrapAddress.0`` names the device. A sender that is not a relay cannot name another CI."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import yaml
 from exporters.events.sources import SourceMap
 from hospmon.inventory import load_inventory
 from tests.events.conftest import (
+    COMMUNITY,
     REPO,
+    TRAP_RELAY,
     Chain,
     free_tcp_port,
     free_udp_port,
@@ -32,6 +35,8 @@ from tests.servers import require
 
 INVENTORY = load_inventory(REPO / "demo" / "inventory")
 RELAY = "127.0.0.1"  # where rsyslogd forwards from
+UPS_ON_BATTERY = "1.3.6.1.2.1.33.2.1"
+SNMP_TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"
 
 pytestmark = pytest.mark.slow
 
@@ -111,17 +116,41 @@ def device_sends(line: str, port: int, source: str) -> None:
         sock.sendto(line.encode(), ("127.0.0.1", port))
 
 
-def one_alert(chain: Chain, ci: str, alertname: str) -> dict[str, Any]:
-    """Wait for the one alert of `ci` with `alertname` in Alertmanager and check its CI labels."""
-    found: list[dict[str, Any]] = wait(
-        lambda: [a for a in chain.am_alerts(ci) if a["labels"]["alertname"] == alertname], f"{alertname} {ci}"
-    )
+def alerts(chain: Chain, ci: str | None, alertname: str, **labels: str) -> list[dict[str, Any]]:
+    """Return Alertmanager's alerts named `alertname` (of `ci` when given) carrying `labels`."""
+    return [
+        a
+        for a in chain.am_alerts(ci)
+        if a["labels"]["alertname"] == alertname and all(a["labels"].get(k) == v for k, v in labels.items())
+    ]
+
+
+def one_alert(chain: Chain, ci: str, alertname: str, source: str = "syslog", **want: str) -> dict[str, Any]:
+    """Wait for the one alert of `ci` with `alertname` (and labels `want`) in Alertmanager; check its CI."""
+    found: list[dict[str, Any]] = wait(lambda: alerts(chain, ci, alertname, **want), f"{alertname} {ci}")
     [alert] = found
     labels = alert["labels"]
     assert labels["service"] == INVENTORY.cis[ci].service
     assert labels["department"] == INVENTORY.department_of(ci)
-    assert labels["source"] == "syslog"
+    assert labels["source"] == source
     return alert
+
+
+def v1_link_down(agent: str, if_index: int) -> list[str]:
+    """Return snmptrap -v1 arguments: a linkDown of one port with `agent` in the agent-addr field."""
+    return ["1.3.6.1.4.1.2011", agent, "2", "0", "", f"1.3.6.1.2.1.2.2.1.1.{if_index}", "i", str(if_index)]
+
+
+def v2c_on_battery(claimed: str) -> list[str]:
+    """Return snmptrap -v2c arguments: RFC 1628 upsTrapOnBattery carrying snmpTrapAddress.0 = `claimed`."""
+    return [
+        "", UPS_ON_BATTERY,
+        "1.3.6.1.2.1.33.1.2.2.0", "i", "40", "1.3.6.1.2.1.33.1.2.3.0", "i", "25",
+        SNMP_TRAP_ADDRESS, "a", claimed,
+    ]  # fmt: skip
+
+
+V1, V2C = ["-v", "1", "-c", COMMUNITY], ["-v", "2c", "-c", COMMUNITY]
 
 
 def test_relayed_lines_page_the_device_they_name_not_the_relay(relay: tuple[Chain, int]) -> None:
@@ -202,10 +231,60 @@ def test_a_hostname_names_a_ci_by_id_before_an_address_and_a_shared_name_names_n
         '  - {id: pacs-gw-a, kind: server, service: pacs, address: "https://pacs-gw.hospital.local/"}\n'
         '  - {id: pacs-gw-b, kind: server, service: pacs, address: "pacs-gw.radiology.hospital.local:443"}\n'
     )
-    sources = SourceMap(load_inventory(inventory), [], [RELAY])
+    sources = SourceMap(load_inventory(inventory), [], {"syslog": [RELAY]})
     # A CI's own id wins over another CI's address with the same host name, whatever the case.
     assert sources.by_hostname("DB-HIS-NODE1") == "db-his-node1"
     # A full name is exact; its first label alone is shared by two CIs' addresses, so it names neither.
     assert sources.by_hostname("pacs-gw.hospital.local") == "pacs-gw-a"
     assert sources.by_hostname("PACS-GW") is None
     assert sources.by_hostname("x" * 256) is None and sources.by_hostname("") is None
+
+
+def test_a_trap_names_the_ci_it_came_from_not_the_address_it_claims(
+    relay: tuple[Chain, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    chain, _ = relay
+    before = chain.metric("hospmon_events_address_claims_ignored_total", source="trap")
+    # 04:10: the HIS database server (127.0.0.9, no trap relay) sends two v1 linkDown traps whose agent-addr
+    # says they are the ICU switch's (127.0.0.2): the network team's ICU pager stays quiet.
+    for _ in range(2):
+        chain.snmp("snmptrap", "127.0.0.9", V1, v1_link_down("127.0.0.2", 41))
+    one_alert(chain, "db-his-node1", "NetworkLinkDown", "trap", ifIndex="41")
+    assert alerts(chain, "acc-sw-icu-5f", "NetworkLinkDown", ifIndex="41") == []
+    # 04:11: a ward printer nobody entered in the inventory (127.0.0.78) sends "UPS on battery" carrying the
+    # machine-room UPS's address (127.0.0.3) in snmpTrapAddress.0: one unknown-sender alert by its source.
+    chain.snmp("snmptrap", "127.0.0.78", V2C, v2c_on_battery("127.0.0.3"))
+    [alert] = wait(
+        lambda: alerts(chain, None, "EventFromUnknownSender", sender="127.0.0.78"), "unknown sender"
+    )
+    assert "ups_on_battery" in alert["annotations"]["description"]
+    assert alerts(chain, "ups-mr1-01", "UPSOnBattery") == []
+    assert chain.metric("hospmon_events_address_claims_ignored_total", source="trap") == before + 3
+    # Each claiming source is logged once, with both addresses.
+    logged = [r.getMessage() for r in caplog.records if "claim agent address" in r.getMessage()]
+    assert len([m for m in logged if m.startswith("traps from 127.0.0.9 claim agent address 127.0.0.2")]) == 1
+    assert (
+        len([m for m in logged if m.startswith("traps from 127.0.0.78 claim agent address 127.0.0.3")]) == 1
+    )
+
+
+def test_a_trap_relay_forwards_for_the_device_whose_address_the_trap_carries(
+    relay: tuple[Chain, int],
+) -> None:
+    chain, _ = relay
+    before = chain.metric("hospmon_events_address_claims_ignored_total", source="trap")
+    # The hospital's trap forwarder (TRAP_RELAY in snmp.relays) passes on a v1 linkDown of the ICU switch
+    # (agent-addr 127.0.0.2) and the second UPS's "on battery" (snmpTrapAddress.0 127.0.0.5).
+    chain.snmp("snmptrap", TRAP_RELAY, V1, v1_link_down("127.0.0.2", 42))
+    link = one_alert(chain, "acc-sw-icu-5f", "NetworkLinkDown", "trap", ifIndex="42")
+    assert link["annotations"]["relay"] == TRAP_RELAY and link["annotations"]["sender"] == "127.0.0.2"
+    chain.snmp("snmptrap", TRAP_RELAY, V2C, v2c_on_battery("127.0.0.5"))
+    assert one_alert(chain, "ups-mr1-02", "UPSOnBattery", "trap")["annotations"]["relay"] == TRAP_RELAY
+    # A device behind the forwarder that no CI owns is an unknown sender by the address the trap carries.
+    chain.snmp("snmptrap", TRAP_RELAY, V2C, v2c_on_battery("127.0.0.79"))
+    [alert] = wait(
+        lambda: alerts(chain, None, "EventFromUnknownSender", sender="127.0.0.79"), "unknown sender"
+    )
+    assert alert["annotations"]["relay"] == TRAP_RELAY
+    assert alert["annotations"]["summary"].startswith(f"Traps for 127.0.0.79 (forwarded by {TRAP_RELAY})")
+    assert chain.metric("hospmon_events_address_claims_ignored_total", source="trap") == before

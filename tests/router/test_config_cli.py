@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from alertrouter.cli import main as cli
+from alertrouter.main import RouterServer
 from alertrouter.main import main as serve
 from alertrouter.settings import load_settings
 from hospmon.config import ConfigError
@@ -186,20 +187,53 @@ def test_replicas_migrating_together_take_turns(postgres: Any, write_config: Cal
             "channels[sms]: url: carries a secret in its query parameter 'pwd'",
             "channels[sms].url_file",
         ),
+        (
+            {"alertmanager": {"url": "https://router:Hosp1tal!@alertmanager.hospital.internal:9093"}},
+            "alertmanager: url: carries user credentials",
+            "alertmanager.basic_auth (username, password_file) or alertmanager.bearer_token_file",
+        ),
+        (
+            {"wards": {"prometheus_url": "http://monitor:Hosp1tal!@prometheus.hospital.internal:9090"}},
+            "wards: prometheus_url: carries user credentials",
+            "password_file) or wards.prometheus_auth.bearer_token_file",
+        ),
+        (
+            {"channels": [{"name": "wx", "kind": "wecom", "key_file": "token",
+                           "api_url": "https://relay:Hosp1tal!@wecom-relay.internal/cgi-bin/webhook/send"}]},
+            "channels[wx]: api_url: carries user credentials",
+            "channels[wx].key_file",
+        ),
+        (
+            {"console_url": "https://ops:Hosp1tal!@router.hospital.internal"},
+            "console_url: carries user credentials",
+            "give the console's address only",
+        ),
     ],
-)
-def test_check_refuses_inline_secrets(
+)  # fmt: skip
+@pytest.mark.parametrize("check", [["--check"], []], ids=["check", "start"])
+def test_check_and_start_refuse_inline_secrets(
     write_config: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],
     overrides: dict[str, Any],
     where: str,
     fix: str,
+    check: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A config let through must fail this test, not serve until the run is killed.
+    monkeypatch.setattr(RouterServer, "run", lambda self: pytest.fail("served a careless config"))
     path = write_config("sqlite:///x.db", **overrides)
-    assert serve(["--config.file", str(path), "--check"]) == 2
+    assert serve(["--config.file", str(path), *check]) == 2  # refused before anything listens or migrates
     err = capsys.readouterr().err
     assert f"{path}: {where}" in err and fix in err
     assert "Hosp1tal!" not in err and "693a91f6" not in err  # the fault never repeats the secret
+
+
+def test_a_short_status_token_is_refused(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    (tmp_path / "status-token").write_text("ward5\n")
+    path = write_config("sqlite:///x.db", wards={"status_token_file": "status-token"})
+    with pytest.raises(ConfigError, match=r"wards.status_token_file: write a token of 16\+ random"):
+        load_settings(path)
 
 
 def test_shipped_router_configs_have_no_inline_secret(tmp_path: Path) -> None:
