@@ -22,8 +22,8 @@ TEST_FILES = sorted((REPO / "rules" / "tests").glob("*.yml"))
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
 SEVERITIES = {"critical", "warning", "info"}
 TEMPLATE_FIELD = re.compile(r"\{\{.*?\}\}")
-# Left once the fields are gone, a lowercase word ("is", "on", "battery") is English prose; acronyms and product
-# names (UPS, SNMP Trap, C-ECHO, RabbitMQ, Java) are what an engineer says in Chinese too.
+# Left once the fields are gone, a lowercase word ("is", "on", "battery") is English prose; acronyms and
+# product names (UPS, SNMP Trap, C-ECHO, RabbitMQ, Java) are what an engineer says in Chinese too.
 ENGLISH = re.compile(r"\b[a-z]{2,}\b")
 KEPT = ("ci", "service")
 
