@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from alertrouter.settings import Priority
 from hospmon.config import StrictModel
-from hospmon.reasons import REASONS
+from hospmon.reasons import FAILURES, REASONS
 
 Level = Literal["critical", "high", "normal", "low", "none"]
 LEVELS: tuple[Level, ...] = ("critical", "high", "normal", "low", "none")
@@ -137,7 +137,22 @@ class Policy(StrictModel):
     explain. An alert of the reachability class with another reason (auth: a changed password or a locked
     account; a rejection, a failed check) is its own incident, paged to its owner; one without `reason`
     counts by its name alone."""
+    reachability_failures: list[str] = ["network"]
+    """The same for probe alerts carrying `failure` instead of `reason` (the rules fold timeout and
+    unreachable into `network` so the alert keeps one identity while they alternate): only these values can
+    be a failure upstream's doing; `failure` decides when an alert has both."""
     storms: StormPolicy = StormPolicy()
+
+    @field_validator("reachability_failures")
+    @classmethod
+    def _known_failures(cls, failures: list[str]) -> list[str]:
+        unknown = [f for f in failures if f not in FAILURES]
+        if unknown:
+            raise ValueError(
+                f"unknown failure(s) {', '.join(map(repr, unknown))}: use some of {', '.join(sorted(FAILURES))}"
+                " (the rules fold timeout and unreachable into network, hospmon/reasons.py)"
+            )
+        return failures
 
     @field_validator("reachability_reasons")
     @classmethod
