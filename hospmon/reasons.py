@@ -3,10 +3,11 @@
 Exporters pick from these (`hospmon_probe_failure{reason}`), so rules, dashboards and the router's policy
 (`reachability_reasons`, `reachability_failures`) can rely on them.
 
-Probe alerts (CIProbeFailed, ClinicalWebDown, DatabaseDown) carry `failure`, not `reason`: `network` for the
-reasons in NETWORK_REASONS, else the reason itself. A reason is part of an alert's identity, so a dead switch
-whose probe flips between timeout and unreachable would restart the rule's `for:` at each flip and might
-never fire; folded into `network`, it stays one alert while `auth` stays a distinct one.
+The shipped probe alerts (CIProbeFailed, ClinicalWebDown, DatabaseDown, the PACS and LIS probe alerts)
+carry `failure`, not `reason`: `network` for the reasons in NETWORK_REASONS, else the reason itself. A
+label is part of an alert's identity, so a dead switch whose probe flips between timeout and unreachable
+would restart the rule's `for:` at each flip and might never fire; folded into `network`, it stays one
+alert while `auth` stays a distinct one.
 """
 
 from __future__ import annotations

@@ -138,9 +138,9 @@ class Policy(StrictModel):
     account; a rejection, a failed check) is its own incident, paged to its owner; one without `reason`
     counts by its name alone."""
     reachability_failures: list[str] = ["network"]
-    """The same for probe alerts carrying `failure` instead of `reason` (the rules fold timeout and
-    unreachable into `network` so the alert keeps one identity while they alternate): only these values can
-    be a failure upstream's doing; `failure` decides when an alert has both."""
+    """The same for probe alerts carrying `failure` instead of `reason`, as the shipped rules do (they fold
+    timeout and unreachable into `network` so an alert keeps one identity while they alternate): only these
+    values can be a failure upstream's doing; `failure` decides when an alert has both."""
     storms: StormPolicy = StormPolicy()
 
     @field_validator("reachability_failures")
@@ -149,8 +149,9 @@ class Policy(StrictModel):
         unknown = [f for f in failures if f not in FAILURES]
         if unknown:
             raise ValueError(
-                f"unknown failure(s) {', '.join(map(repr, unknown))}: use some of {', '.join(sorted(FAILURES))}"
-                " (the rules fold timeout and unreachable into network, hospmon/reasons.py)"
+                f"unknown failure(s) {', '.join(map(repr, unknown))}: use some of"
+                f" {', '.join(sorted(FAILURES))} (the rules fold timeout and unreachable into network,"
+                " hospmon/reasons.py)"
             )
         return failures
 
