@@ -109,6 +109,17 @@ class StormPolicy(StrictModel):
     group_interval. Children still failing then are paged together, one message per owner. 0 pages at once."""
 
 
+def _known(values: list[str], known: frozenset[str], what: str, why: str) -> list[str]:
+    """Return values if each is known, else refuse them naming the ones to use."""
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown {what} {', '.join(map(repr, unknown))}: use some of {', '.join(sorted(known))}"
+            f" ({why}, hospmon/reasons.py)"
+        )
+    return values
+
+
 class Policy(StrictModel):
     """Priority by clinical impact, and who answers."""
 
@@ -146,25 +157,13 @@ class Policy(StrictModel):
     @field_validator("reachability_failures")
     @classmethod
     def _known_failures(cls, failures: list[str]) -> list[str]:
-        unknown = [f for f in failures if f not in FAILURES]
-        if unknown:
-            raise ValueError(
-                f"unknown failure(s) {', '.join(map(repr, unknown))}: use some of"
-                f" {', '.join(sorted(FAILURES))} (the rules fold timeout and unreachable into network,"
-                " hospmon/reasons.py)"
-            )
-        return failures
+        why = "the rules fold timeout and unreachable into network"
+        return _known(failures, FAILURES, "failure(s)", why)
 
     @field_validator("reachability_reasons")
     @classmethod
     def _known_reasons(cls, reasons: list[str]) -> list[str]:
-        unknown = [r for r in reasons if r not in REASONS]
-        if unknown:
-            raise ValueError(
-                f"unknown probe reason(s) {', '.join(map(repr, unknown))}: use some of "
-                f"{', '.join(sorted(REASONS))} (the reasons the exporters give, hospmon/reasons.py)"
-            )
-        return reasons
+        return _known(reasons, REASONS, "probe reason(s)", "the reasons the exporters give")
 
     @field_validator("matrix")
     @classmethod
