@@ -97,7 +97,9 @@ def describe_moment(local: dt.datetime, calendar: Calendar) -> Msg:
     day = T(DAYS[kind])
     name = calendar.holiday_name(local.date()) if kind is DayType.holiday else ""
     if name:
-        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=name)
+        # The name as a message (calendar.HOLIDAY_NAMES): braces in a local file's name are not fields.
+        holiday = T(name.replace("{", "{{").replace("}", "}}"))
+        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=holiday)
     return T("{time} on {day}", time=f"{local:%H:%M}", day=day)
 
 
