@@ -33,10 +33,17 @@ MAX_SNOOZE = 24 * 60
 def snooze(incident_id: int, *, session: Session, by: str, minutes: int, now: dt.datetime) -> Incident:
     """Quiet an open incident for some minutes; unless resolved by then, it pages again from step 1."""
     if not 1 <= minutes <= MAX_SNOOZE:
-        raise ApiError(400, f"minutes: from 1 to {MAX_SNOOZE}")
+        raise ApiError(400, T("minutes: from 1 to {most}", most=MAX_SNOOZE))
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status not in OPEN:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}; only open incidents are snoozed")
+        raise ApiError(
+            409,
+            T(
+                "incident {id} is {status}; only open incidents are snoozed",
+                id=incident_id,
+                status=T(inc.status),
+            ),
+        )
     until = now + dt.timedelta(minutes=minutes)
     inc.status, inc.acknowledged_at, inc.acknowledged_by = Status.triggered, None, None
     inc.escalation_step, inc.next_escalation_at = 0, until
@@ -79,7 +86,7 @@ def reopen_by(
     """Reopen an ended incident by hand: the router's own re-fire `reopen`, with the person's reason."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     key = incident_key(router, inc, session=session)
-    return reopen(incident_id, session=session, by=by, why=why or "no reason given", now=now, key=key)
+    return reopen(incident_id, session=session, by=by, why=why or T("no reason given"), now=now, key=key)
 
 
 def reassign(
@@ -96,16 +103,26 @@ def reassign(
     inv = router.inventory
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status not in OPEN:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}; only open incidents are reassigned")
+        raise ApiError(
+            409,
+            T(
+                "incident {id} is {status}; only open incidents are reassigned",
+                id=incident_id,
+                status=T(inc.status),
+            ),
+        )
     team = team or inc.team
     if team not in inv.teams:
-        raise ApiError(400, f"team: unknown {team!r}")
+        raise ApiError(400, T("team: unknown {team}", team=repr(team)))
     members = {m.id for m in inv.teams[team].members}
     if person is None:
         person = on_call(inv, plan(router, session=session), team, now).person
     if person is None or person not in members:
         raise ApiError(
-            400, f"to: {person!r} is not on team {team}" if person else f"nobody on call for {team}"
+            400,
+            T("to: {person} is not on team {team}", person=repr(person), team=team)
+            if person
+            else T("nobody on call for {team}", team=team),
         )
     before = (inc.team, inc.assignee)
     inc.team, inc.assignee = team, person
@@ -133,15 +150,22 @@ def reassign(
 def merge(incident_id: int, *, session: Session, by: str, into: int, now: dt.datetime) -> Incident:
     """File an incident under another (open) one as caused by it: it stops paging while that one is open."""
     if into == incident_id:
-        raise ApiError(400, "into: an incident cannot be merged into itself")
+        raise ApiError(400, T("into: an incident cannot be merged into itself"))
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     target = get_incident_or_raise(into, session=session, lock=True)
     root = session.get(Incident, target.parent_id) if target.parent_id else target
     assert root is not None
     if root.id == inc.id:
-        raise ApiError(409, f"incident {into} is already caused by {incident_id}")
+        raise ApiError(409, T("incident {into} is already caused by {id}", into=into, id=incident_id))
     if root.status not in OPEN:
-        raise ApiError(409, f"incident {root.id} is {root.status}; merge only into an open incident")
+        raise ApiError(
+            409,
+            T(
+                "incident {id} is {status}; merge only into an open incident",
+                id=root.id,
+                status=T(root.status),
+            ),
+        )
     inc.parent_id, inc.next_escalation_at = root.id, None
     # Its own children follow it: one level, as grouping keeps it.
     session.execute(update(Incident).where(Incident.parent_id == inc.id).values(parent_id=root.id))
@@ -163,7 +187,7 @@ def split(
     if alert_id is None:
         if inc.parent_id is None:
             raise ApiError(
-                409, f"incident {incident_id} is not grouped under another; name an alert to split"
+                409, T("incident {id} is not grouped under another; name an alert to split", id=incident_id)
             )
         parent = inc.parent_id
         inc.parent_id = None
@@ -182,12 +206,14 @@ def _split_alert(
 ) -> Incident:
     alert = session.get(Alert, alert_id)
     if alert is None or alert.incident_id != inc.id:
-        raise ApiError(400, f"alert_id: alert {alert_id} is not in incident {inc.id}")
+        raise ApiError(400, T("alert_id: alert {alert} is not in incident {id}", alert=alert_id, id=inc.id))
     others = session.execute(
         select(Alert.id).where(Alert.incident_id == inc.id, Alert.id != alert_id).limit(1)
     ).scalar()
     if others is None:
-        raise ApiError(409, f"alert {alert_id} is the incident's only alert; nothing to split from")
+        raise ApiError(
+            409, T("alert {alert} is the incident's only alert; nothing to split from", alert=alert_id)
+        )
     decision = router.assessor.assess(
         ci=alert.ci, severity=alert.severity, at=alert.starts_at, alertname=alert.alertname
     )

@@ -42,9 +42,10 @@ def explain(assessor: Assessor, payload: Any, *, at: dt.datetime | None = None) 
 def _grouping(assessor: Assessor, alertname: str, labels: dict[str, str], root: str | None) -> str:
     if not assessor.is_reachability(alertname, labels):
         if alertname in assessor.policy.reachability:
+            key = "failure" if "failure" in labels else "reason"
             return (
-                f"own incident for this CI and {alertname}, paged to its owner: its probe failed with reason"
-                f" {labels.get('reason')}, which is not in the policy's reachability_reasons, so no failure"
+                f"own incident for this CI and {alertname}, paged to its owner: its probe's {key} is"
+                f" {labels.get(key)}, which is not in the policy's reachability_{key}s, so no failure"
                 " upstream explains it"
             )
         return (

@@ -42,7 +42,7 @@ def get_incident_or_raise(incident_id: int, *, session: Session, lock: bool = Fa
         query = query.with_for_update()
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound(T("no incident {id}", id=incident_id))
     return incident
 
 
@@ -90,7 +90,9 @@ def acknowledge(incident_id: int, *, session: Session, by: str, now: dt.datetime
     """Acknowledge a triggered incident; escalation stops."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status != Status.triggered:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}, not triggered")
+        raise ApiError(
+            409, T("incident {id} is {status}, not triggered", id=incident_id, status=T(inc.status))
+        )
     inc.status, inc.acknowledged_at, inc.acknowledged_by = Status.acknowledged, now, by
     inc.next_escalation_at = None
     record(session, inc.id, "acknowledged", T("acknowledged by {by}", by=by), at=now, actor=by)
@@ -101,7 +103,14 @@ def assign(incident_id: int, *, session: Session, to: str, by: str, now: dt.date
     """Hand an open incident to a person."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status not in OPEN:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}; only open incidents are assigned")
+        raise ApiError(
+            409,
+            T(
+                "incident {id} is {status}; only open incidents are assigned",
+                id=incident_id,
+                status=T(inc.status),
+            ),
+        )
     before = inc.assignee
     inc.assignee = to
     record(
@@ -120,7 +129,7 @@ def resolve(incident_id: int, *, session: Session, by: str, note: str, now: dt.d
     """Resolve an open incident by hand, with a note saying what fixed it."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status not in OPEN:
-        raise ApiError(409, f"incident {incident_id} is already {inc.status}")
+        raise ApiError(409, T("incident {id} is already {status}", id=incident_id, status=T(inc.status)))
     inc.status, inc.resolved_at, inc.open_key, inc.next_escalation_at = Status.resolved, now, None, None
     session.flush()
     release_children(inc.id, session=session, now=now)
@@ -150,7 +159,9 @@ def reopen(
     """
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status in OPEN:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}, not resolved or closed")
+        raise ApiError(
+            409, T("incident {id} is {status}, not resolved or closed", id=incident_id, status=T(inc.status))
+        )
     inc.status, inc.resolved_at, inc.closed_at = Status.triggered, None, None
     inc.acknowledged_at = inc.acknowledged_by = None
     parent = session.get(Incident, inc.parent_id) if inc.parent_id else None
@@ -170,7 +181,9 @@ def close(incident_id: int, *, session: Session, by: str, note: str, now: dt.dat
     """Close a resolved incident: nothing more to do."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
     if inc.status != Status.resolved:
-        raise ApiError(409, f"incident {incident_id} is {inc.status}; resolve it first")
+        raise ApiError(
+            409, T("incident {id} is {status}; resolve it first", id=incident_id, status=T(inc.status))
+        )
     inc.status, inc.closed_at = Status.closed, now
     record(
         session,

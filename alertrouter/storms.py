@@ -16,20 +16,24 @@ from dataclasses import dataclass
 
 from alertrouter.context import Router
 from alertrouter.models import OPEN, Incident
+from alertrouter.msg import Joined, Msg, T
 
 
 @dataclass(frozen=True)
 class Hold:
-    """Until when a first page waits, what the timeline says when it starts, and what the page says after."""
+    """Until when a first page waits, what the timeline says when it starts, and what the page says after.
+
+    Both are messages (`alertrouter.msg`): the timeline and the page say them in their reader's language.
+    """
 
     until: dt.datetime
-    note: str
-    label: str
+    note: Msg
+    label: Msg
 
 
-def _names(cis: list[str], most: int = 3) -> str:
-    shown = ", ".join(cis[:most])
-    return shown + (f" and {len(cis) - most} more" if len(cis) > most else "")
+def _names(cis: list[str], most: int = 3) -> Joined | Msg:
+    shown = Joined(tuple(cis[:most]))
+    return T("{names} and {count} more", names=shown, count=len(cis) - most) if len(cis) > most else shown
 
 
 def settle_hold(router: Router, ci: str | None, reachability: bool, opened: dt.datetime) -> Hold | None:
@@ -45,10 +49,14 @@ def settle_hold(router: Router, ci: str | None, reachability: bool, opened: dt.d
     upstream = _names(router.inventory.depends_on_transitively(found.id))
     return Hold(
         until,
-        f"first page held until {until.astimezone(router.inventory.tz):%H:%M:%S} ({settle} s to settle): "
-        f"a failure upstream ({upstream}) would explain this; if one is reported meanwhile, this incident "
-        "joins it and pages nobody",
-        f"held {settle} s for a failure upstream; none was reported",
+        T(
+            "first page held until {until} ({settle} s to settle): a failure upstream ({upstream}) would "
+            "explain this; if one is reported meanwhile, this incident joins it and pages nobody",
+            until=f"{until.astimezone(router.inventory.tz):%H:%M:%S}",
+            settle=settle,
+            upstream=upstream,
+        ),
+        T("held {settle} s for a failure upstream; none was reported", settle=settle),
     )
 
 
@@ -58,13 +66,17 @@ def release_hold(router: Router, parent: Incident) -> Hold | None:
     if parent.status in OPEN or parent.resolved_at is None or not grace:
         return None
     until = parent.resolved_at + dt.timedelta(seconds=grace)
-    cause = f"#{parent.id} on {parent.ci or 'no CI'}"
+    cause = T("#{id} on {ci}", id=parent.id, ci=parent.ci or T("no CI"))
     return Hold(
         until,
-        f"first page held until {until.astimezone(router.inventory.tz):%H:%M:%S} (release grace {grace} s "
-        f"after {cause} resolved): a probe behind a cause that is back turns green within a scrape or two; "
-        "if this one does, nobody is paged",
-        f"still failing {grace} s after {cause} resolved",
+        T(
+            "first page held until {until} (release grace {grace} s after {cause} resolved): a probe behind "
+            "a cause that is back turns green within a scrape or two; if this one does, nobody is paged",
+            until=f"{until.astimezone(router.inventory.tz):%H:%M:%S}",
+            grace=grace,
+            cause=cause,
+        ),
+        T("still failing {grace} s after {cause} resolved", grace=grace, cause=cause),
     )
 
 

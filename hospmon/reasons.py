@@ -1,7 +1,13 @@
 """The reasons a probe may fail with: a contract between the exporters, the rules and the router.
 
 Exporters pick from these (`hospmon_probe_failure{reason}`), so rules, dashboards and the router's policy
-(`reachability_reasons`) can rely on them.
+(`reachability_reasons`, `reachability_failures`) can rely on them.
+
+The shipped probe alerts (CIProbeFailed, ClinicalWebDown, DatabaseDown, the PACS and LIS probe alerts)
+carry `failure`, not `reason`: `network` for the reasons in NETWORK_REASONS, else the reason itself. A
+label is part of an alert's identity, so a dead switch whose probe flips between timeout and unreachable
+would restart the rule's `for:` at each flip and might never fire; folded into `network`, it stays one
+alert while `auth` stays a distinct one.
 """
 
 from __future__ import annotations
@@ -18,3 +24,9 @@ REASONS = frozenset(
         "error",  # anything else; the exporter log has the detail
     }
 )
+
+NETWORK_REASONS = frozenset({"timeout", "unreachable"})
+"""The reasons the rules fold into `failure="network"` (keep in step with their label_replace)."""
+
+FAILURES = frozenset({"network"}) | (REASONS - NETWORK_REASONS)
+"""The values of a probe alert's `failure` label."""

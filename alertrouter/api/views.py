@@ -18,6 +18,7 @@ from alertrouter.errors import ApiError
 from alertrouter.freetext import check_texts
 from alertrouter.intake.body import json_body
 from alertrouter.intake.parser import PayloadError, check_text
+from alertrouter.msg import T
 from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
 from alertrouter.policy.rota import plan
@@ -163,7 +164,7 @@ def assign(incident_id: int) -> Response:
         inc = svc.assign(incident_id, session=session, to=to, by=by, now=now)
         _audit(session, "assign", incident_id, by, to=to)
         if to != by:  # tell the new assignee, on the channels that carry this priority
-            page(state.router, inc, [to], f"assigned by {by}", session=session, now=now)
+            page(state.router, inc, [to], T("assigned by {by}", by=by), session=session, now=now)
         return jsonify(incident_json(inc))
 
 

@@ -12,6 +12,7 @@ from alertrouter.alertmanager import Alertmanager
 from alertrouter.console.models import Change
 from alertrouter.errors import NotFound
 from alertrouter.models import Incident
+from alertrouter.msg import N_
 
 RECURRENCES = {"none": None, "daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 KINDS = ("change", "release")
@@ -54,16 +55,19 @@ def create_change(
     now: dt.datetime,
     release: Release | None = None,
 ) -> Change:
-    """Record a change, or a release when `release` is given; `sync` creates its silence."""
+    """Record a change, or a release when `release` is given; `sync` creates its silence.
+
+    A refusal's reason is a msgid of the catalogs: the console says it in the reader's language.
+    """
     if ends <= starts:
-        raise ValueError("the window must end after it starts")
+        raise ValueError(N_("the window must end after it starts"))
     if recurrence not in RECURRENCES:
         raise ValueError(f"recurrence: one of {', '.join(RECURRENCES)}")
     if release is not None:
         if not release.version_to.strip():
-            raise ValueError("a release needs the version it brings (version to)")
+            raise ValueError(N_("a release needs the version it brings (version to)"))
         if recurrence != "none":
-            raise ValueError("a release happens once: it does not repeat")
+            raise ValueError(N_("a release happens once: it does not repeat"))
     change = Change(
         title=title[:300],
         description=description,

@@ -37,6 +37,7 @@ VOCABULARY = (
     N_("escalated"),
     N_("grouped"),
     N_("released"),
+    N_("held"),
     N_("reopened"),
     N_("assigned"),
     N_("note"),
@@ -135,6 +136,25 @@ VOCABULARY = (
     N_("notification_in_doubt"),
     N_("override"),
     N_("absence"),
+    # kinds of configuration item, as the inventory gives them (a page names the kind beside the CI)
+    N_("switch"),
+    N_("router"),
+    N_("firewall"),
+    N_("wireless"),
+    N_("server"),
+    N_("vm_host"),
+    N_("virtual_machine"),
+    N_("storage"),
+    N_("ups"),
+    N_("environment"),
+    N_("database"),
+    N_("application"),
+    N_("interface_engine"),
+    N_("modality"),
+    N_("workstation"),
+    N_("terminal"),
+    N_("kiosk"),
+    N_("printer"),
 )
 
 

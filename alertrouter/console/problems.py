@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from alertrouter.console.models import Problem, ProblemIncident
 from alertrouter.errors import NotFound
 from alertrouter.models import Incident
+from alertrouter.msg import T
 
 STATUSES = ("open", "known_error", "resolved")
 
@@ -96,7 +97,7 @@ def get_problem_or_raise(problem_id: int, *, session: Session) -> Problem:
     """Return a problem or raise NotFound."""
     problem = session.get(Problem, problem_id)
     if problem is None:
-        raise NotFound(f"no problem {problem_id}")
+        raise NotFound(T("no problem {id}", id=problem_id))
     return problem
 
 

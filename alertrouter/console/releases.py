@@ -27,6 +27,7 @@ from alertrouter.console.models import Change, ReleaseObservation
 from alertrouter.incidents import alerts_of, resolve
 from alertrouter.intake.parser import ParsedAlert, WebhookMessage
 from alertrouter.models import OPEN, Alert, Incident
+from alertrouter.msg import T
 from hospmon.inventory import Inventory
 
 ALERTNAME = "VersionChanged"
@@ -148,7 +149,7 @@ def link_open(
         if seen is None:
             continue
         session.add(_observe(change, seen, now))
-        note = f"explained by release record {change.id} ({change.title})"
+        note = T("explained by release record {change} ({title})", change=change.id, title=change.title)
         resolve(incident_id, session=session, by=actor, note=note, now=now)
         done.append(incident_id)
     return done

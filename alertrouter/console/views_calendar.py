@@ -23,6 +23,7 @@ from alertrouter.console.web import (
     writing,
 )
 from alertrouter.errors import ApiError
+from alertrouter.msg import T
 from alertrouter.policy import rota_edit
 from alertrouter.policy.rota import Segment, active_changes, plan, segments
 from alertrouter.state import current_state
@@ -171,7 +172,9 @@ def oncall_change(team_id: str, action: str) -> HttpResponse | Response:
             elif action == "absence":
                 person = form.get("person", "")
                 if team_id not in rota_edit.teams_of(router, person):
-                    raise ApiError(400, f"{person!r} is not on team {team_id}")
+                    raise ApiError(
+                        400, T("{person} is not on team {team}", person=repr(person), team=team_id)
+                    )
                 start, end = _when(form, "start"), _when(form, "end")
                 change = rota_edit.add_absence(
                     router, session=session, person=person, start=start, end=end, reason=reason,

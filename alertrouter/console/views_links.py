@@ -12,10 +12,12 @@ from werkzeug.wrappers.response import Response as HttpResponse
 from alertrouter import incidents as svc
 from alertrouter import links
 from alertrouter.console import audit as audit_log
+from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import Cause
 from alertrouter.console.resolutions import resolve_with_cause
 from alertrouter.console.views_incidents import problem_rule
 from alertrouter.console.web import _, _context, _headers, check_csrf, refuse_patient_text, writing
+from alertrouter.console.wording import reason_text
 from alertrouter.errors import ApiError
 from alertrouter.msg import N_
 from alertrouter.state import current_state
@@ -26,7 +28,7 @@ bp.after_request(_headers)
 
 
 def _refused(exc: links.Refused | ApiError) -> Response:
-    reason = _(exc.reason) if isinstance(exc, links.Refused) else exc.reason
+    reason = _(exc.reason) if isinstance(exc, links.Refused) else reason_text(exc.reason, current_lang())
     html = render_template("console/link.html", refused=reason, status=exc.status, me=None)
     return Response(html, status=exc.status)
 

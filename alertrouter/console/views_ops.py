@@ -163,8 +163,8 @@ def changes_create() -> HttpResponse | Response:
                 now=state.now(),
             )  # fmt: skip
             audit(session, "change_created", f"change {change.id}", cis=cis, kind=change.kind, linked=linked)
-    except ValueError as exc:
-        return error_page(400, str(exc))
+    except ValueError as exc:  # a service's reason is a msgid (changes.py); any other stays as it is
+        return error_page(400, _(str(exc)))
     error = _sync_changes()
     if error:
         return error_page(502, error)

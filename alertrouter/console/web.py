@@ -103,7 +103,8 @@ def secure_cookies() -> bool:
 
 
 def error_page(status: int, message: str) -> Response:
-    """Render an error in the console's look."""
+    """Render an error in the console's look; a service's reason (a message) in the reader's language."""
+    message = wording.reason_text(message, current_lang())
     resp = Response(render_template("console/error.html", message=message, status=status), status=status)
     return resp
 

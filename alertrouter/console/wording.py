@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alertrouter.models import Event, Incident
+from alertrouter.msg import stored
 from alertrouter.notify.lang import say
 from alertrouter.notify.pages import incident_title
 from alertrouter.state import current_state
@@ -10,7 +11,7 @@ from alertrouter.state import current_state
 
 def title_of(inc: Incident, lang: str) -> str:
     """Return an incident's title in a language."""
-    return incident_title(inc, lang)
+    return incident_title(inc, lang, current_state().router.inventory)
 
 
 def explain(inc: Incident, lang: str) -> str:
@@ -26,3 +27,8 @@ def owner_text(inc: Incident, lang: str) -> str:
 def event_text(event: Event, lang: str) -> str:
     """Return a timeline entry's text in a language."""
     return say(event.text, (event.data or {}).get("msg"), lang, current_state().router.inventory)
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """Return why the router refused something, in a language (a message; any other text as it is)."""
+    return say(reason, stored(reason), lang, current_state().router.inventory)

@@ -187,7 +187,7 @@ class Planner:
             tell_assignee(
                 self.router,
                 incident_id,
-                f"priority raised to {decision.priority}",
+                T("priority raised to {priority}", priority=decision.priority),
                 session=self.session,
                 now=self.now,
             )

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.links import Action
 from alertrouter.models import Incident
-from alertrouter.msg import N_
+from alertrouter.msg import N_, SEPARATORS
 from alertrouter.notify.lang import say, translator
+from hospmon.inventory import Inventory
 from hospmon.inventory.schema import Name
 
 SMS_LIMIT = 70
@@ -32,6 +33,7 @@ class Facts:
     lang: str
     title: str
     explanation: str
+    owner: str
     ci: str
     service: str
     team: str
@@ -51,8 +53,18 @@ def _name(name: Name | None, fallback: str, lang: str) -> str:
     return (name.zh or name.en) if lang == "zh" else (name.en or name.zh)
 
 
-def incident_title(inc: Incident, lang: str) -> str:
-    """Say an incident's title in a language: the alert on its CI, once, then the summary if it adds."""
+def department_names(inv: Inventory, ids: list[str], lang: str) -> str:
+    """Name departments in a language, once each, in order (an id the inventory lacks as it is)."""
+    sep = SEPARATORS.get(lang, {}).get(", ", ", ")
+    known = inv.departments
+    return sep.join(_name(known[d].name, d, lang) if d in known else d for d in dict.fromkeys(ids))
+
+
+def incident_title(inc: Incident, lang: str, inventory: Inventory) -> str:
+    """Say an incident's title in a language: the alert on its CI, once, then the summary if it adds; a
+    title the router wrote itself, as its message."""
+    if inc.title_msg:
+        return say(inc.title, inc.title_msg, lang, inventory)
     english = f"{inc.alertname} on {inc.ci or 'no CI'}"
     if not inc.title.startswith(english):
         return inc.title
@@ -72,7 +84,8 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
     _ = translator(lang)
     inv = router.inventory
     ci = inv.cis.get(inc.ci or "")
-    where = ", ".join(x for x in (ci.kind.value if ci else "", ci.location if ci else "") if x)
+    # The kind is a word of the catalogs (console/i18n.py); the location is the inventory's, as written.
+    where = ", ".join(x for x in (_(ci.kind.value) if ci else "", ci.location if ci else "") if x)
     history = []
     for old, res in earlier(inc, session=session, limit=HISTORY, same_ci_only=True):
         when = old.created_at.astimezone(inv.tz).strftime("%Y-%m-%d %H:%M")
@@ -83,17 +96,13 @@ def facts(router: Router, inc: Incident, *, session: Session) -> Facts:
     return Facts(
         inc=inc,
         lang=lang,
-        title=incident_title(inc, lang),
+        title=incident_title(inc, lang, inv),
         explanation=say(inc.explanation, inc.explanation_msg, lang, inv),
+        owner=say(inc.owner_explanation, inc.owner_msg, lang, inv),
         ci=f"{inc.ci} ({where})" if inc.ci and where else inc.ci or "",
         service=_name(service.name, inc.service or "", lang) if service else inc.service or "",
         team=_name(team.name, inc.team or "", lang) if team else inc.team or "",
-        departments=", ".join(
-            _name(inv.departments[d.department].name, d.department, lang)
-            if d.department in inv.departments
-            else d.department
-            for d in inc.departments
-        ),
+        departments=department_names(inv, [d.department for d in inc.departments], lang),
         history=history,
         console=f"{router.settings.file.console_url.rstrip('/')}/console/incidents/{inc.id}",
     )

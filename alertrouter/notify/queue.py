@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from alertrouter.context import Router
 from alertrouter.links import Action, make_links
 from alertrouter.models import Incident, Notification
-from alertrouter.msg import T
+from alertrouter.msg import T, stored
 from alertrouter.notify import pages
 from alertrouter.notify.channels import person_address
+from alertrouter.notify.lang import say
 from alertrouter.notify.templates import render
 from alertrouter.settings import ChannelConfig
 from alertrouter.timeline import record
@@ -44,8 +45,9 @@ def _fields(f: pages.Facts, person: str, step: str, links: dict[Action, str]) ->
         "priority": inc.priority,
         "title": f.title,
         "status": inc.status,
-        "explanation": inc.explanation,
-        "owner": inc.owner_explanation,
+        # What a person reads, in the page's language; ids and states stay as machines read them.
+        "explanation": f.explanation,
+        "owner": f.owner,
         "person": person,
         "step": step,
         "ci": inc.ci or "",
@@ -105,6 +107,7 @@ def page(
     members = {m.id: m for t in router.inventory.teams.values() for m in t.members}
     paged = ", ".join(people)
     facts = listing.facts if listing else pages.facts(router, inc, session=session)
+    step = say(step, stored(step), facts.lang, router.inventory)  # a message: said in the page's language
     queued = 0
     for channel in channels:
         targets: list[tuple[str, str]] = []

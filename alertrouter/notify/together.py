@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.models import Incident
+from alertrouter.msg import SEPARATORS
 from alertrouter.notify import pages
 from alertrouter.notify.queue import Listing, page
 from alertrouter.settings import PRIORITIES
@@ -31,26 +32,33 @@ def listing(router: Router, incs: list[Incident], cause: Incident, *, session: S
     """Return what a message listing `incs`, most urgent first, released by `cause`, says."""
     incs = sorted(incs, key=lambda i: (PRIORITIES.index(i.priority), i.id))
     lead = pages.facts(router, incs[0], session=session)
+    _ = lead.gettext
     base = router.settings.file.console_url.rstrip("/")
-    names = [pages.incident_title(i, lead.lang) for i in incs]
-    more = f"; and {len(names) - LISTED} more" if len(names) > LISTED else ""
-    title = (
-        f"{len(incs)} CIs still failing after {cause.ci or 'its cause'} (#{cause.id}) recovered: "
-        + "; ".join(names[:LISTED])
-        + more
-    )
+    names = [pages.incident_title(i, lead.lang, router.inventory) for i in incs]
+    more = len(names) - LISTED
+    title = _("%(count)d CIs still failing after %(cause)s (#%(id)d) recovered: %(names)s") % {
+        "count": len(incs),
+        "cause": cause.ci or _("its cause"),
+        "id": cause.id,
+        "names": SEPARATORS.get(lead.lang, {}).get("; ", "; ").join(names[:LISTED]),
+    }
+    if more > 0:
+        title += _("; and %(count)d more") % {"count": more}
     lines = [
         f"#{i.id} {i.priority} {n} - {base}/console/incidents/{i.id}"
         for i, n in zip(incs, names, strict=True)
     ]
-    lines = lines[:LINES] + ([f"... and {len(incs) - LINES} more on the board"] if len(incs) > LINES else [])
+    if len(incs) > LINES:
+        lines = [*lines[:LINES], _("... and %(count)d more on the board") % {"count": len(incs) - LINES}]
     team = incs[0].team
     facts = dataclasses.replace(
         lead,
         title=title,
-        explanation=f"{lead.explanation}\nStill failing:\n" + "\n".join(lines),
+        explanation="\n".join([lead.explanation, _("Still failing:"), *lines]),
         ci=", ".join(_unique([i.ci or "" for i in incs])),
-        departments=", ".join(_unique([d.department for i in incs for d in i.departments])),
+        departments=pages.department_names(
+            router.inventory, [d.department for i in incs for d in i.departments], lead.lang
+        ),
         console=f"{base}/console/?team={team}" if team else f"{base}/console/",
     )
     return Listing(facts, sorted(i.id for i in incs), {i.priority for i in incs})

@@ -10,8 +10,31 @@ from pathlib import Path
 import holidays
 from holidays.holiday_base import HolidayBase
 
+from alertrouter.msg import N_
 from alertrouter.policy.schema import CalendarConfig, CalendarFile
 from hospmon.config import ConfigError, load
+
+HOLIDAY_NAMES = (
+    # The breaks the built-in China calendar names (holidays' CN, English): msgids, so that an explanation
+    # names the holiday in the reader's language; a local file's names stay as the hospital wrote them.
+    N_("New Year's Day"),
+    N_("New Year's Day (observed)"),
+    N_("Chinese New Year's Eve"),
+    N_("Chinese New Year's Eve (observed)"),
+    N_("Chinese New Year (Spring Festival)"),
+    N_("Chinese New Year (Spring Festival) (observed)"),
+    N_("Tomb-Sweeping Day"),
+    N_("Tomb-Sweeping Day (observed)"),
+    N_("Labor Day"),
+    N_("Labor Day (observed)"),
+    N_("Dragon Boat Festival"),
+    N_("Dragon Boat Festival (observed)"),
+    N_("Mid-Autumn Festival"),
+    N_("Mid-Autumn Festival (observed)"),
+    N_("Mid-Autumn Festival; National Day"),
+    N_("National Day"),
+    N_("National Day (observed)"),
+)
 
 
 class DayType(StrEnum):

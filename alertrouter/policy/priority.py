@@ -97,7 +97,9 @@ def describe_moment(local: dt.datetime, calendar: Calendar) -> Msg:
     day = T(DAYS[kind])
     name = calendar.holiday_name(local.date()) if kind is DayType.holiday else ""
     if name:
-        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=name)
+        # The name as a message (calendar.HOLIDAY_NAMES): braces in a local file's name are not fields.
+        holiday = T(name.replace("{", "{{").replace("}", "}}"))
+        return T("{time} on {day} ({holiday})", time=f"{local:%H:%M}", day=day, holiday=holiday)
     return T("{time} on {day}", time=f"{local:%H:%M}", day=day)
 
 
@@ -116,6 +118,7 @@ class Assessor:
         self._with_hours = [d for d in inventory.departments.values() if d.hours is not None]
         self._reachability = frozenset(policy.reachability)
         self._reasons = frozenset(policy.reachability_reasons)
+        self._failures = frozenset(policy.reachability_failures)
 
     def precompute(self) -> None:
         """Work out every CI's footprint and depth now, e.g. before gunicorn forks its workers.
@@ -152,11 +155,14 @@ class Assessor:
     def is_reachability(self, alertname: str, labels: Mapping[str, str]) -> bool:
         """Tell whether a failure upstream can explain an alert (the policy's reachability class).
 
-        A probe failure's `reason` decides: a timeout or an unreachable target may be the network's doing,
-        a refused password or a failed check never is (`reachability_reasons`).
+        A probe failure's `failure` (or `reason`) decides: a timeout or an unreachable target may be the
+        network's doing, a refused password or a failed check never is (`reachability_failures`,
+        `reachability_reasons`).
         """
         if alertname not in self._reachability:
             return False
+        if "failure" in labels:
+            return labels["failure"] in self._failures
         reason = labels.get("reason")
         return reason is None or reason in self._reasons
 

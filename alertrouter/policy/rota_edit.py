@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.errors import ApiError
+from alertrouter.msg import T
 from alertrouter.policy.oncall import on_call
 from alertrouter.policy.rota import MAX_LENGTH, RotaChange, plan, segments
 
@@ -33,9 +34,9 @@ def _add(
 ) -> RotaChange:  # fmt: skip
     """Check the times and store one change."""
     if end <= start:
-        raise ApiError(400, "the end must be after the start")
+        raise ApiError(400, T("the end must be after the start"))
     if end - start > MAX_LENGTH:
-        raise ApiError(400, "an override or absence lasts at most 92 days; add another for longer")
+        raise ApiError(400, T("an override or absence lasts at most 92 days; add another for longer"))
     change = RotaChange(
         kind=kind, team=team, person=person, starts_at=start, ends_at=end, reason=reason, author=author,
         created_at=now,
@@ -59,9 +60,9 @@ def add_override(
 ) -> RotaChange:
     """Put someone (None: nobody) on call for a team between two times."""
     if team not in router.inventory.teams:
-        raise ApiError(400, f"unknown team {team!r}")
+        raise ApiError(400, T("unknown team {team}", team=repr(team)))
     if person is not None and person not in {m.id for m in router.inventory.teams[team].members}:
-        raise ApiError(400, f"{person!r} is not on team {team}")
+        raise ApiError(400, T("{person} is not on team {team}", person=repr(person), team=team))
     return _add(session, "override", team, person, start, end, reason, author, now)
 
 
@@ -78,7 +79,7 @@ def add_absence(
 ) -> RotaChange:
     """Record that someone cannot be on call between two times."""
     if not teams_of(router, person):
-        raise ApiError(400, f"unknown person {person!r}")
+        raise ApiError(400, T("unknown person {person}", person=repr(person)))
     return _add(session, "absence", None, person, start, end, reason, author, now)
 
 
@@ -100,11 +101,11 @@ def swap(
         found = segments(router.inventory, policy, team, at - dt.timedelta(days=8), at + dt.timedelta(days=8))
         turn = next((s for s in found if s.start <= at < s.end), None)
         if turn is None or turn.person is None:
-            raise ApiError(400, "nobody is on call at one of the two moments; add an override instead")
+            raise ApiError(400, T("nobody is on call at one of the two moments; add an override instead"))
         turns.append(turn)
     a, b = turns
     if a.person == b.person:
-        raise ApiError(400, f"both turns are {a.person}'s; pick turns of two people")
+        raise ApiError(400, T("both turns are {person}'s; pick turns of two people", person=a.person))
     return [
         add_override(router, session=session, team=team, person=b.person, start=a.start, end=a.end,
                      reason=reason, author=author, now=now),
@@ -117,7 +118,7 @@ def cancel(change_id: int, *, session: Session, by: str, now: dt.datetime) -> Ro
     """Cancel a change made in the console; the plan falls back to what lies under it."""
     change = session.get(RotaChange, change_id)
     if change is None or change.cancelled_at is not None:
-        raise ApiError(404, f"no active change {change_id}")
+        raise ApiError(404, T("no active change {id}", id=change_id))
     change.cancelled_at, change.cancelled_by = now, by
     return change
 

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from alertrouter.settings import Priority
 from hospmon.config import StrictModel
-from hospmon.reasons import REASONS
+from hospmon.reasons import FAILURES, REASONS
 
 Level = Literal["critical", "high", "normal", "low", "none"]
 LEVELS: tuple[Level, ...] = ("critical", "high", "normal", "low", "none")
@@ -109,6 +109,17 @@ class StormPolicy(StrictModel):
     group_interval. Children still failing then are paged together, one message per owner. 0 pages at once."""
 
 
+def _known(values: list[str], known: frozenset[str], what: str, why: str) -> list[str]:
+    """Return values if each is known, else refuse them naming the ones to use."""
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown {what} {', '.join(map(repr, unknown))}: use some of {', '.join(sorted(known))}"
+            f" ({why}, hospmon/reasons.py)"
+        )
+    return values
+
+
 class Policy(StrictModel):
     """Priority by clinical impact, and who answers."""
 
@@ -137,18 +148,22 @@ class Policy(StrictModel):
     explain. An alert of the reachability class with another reason (auth: a changed password or a locked
     account; a rejection, a failed check) is its own incident, paged to its owner; one without `reason`
     counts by its name alone."""
+    reachability_failures: list[str] = ["network"]
+    """The same for probe alerts carrying `failure` instead of `reason`, as the shipped rules do (they fold
+    timeout and unreachable into `network` so an alert keeps one identity while they alternate): only these
+    values can be a failure upstream's doing; `failure` decides when an alert has both."""
     storms: StormPolicy = StormPolicy()
+
+    @field_validator("reachability_failures")
+    @classmethod
+    def _known_failures(cls, failures: list[str]) -> list[str]:
+        why = "the rules fold timeout and unreachable into network"
+        return _known(failures, FAILURES, "failure(s)", why)
 
     @field_validator("reachability_reasons")
     @classmethod
     def _known_reasons(cls, reasons: list[str]) -> list[str]:
-        unknown = [r for r in reasons if r not in REASONS]
-        if unknown:
-            raise ValueError(
-                f"unknown probe reason(s) {', '.join(map(repr, unknown))}: use some of "
-                f"{', '.join(sorted(REASONS))} (the reasons the exporters give, hospmon/reasons.py)"
-            )
-        return reasons
+        return _known(reasons, REASONS, "probe reason(s)", "the reasons the exporters give")
 
     @field_validator("matrix")
     @classmethod

@@ -108,7 +108,9 @@ def escalate_due(router: Router, *, session: Session, now: dt.datetime, limit: i
         parent = parents.get(inc.parent_id) if inc.parent_id is not None else None
         if parent is not None and parent.status in OPEN:  # its cause came back: quiet under it again
             inc.next_escalation_at = None
-            run.timeline.add(inc.id, "grouped", f"not paged: its cause #{parent.id} is open again", at=now)
+            run.timeline.add(
+                inc.id, "grouped", T("not paged: its cause #{cause} is open again", cause=parent.id), at=now
+            )
             continue
         hold = first_page_hold(router, inc, parent)
         if hold is not None and hold.until > now:

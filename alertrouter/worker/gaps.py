@@ -45,6 +45,7 @@ def check_gaps(router: Router, *, session: Session, now: dt.datetime) -> dict[st
             insert(Incident)
             .values(
                 title=text,
+                title_msg=stored(text),
                 status=Status.triggered,
                 priority="P3",
                 explanation=why,

@@ -86,6 +86,12 @@ def reassess_open(
                 ),
                 at=now,
             )
-            tell_assignee(router, row.id, f"priority raised to {decision.priority}", session=session, now=now)
+            tell_assignee(
+                router,
+                row.id,
+                T("priority raised to {priority}", priority=decision.priority),
+                session=session,
+                now=now,
+            )
             raised += 1
     return raised

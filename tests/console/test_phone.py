@@ -83,7 +83,7 @@ def test_acknowledge_from_the_mail_on_a_phone(
     assert lines[0].startswith("[P1] #1 core-sw-1：CIProbeFailed") and lines[0].count("CIProbeFailed") == 1
     assert re.fullmatch(rf"确认: {base}/a/[\w-]{{16}}", lines[2])
     assert any(line.startswith("优先级依据: P1") for line in lines)
-    assert "配置项: core-sw-1 (switch" in text and "Owner:" not in text
+    assert "配置项: core-sw-1 (交换机" in text and "Owner:" not in text
     assert "此配置项的历史故障:" in text and "<br>" in html
     ack = re.search(r'<a href="([^"]+)"[^>]*>确认</a>', html)
     assert ack is not None and ack.group(1) in text

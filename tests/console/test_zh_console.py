@@ -18,9 +18,10 @@ from flask.testing import FlaskClient
 from alertrouter.context import Router, load_router
 from alertrouter.links import Action, make_links
 from alertrouter.worker.run import Worker
-from tests.console.conftest import incident_id, seed
+from tests.console.conftest import csrf_of, incident_id, seed
+from tests.console.test_releases import record_release, version_changed
 from tests.router.conftest import API_TOKEN, REPO, auth
-from tests.router.payloads import alert
+from tests.router.payloads import alert, iso
 
 NIGHT = dt.datetime(2026, 12, 1, 19, 0, tzinfo=dt.UTC)  # Wednesday 03:00 in Shanghai
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -72,7 +73,7 @@ def english_words(html: str, allowed: set[str]) -> list[str]:
     return sorted({w for w in WORD.findall(text) if w not in allowed})
 
 
-def _data_words(app: Flask) -> set[str]:
+def data_words(app: Flask) -> set[str]:
     """Words of the inventory's ids and alert names: data, which stays as the systems name it."""
     inv = app.extensions["hospmon_router"].router.inventory
     ids = [*inv.cis, *inv.services, *inv.departments, *inv.teams]
@@ -82,6 +83,8 @@ def _data_words(app: Flask) -> set[str]:
         "TargetDown",
         "UPSOnBattery",
         "TemperatureHigh",
+        "FirewallSessionsHigh",
+        "VersionChanged",
         "wang.lei",
         "zhao.min",
         "admin",
@@ -91,20 +94,32 @@ def _data_words(app: Flask) -> set[str]:
 
 
 def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> tuple[list[int], list[str]]:
-    """Make what a night shift sees: a storm under a core switch, a UPS on battery resolved and reopened."""
+    """Make what a night shift sees: a storm under a core switch that comes back with two floor switches
+    still failing, a firewall held for a cause that never came, a UPS on battery resolved and reopened, and
+    the HIS database's minor upgrade seen before anyone recorded its release."""
     state = app.extensions["hospmon_router"]
-    state.now = lambda: NIGHT
-    seed(
-        client,
-        alert("core-sw-1", NIGHT, name="CIProbeFailed"),
-        alert("acc-sw-icu-5f", NIGHT, name="CIProbeFailed"),
-        alert("ups-mr1-01", NIGHT, name="UPSOnBattery"),
-    )
-    Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
+
+    def work(at: dt.datetime, *alerts: dict[str, object]) -> None:
+        state.now = lambda: at
+        if alerts:
+            seed(client, *alerts)
+        Worker(state.router, state.sessions, now=state.now, lock=state.write_lock).run_once()
+
+    # The insurance firewall ran out of sessions on each of the last three evenings: a problem.
+    for days in (3, 2, 1):
+        busy = alert("fw-insurance-1", NIGHT - dt.timedelta(days=days), name="FirewallSessionsHigh")
+        work(NIGHT - dt.timedelta(days=days), busy)
+        over = NIGHT - dt.timedelta(days=days, minutes=-30)
+        work(over, {**busy, "status": "resolved", "endsAt": iso(over)})
+    core = alert("core-sw-1", NIGHT, name="CIProbeFailed")
+    floors = [alert(ci, NIGHT, name="CIProbeFailed") for ci in ("acc-sw-icu-5f", "acc-sw-or-3f")]
+    upgrade = version_changed("his-db", "10.11.6-MariaDB", "10.11.5-MariaDB", starts=NIGHT)
+    work(NIGHT, core, *floors, alert("ups-mr1-01", NIGHT, name="UPSOnBattery"), upgrade)
     token = as_user("wang.lei")
-    core, ups = incident_id(client, "core-sw-1"), incident_id(client, "ups-mr1-01")
-    client.post(f"/console/incidents/{core}/acknowledge", data={"csrf": token})
-    client.post(f"/console/incidents/{core}/snooze", data={"csrf": token, "minutes": "30"})
+    ids = {ci: incident_id(client, ci) for ci in ("core-sw-1", "acc-sw-icu-5f", "acc-sw-or-3f", "ups-mr1-01")}
+    client.post(f"/console/incidents/{ids['core-sw-1']}/acknowledge", data={"csrf": token})
+    client.post(f"/console/incidents/{ids['core-sw-1']}/snooze", data={"csrf": token, "minutes": "30"})
+    ups = ids["ups-mr1-01"]
     client.post(
         f"/console/incidents/{ups}/resolve",
         data={
@@ -117,9 +132,23 @@ def _a_night(client: FlaskClient, app: Flask, as_user: Callable[[str], str]) -> 
     )
     client.post(f"/console/incidents/{ups}/reopen", data={"csrf": token, "why": "又切到电池"})
     client.post(f"/api/v1/incidents/{ups}/reassign", json={"team": "infra"}, headers=auth(API_TOKEN))
+    ids["his-db"] = incident_id(client, "his-db")
+    record_release(client, token, "10.11.6-MariaDB", title="HIS 数据库小版本升级",
+                   starts="2026-12-02T02:00", ends="2026-12-02T04:00")  # fmt: skip
+    client.post(f"/console/incidents/{ids['his-db']}/reopen", data={"csrf": token, "why": ""})
+    client.post("/console/problems/scan", data={"csrf": token})
+    # 03:40 the core switch is back; the floor switches still fail: held for the release grace, then listed.
+    back = NIGHT + dt.timedelta(minutes=40)
+    work(back, {**core, "status": "resolved", "endsAt": iso(back)})
+    work(back + dt.timedelta(seconds=90))
+    # 03:45 the intranet firewall behind it stops answering alone: held 20 s for a cause that never comes.
+    alone = back + dt.timedelta(minutes=5)
+    work(alone, alert("fw-intranet-1", alone, name="CIProbeFailed"))
+    work(alone + dt.timedelta(seconds=20))
+    ids["fw-intranet-1"] = incident_id(client, "fw-intranet-1")
     with state.sessions() as session, session.begin():
         links = make_links(state.router, ups, "liu.yang", "mail", tuple(Action), session=session, now=NIGHT)
-    return [core, incident_id(client, "acc-sw-icu-5f"), ups], [urlsplit(u).path for u in links.values()]
+    return list(ids.values()), [urlsplit(u).path for u in links.values()]
 
 
 @pytest.fixture
@@ -144,6 +173,9 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
         "/console/kb/1",
         "/console/kb/new",
         "/console/problems",
+        "/console/problems/1",
+        "/console/board/rows",
+        "/console/kb/1/edit",
         "/console/changes",
         "/console/topology",
         "/console/oncall?view=week",
@@ -157,15 +189,38 @@ def test_every_page_in_chinese(client: FlaskClient, app: Flask, as_user: Callabl
         "/status?lang=zh",
         *link_pages,  # acknowledge, resolve and open, as the page's links show them on a phone
     ]
-    allowed = _data_words(app)
-    found = {}
+    allowed = data_words(app)
+    found, seen = {}, {}
     for page in pages:
         resp = client.get(page, headers=zh)
         assert resp.status_code == 200, page
+        seen[page] = resp.text
         words = english_words(resp.text, allowed)
         if words:
             found[page] = words
     assert found == {}, f"untranslated on the zh console: {found}"
+    # The night held what the walk must read: a floor switch held for its release grace, then listed with
+    # the other; the firewall held for a cause that never came; a release on the changes page.
+    icu, firewall = (seen[f"/console/incidents/{incidents[i]}"] for i in (1, -1))
+    assert "首次呼叫暂缓至" in icu and "恢复 90 秒后仍在故障" in icu and "合并为一条消息" in icu
+    assert "等待 20 秒确认" in firewall and "为等待上游故障暂缓 20 秒" in firewall
+    assert "已观测到" in seen["/console/changes"]
+    # A release refused for what it lacks says why in Chinese too.
+    refused = client.post(
+        "/console/changes",
+        headers=zh,
+        data={"csrf": as_user("admin"), "kind": "release", "title": "x", "cis": "his-db", "version_to": "",
+              "starts": "2026-12-02T02:00", "ends": "2026-12-02T04:00", "recurrence": "none"},
+    )  # fmt: skip
+    assert refused.status_code == 400 and english_words(refused.text, allowed) == []
+    # The UPS was acknowledged at the console meanwhile: the mail's acknowledge link says so in Chinese.
+    client.post(f"/console/incidents/{incidents[3]}/acknowledge", data={"csrf": as_user("admin")})
+    ack = link_pages[0]
+    late = client.post(ack, data={"csrf": csrf_of(client.get(ack, headers=zh).text)}, headers=zh)
+    assert late.status_code == 409 and "已确认" in late.text and english_words(late.text, allowed) == []
+    own = f"/console/incidents/{incidents[0]}/merge"
+    itself = client.post(own, data={"csrf": as_user("admin"), "into": str(incidents[0])}, headers=zh)
+    assert itself.status_code == 400 and english_words(itself.text, allowed) == []
 
 
 def test_the_check_fails_on_one_untranslated_word() -> None:

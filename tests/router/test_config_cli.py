@@ -110,15 +110,15 @@ def test_explain_says_a_refused_password_is_not_the_switch(
     at = dt.datetime(2026, 10, 13, 18, 10, tzinfo=dt.UTC)
     payload = webhook(
         alert("core-sw-2", at, name="CIProbeFailed"),
-        alert("his-db", at, name="DatabaseDown", extra={"reason": "unreachable"}),
-        alert("lis-db", at, name="DatabaseDown", extra={"reason": "auth"}),
+        alert("his-db", at, name="DatabaseDown", extra={"failure": "network"}),
+        alert("lis-db", at, name="DatabaseDown", extra={"failure": "auth"}),
     )
     (tmp_path / "alert.json").write_text(json.dumps(payload))
     args = ["--inventory", str(REPO / "demo/inventory"), "--policy", str(REPO / "rules/routing/policy.yml")]
     assert cli(["router", "explain", str(tmp_path / "alert.json"), *args]) == 0
     his, lis = capsys.readouterr().out.split("DatabaseDown on ")[1:]
     assert "grouped under core-sw-2's (also in this payload)" in his
-    assert "its probe failed with reason auth, which is not in the policy's reachability_reasons" in lis
+    assert "its probe's failure is auth, which is not in the policy's reachability_failures" in lis
 
 
 def test_db_upgrade_and_check(

@@ -16,6 +16,7 @@ from alertrouter.policy.oncall import gaps_ahead, on_call
 from alertrouter.policy.priority import Assessor
 from hospmon.config import ConfigError
 from hospmon.inventory import Inventory, load_inventory
+from hospmon.reasons import NETWORK_REASONS
 
 REPO = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
@@ -208,6 +209,15 @@ def test_an_unknown_probe_reason_is_refused_with_the_known_ones(tmp_path: Path, 
         load_policy(path, inventory)
     assert f"{path}: reachability_reasons: " in str(err.value)
     assert "unknown probe reason(s) 'refused': use some of auth, bad_response, " in str(err.value)
+    # The rules fold timeout into `failure="network"`: listing it there would never match.
+    data["reachability_reasons"] = ["timeout"]
+    data["reachability_failures"] = ["network", "timeout"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_policy(path, inventory)
+    assert f"{path}: reachability_failures: " in str(err.value)
+    assert "unknown failure(s) 'timeout': use some of auth, " in str(err.value)
+    assert "fold timeout and unreachable into network" in str(err.value)
 
 
 def test_an_unknown_calendar_country_is_refused_by_name(tmp_path: Path, inventory: Inventory) -> None:
@@ -278,20 +288,29 @@ def test_alerts_that_are_not_outages_are_capped_and_not_raised(assessor: Assesso
     assert not assessor.is_reachability("TemperatureHigh", {}) and not assessor.is_reachability(
         "SwitchDown", {}
     )
+    # A probe alert's `failure` decides, even over a `reason` another rule might keep beside it.
+    assert assessor.is_reachability("ClinicalWebDown", {"failure": "network", "reason": "auth"})
+    assert not assessor.is_reachability("ClinicalWebDown", {"failure": "auth", "reason": "timeout"})
 
 
 def test_probe_alerts_of_the_reachability_class_keep_the_probe_reason() -> None:
-    # The router tells a refused password from an unreachable database by the alert's `reason`: a rule of
-    # the class that aggregated it away would let an auth failure join a network outage again.
+    # The router tells a refused password from an unreachable database by the alert's `reason` or `failure`:
+    # a rule of the class that aggregated both away would let an auth failure join a network outage again,
+    # and one folding other reasons than hospmon.reasons.NETWORK_REASONS into `network` would too.
     reachability = set(yaml.safe_load(POLICY.read_text())["reachability"])
+    fold = f'"failure", "network", "reason", "{"|".join(sorted(NETWORK_REASONS))}"'
     kept = {}
     for path in (REPO / "rules").glob("*.yml"):
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
                 if rule.get("alert") in reachability and "hospmon_probe_failure" in rule["expr"]:
-                    by = re.search(r"by \(([^)]*)\)", rule["expr"])
-                    kept[rule["alert"]] = bool(by) and "reason" in by.group(1).replace(" ", "").split(",")
-    assert len(kept) >= 5 and all(kept.values()), kept
+                    expr = rule["expr"]
+                    by = re.search(r"by \(([^)]*)\)", expr)
+                    kept_by = set(by.group(1).replace(" ", "").split(",")) if by else set()
+                    folded = fold in expr and ("failure" in kept_by or "without (reason)" in expr)
+                    kept[rule["alert"]] = "reason" in kept_by or folded
+    assert len(kept) >= 7 and all(kept.values()), kept
+    assert {"CIProbeFailed", "ClinicalWebDown", "DatabaseDown"} <= kept.keys()
 
 
 def test_policy_names_only_alerts_our_rules_raise() -> None:

@@ -125,7 +125,8 @@ def _paged(pages: list[Page], want: Paged, day: dt.date) -> list[str]:
         return [f"{what}: first paged at {_hm(min(p.at for p in got))}, expected by {want.by}"]
     if want.times is not None and len(got) != want.times:
         return [f"{what}: paged {len(got)} times, expected {want.times}"]
-    return []
+    first = min(got, key=lambda p: p.at)
+    return [f"{what}: {first.subject!r} lacks {p!r}" for p in want.saying if p not in first.subject]
 
 
 def _not_paged(pages: list[Page], nope: NotPaged, day: dt.date) -> list[str]:

@@ -60,6 +60,8 @@ class Paged(StrictModel):
     """A CI the message names in its subject."""
     times: int | None = None
     """Exactly this many messages (on this channel, about this CI, from `not_before`, if given)."""
+    saying: list[str] = []
+    """Phrases the first such message's subject must contain: why the person is woken."""
 
 
 class NotPaged(StrictModel):
