@@ -4,9 +4,9 @@ Open without a login from the hospital's clinical networks (``wards.status_netwo
 read token of ``wards.status_token_file``: typed once into the page's sign-in form, or sent by a ward display
 as ``Authorization: Bearer``. A sign-in leaves a signed grant in a cookie, never the token: it lasts
 ``wards.status_sign_in_hours`` and dies when the token changes. Wrong tokens are counted per address in the
-store (as console logins are), so guessing stops at MAX_SIGN_IN_FAILURES across workers and replicas. A token
-in the link (``?token=``) is refused, never used: links end up in proxy logs and browser history. Read-only;
-refreshes itself every minute.
+store (as console logins are), typed or sent in the header alike, so guessing stops at MAX_SIGN_IN_FAILURES
+across workers and replicas. A token in the link (``?token=``) is refused, never used: links end up in proxy
+logs and browser history. Read-only; refreshes itself every minute.
 """
 
 from __future__ import annotations
@@ -67,13 +67,7 @@ def _granted(router: Router, grant: str, now: dt.datetime) -> bool:
     return isinstance(issued, int) and now.timestamp() - issued < hours * 3600
 
 
-def _allowed(router: Router) -> bool:
-    token = router.settings.status_token
-    scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and _token_matches(bearer.strip(), token):
-        return True
-    if _granted(router, request.cookies.get(COOKIE, ""), current_state().now()):
-        return True
+def _on_clinical_network(router: Router) -> bool:
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
@@ -82,6 +76,26 @@ def _allowed(router: Router) -> bool:
         address in ipaddress.ip_network(net, strict=False)
         for net in router.settings.file.wards.status_networks
     )
+
+
+def _gate(router: Router, now: dt.datetime) -> Response | None:
+    """Return what keeps this request from the page (the form, or a wait), or None when nothing does."""
+    token = router.settings.status_token
+    scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer":
+        # A display's header is a guess as much as the form's: one count per address covers both.
+        refused = _attempt(bearer.strip(), token, now)
+        if refused is None:
+            return None
+        if refused == "too_many_tries":
+            return _wait(router)
+    if _granted(router, request.cookies.get(COOKIE, ""), now) or _on_clinical_network(router):
+        return None
+    lapsed = COOKIE in request.cookies and token is not None
+    form = _sign_in(router, 403, _("Your sign-in has ended; type the token again.") if lapsed else "")
+    if lapsed:  # expired, from before the token changed, or a raw token as older versions kept
+        form.delete_cookie(COOKIE, path="/status", secure=secure_cookies(), httponly=True, samesite="Lax")
+    return form
 
 
 def _sign_in(router: Router, status: int, message: str) -> Response:
@@ -97,6 +111,28 @@ def _refused(reason: str) -> None:
     current_state().counters.status_sign_in_refused.labels(reason).inc()
 
 
+def _attempt(given: str, token: str | None, now: dt.datetime) -> str | None:
+    """Check a typed or sent token, MAX_SIGN_IN_FAILURES wrong per address: None if right, else why not."""
+    key = f"status:{request.remote_addr or ''}"[:200]
+    with writing() as session:
+        # Counted before the token is compared, so the right token after a run of guesses waits too.
+        if recent_failures(key, session=session, now=now) >= MAX_SIGN_IN_FAILURES:
+            reason = "too_many_tries"
+        elif _token_matches(given, token):
+            return None
+        else:
+            record_failure([key], session=session, now=now)
+            reason = "wrong_token"
+    _refused(reason)
+    return reason
+
+
+def _wait(router: Router) -> Response:
+    wait = _sign_in(router, 429, _("Too many wrong tokens from this computer; try again in 15 minutes."))
+    wait.headers["Retry-After"] = str(int(FAILURE_WINDOW.total_seconds()))
+    return wait
+
+
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError) -> Response:
     _refused("expired_form")
@@ -108,21 +144,11 @@ def sign_in() -> Response | HttpResponse:
     """Check the typed read token (at most MAX_SIGN_IN_FAILURES wrong per address) and grant this browser."""
     check_csrf()
     state = current_state()
-    router, now, key = state.router, state.now(), f"status:{request.remote_addr or ''}"[:200]
-    token = router.settings.status_token
-    with writing() as session:
-        # Checked before the token, so the right token after a run of guesses waits too.
-        limited = recent_failures(key, session=session, now=now) >= MAX_SIGN_IN_FAILURES
-        right = not limited and _token_matches(request.form.get("token", "").strip(), token)
-        if not limited and not right:
-            record_failure([key], session=session, now=now)
-    if limited:
-        _refused("too_many_tries")
-        wait = _sign_in(router, 429, _("Too many wrong tokens from this computer; try again in 15 minutes."))
-        wait.headers["Retry-After"] = str(int(FAILURE_WINDOW.total_seconds()))
-        return wait
-    if not right or token is None:
-        _refused("wrong_token")
+    router, now, token = state.router, state.now(), state.router.settings.status_token
+    refused = _attempt(request.form.get("token", "").strip(), token, now)
+    if refused == "too_many_tries":
+        return _wait(router)
+    if refused is not None or token is None:
         return _sign_in(router, 401, _("That is not the status page's token."))
     hours = router.settings.file.wards.status_sign_in_hours
     done = redirect(url_for(".status_page", lang=request.args.get("lang")), code=303)
@@ -157,12 +183,9 @@ def status_page() -> Response | HttpResponse | str:
         # Never used, never echoed: a token in a link is already in a proxy log and the browser's history.
         message = _("Tokens in links are not accepted: open /status without ?token= and type the token here.")
         return _sign_in(router, 400, message)
-    if not _allowed(router):
-        lapsed = COOKIE in request.cookies and router.settings.status_token is not None
-        form = _sign_in(router, 403, _("Your sign-in has ended; type the token again.") if lapsed else "")
-        if lapsed:  # expired, from before the token changed, or a raw token as older versions kept
-            form.delete_cookie(COOKIE, path="/status", secure=secure_cookies(), httponly=True, samesite="Lax")
-        return form
+    refused = _gate(router, now)
+    if refused is not None:
+        return refused
     recent = now - dt.timedelta(hours=router.settings.file.wards.recovered_hours)
     with state.sessions() as session:
         states = service_states(router, session=session)
