@@ -205,6 +205,8 @@ class WardsConfig(StrictModel):
     status_token_file: str | None = None
     """A shared read token for clinical staff outside those networks: typed into the page's sign-in form, or
     sent by a ward display as ``Authorization: Bearer``; never accepted in a link (``?token=``)."""
+    status_sign_in_hours: float = Field(default=12.0, gt=0, le=168)
+    """How long a sign-in to the status page lasts (one shift): then the browser asks for the token again."""
     prometheus_url: str | None = None
     """Where to read the live registration rate for the patient-facing blast radius (the address only)."""
     prometheus_auth: HttpAuthConfig = HttpAuthConfig()

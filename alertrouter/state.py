@@ -17,15 +17,17 @@ from alertrouter.context import Router
 from hospmon.phi import RULES
 
 OUTCOMES = ("new", "repeat", "resolved", "stale")
+SIGN_IN_REFUSALS = ("wrong_token", "too_many_tries", "expired_form")
 
 
 @dataclass
 class Counters:
-    """This process's intake counters, created at start-up so they exist at zero."""
+    """This process's intake and status sign-in counters, created at start-up so they exist at zero."""
 
     requests: Counter
     alerts: Counter
     phi_refused: Counter
+    status_sign_in_refused: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None) -> Counters:
@@ -46,13 +48,21 @@ class Counters:
             ["rule"],
             registry=registry,
         )
+        status_sign_in_refused = Counter(
+            "hospmon_router_status_signin_refused",
+            "Status page sign-ins refused, by reason (never the typed value).",
+            ["reason"],
+            registry=registry,
+        )
         for code in ("200", "400", "401", "413", "503"):
             requests.labels(code)
         for outcome in OUTCOMES:
             alerts.labels(outcome)
         for rule in RULES:
             phi_refused.labels(rule)
-        return cls(requests, alerts, phi_refused)
+        for reason in SIGN_IN_REFUSALS:
+            status_sign_in_refused.labels(reason)
+        return cls(requests, alerts, phi_refused, status_sign_in_refused)
 
 
 @dataclass

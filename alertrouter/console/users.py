@@ -74,9 +74,16 @@ def get_user_by_name(username: str, *, session: Session) -> User | None:
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
-def _failures(key: str, since: dt.datetime, session: Session) -> int:
-    query = select(func.count()).where(LoginFailure.key == key, LoginFailure.at > since)
+def recent_failures(key: str, *, session: Session, now: dt.datetime) -> int:
+    """Count a key's failures (``user:``, ``addr:`` or ``status:``) in the last FAILURE_WINDOW."""
+    query = select(func.count()).where(LoginFailure.key == key, LoginFailure.at > now - FAILURE_WINDOW)
     return int(session.execute(query).scalar_one())
+
+
+def record_failure(keys: list[str], *, session: Session, now: dt.datetime) -> None:
+    """Count one failure against each key, and drop failures too old to count (the table stays small)."""
+    session.add_all([LoginFailure(key=key, at=now) for key in keys])
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * FAILURE_WINDOW))
 
 
 def login(
@@ -87,18 +94,16 @@ def login(
     Failures are counted in the store per user name and per address, so the limit holds across replicas.
     The session the browser had before (if any) is dropped: a login always rotates the session id.
     """
-    since = now - FAILURE_WINDOW
     user_key, addr_key = f"user:{username.lower()}"[:200], f"addr:{address}"[:200]
     if (
-        _failures(user_key, since, session) >= MAX_FAILURES_PER_USER
-        or _failures(addr_key, since, session) >= MAX_FAILURES_PER_ADDRESS
+        recent_failures(user_key, session=session, now=now) >= MAX_FAILURES_PER_USER
+        or recent_failures(addr_key, session=session, now=now) >= MAX_FAILURES_PER_ADDRESS
     ):
         raise RateLimited
     user = get_user_by_name(username, session=session)
     ok = check_password(password, user.password_hash if user else _DUMMY_HASH.decode())
     if user is None or not ok or not user.active:
-        session.add_all([LoginFailure(key=user_key, at=now), LoginFailure(key=addr_key, at=now)])
-        session.execute(delete(LoginFailure).where(LoginFailure.at < now - 4 * FAILURE_WINDOW))
+        record_failure([user_key, addr_key], session=session, now=now)
         raise BadLogin
     session.execute(delete(LoginFailure).where(LoginFailure.key == user_key))
     if old_token:

@@ -216,6 +216,80 @@ def test_a_token_in_the_link_is_refused_and_never_echoed(outside: FlaskClient, l
     assert outside.get("/status").status_code == 403  # nothing was remembered either
 
 
+def _signed_in(client: FlaskClient, token: str = WARD_TOKEN) -> str:
+    """Sign a browser in through the form; return what its cookie holds."""
+    posted = client.post("/status", data={"token": token, "csrf": csrf_of(client.get("/status").text)})
+    assert posted.status_code == 303
+    cookie = client.get_cookie("hospmon_status", path="/status")
+    assert cookie is not None
+    return cookie.value
+
+
+def _at(client: FlaskClient, moment: dt.datetime) -> None:
+    client.application.extensions["hospmon_router"].now = lambda: moment.astimezone(dt.UTC)
+
+
+SHIFT = dt.datetime(2026, 12, 7, 7, 30, tzinfo=SHANGHAI)
+
+
+def test_a_sign_in_lasts_one_shift_and_keeps_no_token(outside: FlaskClient) -> None:
+    """The day nurse signs in at 07:30: the ward PC's cookie holds a grant, never the token, and at 19:30 the
+    night nurse is asked for the token again. A cookie holding the token (as kept before) opens nothing."""
+    _at(outside, SHIFT)
+    grant = _signed_in(outside)
+    assert WARD_TOKEN not in grant
+    _at(outside, SHIFT + dt.timedelta(hours=11, minutes=59))
+    assert outside.get("/status").status_code == 200
+    _at(outside, SHIFT + dt.timedelta(hours=12))
+    ended = outside.get("/status")
+    assert ended.status_code == 403 and "登录已失效" in ended.text and 'name="token"' in ended.text
+    old_pc = _from(outside.application, "192.168.8.10")
+    old_pc.set_cookie("hospmon_status", WARD_TOKEN, path="/status")
+    assert old_pc.get("/status").status_code == 403
+    assert old_pc.get_cookie("hospmon_status", path="/status") is None  # and the browser forgets it
+
+
+def test_a_copied_cookie_dies_when_the_token_is_rotated(outside: FlaskClient, tmp_path: Path) -> None:
+    """A ward PC's cookie was copied (a shared PC, a browser sync); IT writes a new token and restarts the
+    router: the copy opens nothing, while the nurse typing the new token gets in."""
+    copied = _signed_in(outside)
+    (tmp_path / "status-token").write_text("ward-read-token-rotated-4567\n")
+    restarted = create_app(load_router(outside.application.extensions["hospmon_router"].router.settings.path))
+    try:
+        thief = _from(restarted, "192.168.8.11")
+        thief.set_cookie("hospmon_status", copied, path="/status")
+        assert thief.get("/status").status_code == 403
+        nurse = _from(restarted, "192.168.8.12")
+        _signed_in(nurse, "ward-read-token-rotated-4567")
+        assert nurse.get("/status").status_code == 200
+    finally:
+        restarted.extensions["hospmon_router"].engine.dispose()
+
+
+def test_guessing_the_token_stops_after_ten_tries(outside: FlaskClient) -> None:
+    """Someone on the guest Wi-Fi guesses the token, in the form and as a display's header: the 11th try waits
+    15 minutes, even with the right token, while the clinic PC next to it still signs in; every refusal is
+    counted, never what was typed."""
+    _at(outside, SHIFT)
+    csrf = csrf_of(outside.get("/status").text)
+    for n in range(5):
+        assert outside.post("/status", data={"token": f"guess-{n}", "csrf": csrf}).status_code == 401
+        assert outside.get("/status", headers={"Authorization": f"Bearer guess-{n}"}).status_code == 403
+    eleventh = outside.post("/status?lang=en", data={"token": "guess-10", "csrf": csrf})
+    assert eleventh.status_code == 429 and eleventh.headers["Retry-After"] == "900"
+    assert "Too many wrong tokens" in eleventh.text and "guess-10" not in eleventh.text
+    right = outside.post("/status", data={"token": WARD_TOKEN, "csrf": csrf})
+    assert right.status_code == 429 and "输错令牌次数过多" in right.text
+    assert outside.get("/status", headers={"Authorization": f"Bearer {WARD_TOKEN}"}).status_code == 429
+    _signed_in(_from(outside.application, "192.168.8.20"))  # another address is not held up
+    registry = outside.application.extensions["hospmon_router"].registry
+    refused = "hospmon_router_status_signin_refused_total"
+    assert registry.get_sample_value(refused, {"reason": "wrong_token"}) == 10
+    assert registry.get_sample_value(refused, {"reason": "too_many_tries"}) == 3
+    _at(outside, SHIFT + dt.timedelta(minutes=16))
+    _signed_in(outside)  # the wait is over
+
+
 def test_the_incident_page_counts_the_patients_affected(hospital: Hospital, live_rate: str) -> None:
     """The engineer opening the HIS database incident reads what the outage means in counts only: the wards
     and beds of the departments the HIS serves, and the registrations an hour lost. The ICU floor-5 switch's
