@@ -148,10 +148,21 @@ def reassign(
 
 
 def merge(incident_id: int, *, session: Session, by: str, into: int, now: dt.datetime) -> Incident:
-    """File an incident under another (open) one as caused by it: it stops paging while that one is open."""
+    """File an open incident under another open one as caused by it: no pages while that one is open."""
     if into == incident_id:
         raise ApiError(400, T("into: an incident cannot be merged into itself"))
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    if inc.status not in OPEN:
+        # A page loaded before someone else ended it: filing an ended incident under a cause would put an
+        # entry after its resolve on both timelines, and quieten its re-fire under that cause.
+        raise ApiError(
+            409,
+            T(
+                "incident {id} is {status}; only open incidents are merged",
+                id=incident_id,
+                status=T(inc.status),
+            ),
+        )
     target = get_incident_or_raise(into, session=session, lock=True)
     root = session.get(Incident, target.parent_id) if target.parent_id else target
     assert root is not None

@@ -32,9 +32,8 @@ from alertrouter.console.web import (
     secure_cookies,
     see_other,
     viewer,
-    writing,
 )
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 
 def _login_form(status: int = 200, message: str = "") -> HttpResponse:
