@@ -19,6 +19,7 @@ from alertrouter.console.models import AuditEntry
 from alertrouter.context import Router, load_router
 from alertrouter.errors import ApiError
 from alertrouter.models import Event, Incident, Notification
+from alertrouter.policy.rota import RotaChange
 from demo.servers.process import free_port
 from tests.console.conftest import csrf_of, incident_id, login, seed
 from tests.router.conftest import API_TOKEN, auth
@@ -139,3 +140,23 @@ def test_a_step_failing_after_the_first_writes_keeps_none_of_them(
     done = _store(app, 1)
     assert done["incidents"][0][1:3] == ("network", "zhao.min") and done["pages"] > before["pages"]
     assert done["audit"][-1] == ("reassign", "wang.lei")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_lead_cancelling_another_teams_cover_keeps_it(app: Flask, users: object) -> None:
+    """The admin has Liu Yang cover infra's Wednesday night. Wang Lei, the network lead, on his own team's
+    plan, posts the cancel of that cover (its number from another tab): the cancel writes first, then the
+    team check refuses it. Infra's cover holds, and nothing about it is audited."""
+    _at(app, NIGHT - dt.timedelta(days=1))
+    admin, admin_csrf = _engineer(app, "admin")
+    night = {"start": "2026-12-02T20:00", "end": "2026-12-03T08:30", "person": "liu.yang", "reason": "cover"}
+    assert admin.post("/console/oncall/infra/override", data={"csrf": admin_csrf, **night}).status_code == 303
+    wang, csrf = _engineer(app, "wang.lei")
+    with app.extensions["hospmon_router"].sessions() as session:
+        cover = session.execute(select(RotaChange.id).where(RotaChange.team == "infra")).scalar_one()
+    resp = wang.post("/console/oncall/network/cancel", data={"csrf": csrf, "change": str(cover)})
+    assert resp.status_code == 403
+    with app.extensions["hospmon_router"].sessions() as session:
+        assert session.get(RotaChange, cover).cancelled_at is None  # type: ignore[union-attr]
+        audited = session.execute(select(AuditEntry.action)).scalars().all()
+    assert "oncall_cancel" not in audited and "oncall_override" in audited
