@@ -89,7 +89,7 @@ def test_stale_page_merge_after_resolve_is_refused_in_the_engineers_language(
     late = zhao.post(
         f"/console/incidents/{his}/merge", data={"csrf": zhao_csrf, "into": str(core)}, headers=ZH
     )
-    assert late.status_code == 409 and f"事件 {his} 当前为已解决" in late.text, late.text
+    assert late.status_code == 409 and f"事件 {his} 当前为已解决；只能归并未关闭的事件" in late.text
     assert _store(app, core, his) == resolved
     # The same from the API (the token's actor is wang.lei): the same refusal, nothing kept.
     api = client.post(f"/api/v1/incidents/{his}/merge", json={"into": core}, headers=auth(API_TOKEN))
