@@ -208,8 +208,9 @@ def _split_alert(
     firing = alert.status == "firing"
     fields = incident_fields(
         router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
-        summary=str(alert.annotations.get("summary", "")), firing=firing, decision=decision, owner=owner,
-        now=now,
+        summary=str(alert.annotations.get("summary", "")),
+        summary_zh=str(alert.annotations.get("summary_zh", "")), firing=firing, decision=decision,
+        owner=owner, now=now,
     )  # fmt: skip
     new = Incident(**fields, open_key=None, next_escalation_at=now if firing else None)
     session.add(new)

@@ -38,7 +38,8 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     title_msg: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    """A title the router wrote (an on-call gap) as a message (`alertrouter.msg`); None: an alert's title."""
+    """The title as a message (`alertrouter.msg`): one the router wrote (an on-call gap), or an alert's with
+    its rule's Chinese summary (`summary_zh`); None: an alert's title with no other language than `title`."""
     status: Mapped[str] = mapped_column(String(16), index=True)
     priority: Mapped[str] = mapped_column(String(2), index=True)
     explanation: Mapped[str] = mapped_column(Text)

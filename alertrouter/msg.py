@@ -41,6 +41,18 @@ class Joined:
         return self.sep.join(str(i) for i in self.items)
 
 
+@dataclass(frozen=True)
+class Said:
+    """Text that came already said in several languages (an alert's `summary` and `summary_zh`), not from
+    the catalogs; `english` is its English text, `others` maps a language to its text when there is one."""
+
+    english: str
+    others: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.english
+
+
 class Msg(str):
     """English text that remembers its template and arguments."""
 
@@ -78,6 +90,8 @@ def _encode(value: Any) -> Any:
         return {"msg": value.data()}
     if isinstance(value, Ref):
         return {"ref": [value.kind, value.id, value.english]}
+    if isinstance(value, Said):
+        return {"said": {"en": value.english, **dict(value.others)}}
     if isinstance(value, Joined):
         return {"join": [_encode(v) for v in value.items], "sep": value.sep}
     return value if isinstance(value, int | float) else str(value)
@@ -112,6 +126,9 @@ def _decode(value: Any, gettext: Callable[[str], str], name_of: NameOf, lang: st
         if "ref" in value:
             kind, ident, english = value["ref"]
             return name_of(str(kind), str(ident)) or str(english)
+        if "said" in value:
+            said = value["said"]
+            return str(said.get(lang) or said.get("en", ""))
         if "join" in value:
             sep = str(value.get("sep", ", "))
             sep = SEPARATORS.get(lang, {}).get(sep, sep)

@@ -45,6 +45,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from hospmon.config import Check, Strict
 from hospmon.phi_words import (
+    ALERT_WORDS,
     HAN_SURNAMES,
     HOSPITAL_WORDS,
     NUMERALS,
@@ -293,7 +294,7 @@ class PhiGuard:
         # Romanised names of the site's staff ("Wang Lei"): a note may say who was called, a label may not.
         self._staff = frozenset(" ".join(re.split(r"[ _.,^-]+", n.strip().lower())) for n in staff)
         self.tally = tally or RefusalTally()
-        words = {w for w in (*HOSPITAL_WORDS, *settings.allow_words, *extra_words) if w}
+        words = {w for w in (*HOSPITAL_WORDS, *ALERT_WORDS, *settings.allow_words, *extra_words) if w}
         # Inventory names like "核心交换机1" hold Han runs; those runs are allowed words too.
         self._words = frozenset(run for w in words for run in _HAN_RUN.findall(w))
         self._longest = max((len(w) for w in self._words), default=1)

@@ -67,6 +67,18 @@ HOSPITAL_WORDS = _words(
     """
 )
 
+# What the shipped rules' Chinese summaries (`summary_zh`) say between the values they name, word by word: the
+# router's guard reads an annotation as a value, where a short Han run is taken for a name unless it splits
+# into allowed words. No single character here is a surname (tests/test_phi.py), so no name is made of them.
+ALERT_WORDS = _words(
+    """
+    的 上 已 将 在 无 了 到 与 为 不 卷 查询 缺失 响应 丢失 丢弃 中断 事件 即将 耗尽 使用率 过高 出现 丢包
+    错包 出错 分析仪 分钟 写满 缓慢 天内 到期 过期 失去 通信 失败 停止 断开 重启 带宽 占满 归档 执行 拒收
+    拒绝 探测 无法 采集 未能 送达 来自 检查 状态 关联 复制 网卡 表空间 积压 缺纸 自检 节点 规则 证书 资源
+    超过 过载 连接池 错误 队列 内存 发出 掉盘 连接 设备
+    """
+)
+
 # Chinese numerals and the units that follow them in room and floor names ("五楼", "三病区" are not names).
 NUMERALS = "一二三四五六七八九十百零〇两"
 UNITS = "楼层区号室床栋座号科组站间"

@@ -10,6 +10,7 @@ from hospmon import phi
 from hospmon.config import ConfigError, validate
 from hospmon.phi import REDACTED, PhiGuard, PhiSettings
 from hospmon.phi_patterns import label_name_problem, pattern_problem
+from hospmon.phi_words import ALERT_WORDS, HAN_SURNAMES
 from tests.canary import CANARY, leaks
 
 
@@ -159,6 +160,16 @@ def test_free_text_keeps_its_words_and_loses_the_patient(guard: PhiGuard) -> Non
     assert clean.startswith("critical value for [redacted]")
     assert clean.endswith("; ward 5 notified")
     assert sorted(rules) == ["han_name", "mobile_phone", "record_number"]
+
+
+def test_a_chinese_alert_summary_keeps_its_words_and_loses_the_patient(guard: PhiGuard) -> None:
+    """The words a rule's `summary_zh` stands on pass; a patient's name a label brings in is still refused,
+    also beside them: no single allowed character is a surname a name could start with."""
+    words = {w for w in ALERT_WORDS if len(w) == 1}
+    assert words and not words & HAN_SURNAMES
+    clean, rules = guard.redact_text("core-sw-1 的端口 GE1/0/1（张三）已断开", where="annotations.summary_zh")
+    assert clean == "core-sw-1 的端口 GE1/0/1（[redacted]）已断开" and rules == ["han_name"]
+    assert guard.redact_text("刘的 已断开")[1] == ["han_name"]
 
 
 def test_labels_are_redacted_one_by_one(guard: PhiGuard) -> None:

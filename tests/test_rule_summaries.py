@@ -8,6 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from hospmon.phi import PhiGuard
+from tests.test_rules import ENGLISH
+
 REPO = Path(__file__).resolve().parent.parent
 LIVE = re.compile(r"\$value|\.Value|humanize")
 
@@ -40,9 +43,25 @@ def test_no_trap_rule_summary_freezes_a_measured_value() -> None:
                 for name, field in (rule.get("fields") or {}).items()
                 if isinstance(field, dict) and "oid" in field and not {"map", "part"} & set(field)
             } - identity
-            used = set(re.findall(r"\{(\w+)\}", rule.get("summary", "")))
+            said = rule.get("summary", "") + rule.get("summary_zh", "")
+            used = set(re.findall(r"\{(\w+)\}", said))
             if used & measured:
                 frozen.append(f"{path.name}: {rule['name']}: {rule['summary']}")
     assert not frozen, "trap summaries with a measured value (move it into the description):\n" + "\n".join(
         frozen
     )
+
+
+def test_every_shipped_event_rule_says_its_summary_in_chinese() -> None:
+    """A trap or syslog alert titles a Chinese page too: its `summary_zh` names the same fields, has no
+    English sentence and passes the PHI guard whole (receiver and router read annotations as values)."""
+    guard, problems = PhiGuard(), []
+    for path in sorted((REPO / "rules" / "events").glob("*.yml")):
+        for rule in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+            zh, fields = rule.get("summary_zh", ""), re.compile(r"\{\w+\}")
+            words = fields.sub(" ", zh)
+            if not zh or ENGLISH.search(words) or guard.find(fields.sub("x", zh)):
+                problems.append(f"{path.name}: {rule['name']}: {zh!r}")
+            elif set(fields.findall(zh)) != set(fields.findall(rule["summary"])):
+                problems.append(f"{path.name}: {rule['name']}: summary_zh names other fields than summary")
+    assert not problems, "event rules without a Chinese summary:\n" + "\n".join(problems)

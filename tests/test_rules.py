@@ -21,6 +21,10 @@ RULE_FILES = sorted((REPO / "rules").glob("*.yml"))
 TEST_FILES = sorted((REPO / "rules" / "tests").glob("*.yml"))
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
 SEVERITIES = {"critical", "warning", "info"}
+TEMPLATE_FIELD = re.compile(r"\{\{.*?\}\}")
+# Left once the fields are gone, a lowercase word ("is", "on", "battery") is English prose; acronyms and
+# product names (UPS, SNMP Trap, C-ECHO, RabbitMQ, Java) are what an engineer says in Chinese too.
+ENGLISH = re.compile(r"\b[a-z]{2,}\b")
 KEPT = ("ci", "service")
 
 
@@ -66,6 +70,12 @@ def test_alert_lint(path: Path, rule: dict[str, Any]) -> None:
     annotations = rule.get("annotations", {})
     for key in ("summary", "description"):
         assert annotations.get(key, "").strip(), f"{path.name}: {name}: {key} annotation is missing"
+    zh = annotations.get("summary_zh", "")
+    assert zh.strip(), f"{path.name}: {name}: summary_zh annotation is missing (the page's title in Chinese)"
+    english = ENGLISH.findall(TEMPLATE_FIELD.sub(" ", zh))
+    assert not english, f"{path.name}: {name}: summary_zh holds English {english}: say it in Chinese"
+    fields = set(TEMPLATE_FIELD.findall(annotations["summary"]))
+    assert set(TEMPLATE_FIELD.findall(zh)) == fields, f"{path.name}: {name}: summary_zh names other fields"
     expr = " ".join(rule["expr"].split())
     for clause in re.findall(r"\bby\s*\(([^)]*)\)", expr):
         labels = {x.strip() for x in clause.split(",")}

@@ -205,7 +205,8 @@ class Planner:
         now = self.now
         row = incident_fields(
             self.router, alertname=alert.alertname, ci=alert.ci, severity=alert.severity,
-            summary=alert.annotations.get("summary", ""), firing=firing, decision=decision, owner=owner,
+            summary=alert.annotations.get("summary", ""),
+            summary_zh=alert.annotations.get("summary_zh", ""), firing=firing, decision=decision, owner=owner,
             now=now,
         )  # fmt: skip
         row.update(

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from alertrouter.context import Router
 from alertrouter.intake.sql import Statements
 from alertrouter.models import Status
-from alertrouter.msg import msg_data, stored
+from alertrouter.msg import Said, T, msg_data, stored
 from alertrouter.owner import Owner
 from alertrouter.policy.priority import Decision
 
@@ -103,16 +103,24 @@ class Openings:
         return {**event, "incident_id": self.real(event["incident_id"]), "text": text, "data": data}
 
 
+def _title_msg(alertname: str, ci: str | None, summary: str, summary_zh: str) -> dict[str, Any] | None:
+    """Keep the alert's own Chinese summary (its rule's `summary_zh`) to title the incident for zh readers."""
+    what = T("{alert} on {ci}", alert=alertname, ci=ci or T("no CI"))
+    return stored(T("{what}: {summary}", what=what, summary=Said(summary, (("zh", summary_zh),))))
+
+
 def incident_fields(
     router: Router, *, alertname: str, ci: str | None, severity: str, summary: str, firing: bool,
-    decision: Decision, owner: Owner, now: dt.datetime,
+    decision: Decision, owner: Owner, now: dt.datetime, summary_zh: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """Return the columns of an incident opened by one alert: its title, priority and owner, each with why."""
     base = f"{alertname} on {ci or 'no CI'}"
     # State the alert once: a summary that only repeats it adds nothing.
-    title = base + (f": {summary}" if summary and summary != base else "")
+    adds = bool(summary) and summary != base
+    title = base + (f": {summary}" if adds else "")
     return dict(
         title=title[:300],
+        title_msg=_title_msg(alertname, ci, summary, summary_zh) if adds and summary_zh else None,
         status=Status.triggered if firing else Status.resolved,
         priority=decision.priority,
         explanation=decision.explanation,

@@ -73,7 +73,7 @@ def incident_title(inc: Incident, lang: str, inventory: Inventory) -> str:
         rest = ""
     _ = translator(lang)
     base = _("%(alert)s on %(ci)s") % {"alert": inc.alertname, "ci": inc.ci or _("no CI")}
-    return f"{base}: {rest}" if rest else base
+    return _("{what}: {summary}").format(what=base, summary=rest) if rest else base
 
 
 def facts(router: Router, inc: Incident, *, session: Session) -> Facts:

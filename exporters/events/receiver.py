@@ -229,6 +229,8 @@ class Receiver:
         for name, template in rule.labels.items():
             labels[name] = guard.redact(name, render(template, fields, MAX_LABEL_CHARS))
         notes = {"summary": guard.redact_text(render(rule.summary, fields), where="summary")[0]}
+        if rule.summary_zh:
+            notes["summary_zh"] = guard.redact_text(render(rule.summary_zh, fields), where="summary_zh")[0]
         if rule.description:
             notes["description"] = guard.redact_text(render(rule.description, fields), where="description")[0]
         notes.update(rule=rule.name, sender=sender.name)

@@ -60,7 +60,7 @@ def check_rule(rule: Rule) -> Iterable[tuple[str, str]]:
                 f"set by the receiver; rules may not set {', '.join(sorted(RESERVED_LABELS))}",
             )
     templates = {f"labels.{k}": v for k, v in rule.labels.items()}
-    templates.update(summary=rule.summary, description=rule.description)
+    templates.update(summary=rule.summary, summary_zh=rule.summary_zh, description=rule.description)
     for key, template in templates.items():
         for name in TEMPLATE_RE.findall(template):
             if name not in known:

@@ -94,6 +94,9 @@ class Rule(StrictModel):
     key: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     summary: str
+    summary_zh: str = Field(
+        default="", description="the summary in Chinese; none: Chinese pages say `summary`"
+    )
     description: str = ""
     resolve: Resolve | None = None
     expire_seconds: float | None = Field(default=None, gt=0)

@@ -114,6 +114,7 @@ def test_expired_certificate_shows_its_expiry_and_fires_the_alert(
         "exp_labels": {"severity": "critical", **target_labels},
         "exp_annotations": {
             "summary": "TLS certificate of emr-app-1 has expired",
+            "summary_zh": "emr-app-1 的 TLS 证书已过期",
             "description": (
                 f"The certificate served at {target} (CI emr-app-1, service emr) has expired: browsers and "
                 "interfaces refuse the connection. Install a renewed certificate now."

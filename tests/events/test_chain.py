@@ -133,6 +133,7 @@ def test_ups_informs_are_acknowledged_on_battery_then_back_on_mains(chain: Chain
     [alert] = chain.am_alerts("ups-mr1-01")
     assert alert["labels"]["alertname"] == "UPSOnBattery"
     assert alert["annotations"]["summary"] == "UPS ups-mr1-01 runs on battery: mains power is lost"
+    assert alert["annotations"]["summary_zh"] == "UPS ups-mr1-01 正在电池供电\uff1a市电中断"
     # Mains is back: the UPS removes its on-battery alarm, this time as an SNMPv3 inform.
     removed = ["", "1.3.6.1.2.1.33.2.4", "1.3.6.1.2.1.33.1.6.2.1.2.1", "o", "1.3.6.1.2.1.33.1.6.3.2"]
     chain.snmp("snmpinform", "127.0.0.3", V3, removed)

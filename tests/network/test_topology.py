@@ -82,6 +82,7 @@ def test_exporter_serves_drift_and_the_rule_fires(observed: Path, tmp_path: Path
     scrape = {"job": "inventory", "instance": f"127.0.0.1:{port}", "service": "network", "department": "it"}
     scrape["tier"] = "1"
     summary = "Inventory dependencies of {ci} differ from the wire ({drift} link with {peer})"
+    summary_zh = "{ci} 的配置项依赖与实际连线不符\uff08与 {peer} 的链路 {drift}\uff09"
     description = (
         "Discovery and the inventory disagree about {ci} and {peer}. Undeclared: LLDP/CDP shows them "
         "connected but neither depends_on the other. Absent: the inventory declares the dependency but "
@@ -93,6 +94,7 @@ def test_exporter_serves_drift_and_the_rule_fires(observed: Path, tmp_path: Path
             "exp_labels": {**scrape, "severity": "warning", "ci": ci, "peer": peer, "drift": drift},
             "exp_annotations": {
                 "summary": summary.format(ci=ci, peer=peer, drift=drift),
+                "summary_zh": summary_zh.format(ci=ci, peer=peer, drift=drift),
                 "description": description.format(ci=ci, peer=peer),
             },
         }
@@ -117,6 +119,7 @@ def test_exporter_serves_drift_and_the_rule_fires(observed: Path, tmp_path: Path
                         "exp_labels": {**scrape, "severity": "info", "ci": "old-sw-9"},
                         "exp_annotations": {
                             "summary": "old-sw-9 did not answer discovery",
+                            "summary_zh": "old-sw-9 未响应拓扑发现",
                             "description": "old-sw-9 (service network) is monitored by SNMP and its address "
                             "was scanned, but it gave no answer: it may be gone, renumbered, or its SNMP "
                             "access changed. Check the device and its entry in the inventory.",

@@ -11,19 +11,25 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 from flask import Flask
+from sqlalchemy import select
 
 from alertrouter.app import create_app
 from alertrouter.console.models import Cause
 from alertrouter.console.resolutions import ProblemRule, resolve_with_cause
 from alertrouter.context import load_router
-from alertrouter.notify.pages import SMS_LIMIT
+from alertrouter.models import Incident
+from alertrouter.notify.pages import SMS_LIMIT, incident_title
 from alertrouter.worker.run import Worker
 from tests.console.test_zh_console import data_words, english_words
 from tests.router.conftest import API_TOKEN, auth, dba_gap_policy
 from tests.router.payloads import alert, iso, webhook
+from tests.router.servers import MetricTarget
 from tests.servers import JsonReceiver as Receiver
+from tests.servers import get_json, prometheus, wait_for
 
+REPO = Path(__file__).resolve().parents[2]
 MORNING = dt.datetime(2026, 12, 7, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 in Shanghai
 BASE = "https://router.hospital.example"
 
@@ -214,3 +220,65 @@ def test_an_on_call_gap_is_paged_in_chinese(paging_app: Flask, receiver: Receive
     _run_worker(paging_app)
     card = _posts(receiver)["wecom"][1]["markdown"]["content"]
     assert card.startswith("### [P3] #1 数据库组 自 2026-12-09 09:30 起无人值班"), card
+
+
+def _fired_by_prometheus(tmp_path: Path, rules: str, metric: str, labels: str, ci: str) -> dict[str, Any]:
+    """Return the alert a real Prometheus fires from a shipped rule file on one scraped gauge."""
+    target = MetricTarget(metric, labels)
+    target.values[ci] = 900
+    config = yaml.safe_dump(
+        {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(REPO / "rules" / rules)],
+            "scrape_configs": [
+                {"job_name": "lis", "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}
+            ],
+        }
+    )
+    try:
+        with prometheus(config, tmp_path / "prom") as url:
+            return wait_for(  # type: ignore[no-any-return]
+                lambda: [
+                    a for a in get_json(f"{url}/api/v1/alerts")["data"]["alerts"] if a["state"] == "firing"
+                ],
+                what="the alert to fire",
+            )[0]
+    finally:
+        target.stop()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_critical_value_waiting_is_paged_with_its_chinese_summary(
+    paging_app: Flask, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Monday 09:30 a chemistry critical value (危急值) has waited 15 minutes for a clinician: the shipped LIS
+    rule fires in Prometheus and the lab engineer's card says what waits in Chinese, as the rule's
+    `summary_zh` puts it; an English reader of the same incident reads the rule's English `summary`. A
+    site's own rule with no `summary_zh` keeps its English summary in a Chinese title."""
+    fired = _fired_by_prometheus(
+        tmp_path, "pacs_lis.yml", "hospmon_lis_critical_value_oldest_pending_seconds",
+        'service="lis",section="CHEM"', "lis-db",
+    )  # fmt: skip
+    assert fired["labels"]["alertname"] == "LisCriticalValueNotNotified"
+    page = alert("lis-db", MORNING - dt.timedelta(minutes=1), name=fired["labels"]["alertname"])
+    page["labels"], page["annotations"] = fired["labels"], fired["annotations"]
+    own = alert("his-db", MORNING, name="SiteReportQueueStuck", severity="warning")
+    own["annotations"] = {"summary": "Report queue of his-db is stuck"}
+    client = paging_app.test_client()
+    assert client.post("/webhook/alertmanager", json=webhook(page, own), headers=auth()).status_code == 200
+    _run_worker(paging_app)
+    card = next(b["markdown"]["content"] for p, b in receiver.posts if p.startswith("/wecom"))
+    assert card.startswith("### [P1] #1 lis-db：LisCriticalValueNotNotified：CHEM 有危急值等待通知"), card
+    assert "A critical value" not in card and "waits for notification" not in card
+    state = paging_app.extensions["hospmon_router"]
+    with state.sessions() as session:
+        lis, site = (
+            session.scalars(select(Incident).where(Incident.ci == c)).one() for c in ("lis-db", "his-db")
+        )
+        english = incident_title(lis, "en", state.router.inventory)
+        assert (
+            english
+            == "LisCriticalValueNotNotified on lis-db: A critical value in CHEM waits for notification"
+        )
+        own_zh = incident_title(site, "zh", state.router.inventory)
+        assert own_zh == "his-db：SiteReportQueueStuck：Report queue of his-db is stuck"
