@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from alertrouter.context import Router
 from alertrouter.errors import ApiError
-from alertrouter.incidents import get_incident_or_raise, reopen
+from alertrouter.incidents import get_incident_or_raise, refuse_unless_open, reopen
 from alertrouter.intake.opening import incident_fields
 from alertrouter.models import OPEN, Alert, Incident, IncidentDepartment, Status
-from alertrouter.msg import T
+from alertrouter.msg import N_, T
 from alertrouter.notify.queue import page
 from alertrouter.owner import owner_of
 from alertrouter.policy.oncall import on_call
@@ -35,15 +35,7 @@ def snooze(incident_id: int, *, session: Session, by: str, minutes: int, now: dt
     if not 1 <= minutes <= MAX_SNOOZE:
         raise ApiError(400, T("minutes: from 1 to {most}", most=MAX_SNOOZE))
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
-    if inc.status not in OPEN:
-        raise ApiError(
-            409,
-            T(
-                "incident {id} is {status}; only open incidents are snoozed",
-                id=incident_id,
-                status=T(inc.status),
-            ),
-        )
+    refuse_unless_open(inc, N_("incident {id} is {status}; only open incidents are snoozed"))
     until = now + dt.timedelta(minutes=minutes)
     inc.status, inc.acknowledged_at, inc.acknowledged_by = Status.triggered, None, None
     inc.escalation_step, inc.next_escalation_at = 0, until
@@ -102,15 +94,7 @@ def reassign(
     """Hand an open incident to another team (its on-call person, unless one is named) and page them."""
     inv = router.inventory
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
-    if inc.status not in OPEN:
-        raise ApiError(
-            409,
-            T(
-                "incident {id} is {status}; only open incidents are reassigned",
-                id=incident_id,
-                status=T(inc.status),
-            ),
-        )
+    refuse_unless_open(inc, N_("incident {id} is {status}; only open incidents are reassigned"))
     team = team or inc.team
     if team not in inv.teams:
         raise ApiError(400, T("team: unknown {team}", team=repr(team)))
@@ -148,10 +132,13 @@ def reassign(
 
 
 def merge(incident_id: int, *, session: Session, by: str, into: int, now: dt.datetime) -> Incident:
-    """File an incident under another (open) one as caused by it: it stops paging while that one is open."""
+    """File an open incident under another open one as caused by it: no pages while that one is open."""
     if into == incident_id:
         raise ApiError(400, T("into: an incident cannot be merged into itself"))
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
+    # A page loaded before someone else ended it: filing an ended incident under a cause would put an entry
+    # after its resolve on both timelines, and quieten its re-fire under that cause.
+    refuse_unless_open(inc, N_("incident {id} is {status}; only open incidents are merged"))
     target = get_incident_or_raise(into, session=session, lock=True)
     root = session.get(Incident, target.parent_id) if target.parent_id else target
     assert root is not None

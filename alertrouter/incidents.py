@@ -17,7 +17,7 @@ from alertrouter.db import is_postgres
 from alertrouter.errors import ApiError, NotFound
 from alertrouter.intake.ending import release_children
 from alertrouter.models import OPEN, Alert, Event, Incident, IncidentDepartment, Status
-from alertrouter.msg import Joined, T
+from alertrouter.msg import N_, Joined, T
 from alertrouter.timeline import record
 
 
@@ -86,6 +86,12 @@ def children_of(incident_id: int, *, session: Session) -> list[int]:
     return list(session.execute(select(Incident.id).where(Incident.parent_id == incident_id)).scalars())
 
 
+def refuse_unless_open(inc: Incident, refusal: str) -> None:
+    """Refuse (409) an action on an ended incident; `refusal` is a template (N_) with {id} and {status}."""
+    if inc.status not in OPEN:
+        raise ApiError(409, T(refusal, id=inc.id, status=T(inc.status)))
+
+
 def acknowledge(incident_id: int, *, session: Session, by: str, now: dt.datetime) -> Incident:
     """Acknowledge a triggered incident; escalation stops."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
@@ -102,15 +108,7 @@ def acknowledge(incident_id: int, *, session: Session, by: str, now: dt.datetime
 def assign(incident_id: int, *, session: Session, to: str, by: str, now: dt.datetime) -> Incident:
     """Hand an open incident to a person."""
     inc = get_incident_or_raise(incident_id, session=session, lock=True)
-    if inc.status not in OPEN:
-        raise ApiError(
-            409,
-            T(
-                "incident {id} is {status}; only open incidents are assigned",
-                id=incident_id,
-                status=T(inc.status),
-            ),
-        )
+    refuse_unless_open(inc, N_("incident {id} is {status}; only open incidents are assigned"))
     before = inc.assignee
     inc.assignee = to
     record(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from alertrouter.context import Router
+from alertrouter.db import transaction
 from hospmon.phi import RULES
 
 OUTCOMES = ("new", "repeat", "resolved", "stale")
@@ -84,3 +85,15 @@ def current_state() -> AppState:
     """Return the state of the app serving this request."""
     state: AppState = current_app.extensions["hospmon_router"]
     return state
+
+
+def writing() -> AbstractContextManager[Session]:
+    """Open the one transaction of a request's action, for the console and the API alike.
+
+    It commits when the block ends and rolls back on any error raised inside it, so an action refused after
+    its first writes keeps none of them: no timeline entry, no audit row, no page queued. A view refuses by
+    raising (ApiError) inside the block, never by catching there and returning an error page: the block
+    would end normally and commit what was written. On SQLite it waits behind this process's other writers.
+    """
+    state = current_state()
+    return transaction(state.sessions, state.write_lock)

@@ -74,7 +74,7 @@ def _incident_paths() -> dict[str, Any]:
         f"{base}/snooze": {"post": _action("Snooze: page again from step 1 unless resolved", "SnoozeBody")},
         f"{base}/reopen": {"post": _action("Reopen a resolved or closed incident", "NoteBody")},
         f"{base}/reassign": {"post": _action("Reassign to a team's on-call (paged)", "ReassignBody")},
-        f"{base}/merge": {"post": _action("File under an open incident as caused by it", "MergeBody")},
+        f"{base}/merge": {"post": _action("File an open incident under its open cause", "MergeBody")},
         f"{base}/split": {"post": _action("Not caused by: free it, or move an alert out", "SplitBody")},
         f"{base}/notes": {
             "post": {

@@ -13,7 +13,6 @@ from alertrouter import incidents as svc
 from alertrouter.api.openapi import document
 from alertrouter.api.serialize import alert_json, event_json, incident_json
 from alertrouter.console.audit import audit
-from alertrouter.db import transaction
 from alertrouter.errors import ApiError
 from alertrouter.freetext import check_texts
 from alertrouter.intake.body import json_body
@@ -23,7 +22,7 @@ from alertrouter.notify.queue import page
 from alertrouter.policy.oncall import on_call
 from alertrouter.policy.rota import plan
 from alertrouter.settings import PRIORITIES
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 STATUSES = ("triggered", "acknowledged", "resolved", "closed")
@@ -137,7 +136,7 @@ def _audit(session: Session, action: str, incident_id: int, actor: str, **detail
 
 def _act(incident_id: int, name: str, action: Callable[..., Any], **kwargs: Any) -> Response:
     now = current_state().now()
-    with transaction(current_state().sessions, current_state().write_lock) as session:
+    with writing() as session:
         action(incident_id, session=session, now=now, **kwargs)
         inc = svc.get_incident_or_raise(incident_id, session=session)
         _audit(session, name, incident_id, kwargs["by"])
@@ -160,7 +159,7 @@ def assign(incident_id: int) -> Response:
         raise ApiError(400, f"to: {to!r} is not a person in the inventory")
     state = current_state()
     now = state.now()
-    with transaction(state.sessions, state.write_lock) as session:
+    with writing() as session:
         inc = svc.assign(incident_id, session=session, to=to, by=by, now=now)
         _audit(session, "assign", incident_id, by, to=to)
         if to != by:  # tell the new assignee, on the channels that carry this priority
@@ -188,7 +187,7 @@ def add_note(incident_id: int) -> tuple[Response, int]:
     by = _actor()
     text = _prose(_body(), "text", required=True)
     now = current_state().now()
-    with transaction(current_state().sessions, current_state().write_lock) as session:
+    with writing() as session:
         event = svc.add_note(incident_id, session=session, by=by, text=text, now=now)
         _audit(session, "note", incident_id, by)
         return jsonify(event_json(event)), 201

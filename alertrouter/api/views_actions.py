@@ -10,9 +10,8 @@ from flask import Response, jsonify
 from alertrouter import actions
 from alertrouter.api.serialize import incident_json
 from alertrouter.api.views import _actor, _audit, _body, _prose, _text, bp
-from alertrouter.db import transaction
 from alertrouter.errors import ApiError
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 
 def _int(data: dict[str, Any], key: str, *, required: bool) -> int | None:
@@ -26,7 +25,7 @@ def _int(data: dict[str, Any], key: str, *, required: bool) -> int | None:
 
 def _run(incident_id: int, name: str, by: str, work: Any, **detail: Any) -> Response:
     state = current_state()
-    with transaction(state.sessions, state.write_lock) as session:
+    with writing() as session:
         inc = work(session, state.now())
         _audit(session, name, incident_id, by, **detail)
         return jsonify(incident_json(inc))

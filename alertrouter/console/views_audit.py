@@ -10,9 +10,9 @@ from flask import Response, render_template, request, stream_with_context
 
 from alertrouter.console import audit as audit_log
 from alertrouter.console.models import Role
-from alertrouter.console.web import _, audit, bp, needs, writing
+from alertrouter.console.web import _, audit, bp, needs
 from alertrouter.errors import ApiError
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 PAGE = 100
 FORMATS = {"csv": ("text/csv", audit_log.csv_lines), "jsonl": ("application/jsonl", audit_log.jsonl_lines)}

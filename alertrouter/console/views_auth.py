@@ -32,9 +32,9 @@ from alertrouter.console.web import (
     secure_cookies,
     see_other,
     viewer,
-    writing,
 )
-from alertrouter.state import current_state
+from alertrouter.errors import ApiError
+from alertrouter.state import current_state, writing
 
 
 def _login_form(status: int = 200, message: str = "") -> HttpResponse:
@@ -68,6 +68,7 @@ def login_view() -> HttpResponse:
                 old_token=request.cookies.get(COOKIE),
             )
         except RateLimited:
+            # Returned, not raised: the refused login is kept (in the audit log and toward the limit).
             audit_log.audit("login_limited", session=session, actor=username, at=now, address=address)
             resp = _login_form(429, _("Too many failed logins; try again in 15 minutes."))
             resp.headers["Retry-After"] = "900"
@@ -119,9 +120,9 @@ def _change_password() -> HttpResponse | str:
         user = session.get(User, viewer().id)
         assert user is not None
         if not check_password(current, user.password_hash):
-            return error_page(403, _("Wrong user name or password."))
+            raise ApiError(403, _("Wrong user name or password."))
         if len(new) < 8:
-            return error_page(400, _("The new password needs at least 8 characters."))
+            raise ApiError(400, _("The new password needs at least 8 characters."))
         user.password_hash = hash_password(new)
         # Every other session of this user ends; this one goes on.
         session.execute(
@@ -151,7 +152,7 @@ def users() -> HttpResponse | str:
                 try:
                     create_user(username, password, Role(role), session=session, now=state.now())
                 except ValueError as exc:
-                    return error_page(400, str(exc))
+                    raise ApiError(400, str(exc)) from None
                 audit(session, "user_created", username, role=role)
             else:
                 user.role = role

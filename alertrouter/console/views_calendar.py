@@ -20,13 +20,12 @@ from alertrouter.console.web import (
     refuse_patient_text,
     see_other,
     viewer,
-    writing,
 )
 from alertrouter.errors import ApiError
 from alertrouter.msg import T
 from alertrouter.policy import rota_edit
 from alertrouter.policy.rota import Segment, active_changes, plan, segments
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 VIEWS = ("month", "week")
 

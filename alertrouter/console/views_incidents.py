@@ -18,17 +18,15 @@ from alertrouter.console.web import (
     _,
     audit,
     bp,
-    error_page,
     needs,
     refuse_patient_text,
     see_other,
     viewer,
-    writing,
 )
 from alertrouter.errors import ApiError
 from alertrouter.models import OPEN, Incident
 from alertrouter.settings import PRIORITIES
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 from alertrouter.wards.impact import patient_impact
 from alertrouter.wards.runs import runs
 from alertrouter.wards.status import reached_services
@@ -143,51 +141,49 @@ def act(incident_id: int, action: str) -> HttpResponse | Response:
     refused = refuse_patient_text(FREE_TEXT.get(action, ()), lambda: incident(incident_id))
     if refused is not None:
         return refused
+    # A refusal raises inside the transaction: it rolls back, and the blueprint's ApiError handler shows why.
     with writing() as session:
-        try:
-            if action == "acknowledge":
-                svc.acknowledge(incident_id, session=session, by=by, now=now)
-                audit(session, "acknowledge", f"incident {incident_id}")
-            elif action == "assign":
-                to = form.get("to", "")
-                people = {m.id for t in state.router.inventory.teams.values() for m in t.members}
-                if to not in people:
-                    return error_page(400, f"{_('Assign to')}: {to}")
-                svc.assign(incident_id, session=session, to=to, by=by, now=now)
-                audit(session, "assign", f"incident {incident_id}", to=to)
-            elif action == "note":
-                text = form.get("text", "").strip()[:10_000]
-                if not text:
-                    return error_page(400, _("Note"))
-                svc.add_note(incident_id, session=session, by=by, text=text, now=now)
-                audit(session, "note", f"incident {incident_id}")
-            elif action == "resolve":
-                cause = form.get("cause", "")
-                minutes = form.get("minutes", "0").strip() or "0"
-                fix = form.get("fix", "").strip()[:10_000]
-                if cause not in Cause.__members__ or not minutes.isdigit() or not fix:
-                    return error_page(400, f"{_('Root cause')}, {_('What fixed it')}, {_('Time spent')}")
-                resolve_with_cause(
-                    incident_id,
-                    session=session,
-                    by=by,
-                    cause=Cause(cause),
-                    fix=fix,
-                    minutes=min(int(minutes), 100_000),
-                    to_kb=form.get("to_kb") == "1",
-                    now=now,
-                    rule=problem_rule(),
-                )
-                audit(session, "resolve", f"incident {incident_id}", cause=cause, minutes=int(minutes))
-            elif action in incident_actions.NAMES:
-                detail = incident_actions.perform(
-                    state.router, action, incident_id, form, session=session, by=by, now=now
-                )
-                audit(session, action, f"incident {incident_id}", **detail)
-                if action == "split" and detail["alert_id"] is not None:
-                    return see_other(".incident", incident_id=detail["incident"])
-            else:
-                return error_page(404, _("Not found."))
-        except ApiError as exc:
-            return error_page(exc.status, exc.reason)
+        if action == "acknowledge":
+            svc.acknowledge(incident_id, session=session, by=by, now=now)
+            audit(session, "acknowledge", f"incident {incident_id}")
+        elif action == "assign":
+            to = form.get("to", "")
+            people = {m.id for t in state.router.inventory.teams.values() for m in t.members}
+            if to not in people:
+                raise ApiError(400, f"{_('Assign to')}: {to}")
+            svc.assign(incident_id, session=session, to=to, by=by, now=now)
+            audit(session, "assign", f"incident {incident_id}", to=to)
+        elif action == "note":
+            text = form.get("text", "").strip()[:10_000]
+            if not text:
+                raise ApiError(400, _("Note"))
+            svc.add_note(incident_id, session=session, by=by, text=text, now=now)
+            audit(session, "note", f"incident {incident_id}")
+        elif action == "resolve":
+            cause = form.get("cause", "")
+            minutes = form.get("minutes", "0").strip() or "0"
+            fix = form.get("fix", "").strip()[:10_000]
+            if cause not in Cause.__members__ or not minutes.isdigit() or not fix:
+                raise ApiError(400, f"{_('Root cause')}, {_('What fixed it')}, {_('Time spent')}")
+            resolve_with_cause(
+                incident_id,
+                session=session,
+                by=by,
+                cause=Cause(cause),
+                fix=fix,
+                minutes=min(int(minutes), 100_000),
+                to_kb=form.get("to_kb") == "1",
+                now=now,
+                rule=problem_rule(),
+            )
+            audit(session, "resolve", f"incident {incident_id}", cause=cause, minutes=int(minutes))
+        elif action in incident_actions.NAMES:
+            detail = incident_actions.perform(
+                state.router, action, incident_id, form, session=session, by=by, now=now
+            )
+            audit(session, action, f"incident {incident_id}", **detail)
+            if action == "split" and detail["alert_id"] is not None:
+                return see_other(".incident", incident_id=detail["incident"])
+        else:
+            raise ApiError(404, _("Not found."))
     return see_other(".incident", incident_id=incident_id)

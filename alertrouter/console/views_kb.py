@@ -16,9 +16,8 @@ from alertrouter.console.web import (
     refuse_patient_text,
     see_other,
     viewer,
-    writing,
 )
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 FIELDS = ("title", "ci", "alertname", "body")
 """An article's fields, all typed by a person and all read by the PHI guard before it is kept."""

@@ -16,11 +16,11 @@ from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import Cause
 from alertrouter.console.resolutions import resolve_with_cause
 from alertrouter.console.views_incidents import problem_rule
-from alertrouter.console.web import _, _context, _headers, check_csrf, refuse_patient_text, writing
+from alertrouter.console.web import _, _context, _headers, check_csrf, refuse_patient_text
 from alertrouter.console.wording import reason_text
 from alertrouter.errors import ApiError
 from alertrouter.msg import N_
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 bp = Blueprint("links", __name__, url_prefix="/a")
 bp.context_processor(_context)

@@ -20,9 +20,8 @@ from alertrouter.console.web import (
     refuse_patient_text,
     see_other,
     viewer,
-    writing,
 )
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 
 
 def alertmanager() -> Alertmanager | None:

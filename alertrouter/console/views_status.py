@@ -23,10 +23,10 @@ from werkzeug.wrappers.response import Response as HttpResponse
 
 from alertrouter.console.i18n import LANGS
 from alertrouter.console.users import FAILURE_WINDOW, recent_failures, record_failure
-from alertrouter.console.web import _, _context, _headers, check_csrf, name_of, secure_cookies, writing
+from alertrouter.console.web import _, _context, _headers, check_csrf, name_of, secure_cookies
 from alertrouter.context import Router
 from alertrouter.keys import serializer
-from alertrouter.state import current_state
+from alertrouter.state import current_state, writing
 from alertrouter.wards.impact import patient_impact
 from alertrouter.wards.runs import runs
 from alertrouter.wards.status import ServiceState, State, service_states

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -179,14 +178,6 @@ def _headers(resp: Response) -> Response:
     if request.endpoint != "console.static":
         resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-@contextmanager
-def writing() -> Iterator[Session]:
-    """Open a write transaction; on SQLite it waits behind this process's other writers first."""
-    state = current_state()
-    with state.write_lock, state.sessions() as session, session.begin():
-        yield session
 
 
 def needs(role: Role) -> Callable[[F], F]:

@@ -143,12 +143,12 @@ class Policy(StrictModel):
     """Alerts saying a CI cannot be reached or gives no answer (unreachable, probe failed, down, no data): a
     failure of a CI it depends on explains them, so only these are grouped under an upstream incident. Every
     other alert (a temperature, a disk, a backup, a certificate) is its own incident, paged to its owner."""
-    reachability_reasons: list[str] = ["timeout", "unreachable"]
+    reachability_reasons: list[str] = ["timeout", "unreachable", "rejected", "bad_response", "check_failed"]
     """The probe failure reasons (an alert's `reason` label, `hospmon.reasons`) a failure upstream can
-    explain. An alert of the reachability class with another reason (auth: a changed password or a locked
-    account; a rejection, a failed check) is its own incident, paged to its owner; one without `reason`
-    counts by its name alone."""
-    reachability_failures: list[str] = ["network"]
+    explain: no answer, or an application's error answer while its database is down. An alert of the
+    reachability class with another reason (auth: a changed password or a locked account; config; error) is
+    its own incident, paged to its owner; one without `reason` counts by its name alone."""
+    reachability_failures: list[str] = ["network", "rejected", "bad_response", "check_failed"]
     """The same for probe alerts carrying `failure` instead of `reason`, as the shipped rules do (they fold
     timeout and unreachable into `network` so an alert keeps one identity while they alternate): only these
     values can be a failure upstream's doing; `failure` decides when an alert has both."""
