@@ -271,14 +271,17 @@ class Assessor:
         return Decision(prio, join([*parts, *rank.capped]), departments, fp.service)
 
     def _cap(self, index: int, alertname: str) -> tuple[int, list[Msg]]:
-        """Apply the policy's cap for an alert; return the index and a note for the explanation, if any."""
+        """Apply the policy's cap and floor for an alert; return the index and a note for the explanation."""
         rule = self.policy.alerts.get(alertname)
-        if rule is None or rule.max_priority is None:
+        if rule is None:
             return index, []
-        cap = PRIORITIES.index(rule.max_priority)
-        if index >= cap:
-            return index, []
-        return cap, [T("capped at {cap} for {alert}", cap=rule.max_priority, alert=alertname)]
+        if rule.max_priority is not None and index < PRIORITIES.index(rule.max_priority):
+            cap = rule.max_priority
+            return PRIORITIES.index(cap), [T("capped at {cap} for {alert}", cap=cap, alert=alertname)]
+        if rule.min_priority is not None and index > PRIORITIES.index(rule.min_priority):
+            floor = rule.min_priority
+            return PRIORITIES.index(floor), [T("raised to {floor} for {alert}", floor=floor, alert=alertname)]
+        return index, []
 
     def _ref(self, kind: str, ident: str) -> Ref:
         """Name a department or service by id, in whichever language the reader has."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from alertrouter.settings import Priority
+from alertrouter.settings import PRIORITIES, Priority
 from hospmon.config import StrictModel
 from hospmon.reasons import FAILURES, REASONS
 
@@ -93,6 +93,16 @@ class AlertPolicy(StrictModel):
     it. (Like every alert outside the reachability class it has its own incident per CI and alert name.)"""
     max_priority: Priority | None = None
     """Never above this priority, whatever depends on the CI."""
+    min_priority: Priority | None = None
+    """Never below this priority: for an alert whose harm is not to the CI's own users (a dead exporter
+    leaves every CI it probes unwatched, whatever tier the monitoring service has)."""
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> AlertPolicy:
+        low, high = self.min_priority, self.max_priority
+        if low is not None and high is not None and PRIORITIES.index(low) < PRIORITIES.index(high):
+            raise ValueError(f"min_priority {low} is above max_priority {high}: lower one or drop it")
+        return self
 
 
 class StormPolicy(StrictModel):

@@ -30,7 +30,7 @@ WORD = re.compile(r"[A-Za-z]{2,}")
 # "LIS HL7 接口"); "url" is the config key prometheus.url the topology page names.
 ALLOWED = {"hospmon", "CSV", "JSON", "Lines", "iCal", "UTC", "ID", "HIS", "LIS", "PACS", "EMR", "ESB", "RIS",
            "NAS", "UPS", "ICU", "NICU", "CT", "MR", "DR", "ci", "redacted", "Prometheus", "Alertmanager",
-           "FHIR", "HL", "url"}  # fmt: skip
+           "FHIR", "HL", "SNMP", "url"}  # fmt: skip
 
 
 class Visible(HTMLParser):

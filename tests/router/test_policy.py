@@ -220,6 +220,17 @@ def test_an_unknown_probe_reason_is_refused_with_the_known_ones(tmp_path: Path, 
     assert "fold timeout and unreachable into network" in str(err.value)
 
 
+def test_a_floor_above_the_cap_is_refused_naming_the_alert(tmp_path: Path, inventory: Inventory) -> None:
+    data = yaml.safe_load(POLICY.read_text())
+    data["alerts"]["ExporterDown"] = {"min_priority": "P1", "max_priority": "P3"}
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_policy(path, inventory)
+    assert f"{path}: alerts: ExporterDown" in str(err.value)
+    assert "min_priority P1 is above max_priority P3" in str(err.value)
+
+
 def test_an_unknown_calendar_country_is_refused_by_name(tmp_path: Path, inventory: Inventory) -> None:
     data = yaml.safe_load(POLICY.read_text())
     data["calendar"]["country"] = "XX"
