@@ -57,20 +57,26 @@ def _local(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str) -> None:
-    client: FlaskClient = am_app.test_client()
+def _plan_upgrade(client: FlaskClient, title: str, cis: str) -> tuple[str, dt.datetime]:
+    """Have Wang Lei record a change under way now, for an hour; return his CSRF token and the minute."""
     assert login(client, "wang.lei") == 303
     token = csrf_of(client.get("/console/changes").text)
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     form = {
         "csrf": token,
-        "title": "核心交换机升级 core switch upgrade",
-        "cis": "core-sw-1, his-web",
+        "title": title,
+        "cis": cis,
         "starts": _local(now - dt.timedelta(minutes=5)),
         "ends": _local(now + dt.timedelta(hours=1)),
         "recurrence": "none",
     }
     assert client.post("/console/changes", data=form).status_code == 303
+    return token, now
+
+
+def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str) -> None:
+    client: FlaskClient = am_app.test_client()
+    token, now = _plan_upgrade(client, "核心交换机升级 core switch upgrade", "core-sw-1, his-web")
     (silence,) = _silences(am_url)
     assert silence["matchers"] == [
         {"name": "ci", "value": "core\\-sw\\-1|his\\-web", "isRegex": True, "isEqual": True}
@@ -102,18 +108,7 @@ def test_a_cancel_that_fails_to_commit_keeps_the_silence(
     still planned, so its silence stays (nobody is paged about work still going on). He cancels again while
     Alertmanager refuses to end the silence: the change is cancelled, and the worker's next pass lifts it."""
     client = am_app.test_client()
-    assert login(client, "wang.lei") == 303
-    token = csrf_of(client.get("/console/changes").text)
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    form = {
-        "csrf": token,
-        "title": "core switch upgrade",
-        "cis": "core-sw-1",
-        "starts": _local(now - dt.timedelta(minutes=5)),
-        "ends": _local(now + dt.timedelta(hours=1)),
-        "recurrence": "none",
-    }
-    assert client.post("/console/changes", data=form).status_code == 303
+    token, _ = _plan_upgrade(client, "core switch upgrade", "core-sw-1")
     (silence,) = _silences(am_url)
 
     def refuse(*_args: object, **_kwargs: object) -> None:
