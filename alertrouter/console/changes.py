@@ -90,15 +90,20 @@ def create_change(
 
 
 def sync(*, session: Session, am: Alertmanager | None, now: dt.datetime) -> None:
-    """Keep one silence per planned change on its current or next window; finish changes that are over."""
-    query = select(Change).where(Change.status == "planned").order_by(Change.id)
+    """Keep one silence per planned change on its current or next window; finish changes that are over;
+    lift the silences of cancelled changes."""
+    # A cancel commits before its silence is lifted (`cancel`): a silence Alertmanager did not end then is
+    # still on the cancelled change, and ended here on the next pass.
+    lifting = (Change.status == "cancelled") & Change.silence_id.is_not(None)
+    query = select(Change).where((Change.status == "planned") | lifting).order_by(Change.id)
     if session.get_bind().dialect.name == "postgresql":
         # Replicas syncing at once each take different changes, so no window gets two silences.
         query = query.with_for_update(skip_locked=True)
     for change in session.execute(query).scalars():
-        window = window_at(change, now)
+        window = window_at(change, now) if change.status == "planned" else None
         if window is None:
-            change.status = "done"
+            if change.status == "planned":
+                change.status = "done"
             ends = change.silence_ends_at
             if change.silence_id and am is not None and ends is not None and ends > now:
                 am.expire_silence(change.silence_id)
@@ -112,12 +117,14 @@ def sync(*, session: Session, am: Alertmanager | None, now: dt.datetime) -> None
         change.silence_ends_at = window[1]
 
 
-def cancel(change_id: int, *, session: Session, am: Alertmanager | None) -> Change:
-    """Cancel a change and remove its silence."""
+def cancel(change_id: int, *, session: Session) -> Change:
+    """Cancel a change; `sync` lifts its silence once the cancel is committed.
+
+    Lifting first would leave the CIs unsilenced under a change still planned if the commit failed; the
+    other order leaves at worst a silence on a cancelled change, which every `sync` keeps trying to end.
+    """
     change = get_change_or_raise(change_id, session=session)
-    if change.silence_id and am is not None:
-        am.expire_silence(change.silence_id)
-    change.status, change.silence_id, change.silence_ends_at = "cancelled", None, None
+    change.status = "cancelled"
     return change
 
 

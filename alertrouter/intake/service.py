@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from alertrouter.console.releases import screen as screen_releases
 from alertrouter.context import Router
 from alertrouter.incidents import reopen
-from alertrouter.intake.copies import also_ended, copy_of
+from alertrouter.intake.copies import also_ended, copy_of, move_starts, started_earlier
 from alertrouter.intake.ending import Key, end_alerts, maybe_resolve
 from alertrouter.intake.grouping import Planner, open_key
 from alertrouter.intake.opening import Raced
@@ -92,11 +92,18 @@ def ingest(message: WebhookMessage, *, session: Session, router: Router, now: dt
     unique.sort(key=lambda a: (depth(a.ci), a.fingerprint, a.starts_at))
     planner = Planner(router, session=session, now=now)
     stored, siblings = _lookup(unique, planner)
+    earliest: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     for alert in unique:  # the same alert with another start: one of an HA pair's copies (copies.py)
         if key_of(alert) not in stored:
-            row = copy_of(alert, siblings.get(alert.fingerprint, []))
+            rows = siblings.get(alert.fingerprint, [])
+            row = copy_of(alert, rows)
             if row is not None:
                 stored[key_of(alert)] = row
+                first = earliest.get(row.id, (row.starts_at, row.starts_at))[0]
+                if alert.starts_at < first and started_earlier(alert, row, rows):
+                    earliest[row.id] = (alert.starts_at, row.starts_at)
+    if earliest:
+        move_starts(earliest, session=session, tz=router.inventory.tz, now=now)
     fresh = [a for a in unique if key_of(a) not in stored]
     if fresh:
         _insert_new(fresh, planner, result=result)

@@ -11,10 +11,12 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
+from alertrouter.alertmanager import Alertmanager
 from alertrouter.app import create_app
 from alertrouter.console.models import Role
 from alertrouter.console.users import create_user
 from alertrouter.context import load_router
+from alertrouter.errors import ApiError
 from alertrouter.worker.run import Worker
 from tests.console.conftest import PASSWORD, csrf_of, incident_id, login, seed
 from tests.router.payloads import alert
@@ -55,20 +57,26 @@ def _local(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str) -> None:
-    client: FlaskClient = am_app.test_client()
+def _plan_upgrade(client: FlaskClient, title: str, cis: str) -> tuple[str, dt.datetime]:
+    """Have Wang Lei record a change under way now, for an hour; return his CSRF token and the minute."""
     assert login(client, "wang.lei") == 303
     token = csrf_of(client.get("/console/changes").text)
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     form = {
         "csrf": token,
-        "title": "核心交换机升级 core switch upgrade",
-        "cis": "core-sw-1, his-web",
+        "title": title,
+        "cis": cis,
         "starts": _local(now - dt.timedelta(minutes=5)),
         "ends": _local(now + dt.timedelta(hours=1)),
         "recurrence": "none",
     }
     assert client.post("/console/changes", data=form).status_code == 303
+    return token, now
+
+
+def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str) -> None:
+    client: FlaskClient = am_app.test_client()
+    token, now = _plan_upgrade(client, "核心交换机升级 core switch upgrade", "core-sw-1, his-web")
     (silence,) = _silences(am_url)
     assert silence["matchers"] == [
         {"name": "ci", "value": "core\\-sw\\-1|his\\-web", "isRegex": True, "isEqual": True}
@@ -91,6 +99,38 @@ def test_change_silences_its_cis_and_flags_incidents(am_app: Flask, am_url: str)
     assert (
         'id="during-change"' not in client.get(f"/console/incidents/{incident_id(client, 'core-sw-1')}").text
     )
+
+
+def test_a_cancel_that_fails_to_commit_keeps_the_silence(
+    am_app: Flask, am_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wang Lei cancels the core switch upgrade, and the audit write after the cancel fails: the change is
+    still planned, so its silence stays (nobody is paged about work still going on). He cancels again while
+    Alertmanager refuses to end the silence: the change is cancelled, and the worker's next pass lifts it."""
+    client = am_app.test_client()
+    token, _ = _plan_upgrade(client, "core switch upgrade", "core-sw-1")
+    (silence,) = _silences(am_url)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ApiError(409, "the audit log refused the entry")
+
+    monkeypatch.setattr("alertrouter.console.views_ops.audit", refuse)
+    assert client.post("/console/changes/1/cancel", data={"csrf": token}).status_code == 409
+    assert [s["id"] for s in _silences(am_url)] == [silence["id"]]
+    assert "/console/changes/1/cancel" in client.get("/console/changes").text  # still planned
+    monkeypatch.undo()
+
+    def unreachable(*_args: object) -> None:
+        raise requests.ConnectionError("Alertmanager unreachable")
+
+    monkeypatch.setattr(Alertmanager, "expire_silence", unreachable)
+    assert client.post("/console/changes/1/cancel", data={"csrf": token}).status_code == 502
+    assert "/console/changes/1/cancel" not in client.get("/console/changes").text  # cancelled
+    assert [s["id"] for s in _silences(am_url)] == [silence["id"]]
+    monkeypatch.undo()
+    state = am_app.extensions["hospmon_router"]
+    Worker(state.router, state.sessions, now=state.now).run_once()
+    assert _silences(am_url) == []
 
 
 def test_recurring_window_gets_the_next_silence(am_app: Flask, am_url: str) -> None:

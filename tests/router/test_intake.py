@@ -220,8 +220,20 @@ def test_copies_with_other_starts_are_one_alert_until_it_resolves(client: FlaskC
         for s in (5, 0, 2 * 3600)
     ]
     assert outcomes == [{"new": 1}, {"repeat": 1}, {"repeat": 1}]
+    # The earlier copy moved the alert to its start, once: re-sends of either copy change nothing more.
+    for s in (0, 5):
+        assert js(post(client, webhook(alert("his-db", T0 + dt.timedelta(seconds=s)))))["alerts"] == {
+            "repeat": 1
+        }
     with app.extensions["hospmon_router"].sessions() as session:
-        assert session.execute(select(Alert.status, Alert.receive_count)).all() == [("firing", 3)]
+        assert session.execute(select(Alert.status, Alert.starts_at, Alert.receive_count)).all() == [
+            ("firing", T0, 5)
+        ]
+        moved = session.execute(select(Event.text).where(Event.text.contains("before the copy"))).scalars()
+        assert moved.all() == [
+            "TargetDown on his-db started at 2026-10-02 03:10:00, before the copy received first"
+            " (03:10:05): the other Prometheus of the pair fired it first"
+        ]
     # The resolve carries Alertmanager's start (the earliest); the other replica's, its own: both end it.
     done = alert("his-db", T0, status="resolved", ends=T0 + dt.timedelta(hours=3))
     assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
@@ -235,6 +247,22 @@ def test_copies_with_other_starts_are_one_alert_until_it_resolves(client: FlaskC
     again = alert("his-db", T0 + dt.timedelta(hours=4))
     assert js(post(client, webhook(again)))["alerts"] == {"new": 1}
     assert [i.status for i in incidents(app)] == ["resolved", "triggered"]
+
+
+def test_a_late_copy_of_an_occurrence_resolved_by_hand_never_moves_the_new_one(
+    client: FlaskClient, app: Flask
+) -> None:
+    # 03:10 the ED switch fails; Zhao Min resolves it by hand at 03:30 while it still fires; at 04:10 it
+    # fails anew (a new incident). Then the other Prometheus's copy of the 03:10 failure arrives late.
+    state = app.extensions["hospmon_router"]
+    post(client, webhook(probe("acc-sw-ed-1f", T0)))
+    with state.sessions() as session, session.begin():
+        svc.resolve(1, session=session, by="zhao.min", note="rebooted", now=T0 + dt.timedelta(minutes=20))
+    post(client, webhook(probe("acc-sw-ed-1f", T0 + dt.timedelta(hours=1))))
+    post(client, webhook(probe("acc-sw-ed-1f", T0 + dt.timedelta(seconds=5))))
+    with state.sessions() as session:
+        rows = session.execute(select(Alert.incident_id, Alert.starts_at).order_by(Alert.id)).all()
+    assert rows == [(1, T0), (2, T0 + dt.timedelta(hours=1))]
 
 
 def test_a_resolve_ends_every_copy_two_replicas_stored_at_once(client: FlaskClient, app: Flask) -> None:

@@ -43,7 +43,7 @@ def check(run: ScenarioRun, expect: Expect, day: dt.date) -> None:
         if any(i["ci"] == ci for i in incidents):
             faults.append(f"{ci} must have no incident")
     for want in expect.incidents:
-        faults.extend(_incident(run, want, incidents, by_id))
+        faults.extend(_incident(run, want, incidents, by_id, day))
     for paged in expect.paged:
         faults.extend(_paged(run.pages, paged, day))
     for entry in expect.not_paged:
@@ -66,7 +66,11 @@ def check(run: ScenarioRun, expect: Expect, day: dt.date) -> None:
 
 
 def _incident(
-    run: ScenarioRun, want: IncidentExpect, incidents: list[dict[str, Any]], by_id: dict[int, Any]
+    run: ScenarioRun,
+    want: IncidentExpect,
+    incidents: list[dict[str, Any]],
+    by_id: dict[int, Any],
+    day: dt.date,
 ) -> list[str]:
     what = f"incident on {want.ci}" + (f" ({want.alertname})" if want.alertname else "")
     found = [i for i in incidents if i["ci"] == want.ci and want.alertname in (None, i["alertname"])]
@@ -92,10 +96,15 @@ def _incident(
             faults.append(
                 f"{what}: grouped under {under or 'nothing'}, expected {want.grouped_under or 'nothing'}"
             )
-    if want.alerts is not None or want.timeline:
+    if want.alerts is not None or want.timeline or want.started:
         detail = run.api(f"/api/v1/incidents/{inc['id']}")
         if want.alerts is not None and len(detail["alerts"]) != want.alerts:
             faults.append(f"{what}: {len(detail['alerts'])} alerts, expected {want.alerts}")
+        starts = [dt.datetime.fromisoformat(a["starts_at"]) for a in detail["alerts"]]
+        if want.started and (not starts or min(starts) != local_time(want.started, day)):
+            faults.append(
+                f"{what}: started {', '.join(_hm(s) for s in sorted(starts))}, expected {want.started}"
+            )
         texts = [f"{e['kind']}: {e['text']}" for e in detail["timeline"]]
         for phrase in want.timeline:
             if not any(phrase in t for t in texts):

@@ -92,6 +92,8 @@ class IncidentExpect(StrictModel):
     grouped_under: str | None = None
     """The CI whose incident this one is grouped under; "" for an incident grouped under nothing."""
     alerts: int | None = None
+    started: str | None = None
+    """When its earliest alert started, as the router stores it ("03:00:00": a time on the day)."""
     timeline: list[str] = []
     """Phrases that must each appear in some timeline entry."""
 
