@@ -48,7 +48,9 @@ def _message(exc: Exception, fault: Fault) -> str:
             id=request_id(),
         )
     if not isinstance(exc, HTTPException):  # a value the store refused
-        return _("The incident store refused a value you typed (too long or out of range); nothing was saved.")
+        return _(
+            "The incident store refused a value you typed (too long or out of range); nothing was saved."
+        )
     return {
         404: _("There is nothing at this address: check the link, or find the incident on the board."),
         405: _("This address cannot be used that way; use the buttons on the board."),
