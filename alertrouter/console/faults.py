@@ -44,7 +44,7 @@ def _message(exc: Exception, fault: Fault) -> str:
     if fault.status == 500:
         return _(
             "Something went wrong in the router; your action was not saved. Try again; if it happens "
-            "again, tell the monitoring team request {id}.",
+            "again, tell the monitoring team request %(id)s.",
             id=request_id(),
         )
     if not isinstance(exc, HTTPException):  # a value the store refused

@@ -81,6 +81,9 @@ def test_store_down_at_3am_acknowledge_is_a_chinese_503_page_then_works(
         # The same from the link in his page, on his phone: back leads to the link, not to a login.
         resp = phone.post(f"/a/{code}", data={"csrf": link_csrf}, headers=ZH)
         assert "事件库暂时无响应" in _console_page(resp, 503, "zh-CN") and f'href="/a/{code}"' in resp.text
+        # A ward nurse's status page: the same sentence, and back to the status page.
+        ward = client.get("/status?lang=zh")
+        assert "事件库暂时无响应" in _console_page(ward, 503, "zh-CN") and 'href="/status"' in ward.text
         api = client.post(f"/api/v1/incidents/{inc}/acknowledge", json={}, headers=auth(API_TOKEN))
         assert api.status_code == 503 and api.json["error"]["status"] == 503
     # The pool's connections died with the outage; the first request after it may still meet one.
@@ -117,11 +120,11 @@ def test_a_form_left_open_all_night_says_so_in_chinese_and_keeps_the_note(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_mistyped_incident_or_misused_address_is_an_english_page_and_the_api_keeps_json(
-    app: Flask, client: FlaskClient, users: object
+    app: Flask, client: FlaskClient, users: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An engineer types incident 9999 (no such incident), a letter for its number, and opens an action's
-    address in the browser: each is the console's page in English, with a way back to the board. The JSON
-    API answers the same faults in JSON."""
+    address in the browser: each is the console's page in English, with a way back to the board; so is a
+    bug. The JSON API answers the same faults in JSON."""
     wang, _csrf = _engineer(app, **EN)
     for url, status in (
         ("/console/incidents/9999", 404),
@@ -131,6 +134,11 @@ def test_a_mistyped_incident_or_misused_address_is_an_english_page_and_the_api_k
         text = _console_page(wang.get(url, headers=EN), status, "en")
         assert "/console/" in text, url
     assert "There is nothing at this address" in wang.get("/console/incidents/12a", headers=EN).text
+    # A bug (here: the history lookup failing) is a 500 page naming the request id, never a traceback.
+    monkeypatch.setattr("alertrouter.console.views_incidents.earlier", lambda *a, **k: 1 / 0)
+    seed(client, alert("his-web", NIGHT, name="HISResponseSlow", severity="warning"))
+    bug = wang.get(f"/console/incidents/{incident_id(client, 'his-web')}", headers=EN)
+    assert f"tell the monitoring team request {bug.headers['X-Request-Id']}." in _console_page(bug, 500, "en")
     for url, status in (("/api/v1/incidents/9999", 404), ("/api/v1/incidents/12a", 404)):
         api = client.get(url, headers=auth(API_TOKEN))
         assert api.status_code == status and api.json["error"]["status"] == status, url
