@@ -60,7 +60,8 @@ def test_store_down_at_3am_acknowledge_is_a_chinese_503_page_then_works(
     """03:00 the LIS database stops answering; Wang Lei (console in Chinese) acknowledges just as
     PostgreSQL restarts. He is told in Chinese that the store is not answering and his acknowledge was not
     saved (503, Retry-After); nothing is half-written. The API says the same in JSON. A minute later, with
-    the store back, the same acknowledge works."""
+    the store back, the same acknowledge works. Earlier, a note with a NUL PostgreSQL refuses was a 400
+    page, not JSON."""
     app.extensions["hospmon_router"].now = lambda: NIGHT
     seed(client, alert("lis-db", NIGHT))
     inc = incident_id(client, "lis-db")
@@ -72,6 +73,9 @@ def test_store_down_at_3am_acknowledge_is_a_chinese_503_page_then_works(
         )
     phone, code = app.test_client(), url[Action.acknowledge].rsplit("/", 1)[1]
     link_csrf = csrf_of(phone.get(f"/a/{code}", headers=ZH).text)
+    # A value PostgreSQL refuses (a NUL pasted from a device's console) is his to fix: 400, nothing kept.
+    nul = wang.post(f"/console/incidents/{inc}/note", data={"csrf": csrf, "text": "UPS\x00"}, headers=ZH)
+    assert "事件库拒绝了您填写的某个值" in _console_page(nul, 400, "zh-CN")
     before = _kept(app, inc)
     with Outage(database_url, request.getfixturevalue("postgres")):
         resp = wang.post(f"/console/incidents/{inc}/acknowledge", data={"csrf": csrf}, headers=ZH)
@@ -91,7 +95,7 @@ def test_store_down_at_3am_acknowledge_is_a_chinese_503_page_then_works(
         again = wang.post(f"/console/incidents/{inc}/acknowledge", data={"csrf": csrf}, headers=ZH)
         if again.status_code != 503:
             break
-    assert before[0] == "triggered" and "acknowledged" not in before[1]
+    assert before[0] == "triggered" and "acknowledged" not in before[1] and "note" not in before[1]
     assert again.status_code == 303, again.text[:300]
     status, kinds, acts = _kept(app, inc)
     assert status == "acknowledged" and kinds.count("acknowledged") == 1 and acts.count("acknowledge") == 1
