@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -53,26 +55,48 @@ def _store_down(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def _handle(exc: Exception) -> Response:
+@dataclass(frozen=True)
+class Fault:
+    """What went wrong with a request, as the JSON API and the console's pages both answer it."""
+
+    status: int
+    reason: str
+    retry_after: int | None = None
+
+
+PAGES = "hospmon_error_pages"
+"""The app's extension key of a function that answers a fault with a page, or None to leave it to JSON."""
+
+
+def fault_of(exc: Exception) -> Fault:
+    """Classify an error (logging what the log needs): a refusal, a bad value, a store outage or a bug."""
     if isinstance(exc, ApiError):
-        return error_body(exc.status, exc.reason)
+        return Fault(exc.status, exc.reason)
     if isinstance(exc, HTTPException):
-        resp = error_body(exc.code or 500, exc.description or exc.name)
-        if exc.code == 401:
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="hospmon-router"'
-        return resp
+        return Fault(exc.code or 500, exc.description or exc.name)
     if isinstance(exc, DataError):
         # A value the store refuses (too long, out of range, a NUL) is the request's fault: a 5xx would make
         # Alertmanager retry it forever. Log the kind only: the value may be anything.
         log.warning("the store refused a value (request %s): %s", request_id(), type(exc.orig).__name__)
-        return error_body(400, "the store refused a value of this request (too long, out of range, or NUL)")
+        return Fault(400, "the store refused a value of this request (too long, out of range, or NUL)")
     if _store_down(exc):
         log.warning("store unavailable (request %s): %s", request_id(), exc)
-        resp = error_body(503, "the store is unavailable; retry later")
-        resp.headers["Retry-After"] = "5"
-        return resp
+        return Fault(503, "the store is unavailable; retry later", retry_after=5)
     log.exception("unhandled error (request %s)", request_id())
-    return error_body(500, "internal error; see the router log for this request id")
+    return Fault(500, "internal error; see the router log for this request id")
+
+
+def _handle(exc: Exception) -> Response:
+    fault = fault_of(exc)
+    page: Callable[[Exception, Fault], Response | None] | None = current_app.extensions.get(PAGES)
+    resp = page(exc, fault) if page is not None else None
+    if resp is None:
+        resp = error_body(fault.status, fault.reason)
+        if fault.retry_after is not None:
+            resp.headers["Retry-After"] = str(fault.retry_after)
+        if fault.status == 401 and isinstance(exc, HTTPException):
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="hospmon-router"'
+    return resp
 
 
 def register_errors(app: Flask) -> None:

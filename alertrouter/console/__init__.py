@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 
 def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
     """Register the console's blueprint with Babel, the signed session and Flask-WTF's CSRF check."""
+    from alertrouter.console.faults import init_fault_pages
     from alertrouter.console.i18n import init_i18n
     from alertrouter.console.web import CSRF_KEY
     from alertrouter.keys import SessionInterface
@@ -28,6 +29,7 @@ def init_console(app: Flask, *, secure: bool = False) -> CSRFProtect:
         WTF_CSRF_TIME_LIMIT=int(dt.timedelta(hours=12).total_seconds()),
     )
     csrf = CSRFProtect(app)
+    init_fault_pages(app)
     for blueprint in load_views():
         app.register_blueprint(blueprint)
     return csrf

@@ -141,7 +141,7 @@ def act(incident_id: int, action: str) -> HttpResponse | Response:
     refused = refuse_patient_text(FREE_TEXT.get(action, ()), lambda: incident(incident_id))
     if refused is not None:
         return refused
-    # A refusal raises inside the transaction: it rolls back, and the blueprint's ApiError handler shows why.
+    # A refusal raises inside the transaction: it rolls back, and the console's error page says why.
     with writing() as session:
         if action == "acknowledge":
             svc.acknowledge(incident_id, session=session, by=by, now=now)

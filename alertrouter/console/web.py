@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from flask_wtf.csrf import CSRFError, generate_csrf
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response as HttpResponse
@@ -30,7 +30,6 @@ from alertrouter.console import wording
 from alertrouter.console.i18n import current_lang
 from alertrouter.console.models import RANK, Role
 from alertrouter.console.users import session_user
-from alertrouter.errors import ApiError
 from alertrouter.freetext import ASK, SHAPES, TextRefused, check_texts
 from alertrouter.state import current_state
 from hospmon.inventory.schema import Name
@@ -126,16 +125,6 @@ def field_error(name: str) -> Markup:
     if message is None:
         return Markup("")
     return Markup('<p class="field-error" id="{}-error" role="alert">{}</p>').format(name, message)
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Response:
-    return error_page(exc.status, exc.reason)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> Response:
-    return error_page(403, _("The form has expired; reload the page and try again."))
 
 
 @bp.before_request
