@@ -63,7 +63,14 @@ def also_ended(alert: ParsedAlert, row_id: int, rows: list[Any]) -> list[Ending]
         return []
     end = alert.ends_at or alert.starts_at
     return [
-        (r.id, alert.ends_at, f"resolved with its copy that started {alert.starts_at:%Y-%m-%d %H:%M:%S} UTC")
+        (
+            r.id,
+            alert.ends_at,
+            T(
+                "resolved with its copy that started {start} UTC",
+                start=f"{alert.starts_at:%Y-%m-%d %H:%M:%S}",
+            ),
+        )
         for r in rows
         if r.id != row_id and r.status == "firing" and r.starts_at <= end
     ]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from alertrouter import incidents as svc
 from alertrouter.models import Alert, Delivery, Event, Incident
+from alertrouter.notify.lang import say
 from tests.router.conftest import API_TOKEN, auth, js
 from tests.router.payloads import alert, iso, real, webhook
 
@@ -276,8 +277,12 @@ def test_a_resolve_ends_every_copy_two_replicas_stored_at_once(client: FlaskClie
     assert js(post(client, webhook(done)))["alerts"] == {"resolved": 1}
     with app.extensions["hospmon_router"].sessions() as session:
         assert session.execute(select(Alert.status)).scalars().all() == ["resolved", "resolved"]
-        texts = session.execute(select(Event.text).where(Event.kind == "alert_resolved")).scalars().all()
-    assert any("resolved with its copy that started" in t for t in texts)
+        events = session.execute(select(Event.text, Event.data).where(Event.kind == "alert_resolved")).all()
+    assert any("resolved with its copy that started" in e.text for e in events)
+    # The night shift reads the timeline in Chinese: the copy's note is said in it too.
+    inventory = app.extensions["hospmon_router"].router.inventory
+    zh = [say(e.text, (e.data or {}).get("msg"), "zh", inventory) for e in events]
+    assert any("已随其 2026-" in t and "开始的副本一并解决" in t for t in zh), zh
     assert incidents(app)[0].status == "resolved"
 
 
