@@ -155,9 +155,9 @@ class Assessor:
     def is_reachability(self, alertname: str, labels: Mapping[str, str]) -> bool:
         """Tell whether a failure upstream can explain an alert (the policy's reachability class).
 
-        A probe failure's `failure` (or `reason`) decides: a timeout or an unreachable target may be the
-        network's doing, a refused password or a failed check never is (`reachability_failures`,
-        `reachability_reasons`).
+        A probe failure's `failure` (or `reason`) decides (`reachability_failures`, `reachability_reasons`):
+        a timeout or an unreachable target may be the network's doing, an application's error answer its
+        database's; a refused password never is anything upstream's.
         """
         if alertname not in self._reachability:
             return False
