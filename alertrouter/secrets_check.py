@@ -56,7 +56,7 @@ def url_secret(url: str) -> str | None:
 
 
 def _addresses(raw: RouterFile) -> list[tuple[str, str, str | None, str]]:
-    """Return the URLs the router calls or shows: (entry, key, URL, where its credentials go instead)."""
+    """Return the URLs the router calls or shows: (entry, key, URL, where its secret goes instead)."""
 
     def elsewhere(peer: str, key: str) -> str:
         return (
@@ -82,6 +82,11 @@ def _addresses(raw: RouterFile) -> list[tuple[str, str, str | None, str]]:
     for ch in raw.channels:
         fix = f"give the API's address only; the bot key goes in channels[{ch.name}].key_file"
         found.append((f"channels[{ch.name}]", "api_url", ch.api_url, fix))
+    for ch in raw.channels:
+        hint = " (or use kind wecom/dingtalk with key_file)" if ch.kind == "webhook" else ""
+        fix = f"put the whole URL in a file (mode 0600) and name it in channels[{ch.name}].url_file instead"
+        fix += hint
+        found.append((f"channels[{ch.name}]", "url", ch.url, fix))
     return found
 
 
@@ -93,17 +98,4 @@ def inline_secrets(raw: RouterFile, path: str | Path) -> list[ConfigFault]:
         found = url_secret(url) if url else None
         if found:
             faults.append(ConfigFault(file, entry, key, f"carries {found}: {fix}"))
-    for ch in raw.channels:
-        found = url_secret(ch.url) if ch.url else None
-        if found:
-            hint = " (or use kind wecom/dingtalk with key_file)" if ch.kind == "webhook" else ""
-            faults.append(
-                ConfigFault(
-                    file,
-                    f"channels[{ch.name}]",
-                    "url",
-                    f"carries {found}: put the whole URL in a file (mode 0600) and name it in "
-                    f"channels[{ch.name}].url_file instead{hint}",
-                )
-            )
     return faults
